@@ -1,0 +1,226 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+
+// One zod model per subsystem; loadConfig() prints every wrong field at once.
+
+const positiveInt = z.number().int().positive();
+const decimalString = z
+  .string()
+  .regex(/^\d+(\.\d{1,6})?$/, 'a decimal string such as "3.00" (at most 6 decimals)');
+
+export const providerConfigSchema = z.strictObject({
+  name: z.string().min(1).regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, "_", "." or "-"'),
+  type: z.enum(['openai', 'ollama']),
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  apiKeyEnv: z.string().min(1).optional(),
+});
+
+export const deploymentConfigSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  weight: positiveInt.default(1),
+});
+
+export const priceConfigSchema = z.strictObject({
+  inputPerMillion: decimalString,
+  outputPerMillion: decimalString,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+});
+
+export const modelConfigSchema = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['chat', 'embedding']).default('chat'),
+  contextWindow: positiveInt.optional(),
+  deployments: z.array(deploymentConfigSchema).min(1),
+  price: priceConfigSchema.optional(),
+});
+
+export const routingConfigSchema = z.strictObject({
+  strategy: z.enum(['round-robin', 'least-inflight', 'latency']).default('least-inflight'),
+  maxAttempts: positiveInt.max(10).default(3),
+  timeoutsMs: z
+    .strictObject({
+      connect: positiveInt.default(2_000),
+      firstToken: positiveInt.default(30_000),
+      idle: positiveInt.default(30_000),
+      total: positiveInt.default(300_000),
+    })
+    .prefault({}),
+  circuitBreaker: z
+    .strictObject({
+      failures: positiveInt.default(5),
+      cooldownMs: positiveInt.default(30_000),
+    })
+    .prefault({}),
+});
+
+export const inferenceFileSchema = z
+  .strictObject({
+    providers: z.array(providerConfigSchema).default([]),
+    models: z.array(modelConfigSchema).default([]),
+    routing: routingConfigSchema.prefault({}),
+  })
+  .superRefine((file, ctx) => {
+    const providerNames = new Set<string>();
+    file.providers.forEach((provider, i) => {
+      if (providerNames.has(provider.name)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: `duplicate provider name "${provider.name}"` });
+      }
+      providerNames.add(provider.name);
+    });
+    const modelNames = new Set<string>();
+    file.models.forEach((model, i) => {
+      if (modelNames.has(model.name)) {
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${model.name}"` });
+      }
+      modelNames.add(model.name);
+      model.deployments.forEach((deployment, j) => {
+        if (!providerNames.has(deployment.provider)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'deployments', j, 'provider'],
+            message: `unknown provider "${deployment.provider}" (declared: ${[...providerNames].join(', ') || 'none'})`,
+          });
+        }
+      });
+    });
+  });
+
+export const serverConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65_535).default(8000),
+  shutdownGraceMs: z.coerce.number().int().positive().default(10_000),
+  maxBodyBytes: z.coerce.number().int().positive().default(1024 * 1024),
+  publicGraphiql: z.boolean().default(true),
+});
+
+export const storageConfigSchema = z.strictObject({
+  dataDir: z.string().min(1).default('./.tollgate'),
+  databaseUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+  clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
+});
+
+export const authConfigSchema = z.strictObject({
+  adminKey: z.string().min(16, 'at least 16 characters').optional(),
+  secret: z.string().min(16, 'at least 16 characters').optional(),
+  jwtSecret: z.string().min(32, 'at least 32 characters (HS256 needs 256 bits)').optional(),
+  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+  jwtIssuer: z.string().optional(),
+  jwtAudience: z.string().optional(),
+});
+
+export const configSchema = z.strictObject({
+  server: serverConfigSchema.prefault({}),
+  storage: storageConfigSchema.prefault({}),
+  auth: authConfigSchema.prefault({}),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  production: z.boolean().default(false),
+  configPath: z.string().optional(),
+  inference: inferenceFileSchema.prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type InferenceConfigFile = z.infer<typeof inferenceFileSchema>;
+export type ProviderConfig = z.infer<typeof providerConfigSchema>;
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
+export type RoutingConfig = z.infer<typeof routingConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function describeIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    const where = `${prefix}${path}`.replace(/^\./, '') || '(root)';
+    return `${where}: ${issue.message}`;
+  });
+}
+
+/** Parses and validates the YAML inference file; throws ConfigError naming each wrong field. */
+export function loadInferenceFile(path: string): InferenceConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true }) ?? {};
+  } catch (error) {
+    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError(path, [`malformed YAML: ${detail}`]);
+  }
+  const result = inferenceFileSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(path, describeIssues(result.error));
+  return result.data;
+}
+
+const envNames: Record<string, string> = {
+  'server.host': 'HOST',
+  'server.port': 'PORT',
+  'storage.dataDir': 'TOLLGATE_DATA_DIR',
+  'storage.databaseUrl': 'DATABASE_URL',
+  'storage.redisUrl': 'REDIS_URL',
+  'storage.clickhouseUrl': 'CLICKHOUSE_URL',
+  'auth.adminKey': 'TOLLGATE_ADMIN_KEY',
+  'auth.secret': 'TOLLGATE_SECRET',
+  'auth.jwtSecret': 'TOLLGATE_JWT_SECRET',
+  'auth.jwksUrl': 'TOLLGATE_JWKS_URL',
+  logLevel: 'LOG_LEVEL',
+};
+
+/** Builds the whole configuration from the environment (and the YAML file it names). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const value = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const production = env.NODE_ENV === 'production';
+  const input = {
+    server: {
+      host: value('HOST'),
+      port: value('PORT'),
+      shutdownGraceMs: value('TOLLGATE_SHUTDOWN_GRACE_MS'),
+      maxBodyBytes: value('TOLLGATE_MAX_BODY_BYTES'),
+      publicGraphiql: !production,
+    },
+    storage: {
+      dataDir: value('TOLLGATE_DATA_DIR'),
+      databaseUrl: value('DATABASE_URL'),
+      redisUrl: value('REDIS_URL'),
+      clickhouseUrl: value('CLICKHOUSE_URL'),
+    },
+    auth: {
+      adminKey: value('TOLLGATE_ADMIN_KEY'),
+      secret: value('TOLLGATE_SECRET'),
+      jwtSecret: value('TOLLGATE_JWT_SECRET'),
+      jwksUrl: value('TOLLGATE_JWKS_URL'),
+      jwtIssuer: value('TOLLGATE_JWT_ISSUER'),
+      jwtAudience: value('TOLLGATE_JWT_AUDIENCE'),
+    },
+    logLevel: value('LOG_LEVEL'),
+    production,
+    configPath: value('TOLLGATE_CONFIG'),
+  };
+  const result = configSchema.omit({ inference: true }).safeParse(input);
+  if (!result.success) {
+    const problems = describeIssues(result.error).map((line) => {
+      const field = line.slice(0, line.indexOf(':'));
+      return envNames[field] ? `${envNames[field]} (${line})` : line;
+    });
+    throw new ConfigError('the environment', problems);
+  }
+  const inference = result.data.configPath
+    ? loadInferenceFile(resolve(result.data.configPath))
+    : inferenceFileSchema.parse({});
+  return { ...result.data, inference };
+}
