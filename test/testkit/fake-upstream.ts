@@ -1,0 +1,524 @@
+import { EventEmitter, once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+
+// A fake LLM backend that speaks OpenAI's /v1 API and Ollama's native API on node:http, so tests and the
+// benchmark exercise real sockets, real SSE/NDJSON framing and real aborts instead of mocked HTTP.
+// Output is a pure function of the request; every fault is a knob, set per instance (setBehaviour),
+// per deployment (query-style knobs in the model name, e.g. "m?fail=503&tokens=3") or per request
+// (an `x-fake-<knob>` header). Headers win over the model name, which wins over the instance.
+
+export interface FakeBehaviour {
+  /** Completion tokens per reply (a request's max_tokens/num_predict caps it, finish reason "length"). */
+  tokens: number;
+  /** Delay before the first token; an OpenAI stream sends its role chunk before this wait. */
+  firstTokenDelayMs: number;
+  /** Delay between tokens. */
+  tokenDelayMs: number;
+  /** Answer with this HTTP status (429, 500, 503...) instead of a reply; null: succeed. */
+  fail: number | null;
+  /** Fail only this many requests (counted per instance since the last setBehaviour), then succeed; null: always. */
+  failTimes: number | null;
+  /** Retry-After seconds sent with failures; 429s default to 1. */
+  retryAfter: number | null;
+  /** Read the request and never answer. */
+  hang: boolean;
+  /** Stream this many tokens, then go silent with the connection open. */
+  stallAfter: number | null;
+  /** Stream this many tokens, then destroy the socket. */
+  cutAfter: number | null;
+  /** Stream this many tokens, then end the response cleanly without a finish reason or terminator. */
+  endAfter: number | null;
+  /** Leave out every usage block and count. */
+  omitUsage: boolean;
+  /** Put usage on the last chunk that still carries choices (vLLM's continuous usage style). */
+  usageWithChoices: boolean;
+  /** Size of each embedding vector. */
+  dimensions: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  receivedAt: number;
+}
+
+export interface FakeUpstreamOptions {
+  host?: string;
+  port?: number;
+  behaviour?: Partial<FakeBehaviour>;
+  /** Names listed by /v1/models and /api/tags. */
+  models?: string[];
+  /** Keep a log of requests (the benchmark turns it off to keep memory flat). */
+  recordRequests?: boolean;
+}
+
+export interface FakeUpstream {
+  /** Base URL, e.g. http://127.0.0.1:40123 (the Ollama base URL). */
+  readonly url: string;
+  /** url + '/v1' (the OpenAI-compatible base URL). */
+  readonly openaiBaseUrl: string;
+  readonly port: number;
+  readonly requests: RecordedRequest[];
+  /** Requests whose client went away before the reply was complete. */
+  readonly abortedRequests: number;
+  /** Resolves with the time (performance.now()) at which the next client abort is seen. */
+  nextAbort(): Promise<number>;
+  setBehaviour(partial: Partial<FakeBehaviour>): void;
+  /** Back to the behaviour given at start, with the failure counter and request log cleared. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const defaultBehaviour: FakeBehaviour = {
+  tokens: 5,
+  firstTokenDelayMs: 0,
+  tokenDelayMs: 0,
+  fail: null,
+  failTimes: null,
+  retryAfter: null,
+  hang: false,
+  stallAfter: null,
+  cutAfter: null,
+  endAfter: null,
+  omitUsage: false,
+  usageWithChoices: false,
+  dimensions: 8,
+};
+
+const vocabulary = [
+  'alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima',
+  'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo', 'sierra', 'tango', 'uniform', 'victor', 'whiskey',
+  'xray', 'yankee', 'zulu', 'amber', 'basalt', 'cobalt', 'dune', 'ember', 'fjord',
+];
+
+type KnobParser = (value: string) => Partial<FakeBehaviour>;
+const intOrNull = (value: string) => (value === '' || value === 'null' ? null : Number.parseInt(value, 10));
+const flag = (value: string) => value === '1' || value === 'true';
+
+const knobs: Record<string, KnobParser> = {
+  tokens: (v) => ({ tokens: Number.parseInt(v, 10) }),
+  'first-token-delay-ms': (v) => ({ firstTokenDelayMs: Number.parseInt(v, 10) }),
+  'token-delay-ms': (v) => ({ tokenDelayMs: Number.parseInt(v, 10) }),
+  fail: (v) => ({ fail: intOrNull(v) }),
+  'fail-times': (v) => ({ failTimes: intOrNull(v) }),
+  'retry-after': (v) => ({ retryAfter: intOrNull(v) }),
+  hang: (v) => ({ hang: flag(v) }),
+  'stall-after': (v) => ({ stallAfter: intOrNull(v) }),
+  'cut-after': (v) => ({ cutAfter: intOrNull(v) }),
+  'end-after': (v) => ({ endAfter: intOrNull(v) }),
+  'omit-usage': (v) => ({ omitUsage: flag(v) }),
+  'usage-with-choices': (v) => ({ usageWithChoices: flag(v) }),
+  dimensions: (v) => ({ dimensions: Number.parseInt(v, 10) }),
+};
+
+function knobsFromModel(model: string): Partial<FakeBehaviour> {
+  const at = model.indexOf('?');
+  if (at === -1) return {};
+  let result: Partial<FakeBehaviour> = {};
+  for (const [key, value] of new URLSearchParams(model.slice(at + 1))) {
+    const parse = knobs[key];
+    if (parse) result = { ...result, ...parse(value) };
+  }
+  return result;
+}
+
+function knobsFromHeaders(headers: IncomingHttpHeaders): Partial<FakeBehaviour> {
+  let result: Partial<FakeBehaviour> = {};
+  for (const name in headers) {
+    if (!name.startsWith('x-fake-')) continue;
+    const parse = knobs[name.slice(7)];
+    const value = headers[name];
+    if (parse && typeof value === 'string') result = { ...result, ...parse(value) };
+  }
+  return result;
+}
+
+function hash(text: string): number {
+  // FNV-1a: cheap, stable across runs, good enough to vary the words.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The words a reply to `seed` consists of; exported so tests can predict the output. */
+export function fakeTokens(seed: string, count: number): string[] {
+  const start = hash(seed);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const word = vocabulary[(start + i * 7) % vocabulary.length] as string;
+    out.push(i === 0 ? word : ` ${word}`);
+  }
+  return out;
+}
+
+/** The prompt token count the fake reports: words plus one per message, deterministic and easy to predict. */
+export function fakePromptTokens(texts: string[]): number {
+  let count = 0;
+  for (const text of texts) count += 1 + text.split(/\s+/).filter(Boolean).length;
+  return count;
+}
+
+function fakeEmbedding(text: string, dimensions: number): number[] {
+  let h = hash(text);
+  const vector: number[] = [];
+  for (let i = 0; i < dimensions; i++) {
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+    vector.push(Math.round(((h / 0xffffffff) * 2 - 1) * 1e6) / 1e6);
+  }
+  return vector;
+}
+
+type Body = Record<string, unknown>;
+
+interface Generation {
+  seed: string;
+  promptTokens: number;
+  tokens: string[];
+  finishReason: 'stop' | 'length';
+}
+
+function asRecord(value: unknown): Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Body) : {};
+}
+
+function messagesOf(body: Body): { role: string; content: string }[] {
+  const raw = Array.isArray(body.messages) ? body.messages : [];
+  return raw.map((m) => {
+    const r = asRecord(m);
+    return { role: String(r.role ?? ''), content: typeof r.content === 'string' ? r.content : '' };
+  });
+}
+
+function generation(prompts: string[], seed: string, behaviour: FakeBehaviour, maxTokens: unknown): Generation {
+  const limit = typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : Number.POSITIVE_INFINITY;
+  const count = Math.min(behaviour.tokens, limit);
+  return {
+    seed,
+    promptTokens: fakePromptTokens(prompts),
+    tokens: fakeTokens(seed, count),
+    finishReason: count < behaviour.tokens ? 'length' : 'stop',
+  };
+}
+
+function inputsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.map((v) => String(v)) : [];
+}
+
+export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const initial: FakeBehaviour = { ...defaultBehaviour, ...options.behaviour };
+  let behaviour: FakeBehaviour = { ...initial };
+  const models = options.models ?? ['fake-model'];
+  const record = options.recordRequests ?? true;
+  const requests: RecordedRequest[] = [];
+  const events = new EventEmitter();
+  let aborted = 0;
+  let failuresServed = 0;
+  let idCounter = 0;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let body: unknown;
+      if (chunks.length > 0) {
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          sendJson(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
+          return;
+        }
+      }
+      const path = (req.url ?? '/').split('?')[0] as string;
+      if (record) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, receivedAt: Date.now() });
+      handle(req, res, path, asRecord(body)).catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: { message: String(error), type: 'server_error' } });
+        else res.destroy();
+      });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string, body: Body): Promise<void> {
+    // A client that leaves before the reply is complete is what the abort tests look for.
+    let selfDestroyed = false;
+    res.on('close', () => {
+      if (!res.writableFinished && !selfDestroyed) {
+        aborted++;
+        events.emit('abort', performance.now());
+      }
+    });
+    const model = typeof body.model === 'string' ? body.model : '';
+    const b: FakeBehaviour = { ...behaviour, ...knobsFromModel(model), ...knobsFromHeaders(req.headers) };
+    const ollama = path.startsWith('/api/');
+
+    if (b.hang) return;
+    if (b.fail !== null && (b.failTimes === null || failuresServed < b.failTimes)) {
+      failuresServed++;
+      const retryAfter = b.retryAfter ?? (b.fail === 429 ? 1 : null);
+      if (retryAfter !== null) res.setHeader('retry-after', String(retryAfter));
+      const message = `fake upstream failure ${b.fail}`;
+      sendJson(res, b.fail, ollama ? { error: message } : { error: { message, type: 'fake_error', code: b.fail } });
+      return;
+    }
+    const cut = () => {
+      selfDestroyed = true;
+      res.destroy();
+    };
+    const closed = new AbortController();
+    res.on('close', () => closed.abort());
+
+    switch (`${req.method} ${path}`) {
+      case 'GET /v1/models':
+        sendJson(res, 200, {
+          object: 'list',
+          data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake' })),
+        });
+        return;
+      case 'GET /api/tags':
+        sendJson(res, 200, {
+          models: models.map((name) => ({ name, model: name, modified_at: '2026-01-01T00:00:00Z', size: 1, digest: 'fake', details: {} })),
+        });
+        return;
+      case 'GET /':
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running');
+        return;
+      case 'POST /v1/chat/completions':
+      case 'POST /v1/completions': {
+        const chat = path === '/v1/chat/completions';
+        const messages = chat ? messagesOf(body) : [];
+        const prompts = chat ? messages.map((m) => m.content) : inputsOf(body.prompt);
+        const gen = generation(prompts, prompts.at(-1) ?? '', b, body.max_tokens);
+        const id = `${chat ? 'chatcmpl' : 'cmpl'}-fake-${++idCounter}`;
+        if (body.stream === true) {
+          const includeUsage = asRecord(body.stream_options).include_usage === true;
+          await streamOpenAi(res, { chat, id, model, gen, b, includeUsage, cut, signal: closed.signal });
+        } else {
+          await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
+          const content = gen.tokens.join('');
+          const choice = chat
+            ? { index: 0, message: { role: 'assistant', content }, finish_reason: gen.finishReason }
+            : { index: 0, text: content, finish_reason: gen.finishReason };
+          sendJson(res, 200, {
+            id,
+            object: chat ? 'chat.completion' : 'text_completion',
+            created: 1_700_000_000,
+            model,
+            choices: [choice],
+            ...(b.omitUsage ? {} : { usage: openAiUsage(gen) }),
+          });
+        }
+        return;
+      }
+      case 'POST /api/chat':
+      case 'POST /api/generate': {
+        const chat = path === '/api/chat';
+        const messages = chat ? messagesOf(body) : [];
+        const prompts = chat ? messages.map((m) => m.content) : inputsOf(body.prompt);
+        const gen = generation(prompts, prompts.at(-1) ?? '', b, asRecord(body.options).num_predict);
+        if (body.stream === false) {
+          await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
+          const content = gen.tokens.join('');
+          sendJson(res, 200, ollamaFinal(model, chat, gen, b, content));
+        } else {
+          await streamOllama(res, { chat, model, gen, b, cut, signal: closed.signal });
+        }
+        return;
+      }
+      case 'POST /v1/embeddings':
+      case 'POST /api/embed': {
+        const inputs = inputsOf(body.input);
+        const vectors = inputs.map((text) => fakeEmbedding(text, b.dimensions));
+        const promptTokens = fakePromptTokens(inputs);
+        if (path === '/api/embed') {
+          sendJson(res, 200, { model, embeddings: vectors, ...(b.omitUsage ? {} : { prompt_eval_count: promptTokens }) });
+        } else {
+          sendJson(res, 200, {
+            object: 'list',
+            model,
+            data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+            ...(b.omitUsage ? {} : { usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }),
+          });
+        }
+        return;
+      }
+      default:
+        sendJson(res, 404, ollama ? { error: `no route ${path}` } : { error: { message: `no route ${path}`, type: 'not_found' } });
+    }
+  }
+
+  server.keepAliveTimeout = 30_000;
+  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+
+  return {
+    url,
+    openaiBaseUrl: `${url}/v1`,
+    port,
+    requests,
+    get abortedRequests() {
+      return aborted;
+    },
+    nextAbort: async () => {
+      const [at] = (await once(events, 'abort')) as [number];
+      return at;
+    },
+    setBehaviour(partial) {
+      behaviour = { ...behaviour, ...partial };
+      failuresServed = 0;
+    },
+    reset() {
+      behaviour = { ...initial };
+      failuresServed = 0;
+      requests.length = 0;
+    },
+    close: async () => {
+      const closing = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closing;
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+async function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await sleep(ms, undefined, { signal }).catch(() => undefined);
+}
+
+function openAiUsage(gen: Generation) {
+  return { prompt_tokens: gen.promptTokens, completion_tokens: gen.tokens.length, total_tokens: gen.promptTokens + gen.tokens.length };
+}
+
+interface StreamContext {
+  chat: boolean;
+  model: string;
+  gen: Generation;
+  b: FakeBehaviour;
+  cut: () => void;
+  signal: AbortSignal;
+}
+
+type StreamOutcome = 'complete' | 'ended' | 'stopped';
+
+/**
+ * Plays the token loop shared by both wire formats, applying the stream faults between tokens.
+ * Zero delays write synchronously so the benchmark measures the gateway, not the fake's timers.
+ */
+async function playTokens(ctx: StreamContext, write: (token: string) => void): Promise<StreamOutcome> {
+  const { b, gen, signal } = ctx;
+  const n = gen.tokens.length;
+  for (let i = 0; i <= n; i++) {
+    if (i === b.cutAfter) {
+      ctx.cut();
+      return 'stopped';
+    }
+    if (i === b.stallAfter) return 'stopped';
+    if (i === b.endAfter) return 'ended';
+    if (i === n) break;
+    await delay(i === 0 ? b.firstTokenDelayMs : b.tokenDelayMs, signal);
+    if (signal.aborted) return 'stopped';
+    write(gen.tokens[i] as string);
+  }
+  return 'complete';
+}
+
+async function streamOpenAi(
+  res: ServerResponse,
+  ctx: StreamContext & { id: string; includeUsage: boolean },
+): Promise<void> {
+  const { chat, id, model, gen, b } = ctx;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const frame = (choices: unknown[], usage?: unknown) =>
+    `data: ${JSON.stringify({
+      id,
+      object: chat ? 'chat.completion.chunk' : 'text_completion',
+      created: 1_700_000_000,
+      model,
+      choices,
+      ...(usage === undefined ? {} : { usage }),
+    })}\n\n`;
+  if (chat) res.write(frame([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
+  const outcome = await playTokens(ctx, (token) => {
+    res.write(frame([chat ? { index: 0, delta: { content: token }, finish_reason: null } : { index: 0, text: token, finish_reason: null }]));
+  });
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  const usage = b.omitUsage ? undefined : openAiUsage(gen);
+  const finish = chat
+    ? { index: 0, delta: {}, finish_reason: gen.finishReason }
+    : { index: 0, text: '', finish_reason: gen.finishReason };
+  if (b.usageWithChoices) {
+    res.write(frame([finish], usage));
+  } else {
+    res.write(frame([finish]));
+    if (ctx.includeUsage && usage) res.write(frame([], usage));
+  }
+  res.end('data: [DONE]\n\n');
+}
+
+function ollamaFinal(model: string, chat: boolean, gen: Generation, b: FakeBehaviour, content: string) {
+  return {
+    model,
+    created_at: '2026-01-01T00:00:00Z',
+    ...(chat ? { message: { role: 'assistant', content } } : { response: content }),
+    done: true,
+    done_reason: gen.finishReason,
+    total_duration: 1_000_000,
+    ...(b.omitUsage ? {} : { prompt_eval_count: gen.promptTokens, eval_count: gen.tokens.length }),
+  };
+}
+
+async function streamOllama(res: ServerResponse, ctx: StreamContext): Promise<void> {
+  const { chat, model, gen, b } = ctx;
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const outcome = await playTokens(ctx, (token) => {
+    const part = chat ? { message: { role: 'assistant', content: token } } : { response: token };
+    res.write(`${JSON.stringify({ model, created_at: '2026-01-01T00:00:00Z', ...part, done: false })}\n`);
+  });
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  res.end(`${JSON.stringify(ollamaFinal(model, chat, gen, b, ''))}\n`);
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '11435' },
+      host: { type: 'string', default: '127.0.0.1' },
+      tokens: { type: 'string' },
+      'first-token-delay-ms': { type: 'string' },
+      'token-delay-ms': { type: 'string' },
+      models: { type: 'string' },
+    },
+  });
+  const behaviour: Partial<FakeBehaviour> = {};
+  if (values.tokens) behaviour.tokens = Number.parseInt(values.tokens, 10);
+  if (values['first-token-delay-ms']) behaviour.firstTokenDelayMs = Number.parseInt(values['first-token-delay-ms'], 10);
+  if (values['token-delay-ms']) behaviour.tokenDelayMs = Number.parseInt(values['token-delay-ms'], 10);
+  const upstream = await startFakeUpstream({
+    port: Number.parseInt(values.port, 10),
+    host: values.host,
+    behaviour,
+    models: values.models?.split(','),
+    recordRequests: false,
+  });
+  process.stdout.write(`fake upstream listening on ${upstream.url} (OpenAI base ${upstream.openaiBaseUrl})\n`);
+  const stop = () => void upstream.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
