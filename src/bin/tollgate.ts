@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildApp } from '../app.ts';
+import { createClickhouse } from '../clickhouse/client.ts';
+import { migrateClickhouse } from '../clickhouse/migrate.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { createLogger } from '../shared/logger.ts';
+import { openSqlDatabase } from '../storage/sql-database.ts';
+import { migrateSql } from '../storage/sql-migrations.ts';
+
+const usage = `tollgate: a multi-tenant LLM gateway
+
+Usage: tollgate <command> [options]
+
+Commands:
+  serve                 start the gateway (applies pending migrations first)
+  migrate               apply pending SQL migrations, and ClickHouse ones when CLICKHOUSE_URL is set
+  print-schema          print the GraphQL schema, sorted (--out FILE to write it)
+  help [command]        show help for a command
+
+Configuration comes from the environment (see README.md):
+  HOST, PORT, DATABASE_URL, REDIS_URL, CLICKHOUSE_URL, TOLLGATE_CONFIG, TOLLGATE_DATA_DIR,
+  TOLLGATE_ADMIN_KEY, TOLLGATE_SECRET, TOLLGATE_JWT_SECRET, TOLLGATE_JWKS_URL, LOG_LEVEL
+`;
+
+const commandHelp: Record<string, string> = {
+  serve: `Usage: tollgate serve
+
+Starts the gateway on HOST:PORT (default 127.0.0.1:8000). Without DATABASE_URL it uses
+embedded PGlite under TOLLGATE_DATA_DIR (default ./.tollgate). SIGTERM or SIGINT drains
+in-flight requests and streams (TOLLGATE_SHUTDOWN_GRACE_MS, default 10000) and exits 0.
+`,
+  migrate: `Usage: tollgate migrate
+
+Applies pending SQL migrations (migrations/) to DATABASE_URL or the embedded database,
+then pending ClickHouse migrations (clickhouse/*.sql) when CLICKHOUSE_URL is set.
+`,
+  'print-schema': `Usage: tollgate print-schema [--out FILE]
+
+Prints the GraphQL schema, sorted, to stdout or to FILE.
+`,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    process.stdout.write(topic && commandHelp[topic] ? commandHelp[topic] : usage);
+    return 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandHelp[command] ?? usage);
+    return commandHelp[command] ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return migrate();
+    case 'print-schema':
+      return printSchemaCommand(rest);
+    default:
+      process.stderr.write(`tollgate: unknown command "${command}"\n\n${usage}`);
+      return 2;
+  }
+}
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tollgate: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function serve(): Promise<number> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  const app = await buildApp(config, logger);
+  let address;
+  try {
+    address = await app.start();
+  } catch (error) {
+    await app.stop();
+    throw error;
+  }
+  logger.info({ url: address.url, storage: app.deps.db.kind }, `tollgate listening on ${address.url}`);
+  return new Promise((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'draining: no new connections, waiting for in-flight requests');
+      app.stop().then(
+        () => {
+          logger.info('stopped');
+          resolve(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+async function migrate(): Promise<number> {
+  const config = configOrExit();
+  const database = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
+  try {
+    const applied = await migrateSql(database.db);
+    process.stdout.write(`${database.kind} ${database.location}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}\n`);
+  } finally {
+    await database.db.destroy();
+  }
+  if (config.storage.clickhouseUrl) {
+    const clickhouse = createClickhouse(config.storage.clickhouseUrl);
+    try {
+      const applied = await migrateClickhouse(clickhouse, fileURLToPath(new URL('../../clickhouse', import.meta.url)));
+      process.stdout.write(`clickhouse: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}\n`);
+    } finally {
+      await clickhouse.close();
+    }
+  }
+  return 0;
+}
+
+async function printSchemaCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  const { printSortedSchema } = await import('../schema.ts');
+  if (values.out) writeFileSync(values.out, printSortedSchema());
+  else process.stdout.write(printSortedSchema());
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`tollgate: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,15 @@
+import type { AppDeps } from './deps.ts';
+import type { Principal } from './modules/auth/principal.ts';
+import { createLoaders, type Loaders } from './loaders.ts';
+
+/** Per-request context, built the same way for HTTP and for each WebSocket subscription. */
+export interface GraphQLContext {
+  requestId: string;
+  principal: Principal;
+  deps: AppDeps;
+  loaders: Loaders;
+}
+
+export function buildContext(deps: AppDeps, requestId: string, principal: Principal): GraphQLContext {
+  return { requestId, principal, deps, loaders: createLoaders(deps.db.db) };
+}

@@ -1,0 +1,14 @@
+import type { AuditLogTable } from './modules/audit/audit.table.ts';
+import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
+import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
+import type { PlanTable } from './modules/plan/plan.table.ts';
+import type { TenantTable } from './modules/tenant/tenant.table.ts';
+
+export interface Database {
+  plan: PlanTable;
+  tenant: TenantTable;
+  api_key: ApiKeyTable;
+  provider_credential: ProviderCredentialTable;
+  inference_config: InferenceConfigTable;
+  audit_log: AuditLogTable;
+}

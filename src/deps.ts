@@ -1,0 +1,58 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { createClickhouse } from './clickhouse/client.ts';
+import { AuthService } from './modules/auth/auth.service.ts';
+import { TenantService } from './modules/tenant/tenant.service.ts';
+import type { Logger } from './shared/logger.ts';
+import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
+import { migrateSql } from './storage/sql-migrations.ts';
+
+/** Everything a request may need, created once per process and closed on shutdown. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: SqlDatabaseHandle;
+  redis: Redis | undefined;
+  clickhouse: ClickHouseClient | undefined;
+  auth: AuthService;
+  services: Services;
+}
+
+export interface Services {
+  tenants: TenantService;
+}
+
+export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
+  const db = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
+  try {
+    const applied = await migrateSql(db.db);
+    logger.info({ database: db.location, applied }, applied.length ? 'database migrated' : 'database schema up to date');
+    const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl) : undefined;
+    const clickhouse = config.storage.clickhouseUrl ? createClickhouse(config.storage.clickhouseUrl) : undefined;
+    const services: Services = { tenants: new TenantService(db.db) };
+    return { config, logger, db, redis, clickhouse, auth: new AuthService({ adminKey: config.auth.adminKey }), services };
+  } catch (error) {
+    await db.db.destroy();
+    throw error;
+  }
+}
+
+async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  return redis;
+}
+
+export async function closeDeps(deps: AppDeps): Promise<void> {
+  await Promise.allSettled([
+    deps.db.db.destroy(),
+    deps.redis?.quit(),
+    deps.clickhouse?.close(),
+  ]);
+}

@@ -1,0 +1,23 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Credentials } from '../modules/auth/principal.ts';
+
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+export function credentialsFromHeaders(headers: IncomingHttpHeaders): Credentials {
+  return {
+    authorization: first(headers.authorization),
+    tenantId: first(headers['x-tenant-id']),
+    userId: first(headers['x-user-id']),
+  };
+}
+
+/** graphql-ws clients send credentials in connectionParams, with header-like names in any case. */
+export function credentialsFromConnectionParams(params: Readonly<Record<string, unknown>> | undefined): Credentials {
+  const lookup = (name: string): string | undefined => {
+    for (const [key, value] of Object.entries(params ?? {})) {
+      if (key.toLowerCase() === name && typeof value === 'string') return value;
+    }
+    return undefined;
+  };
+  return { authorization: lookup('authorization'), tenantId: lookup('x-tenant-id'), userId: lookup('x-user-id') };
+}

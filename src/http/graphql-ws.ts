@@ -1,0 +1,95 @@
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { AppDeps } from '../deps.ts';
+import { newRequestId } from '../shared/ids.ts';
+import { credentialsFromConnectionParams } from './credentials.ts';
+import type { GraphqlServer } from './graphql.ts';
+import { toGraphQLError } from './graphql-errors.ts';
+
+export interface GraphqlWsOptions {
+  maxPayloadBytes: number;
+  maxSubscriptionsPerSocket: number;
+  keepAliveMs: number;
+}
+
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * graphql-ws on the same path as yoga. Each subscribe runs through yoga.getEnveloped,
+ * so every plugin, limit and auth check of the HTTP path applies here too.
+ */
+export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, options: GraphqlWsOptions) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const connections = new Set<{ subscriptions: Record<string, unknown> }>();
+  const disposable = useServer(
+    {
+      connectionInitWaitTimeout: 3_000,
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      // A refused connection closes with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        try {
+          const principal = await deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams));
+          if (principal.kind === 'anonymous') return false;
+          connections.add(ctx);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onClose: (ctx) => {
+        connections.delete(ctx);
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const active = Object.keys(ctx.subscriptions).length;
+        if (active >= options.maxSubscriptionsPerSocket) {
+          return [
+            new GraphQLError(`at most ${options.maxSubscriptionsPerSocket} active operations per connection`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
+        const requestId = newRequestId();
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          wsCredentials: credentialsFromConnectionParams(ctx.connectionParams),
+          wsRequestId: requestId,
+          req: ctx.extra.request,
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [toGraphQLError(error, deps.logger, requestId)];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors.map((error: unknown) => toGraphQLError(error, deps.logger, requestId));
+        try {
+          // Credentials are checked again on every subscribe: an expired token stops working on a live socket.
+          const contextValue = await contextFactory();
+          return {
+            schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue,
+            rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          };
+        } catch (error) {
+          return [toGraphQLError(error, deps.logger, requestId)];
+        }
+      },
+    },
+    wss,
+    options.keepAliveMs,
+  );
+  return {
+    wss,
+    /** Operations running now across all sockets; shutdown waits for them to finish. */
+    activeOperations: () => [...connections].reduce((sum, ctx) => sum + Object.keys(ctx.subscriptions).length, 0),
+    dispose: () => disposable.dispose(),
+  };
+}

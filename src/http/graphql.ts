@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { buildContext, type GraphQLContext } from '../context.ts';
+import type { AppDeps } from '../deps.ts';
+import type { Credentials } from '../modules/auth/principal.ts';
+import { schema } from '../schema.ts';
+import { newRequestId } from '../shared/ids.ts';
+import { credentialsFromHeaders } from './credentials.ts';
+import { toGraphQLError } from './graphql-errors.ts';
+import { requestIdOf } from './request-id.ts';
+
+/** What the transports hand to yoga: node's req/res over HTTP, credentials and request id over WebSocket. */
+export interface ServerContext {
+  req?: IncomingMessage;
+  res?: ServerResponse;
+  wsCredentials?: Credentials;
+  wsRequestId?: string;
+}
+
+export type GraphqlServer = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export function createGraphqlServer(deps: AppDeps): GraphqlServer {
+  const { logger, config } = deps;
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: config.server.publicGraphiql,
+    // Unexpected errors are logged once, with the request id, where they are masked.
+    logging: false,
+    maskedErrors: {
+      maskError: (error) => toGraphQLError(error, logger, undefined),
+    },
+    context: async (initial) => {
+      const requestId = initial.wsRequestId ?? (initial.req ? requestIdOf(initial.req) : undefined) ?? newRequestId();
+      const credentials = initial.wsCredentials ?? (initial.req ? credentialsFromHeaders(initial.req.headers) : undefined);
+      const principal = credentials ? await deps.auth.authenticate(credentials) : ({ kind: 'anonymous' } as const);
+      return buildContext(deps, requestId, principal);
+    },
+  });
+}

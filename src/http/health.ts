@@ -1,0 +1,40 @@
+import { sql } from 'kysely';
+import type { AppDeps } from '../deps.ts';
+
+export interface DependencyCheck {
+  name: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+const timeout = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+
+async function check(name: string, probe: () => Promise<unknown>): Promise<DependencyCheck> {
+  const started = performance.now();
+  try {
+    await timeout(probe(), 2_000);
+    return { name, ok: true, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { name, ok: false, latencyMs: Math.round(performance.now() - started), error: (error as Error).message };
+  }
+}
+
+/** Checks each configured dependency; the ones not configured are not listed. */
+export async function checkDependencies(deps: AppDeps): Promise<DependencyCheck[]> {
+  const checks: Promise<DependencyCheck>[] = [
+    check(deps.db.kind === 'postgres' ? 'postgres' : 'pglite', () => sql`select 1`.execute(deps.db.db)),
+  ];
+  const { redis, clickhouse } = deps;
+  if (redis) checks.push(check('redis', () => redis.ping()));
+  if (clickhouse) {
+    checks.push(
+      check('clickhouse', async () => {
+        const result = await clickhouse.ping();
+        if (!result.success) throw result.error;
+      }),
+    );
+  }
+  return Promise.all(checks);
+}

@@ -1,0 +1,20 @@
+import DataLoader from 'dataloader';
+import type { SqlDatabase } from './storage/sql-database.ts';
+import { findPlansByIds } from './modules/plan/plan.repository.ts';
+import type { PlanRow } from './modules/plan/plan.table.ts';
+
+/** Per-request DataLoaders: a list of N tenants asks the store once per kind of object, not N times. */
+export interface Loaders {
+  plan: DataLoader<string, PlanRow | undefined>;
+}
+
+function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | undefined)[] {
+  const map = new Map(rows.map((row) => [keyOf(row), row]));
+  return keys.map((key) => map.get(key));
+}
+
+export function createLoaders(db: SqlDatabase): Loaders {
+  return {
+    plan: new DataLoader(async (ids) => byKey(ids, await findPlansByIds(db, ids), (row) => row.id)),
+  };
+}

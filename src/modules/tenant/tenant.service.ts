@@ -1,0 +1,83 @@
+import { badInput, notFound } from '../../shared/errors.ts';
+import { randomId } from '../../shared/ids.ts';
+import type { KeysetPage } from '../../shared/keyset-page.ts';
+import type { SqlDatabase } from '../../storage/sql-database.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
+import type { Principal } from '../auth/principal.ts';
+import { findPlansByIds } from '../plan/plan.repository.ts';
+import { findTenantById, insertTenant, listTenants, updateTenant } from './tenant.repository.ts';
+import type { TenantRow } from './tenant.table.ts';
+
+export interface Actor {
+  principal: Principal;
+  requestId: string;
+}
+
+const newTenantId = () => `tnt_${randomId(12)}`;
+
+function validName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > 200) throw badInput('name must be 1 to 200 characters', { field: 'name' });
+  return trimmed;
+}
+
+export class TenantService {
+  readonly #db: SqlDatabase;
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+  }
+
+  async create(actor: Actor, input: { name: string; plan?: string | null }): Promise<TenantRow> {
+    requirePlatformAdmin(actor.principal);
+    const name = validName(input.name);
+    const planId = input.plan ?? 'free';
+    return this.#db.transaction().execute(async (trx) => {
+      await this.#requirePlan(trx, planId);
+      const tenant = await insertTenant(trx, { id: newTenantId(), name, plan_id: planId });
+      await recordAudit(trx, actor, { tenantId: tenant.id, action: 'tenant.create', target: tenant.id, details: { name, plan: planId } });
+      return tenant;
+    });
+  }
+
+  async get(principal: Principal, id: string): Promise<TenantRow> {
+    requireTenantRead(principal, id);
+    const tenant = await findTenantById(this.#db, id);
+    if (!tenant) throw notFound('tenant', id);
+    return tenant;
+  }
+
+  list(principal: Principal, page: KeysetPage): Promise<TenantRow[]> {
+    requirePlatformAdmin(principal);
+    return listTenants(this.#db, page);
+  }
+
+  async rename(actor: Actor, id: string, name: string): Promise<TenantRow> {
+    requireTenantAdmin(actor.principal, id);
+    const validated = validName(name);
+    return this.#db.transaction().execute(async (trx) => {
+      const tenant = await updateTenant(trx, id, { name: validated });
+      if (!tenant) throw notFound('tenant', id);
+      await recordAudit(trx, actor, { tenantId: id, action: 'tenant.update', target: id, details: { name: validated } });
+      return tenant;
+    });
+  }
+
+  /** Plan changes take effect at once: limits are read from the tenant's current plan on every request. */
+  async setPlan(actor: Actor, id: string, planId: string): Promise<TenantRow> {
+    requirePlatformAdmin(actor.principal);
+    return this.#db.transaction().execute(async (trx) => {
+      await this.#requirePlan(trx, planId);
+      const before = await findTenantById(trx, id);
+      if (!before) throw notFound('tenant', id);
+      const tenant = await updateTenant(trx, id, { plan_id: planId });
+      await recordAudit(trx, actor, { tenantId: id, action: 'tenant.set_plan', target: id, details: { from: before.plan_id, to: planId } });
+      return tenant ?? before;
+    });
+  }
+
+  async #requirePlan(db: Parameters<typeof findPlansByIds>[0], planId: string): Promise<void> {
+    const [plan] = await findPlansByIds(db, [planId]);
+    if (!plan) throw badInput(`unknown plan "${planId}"`, { field: 'plan' });
+  }
+}

@@ -1,0 +1,10 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './modules/auth/viewer.schema.ts';
+import './modules/plan/plan.schema.ts';
+import './modules/tenant/tenant.schema.ts';
+
+export const schema = builder.toSchema();
+
+/** The published contract: sorted so diffs show real changes only. */
+export const printSortedSchema = () => `${printSchema(lexicographicSortSchema(schema))}\n`;

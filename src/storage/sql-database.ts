@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../database.ts';
+
+export type SqlDatabase = Kysely<Database>;
+
+export interface SqlDatabaseHandle {
+  db: SqlDatabase;
+  /** "postgres" for a server, "pglite" for the embedded database. */
+  kind: 'postgres' | 'pglite';
+  /** Where it lives, safe to print (no password). */
+  location: string;
+}
+
+// bigint (int8) and numeric arrive as strings from pg; int8 counts we store fit in a double,
+// so they are parsed at the edge, while numeric (money) stays a decimal string.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Postgres when a URL is given, otherwise PGlite on disk under the data dir (or in memory for tests). */
+export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?: string; inMemory?: boolean }): Promise<SqlDatabaseHandle> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const location = redactUrl(options.databaseUrl);
+    try {
+      await sql`select 1`.execute(db);
+    } catch (error) {
+      await db.destroy();
+      throw new Error(`cannot connect to the database at ${location}: ${describeError(error)}`, { cause: error });
+    }
+    return { db, kind: 'postgres', location };
+  }
+  let dataPath: string | undefined;
+  if (!options.inMemory) {
+    dataPath = resolve(join(options.dataDir ?? './.tollgate', 'pgdata'));
+    mkdirSync(dataPath, { recursive: true });
+  }
+  const pglite = new PGlite(dataPath, {
+    parsers: { 20: (value: string) => Number(value) },
+  });
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  return { db, kind: 'pglite', location: dataPath ?? 'memory' };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${code} ${message}` : message;
+}
