@@ -17,8 +17,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('requests_per_month', 'integer')
     .addColumn('hard_quota', 'boolean', (c) => c.notNull())
     .addColumn('overage_per_million', 'numeric(14, 6)', (c) => c.notNull().defaultTo('0'))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .execute();
 
   await db
@@ -37,8 +37,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('plan_id', 'text', (c) => c.notNull().references('plan.id'))
     .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .execute();
   await db.schema.createIndex('tenant_created_at_idx').on('tenant').columns(['created_at', 'id']).execute();
 
@@ -54,7 +54,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('expires_at', 'timestamptz')
     .addColumn('revoked_at', 'timestamptz')
     .addColumn('last_used_at', 'timestamptz')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .execute();
   await db.schema.createIndex('api_key_tenant_idx').on('api_key').columns(['tenant_id', 'created_at', 'id']).execute();
 
@@ -66,8 +66,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('nonce', 'text', (c) => c.notNull())
     .addColumn('ciphertext', 'text', (c) => c.notNull())
     .addColumn('last4', 'text', (c) => c.notNull())
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .addPrimaryKeyConstraint('provider_credential_pk', ['tenant_id', 'provider'])
     .execute();
 
@@ -79,7 +79,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('model_overrides', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('allowed_models', sql`text[]`)
     .addColumn('cache_enabled', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .execute();
 
   await db.schema
@@ -92,7 +92,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('target', 'text')
     .addColumn('details', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('request_id', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .execute();
   await db.schema.createIndex('audit_log_tenant_idx').on('audit_log').columns(['tenant_id', 'id']).execute();
 }

@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { buildApp, type App } from '../../src/app.ts';
+import { configSchema, type ConfigInput, type InferenceConfigFile } from '../../src/config.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+
+export const testAdminKey = 'test-admin-key-0123456789abcdef';
+
+export interface TestAppOptions {
+  databaseUrl?: string;
+  redisUrl?: string;
+  clickhouseUrl?: string;
+  inference?: Partial<InferenceConfigFile>;
+  config?: Omit<ConfigInput, 'inference'>;
+}
+
+export interface TestApp {
+  url: string;
+  app: App;
+  /** Every log line the app wrote, for assertions (and for scanning for leaked secrets). */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts the real app on a free port with its own data dir; stop() removes both. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
+  const config = configSchema.parse({
+    ...options.config,
+    server: { port: 0, shutdownGraceMs: 2_000, ...options.config?.server },
+    storage: {
+      dataDir,
+      databaseUrl: options.databaseUrl,
+      redisUrl: options.redisUrl,
+      clickhouseUrl: options.clickhouseUrl,
+      ...options.config?.storage,
+    },
+    auth: { adminKey: testAdminKey, ...options.config?.auth },
+    logLevel: options.config?.logLevel ?? 'info',
+    inference: options.inference ?? {},
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const app = await buildApp(config, createLogger(config.logLevel, sink));
+  const { url } = await app.start();
+  let stopped = false;
+  return {
+    url,
+    app,
+    logs,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await app.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface GraphqlResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+/** A plain GraphQL-over-HTTP call, for tests of the transport itself (features use the typed client). */
+export async function graphqlRequest<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphqlResult<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphqlResult<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...body };
+}
+
+export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+export const asAdmin = (tenantId?: string) => ({ ...bearer(testAdminKey), ...(tenantId ? { 'x-tenant-id': tenantId } : {}) });
