@@ -1,0 +1,32 @@
+# Tollgate gateway. TypeScript runs as-is on Node 24 (native type stripping): no build step.
+FROM node:24-slim
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    TOLLGATE_DATA_DIR=/data \
+    TOLLGATE_CONFIG=/etc/tollgate/tollgate.yaml
+
+WORKDIR /app
+
+# Dependencies first, so a source change reuses this layer.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY src ./src
+COPY migrations ./migrations
+COPY clickhouse ./clickhouse
+
+# Embedded storage (used only without DATABASE_URL) lives on a volume owned by the runtime user.
+RUN mkdir -p /data /etc/tollgate && chown node:node /data
+VOLUME ["/data"]
+
+USER node
+
+EXPOSE 8000
+
+# The slim image has no curl or wget; Node's fetch does the probe.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8000}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+CMD ["node", "src/bin/tollgate.ts", "serve"]

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Local Postgres, Redis and ClickHouse for integration tests and development.
+#
+#   scripts/services.sh                 install if missing, start all, wait, print the env to export
+#   scripts/services.sh stop            stop ClickHouse, Redis and Postgres
+#   scripts/services.sh start-one NAME  start one of postgres|redis|clickhouse and wait until it answers
+#   scripts/services.sh stop-one NAME   stop one and wait until it is gone
+#   scripts/services.sh status          say which ones answer
+#
+# Every command is idempotent. Environment knobs: SERVICES_TIMEOUT (seconds to wait, default 60),
+# PG_VERSION (default: the existing cluster, else the newest installed), TOLLGATE_SERVICES_DIR
+# (pid and log files, default /tmp/tollgate-services).
+set -euo pipefail
+
+PATH="$PATH:/usr/sbin:/sbin"
+
+TIMEOUT="${SERVICES_TIMEOUT:-60}"
+STATE_DIR="${TOLLGATE_SERVICES_DIR:-/tmp/tollgate-services}"
+PG_CLUSTER=main
+PG_PORT=5432
+PG_DATABASE=tollgate_test
+REDIS_PORT=6379
+CLICKHOUSE_CONFIG=/etc/clickhouse-server/config.xml
+CLICKHOUSE_HTTP=http://127.0.0.1:8123
+CLICKHOUSE_PID="$STATE_DIR/clickhouse.pid"
+CLICKHOUSE_LOG=/var/log/clickhouse-server/clickhouse-server.err.log
+
+log() { printf '[services] %s\n' "$*"; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+if [[ $EUID -eq 0 ]]; then
+  as_root() { "$@"; }
+  as_postgres() { runuser -u postgres -- "$@"; }
+else
+  command -v sudo >/dev/null || die "run as root, or install sudo"
+  as_root() { sudo "$@"; }
+  as_postgres() { sudo -u postgres "$@"; }
+fi
+
+# --- install -------------------------------------------------------------------------------------
+
+install_if_missing() {
+  local missing=()
+  local bin
+  for bin in pg_ctlcluster pg_isready psql redis-server redis-cli clickhouse-server clickhouse-client curl; do
+    command -v "$bin" >/dev/null || missing+=("$bin")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return
+  fi
+  log "missing ${missing[*]}: installing with apt-get"
+  local packages=(postgresql redis-server clickhouse-server clickhouse-client)
+  command -v curl >/dev/null || packages+=(curl)
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
+  for bin in "${missing[@]}"; do
+    command -v "$bin" >/dev/null || die "$bin is still missing after apt-get install"
+  done
+}
+
+# --- waiting -------------------------------------------------------------------------------------
+
+# wait_until NAME HINT COMMAND...: retry COMMAND until it succeeds or TIMEOUT seconds pass.
+wait_until() {
+  local name="$1" hint="$2"
+  shift 2
+  local deadline=$((SECONDS + TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      die "$name did not become ready within ${TIMEOUT}s ($hint)"
+    fi
+    sleep 0.5
+  done
+}
+
+wait_while() {
+  local name="$1"
+  shift
+  local deadline=$((SECONDS + TIMEOUT))
+  while "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      die "$name did not stop within ${TIMEOUT}s"
+    fi
+    sleep 0.2
+  done
+}
+
+# --- postgres ------------------------------------------------------------------------------------
+
+pg_version() {
+  if [[ -n "${PG_VERSION:-}" ]]; then
+    echo "$PG_VERSION"
+    return
+  fi
+  local existing
+  existing="$(pg_lsclusters -h 2>/dev/null | awk -v c="$PG_CLUSTER" '$2 == c { print $1; exit }')"
+  if [[ -n "$existing" ]]; then
+    echo "$existing"
+    return
+  fi
+  # shellcheck disable=SC2012 # version directories are plain numbers
+  ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1
+}
+
+postgres_ready() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+start_postgres() {
+  local version
+  version="$(pg_version)"
+  [[ -n "$version" ]] || die "postgres: no server installed under /usr/lib/postgresql"
+  if ! pg_lsclusters -h 2>/dev/null | awk -v v="$version" -v c="$PG_CLUSTER" '$1 == v && $2 == c { found = 1 } END { exit !found }'; then
+    log "postgres: creating cluster $version/$PG_CLUSTER"
+    as_root pg_createcluster --port "$PG_PORT" "$version" "$PG_CLUSTER"
+  fi
+  if as_root pg_ctlcluster "$version" "$PG_CLUSTER" status >/dev/null 2>&1; then
+    log "postgres $version: already running"
+  else
+    log "postgres $version: starting"
+    as_root pg_ctlcluster "$version" "$PG_CLUSTER" start ||
+      die "postgres failed to start; see /var/log/postgresql/postgresql-$version-$PG_CLUSTER.log"
+  fi
+  wait_until postgres "pg_isready -h 127.0.0.1 -p $PG_PORT; log: /var/log/postgresql/postgresql-$version-$PG_CLUSTER.log" postgres_ready
+
+  as_postgres psql -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -c "ALTER USER postgres PASSWORD 'postgres'" >/dev/null ||
+    die "postgres: could not set the postgres user's password"
+  if [[ "$(as_postgres psql -qAt -p "$PG_PORT" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != 1 ]]; then
+    log "postgres: creating database $PG_DATABASE"
+    as_postgres createdb -p "$PG_PORT" "$PG_DATABASE" || die "postgres: could not create database $PG_DATABASE"
+  fi
+}
+
+stop_postgres() {
+  local version
+  version="$(pg_version)"
+  if [[ -n "$version" ]] && as_root pg_ctlcluster "$version" "$PG_CLUSTER" status >/dev/null 2>&1; then
+    log "postgres $version: stopping"
+    # fast: disconnect clients and stop now, as a crash or failover would look to the gateway
+    as_root pg_ctlcluster "$version" "$PG_CLUSTER" stop -m fast
+  else
+    log "postgres: not running"
+  fi
+  wait_while postgres postgres_ready
+}
+
+# --- redis ---------------------------------------------------------------------------------------
+
+redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+
+start_redis() {
+  if redis_ready; then
+    log "redis: already running"
+    return
+  fi
+  log "redis: starting"
+  as_root mkdir -p "$STATE_DIR"
+  as_root redis-server --daemonize yes --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$STATE_DIR" --pidfile "$STATE_DIR/redis.pid" --logfile "$STATE_DIR/redis.log" ||
+    die "redis failed to start; see $STATE_DIR/redis.log"
+  wait_until redis "redis-cli -p $REDIS_PORT ping; log: $STATE_DIR/redis.log" redis_ready
+}
+
+stop_redis() {
+  if redis_ready; then
+    log "redis: stopping"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  else
+    log "redis: not running"
+  fi
+  wait_while redis redis_ready
+}
+
+# --- clickhouse ----------------------------------------------------------------------------------
+
+clickhouse_ready() { [[ "$(curl -fsS --max-time 2 "$CLICKHOUSE_HTTP/ping" 2>/dev/null)" == Ok.* ]]; }
+
+clickhouse_pid() {
+  local pid
+  pid="$(cat "$CLICKHOUSE_PID" 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    echo "$pid"
+  fi
+}
+
+start_clickhouse() {
+  if clickhouse_ready; then
+    log "clickhouse: already running"
+    return
+  fi
+  local server
+  server="$(command -v clickhouse-server)" || die "clickhouse-server is not installed"
+  if [[ -z "$(clickhouse_pid)" ]]; then
+    # A pid file left by a killed server makes clickhouse-server refuse to daemonise.
+    as_root rm -f "$CLICKHOUSE_PID"
+    log "clickhouse: starting"
+    as_root mkdir -p "$STATE_DIR"
+    (cd / && as_root "$server" --config-file="$CLICKHOUSE_CONFIG" --daemon --pid-file="$CLICKHOUSE_PID") ||
+      die "clickhouse failed to start; see $CLICKHOUSE_LOG"
+  else
+    log "clickhouse: process $(clickhouse_pid) exists, waiting for it to answer"
+  fi
+  wait_until clickhouse "curl $CLICKHOUSE_HTTP/ping; log: $CLICKHOUSE_LOG" clickhouse_ready
+}
+
+stop_clickhouse() {
+  local pid
+  pid="$(clickhouse_pid)"
+  if [[ -n "$pid" ]]; then
+    log "clickhouse: stopping (pid $pid)"
+    as_root kill -TERM "$pid" 2>/dev/null || true
+    wait_while clickhouse kill -0 "$pid"
+  elif clickhouse_ready; then
+    die "clickhouse answers on $CLICKHOUSE_HTTP but was not started by this script (no $CLICKHOUSE_PID); stop it the way it was started"
+  else
+    log "clickhouse: not running"
+  fi
+  wait_while clickhouse clickhouse_ready
+}
+
+# --- commands ------------------------------------------------------------------------------------
+
+print_env() {
+  cat <<EOF
+
+Services are up. Export these to run the integration tests against them:
+
+export TOLLGATE_TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:$PG_PORT/$PG_DATABASE
+export TOLLGATE_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export TOLLGATE_TEST_CLICKHOUSE_URL=$CLICKHOUSE_HTTP
+EOF
+}
+
+check_name() {
+  case "${1:-}" in
+    postgres | redis | clickhouse) ;;
+    *) die "expected a service name: postgres, redis or clickhouse (got '${1:-}')" ;;
+  esac
+}
+
+status() {
+  local name
+  for name in postgres redis clickhouse; do
+    if "${name}_ready"; then echo "$name: up"; else echo "$name: down"; fi
+  done
+}
+
+usage() {
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local command="${1:-start}"
+  case "$command" in
+    start | up)
+      install_if_missing
+      start_postgres
+      start_redis
+      start_clickhouse
+      print_env
+      ;;
+    stop | down)
+      stop_clickhouse
+      stop_redis
+      stop_postgres
+      ;;
+    start-one)
+      check_name "${2:-}"
+      install_if_missing
+      "start_$2"
+      ;;
+    stop-one)
+      check_name "${2:-}"
+      "stop_$2"
+      ;;
+    status) status ;;
+    env) print_env ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      die "unknown command '$command'"
+      ;;
+  esac
+}
+
+main "$@"
