@@ -45,6 +45,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   body: unknown;
   receivedAt: number;
+  /** The client's port: equal ports on consecutive requests show a kept-alive connection. */
+  remotePort: number | undefined;
 }
 
 export interface FakeUpstreamOptions {
@@ -238,7 +240,14 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         }
       }
       const path = (req.url ?? '/').split('?')[0] as string;
-      if (record) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, receivedAt: Date.now() });
+      if (record) requests.push({
+          method: req.method ?? 'GET',
+          path,
+          headers: req.headers,
+          body,
+          receivedAt: Date.now(),
+          remotePort: req.socket.remotePort,
+        });
       handle(req, res, path, asRecord(body)).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { error: { message: String(error), type: 'server_error' } });
         else res.destroy();
@@ -268,9 +277,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       sendJson(res, b.fail, ollama ? { error: message } : { error: { message, type: 'fake_error', code: b.fail } });
       return;
     }
+    // Flush what was written, then drop the connection without finishing the chunked body.
     const cut = () => {
       selfDestroyed = true;
-      res.destroy();
+      res.socket?.destroySoon();
     };
     const closed = new AbortController();
     res.on('close', () => closed.abort());
@@ -289,6 +299,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         return;
       case 'GET /':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running');
+        return;
+      case 'GET /api/version':
+        sendJson(res, 200, { version: '0.0.0-fake' });
         return;
       case 'POST /v1/chat/completions':
       case 'POST /v1/completions': {
