@@ -1,0 +1,191 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type CreateTenantInput = {
+  name: string;
+  /** Plan id: free (default), starter, pro or enterprise. */
+  plan?: string | null | undefined;
+};
+
+export type UpdateTenantInput = {
+  id: string | number;
+  name: string;
+};
+
+export type ViewerKind =
+  | 'ANONYMOUS'
+  | 'API_KEY'
+  | 'PLATFORM_ADMIN'
+  | 'USER';
+
+export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PlansQuery = { plans: Array<{ id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number, requestsPerMinute: number, tokensPerMinute: number, requestsPerHour: number | null, requestsPerMonth: number | null, hardQuota: boolean, overagePerMillion: string }> };
+
+export type TenantsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type TenantsQuery = { tenants: { edges: Array<{ cursor: string, node: { id: string, name: string, status: string, createdAt: string, plan: { id: string, name: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type TenantQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TenantQuery = { tenant: { id: string, name: string, status: string, createdAt: string, plan: { id: string, name: string, monthlyTokens: number } } | null };
+
+export type CreateTenantMutationVariables = Exact<{
+  input: CreateTenantInput;
+}>;
+
+
+export type CreateTenantMutation = { createTenant: { tenant: { id: string, name: string, plan: { id: string } } } };
+
+export type UpdateTenantMutationVariables = Exact<{
+  input: UpdateTenantInput;
+}>;
+
+
+export type UpdateTenantMutation = { updateTenant: { tenant: { id: string, name: string } } };
+
+export type SetTenantPlanMutationVariables = Exact<{
+  tenantId: string | number;
+  plan: string;
+}>;
+
+
+export type SetTenantPlanMutation = { setTenantPlan: { tenant: { id: string, plan: { id: string } } } };
+
+export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ViewerQuery = { viewer: { kind: ViewerKind, tenantId: string | null, userId: string | null, apiKeyId: string | null, role: string | null, scopes: Array<string> } };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+
+export const PlansDocument = new TypedDocumentString(`
+    query Plans {
+  plans {
+    id
+    name
+    currency
+    monthlyPrice
+    monthlyTokens
+    requestsPerMinute
+    tokensPerMinute
+    requestsPerHour
+    requestsPerMonth
+    hardQuota
+    overagePerMillion
+  }
+}
+    `) as unknown as TypedDocumentString<PlansQuery, PlansQueryVariables>;
+export const TenantsDocument = new TypedDocumentString(`
+    query Tenants($first: Int, $after: String) {
+  tenants(first: $first, after: $after) {
+    edges {
+      cursor
+      node {
+        id
+        name
+        status
+        createdAt
+        plan {
+          id
+          name
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantsQuery, TenantsQueryVariables>;
+export const TenantDocument = new TypedDocumentString(`
+    query Tenant($id: ID!) {
+  tenant(id: $id) {
+    id
+    name
+    status
+    createdAt
+    plan {
+      id
+      name
+      monthlyTokens
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantQuery, TenantQueryVariables>;
+export const CreateTenantDocument = new TypedDocumentString(`
+    mutation CreateTenant($input: CreateTenantInput!) {
+  createTenant(input: $input) {
+    tenant {
+      id
+      name
+      plan {
+        id
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<CreateTenantMutation, CreateTenantMutationVariables>;
+export const UpdateTenantDocument = new TypedDocumentString(`
+    mutation UpdateTenant($input: UpdateTenantInput!) {
+  updateTenant(input: $input) {
+    tenant {
+      id
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UpdateTenantMutation, UpdateTenantMutationVariables>;
+export const SetTenantPlanDocument = new TypedDocumentString(`
+    mutation SetTenantPlan($tenantId: ID!, $plan: String!) {
+  setTenantPlan(tenantId: $tenantId, plan: $plan) {
+    tenant {
+      id
+      plan {
+        id
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SetTenantPlanMutation, SetTenantPlanMutationVariables>;
+export const ViewerDocument = new TypedDocumentString(`
+    query Viewer {
+  viewer {
+    kind
+    tenantId
+    userId
+    apiKeyId
+    role
+    scopes
+  }
+}
+    `) as unknown as TypedDocumentString<ViewerQuery, ViewerQueryVariables>;

@@ -1,0 +1,3 @@
+export { createTollgateClient, type TollgateClient, type TollgateClientOptions } from './client.ts';
+export * from './errors.ts';
+export * from './generated/graphql.ts';
