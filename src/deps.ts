@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { createClickhouse } from './clickhouse/client.ts';
+import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import type { Logger } from './shared/logger.ts';
@@ -29,13 +30,25 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const applied = await migrateSql(db.db);
     logger.info({ database: db.location, applied }, applied.length ? 'database migrated' : 'database schema up to date');
     const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl) : undefined;
-    const clickhouse = config.storage.clickhouseUrl ? createClickhouse(config.storage.clickhouseUrl) : undefined;
+    const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
     const services: Services = { tenants: new TenantService(db.db) };
     return { config, logger, db, redis, clickhouse, auth: new AuthService({ adminKey: config.auth.adminKey }), services };
   } catch (error) {
     await db.db.destroy();
     throw error;
   }
+}
+
+async function openClickhouse(url: string, logger: Logger): Promise<ClickHouseClient> {
+  const clickhouse = createClickhouse(url);
+  try {
+    const applied = await migrateClickhouse(clickhouse, clickhouseMigrationsDir);
+    logger.info({ clickhouse: redactUrl(url), applied }, applied.length ? 'clickhouse migrated' : 'clickhouse schema up to date');
+  } catch (error) {
+    await clickhouse.close();
+    throw new Error(`cannot prepare ClickHouse at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  return clickhouse;
 }
 
 async function connectRedis(url: string): Promise<Redis> {

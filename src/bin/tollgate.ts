@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.ts';
 import { createClickhouse } from '../clickhouse/client.ts';
-import { migrateClickhouse } from '../clickhouse/migrate.ts';
+import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
@@ -125,7 +124,7 @@ async function migrate(): Promise<number> {
   if (config.storage.clickhouseUrl) {
     const clickhouse = createClickhouse(config.storage.clickhouseUrl);
     try {
-      const applied = await migrateClickhouse(clickhouse, fileURLToPath(new URL('../../clickhouse', import.meta.url)));
+      const applied = await migrateClickhouse(clickhouse, clickhouseMigrationsDir);
       process.stdout.write(`clickhouse: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}\n`);
     } finally {
       await clickhouse.close();

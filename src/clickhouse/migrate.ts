@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -99,6 +100,9 @@ async function appliedIds(client: ClickHouseClient): Promise<Set<string>> {
  * Applies the numbered `.sql` files in `dir` that `schema_migrations` does not list yet, in order,
  * recording each id once its statements have run. Returns the ids applied by this call.
  */
+/** The numbered .sql files shipped with the gateway. */
+export const clickhouseMigrationsDir = fileURLToPath(new URL('../../clickhouse', import.meta.url));
+
 export async function migrateClickhouse(
   client: ClickHouseClient,
   dir: string,
