@@ -18,5 +18,5 @@ export const newEventId = () => randomUUID();
 
 /** Accepts a caller's request id only if it is short and printable, so it is safe in logs and headers. */
 export function saneRequestId(value: string | undefined): string | undefined {
-  return value !== undefined && /^[A-Za-z0-9._:\-]{1,128}$/.test(value) ? value : undefined;
+  return value !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
 }
