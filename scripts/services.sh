@@ -175,8 +175,9 @@ clickhouse_ready() { [[ "$(curl -fsS --max-time 2 "$CLICKHOUSE_HTTP/ping" 2>/dev
 
 clickhouse_pid() {
   local pid
-  pid="$(cat "$CLICKHOUSE_PID" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+  pid="$(as_root cat "$CLICKHOUSE_PID" 2>/dev/null || true)"
+  # A pid left by a killed server may since belong to another process.
+  if [[ -n "$pid" ]] && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == clickhouse* ]]; then
     echo "$pid"
   fi
 }
