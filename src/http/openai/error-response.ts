@@ -1,0 +1,49 @@
+import type { ServerResponse } from 'node:http';
+import { DomainError, httpStatusFor, type ErrorCode } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+
+// OpenAI's error body: { error: { message, type, param, code } }, with the status its SDKs map to classes.
+const typeFor: Record<ErrorCode, string> = {
+  UNAUTHENTICATED: 'authentication_error',
+  FORBIDDEN: 'permission_error',
+  NOT_FOUND: 'not_found_error',
+  BAD_USER_INPUT: 'invalid_request_error',
+  PAYLOAD_TOO_LARGE: 'invalid_request_error',
+  RATE_LIMITED: 'rate_limit_error',
+  QUOTA_EXCEEDED: 'insufficient_quota',
+  UPSTREAM_UNAVAILABLE: 'service_unavailable',
+  UPSTREAM_TIMEOUT: 'timeout',
+  UPSTREAM_ERROR: 'upstream_error',
+  INTERNAL_SERVER_ERROR: 'server_error',
+};
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string };
+}
+
+export function openAiError(error: unknown, logger: Logger, requestId: string): { status: number; body: OpenAiErrorBody; headers: Record<string, string> } {
+  if (error instanceof DomainError) {
+    const headers: Record<string, string> = {};
+    const retryAfter = error.details.retryAfter;
+    if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
+    const param = typeof error.details.param === 'string' ? error.details.param : null;
+    return {
+      status: httpStatusFor[error.code],
+      body: { error: { message: error.message, type: typeFor[error.code], param, code: error.code.toLowerCase() } },
+      headers,
+    };
+  }
+  logger.error({ err: error, requestId }, 'unexpected error in the /v1 shim');
+  return {
+    status: 500,
+    body: { error: { message: `Unexpected error (request ${requestId}).`, type: 'server_error', param: null, code: 'internal_server_error' } },
+    headers: {},
+  };
+}
+
+export function sendOpenAiError(res: ServerResponse, error: unknown, logger: Logger, requestId: string): void {
+  const { status, body, headers } = openAiError(error, logger, requestId);
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}

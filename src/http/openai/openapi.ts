@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from './request-schemas.ts';
+
+// Built from the zod schemas that validate requests, so the document cannot drift from the code.
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['message', 'type', 'param', 'code'],
+      properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: ['string', 'null'] }, code: { type: 'string' } },
+    },
+  },
+};
+
+const errorResponses = Object.fromEntries(
+  [
+    ['400', 'Invalid request'],
+    ['401', 'Missing, unknown, expired or revoked credentials'],
+    ['403', 'The credentials may not do this'],
+    ['404', 'Unknown model'],
+    ['413', 'Request body over the limit'],
+    ['429', 'Rate limit or quota exceeded (see Retry-After)'],
+    ['502', 'The upstream failed'],
+    ['503', 'No healthy upstream'],
+    ['504', 'The upstream timed out'],
+  ].map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+);
+
+const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
+
+function postOperation(summary: string, schemaName: string, streams: boolean) {
+  return {
+    post: {
+      summary,
+      security: [{ bearer: [] }],
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
+      responses: {
+        '200': {
+          description: streams ? 'The result as JSON, or with "stream": true a text/event-stream of chunks ending in "data: [DONE]"' : 'The result',
+          content: { 'application/json': { schema: { type: 'object' } }, ...(streams ? { 'text/event-stream': { schema: { type: 'string' } } } : {}) },
+        },
+        ...errorResponses,
+      },
+    },
+  };
+}
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Tollgate OpenAI-compatible API', version: '1.0.0', description: 'The /v1 shim: OpenAI wire format over the gateway.' },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A tenant API key (tg_...), a dashboard JWT, or the platform admin key with X-Tenant-ID' } },
+      schemas: {
+        ChatCompletionRequest: jsonSchema(chatCompletionRequestSchema),
+        CompletionRequest: jsonSchema(completionRequestSchema),
+        EmbeddingRequest: jsonSchema(embeddingRequestSchema),
+        Error: errorSchema,
+      },
+    },
+    paths: {
+      '/v1/chat/completions': postOperation('Create a chat completion', 'ChatCompletionRequest', true),
+      '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', true),
+      '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', false),
+      '/v1/models': { get: { summary: "The models the caller's tenant may use", security: [{ bearer: [] }], responses: { '200': { description: 'A list of models' }, ...errorResponses } } },
+      '/v1/usage': { get: { summary: "The caller's tenant: current period usage, limits, remaining, reset time", security: [{ bearer: [] }], responses: { '200': { description: 'Usage of the current period' }, ...errorResponses } } },
+    },
+  };
+}

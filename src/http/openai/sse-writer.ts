@@ -1,0 +1,39 @@
+import type { ServerResponse } from 'node:http';
+
+const DONE = Buffer.from('data: [DONE]\n\n');
+
+/** Server-sent events the way OpenAI's SDKs read them: `data: <json>` frames, then `data: [DONE]`. */
+export class SseWriter {
+  readonly #res: ServerResponse;
+  constructor(res: ServerResponse, headers: Record<string, string>) {
+    this.#res = res;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...headers,
+    });
+    res.flushHeaders();
+  }
+
+  get closed(): boolean {
+    return this.#res.destroyed || this.#res.writableEnded;
+  }
+
+  send(json: string): void {
+    if (!this.closed) this.#res.write(`data: ${json}\n\n`);
+  }
+
+  done(): void {
+    if (this.closed) return;
+    this.#res.write(DONE);
+    this.#res.end();
+  }
+
+  /** A stream that broke after it started ends with an explicit error frame, never a clean end. */
+  fail(errorBody: unknown): void {
+    if (this.closed) return;
+    this.#res.end(`data: ${JSON.stringify(errorBody)}\n\n`);
+  }
+}
