@@ -106,16 +106,34 @@ export const storageConfigSchema = z.strictObject({
 export const authConfigSchema = z.strictObject({
   adminKey: z.string().min(16, 'at least 16 characters').optional(),
   secret: z.string().min(16, 'at least 16 characters').optional(),
+  /** Earlier values of `secret`, kept only to decrypt credentials sealed before a rotation. */
+  previousSecrets: z.array(z.string().min(16, 'at least 16 characters')).default([]),
   jwtSecret: z.string().min(32, 'at least 32 characters (HS256 needs 256 bits)').optional(),
   jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
   jwtIssuer: z.string().optional(),
   jwtAudience: z.string().optional(),
 });
 
+const booleanish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')], {
+  error: 'true or false',
+});
+
+export const graphqlConfigSchema = z.strictObject({
+  /** Schema introspection; unset means on, except with NODE_ENV=production. */
+  introspection: booleanish.optional(),
+  // Limits on what one document may ask for, the same over HTTP and WebSocket.
+  maxDepth: positiveInt.default(6),
+  maxAliases: positiveInt.default(15),
+  maxDirectives: positiveInt.default(10),
+  maxTokens: positiveInt.default(1000),
+  maxCost: positiveInt.default(5000),
+});
+
 export const configSchema = z.strictObject({
   server: serverConfigSchema.prefault({}),
   storage: storageConfigSchema.prefault({}),
   auth: authConfigSchema.prefault({}),
+  graphql: graphqlConfigSchema.prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   production: z.boolean().default(false),
   configPath: z.string().optional(),
@@ -178,6 +196,8 @@ const envNames: Record<string, string> = {
   'auth.secret': 'TOLLGATE_SECRET',
   'auth.jwtSecret': 'TOLLGATE_JWT_SECRET',
   'auth.jwksUrl': 'TOLLGATE_JWKS_URL',
+  'auth.previousSecrets': 'TOLLGATE_SECRET_PREVIOUS',
+  'graphql.introspection': 'TOLLGATE_GRAPHQL_INTROSPECTION',
   logLevel: 'LOG_LEVEL',
 };
 
@@ -185,13 +205,15 @@ const envNames: Record<string, string> = {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const value = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   const production = env.NODE_ENV === 'production';
+  const introspection = value('TOLLGATE_GRAPHQL_INTROSPECTION');
   const input = {
     server: {
       host: value('HOST'),
       port: value('PORT'),
       shutdownGraceMs: value('TOLLGATE_SHUTDOWN_GRACE_MS'),
       maxBodyBytes: value('TOLLGATE_MAX_BODY_BYTES'),
-      publicGraphiql: !production,
+      // GraphiQL needs introspection, so the same switch turns both on in production.
+      publicGraphiql: introspection === undefined ? !production : introspection === 'true' || introspection === '1',
     },
     storage: {
       dataDir: value('TOLLGATE_DATA_DIR'),
@@ -206,7 +228,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwksUrl: value('TOLLGATE_JWKS_URL'),
       jwtIssuer: value('TOLLGATE_JWT_ISSUER'),
       jwtAudience: value('TOLLGATE_JWT_AUDIENCE'),
+      previousSecrets: value('TOLLGATE_SECRET_PREVIOUS')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
     },
+    graphql: { introspection },
     logLevel: value('LOG_LEVEL'),
     production,
     configPath: value('TOLLGATE_CONFIG'),
@@ -214,7 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.omit({ inference: true }).safeParse(input);
   if (!result.success) {
     const problems = describeIssues(result.error).map((line) => {
-      const field = line.slice(0, line.indexOf(':'));
+      const field = line.slice(0, line.indexOf(':')).replace(/\[\d+\]$/, '');
       return envNames[field] ? `${envNames[field]} (${line})` : line;
     });
     throw new ConfigError('the environment', problems);
