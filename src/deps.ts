@@ -3,8 +3,13 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { createClickhouse } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
+import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
+import { AuditService } from './modules/audit/audit.service.ts';
+import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
+import { loadSecretBox } from './shared/secret-keyring.ts';
 import type { Logger } from './shared/logger.ts';
 import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
 import { migrateSql } from './storage/sql-migrations.ts';
@@ -17,11 +22,16 @@ export interface AppDeps {
   redis: Redis | undefined;
   clickhouse: ClickHouseClient | undefined;
   auth: AuthService;
+  /** API key revocations and rotations, heard by every instance (Redis pub/sub, or in-process). */
+  revocations: RevocationBus;
   services: Services;
 }
 
 export interface Services {
   tenants: TenantService;
+  inferenceConfig: InferenceConfigService;
+  audit: AuditService;
+  apiKeys: ApiKeyService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -29,10 +39,22 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   try {
     const applied = await migrateSql(db.db);
     logger.info({ database: db.location, applied }, applied.length ? 'database migrated' : 'database schema up to date');
+    const secrets = loadSecretBox({
+      secret: config.auth.secret,
+      previousSecrets: config.auth.previousSecrets,
+      dataDir: config.storage.dataDir,
+      sharedDatabase: config.storage.databaseUrl !== undefined,
+    });
+    for (const warning of secrets.warnings) logger.warn(warning);
+    logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
+    const inferenceConfig = new InferenceConfigService({ db: db.db, secretBox: secrets.box, inference: config.inference, logger });
+    await inferenceConfig.logKeyReport();
     const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl) : undefined;
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
-    const services: Services = { tenants: new TenantService(db.db) };
-    return { config, logger, db, redis, clickhouse, auth: new AuthService({ adminKey: config.auth.adminKey }), services };
+    const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
+    const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
+    const services: Services = { tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
+    return { config, logger, db, redis, clickhouse, auth, revocations, services };
   } catch (error) {
     await db.db.destroy();
     throw error;
@@ -63,6 +85,8 @@ async function connectRedis(url: string): Promise<Redis> {
 }
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
+  // Pending API key last-use times are written before the database closes.
+  await Promise.allSettled([deps.auth.close(), deps.revocations.close()]);
   await Promise.allSettled([
     deps.db.db.destroy(),
     deps.redis?.quit(),

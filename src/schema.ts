@@ -1,8 +1,11 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
+import './modules/api-key/api-key.schema.ts';
 import './modules/auth/viewer.schema.ts';
 import './modules/plan/plan.schema.ts';
 import './modules/tenant/tenant.schema.ts';
+import './modules/inference-config/inference-config.schema.ts';
+import './modules/audit/audit.schema.ts';
 
 export const schema = builder.toSchema();
 

@@ -5,6 +5,7 @@ import { buildApp } from '../app.ts';
 import { createClickhouse } from '../clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { adminCommandHelp, runAdminCommand } from './admin-commands.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
@@ -17,6 +18,8 @@ Commands:
   serve                 start the gateway (applies pending migrations first)
   migrate               apply pending SQL migrations, and ClickHouse ones when CLICKHOUSE_URL is set
   print-schema          print the GraphQL schema, sorted (--out FILE to write it)
+  tenant create|list    create or list tenants, as the platform admin
+  key create            create a tenant API key and print its secret once
   help [command]        show help for a command
 
 Configuration comes from the environment (see README.md):
@@ -40,18 +43,21 @@ then pending ClickHouse migrations (clickhouse/*.sql) when CLICKHOUSE_URL is set
 
 Prints the GraphQL schema, sorted, to stdout or to FILE.
 `,
+  ...adminCommandHelp,
 };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    const topic = rest[0];
+    const topic = rest.join(' ');
     process.stdout.write(topic && commandHelp[topic] ? commandHelp[topic] : usage);
     return 0;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(commandHelp[command] ?? usage);
-    return commandHelp[command] ? 0 : 2;
+    // "tenant create --help" explains the subcommand, "tenant --help" the group.
+    const topic = rest[0] && commandHelp[`${command} ${rest[0]}`] ? `${command} ${rest[0]}` : command;
+    process.stdout.write(commandHelp[topic] ?? usage);
+    return commandHelp[topic] ? 0 : 2;
   }
   switch (command) {
     case 'serve':
@@ -60,6 +66,9 @@ async function main(argv: string[]): Promise<number> {
       return migrate();
     case 'print-schema':
       return printSchemaCommand(rest);
+    case 'tenant':
+    case 'key':
+      return runAdminCommand(command, rest, configOrExit);
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${usage}`);
       return 2;

@@ -7,6 +7,8 @@ import { configSchema, type ConfigInput, type InferenceConfigFile } from '../../
 import { createLogger } from '../../src/shared/logger.ts';
 
 export const testAdminKey = 'test-admin-key-0123456789abcdef';
+/** Encrypts stored provider credentials; required with DATABASE_URL, so every test app gets one. */
+export const testSecret = 'test-credential-secret-0123456789';
 
 export interface TestAppOptions {
   databaseUrl?: string;
@@ -37,7 +39,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       clickhouseUrl: options.clickhouseUrl,
       ...options.config?.storage,
     },
-    auth: { adminKey: testAdminKey, ...options.config?.auth },
+    auth: { adminKey: testAdminKey, secret: testSecret, ...options.config?.auth },
     logLevel: options.config?.logLevel ?? 'info',
     inference: options.inference ?? {},
   });

@@ -4,6 +4,30 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What an API key may do. */
+export type ApiKeyScope =
+  /** Manage the tenant's API keys and configuration. */
+  | 'ADMIN'
+  /** Call models: /v1 and the completion operations. */
+  | 'INFERENCE'
+  /** Read the tenant's usage and quota. */
+  | 'USAGE_READ';
+
+export type ApiKeyStatus =
+  | 'ACTIVE'
+  | 'EXPIRED'
+  | 'REVOKED';
+
+export type CreateApiKeyInput = {
+  /** When the key stops working; never when absent. */
+  expiresAt?: string | null | undefined;
+  /** What the key is for, 1 to 200 characters. */
+  name: string;
+  /** Default: INFERENCE and USAGE_READ. */
+  scopes?: Array<ApiKeyScope> | null | undefined;
+  tenantId: string | number;
+};
+
 export type CreateTenantInput = {
   name: string;
   /** Plan id: free (default), starter, pro or enterprise. */
@@ -20,6 +44,46 @@ export type ViewerKind =
   | 'API_KEY'
   | 'PLATFORM_ADMIN'
   | 'USER';
+
+export type ApiKeyFieldsFragment = { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null };
+
+export type TenantApiKeysQueryVariables = Exact<{
+  tenantId: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type TenantApiKeysQuery = { tenant: { id: string, apiKeys: { edges: Array<{ cursor: string, node: { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type ApiKeyQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ApiKeyQuery = { apiKey: { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null } | null };
+
+export type CreateApiKeyMutationVariables = Exact<{
+  input: CreateApiKeyInput;
+}>;
+
+
+export type CreateApiKeyMutation = { createApiKey: { secret: string, apiKey: { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null } } };
+
+export type RevokeApiKeyMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RevokeApiKeyMutation = { revokeApiKey: { apiKey: { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null } } };
+
+export type RotateApiKeyMutationVariables = Exact<{
+  id: string | number;
+  gracePeriodSeconds?: number | null | undefined;
+}>;
+
+
+export type RotateApiKeyMutation = { rotateApiKey: { secret: string, apiKey: { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null } } };
 
 export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -86,7 +150,136 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const ApiKeyFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ApiKeyFields on ApiKey {
+  id
+  prefix
+  name
+  tenantId
+  scopes
+  status
+  createdAt
+  expiresAt
+  revokedAt
+  lastUsedAt
+  previousSecretValidUntil
+}
+    `, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
+export const TenantApiKeysDocument = new TypedDocumentString(`
+    query TenantApiKeys($tenantId: ID!, $first: Int, $after: String) {
+  tenant(id: $tenantId) {
+    id
+    apiKeys(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...ApiKeyFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+}
+    fragment ApiKeyFields on ApiKey {
+  id
+  prefix
+  name
+  tenantId
+  scopes
+  status
+  createdAt
+  expiresAt
+  revokedAt
+  lastUsedAt
+  previousSecretValidUntil
+}`) as unknown as TypedDocumentString<TenantApiKeysQuery, TenantApiKeysQueryVariables>;
+export const ApiKeyDocument = new TypedDocumentString(`
+    query ApiKey($id: ID!) {
+  apiKey(id: $id) {
+    ...ApiKeyFields
+  }
+}
+    fragment ApiKeyFields on ApiKey {
+  id
+  prefix
+  name
+  tenantId
+  scopes
+  status
+  createdAt
+  expiresAt
+  revokedAt
+  lastUsedAt
+  previousSecretValidUntil
+}`) as unknown as TypedDocumentString<ApiKeyQuery, ApiKeyQueryVariables>;
+export const CreateApiKeyDocument = new TypedDocumentString(`
+    mutation CreateApiKey($input: CreateApiKeyInput!) {
+  createApiKey(input: $input) {
+    apiKey {
+      ...ApiKeyFields
+    }
+    secret
+  }
+}
+    fragment ApiKeyFields on ApiKey {
+  id
+  prefix
+  name
+  tenantId
+  scopes
+  status
+  createdAt
+  expiresAt
+  revokedAt
+  lastUsedAt
+  previousSecretValidUntil
+}`) as unknown as TypedDocumentString<CreateApiKeyMutation, CreateApiKeyMutationVariables>;
+export const RevokeApiKeyDocument = new TypedDocumentString(`
+    mutation RevokeApiKey($id: ID!) {
+  revokeApiKey(id: $id) {
+    apiKey {
+      ...ApiKeyFields
+    }
+  }
+}
+    fragment ApiKeyFields on ApiKey {
+  id
+  prefix
+  name
+  tenantId
+  scopes
+  status
+  createdAt
+  expiresAt
+  revokedAt
+  lastUsedAt
+  previousSecretValidUntil
+}`) as unknown as TypedDocumentString<RevokeApiKeyMutation, RevokeApiKeyMutationVariables>;
+export const RotateApiKeyDocument = new TypedDocumentString(`
+    mutation RotateApiKey($id: ID!, $gracePeriodSeconds: Int) {
+  rotateApiKey(id: $id, gracePeriodSeconds: $gracePeriodSeconds) {
+    apiKey {
+      ...ApiKeyFields
+    }
+    secret
+  }
+}
+    fragment ApiKeyFields on ApiKey {
+  id
+  prefix
+  name
+  tenantId
+  scopes
+  status
+  createdAt
+  expiresAt
+  revokedAt
+  lastUsedAt
+  previousSecretValidUntil
+}`) as unknown as TypedDocumentString<RotateApiKeyMutation, RotateApiKeyMutationVariables>;
 export const PlansDocument = new TypedDocumentString(`
     query Plans {
   plans {

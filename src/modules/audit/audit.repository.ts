@@ -35,3 +35,15 @@ export function listAuditEntries(db: Db, options: { tenantId?: string; limit: nu
   if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
   return query.execute();
 }
+
+/** Newest first; `after`/`before` are ids from earlier pages; `inverted` pages backwards (oldest first). */
+export function pageAuditEntries(
+  db: Db,
+  options: { tenantId: string | undefined; limit: number; after: string | undefined; before: string | undefined; inverted: boolean },
+): Promise<AuditLogRow[]> {
+  let query = db.selectFrom('audit_log').selectAll();
+  if (options.tenantId !== undefined) query = query.where('tenant_id', '=', options.tenantId);
+  if (options.after !== undefined) query = query.where('id', '<', options.after);
+  if (options.before !== undefined) query = query.where('id', '>', options.before);
+  return query.orderBy('id', options.inverted ? 'asc' : 'desc').limit(options.limit).execute();
+}

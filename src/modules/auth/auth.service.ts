@@ -1,27 +1,209 @@
-import { secretsEqual } from '../../shared/digest.ts';
-import { unauthenticated } from '../../shared/errors.ts';
+import { LRUCache } from 'lru-cache';
+import { digestsEqual, sha256Hex } from '../../shared/digest.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { badInput, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { SqlDatabase } from '../../storage/sql-database.ts';
+import { apiKeyIdOf, looksLikeApiKey } from '../api-key/api-key-secret.ts';
+import { findApiKeyById } from '../api-key/api-key.repository.ts';
+import { LastUsedTracker } from '../api-key/last-used-tracker.ts';
+import { findTenantById } from '../tenant/tenant.repository.ts';
+import { JwtVerifier, looksLikeJwt } from './jwt-verifier.ts';
 import type { Credentials, Principal } from './principal.ts';
+import type { RevocationBus } from './revocation-bus.ts';
 
 export interface AuthServiceOptions {
   adminKey: string | undefined;
+  db: SqlDatabase;
+  logger: Logger;
+  /** Dashboard users' JWTs: HS256 with `jwtSecret`, RS256/ES256 from `jwksUrl`; `iss`/`aud` checked when set. */
+  jwt?: { jwtSecret?: string | undefined; jwksUrl?: string | undefined; jwtIssuer?: string | undefined; jwtAudience?: string | undefined };
+  /** Where revocations and rotations are announced; each instance drops its cached copy of the key. */
+  revocations: RevocationBus;
+  clock?: Clock;
+  /** How long a verified key stays cached (default 30 s); revocations evict earlier. */
+  keyCacheTtlMs?: number;
+  keyCacheMax?: number;
+  /** How often keys' last use is written (default 5 s). */
+  lastUsedFlushMs?: number;
 }
 
-/** Resolves a request's credentials to a principal; a presented but invalid secret is an error, never anonymous. */
+/** What the cache keeps about a key: enough to verify a secret and decide, nothing to display. */
+interface KeyRecord {
+  tenantId: string;
+  secretHash: string;
+  previousSecretHash: string | null;
+  previousValidUntil: number | null;
+  scopes: readonly string[];
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+// Lookups of ids that do not exist are remembered briefly, so a flood of made-up keys does not reach the database.
+const missing = Symbol('missing');
+type CachedKey = KeyRecord | typeof missing;
+const missingTtlMs = 5_000;
+
+const anonymous: Principal = Object.freeze({ kind: 'anonymous' });
+const invalidApiKey = 'invalid API key';
+
+/**
+ * Resolves a request's credentials to a principal; a presented but invalid secret is an error, never
+ * anonymous. API keys are verified from an in-process cache, so the /v1 hot path reads no database.
+ */
 export class AuthService {
-  readonly #adminKey: string | undefined;
+  readonly #adminKeyDigest: string | undefined;
+  readonly #db: SqlDatabase;
+  readonly #clock: Clock;
+  readonly #jwt: JwtVerifier;
+  readonly #keys: LRUCache<string, CachedKey>;
+  readonly #knownTenants: LRUCache<string, true>;
+  readonly #loading = new Map<string, Promise<CachedKey>>();
+  readonly #lastUsed: LastUsedTracker;
+  readonly #unsubscribe: () => void;
+  /** Bumped on every eviction: a lookup that raced with one is used once but not cached. */
+  #generation = 0;
 
   constructor(options: AuthServiceOptions) {
-    this.#adminKey = options.adminKey;
+    this.#adminKeyDigest = options.adminKey === undefined ? undefined : sha256Hex(options.adminKey);
+    this.#db = options.db;
+    this.#clock = options.clock ?? systemClock;
+    this.#jwt = new JwtVerifier({
+      secret: options.jwt?.jwtSecret,
+      jwksUrl: options.jwt?.jwksUrl,
+      issuer: options.jwt?.jwtIssuer,
+      audience: options.jwt?.jwtAudience,
+      clock: this.#clock,
+      logger: options.logger,
+    });
+    const ttl = options.keyCacheTtlMs ?? 30_000;
+    this.#keys = new LRUCache({ max: options.keyCacheMax ?? 50_000, ttl });
+    this.#knownTenants = new LRUCache({ max: 10_000, ttl });
+    this.#lastUsed = new LastUsedTracker({ db: options.db, logger: options.logger, flushIntervalMs: options.lastUsedFlushMs });
+    this.#lastUsed.start();
+    this.#unsubscribe = options.revocations.subscribe({
+      evict: (keyId) => this.#evict(keyId),
+      evictAll: () => {
+        this.#generation += 1;
+        this.#keys.clear();
+        this.#loading.clear();
+      },
+    });
   }
 
   async authenticate(credentials: Credentials): Promise<Principal> {
-    if (credentials.authorization === undefined) return { kind: 'anonymous' };
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(credentials.authorization);
-    if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <secret>"');
-    const secret = match[1];
-    if (this.#adminKey !== undefined && secretsEqual(secret, this.#adminKey)) {
-      return { kind: 'platform', tenantId: credentials.tenantId, userId: credentials.userId };
+    if (credentials.authorization === undefined) return anonymous;
+    const secret = bearerSecret(credentials.authorization);
+    const digest = sha256Hex(secret);
+    if (this.#adminKeyDigest !== undefined && digestsEqual(digest, this.#adminKeyDigest)) {
+      const tenantId = headerValue(credentials.tenantId);
+      if (tenantId !== undefined && !(await this.#tenantExists(tenantId))) throw notFound('tenant', tenantId);
+      return { kind: 'platform', tenantId, userId: userIdHeader(credentials.userId) };
+    }
+    if (looksLikeApiKey(secret)) return this.#apiKeyPrincipal(secret, digest, credentials);
+    if (looksLikeJwt(secret)) {
+      const user = await this.#jwt.verify(secret);
+      requireOwnTenant(credentials, user.tenantId, 'token');
+      return { kind: 'user', tenantId: user.tenantId, userId: user.userId, role: user.role, expiresAt: user.expiresAt };
     }
     throw unauthenticated('the bearer secret is not a valid admin key, API key or token');
+  }
+
+  /** Writes pending last-used times now (they are otherwise written every few seconds). */
+  flushLastUsed(): Promise<void> {
+    return this.#lastUsed.flush();
+  }
+
+  /** Stops listening for revocations and writes pending last-used times; call before the database closes. */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    await this.#lastUsed.stop();
+  }
+
+  async #apiKeyPrincipal(secret: string, digest: string, credentials: Credentials): Promise<Principal> {
+    const keyId = apiKeyIdOf(secret);
+    if (keyId === undefined) throw unauthenticated(invalidApiKey);
+    const key = await this.#keyRecord(keyId);
+    if (key === missing) throw unauthenticated(invalidApiKey);
+    const now = this.#clock.now().getTime();
+    if (!digestsEqual(digest, key.secretHash)) {
+      if (key.previousSecretHash === null || !digestsEqual(digest, key.previousSecretHash)) throw unauthenticated(invalidApiKey);
+      // Only a holder of the old secret gets here, so saying it was rotated tells a guesser nothing.
+      if (key.previousValidUntil === null || key.previousValidUntil <= now) {
+        throw unauthenticated('this API key was rotated: its previous secret is no longer accepted');
+      }
+    }
+    if (key.revokedAt !== null) throw unauthenticated('this API key was revoked');
+    if (key.expiresAt !== null && key.expiresAt <= now) throw unauthenticated(`this API key expired at ${new Date(key.expiresAt).toISOString()}`);
+    requireOwnTenant(credentials, key.tenantId, 'API key');
+    this.#lastUsed.touch(keyId, now);
+    return { kind: 'api-key', tenantId: key.tenantId, keyId, scopes: key.scopes, userId: userIdHeader(credentials.userId) };
+  }
+
+  #keyRecord(keyId: string): CachedKey | Promise<CachedKey> {
+    const cached = this.#keys.get(keyId);
+    if (cached !== undefined) return cached;
+    const pending = this.#loading.get(keyId);
+    if (pending !== undefined) return pending;
+    const loading: Promise<CachedKey> = this.#load(keyId).finally(() => {
+      if (this.#loading.get(keyId) === loading) this.#loading.delete(keyId);
+    });
+    this.#loading.set(keyId, loading);
+    return loading;
+  }
+
+  async #load(keyId: string): Promise<CachedKey> {
+    const generation = this.#generation;
+    const row = await findApiKeyById(this.#db, keyId);
+    const record: CachedKey = row
+      ? {
+          tenantId: row.tenant_id,
+          secretHash: row.secret_hash,
+          previousSecretHash: row.previous_secret_hash,
+          previousValidUntil: row.previous_valid_until?.getTime() ?? null,
+          scopes: Object.freeze([...row.scopes]),
+          expiresAt: row.expires_at?.getTime() ?? null,
+          revokedAt: row.revoked_at?.getTime() ?? null,
+        }
+      : missing;
+    if (generation === this.#generation) this.#keys.set(keyId, record, record === missing ? { ttl: missingTtlMs } : undefined);
+    return record;
+  }
+
+  #evict(keyId: string): void {
+    this.#generation += 1;
+    this.#keys.delete(keyId);
+    this.#loading.delete(keyId);
+  }
+
+  async #tenantExists(tenantId: string): Promise<boolean> {
+    if (this.#knownTenants.has(tenantId)) return true;
+    const tenant = await findTenantById(this.#db, tenantId);
+    if (tenant) this.#knownTenants.set(tenantId, true);
+    return tenant !== undefined;
+  }
+}
+
+function bearerSecret(authorization: string): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <secret>"');
+  return match[1];
+}
+
+const headerValue = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
+
+function userIdHeader(value: string | undefined): string | undefined {
+  const userId = headerValue(value);
+  if (userId !== undefined && !/^[\x21-\x7e]{1,256}$/.test(userId)) {
+    throw badInput('X-User-ID must be 1 to 256 printable ASCII characters without spaces', { field: 'X-User-ID' });
+  }
+  return userId;
+}
+
+/** Only the platform acts for another tenant: a tenant's own credentials naming a different one are refused. */
+function requireOwnTenant(credentials: Credentials, ownTenantId: string, what: string): void {
+  const named = headerValue(credentials.tenantId);
+  if (named !== undefined && named !== ownTenantId) {
+    throw forbidden(`this ${what} belongs to another tenant than the X-Tenant-ID header names; only the platform admin key may act for another tenant`);
   }
 }

@@ -7,7 +7,9 @@ export type Principal =
       tenantId: string | undefined;
       userId: string | undefined;
     }
+  /** A tenant API key; `userId` is the caller's X-User-ID, recorded but not verified. */
   | { kind: 'api-key'; tenantId: string; keyId: string; scopes: readonly string[]; userId: string | undefined }
+  /** A dashboard user's JWT; `expiresAt` (epoch ms) is the token's `exp`. */
   | { kind: 'user'; tenantId: string; userId: string; role: 'admin' | 'member'; expiresAt: number | undefined };
 
 export type TenantPrincipal = Exclude<Principal, { kind: 'anonymous' }>;

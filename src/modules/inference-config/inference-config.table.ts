@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export interface ProviderCredentialTable {
   tenant_id: string;
@@ -24,3 +24,5 @@ export interface InferenceConfigTable {
 
 export type ProviderCredentialRow = Selectable<ProviderCredentialTable>;
 export type InferenceConfigRow = Selectable<InferenceConfigTable>;
+export type NewProviderCredential = Insertable<ProviderCredentialTable>;
+export type NewInferenceConfig = Insertable<InferenceConfigTable>;

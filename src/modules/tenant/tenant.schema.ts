@@ -35,14 +35,18 @@ builder.queryField('tenant', (t) =>
 );
 
 builder.queryField('tenants', (t) =>
-  t.connection({
-    type: TenantRef,
-    description: 'Every tenant, oldest first (platform admin only). `first` is capped at 100.',
-    resolve: (_root, args, ctx) =>
-      resolveCursorConnection<Promise<TenantRow[]>>({ args, toCursor: encodeCursor }, (page) =>
-        ctx.deps.services.tenants.list(ctx.principal, keysetPage(page)),
-      ),
-  }),
+  t.connection(
+    {
+      type: TenantRef,
+      description: 'Every tenant, oldest first (platform admin only). `first` is capped at 100.',
+      resolve: (_root, args, ctx) =>
+        resolveCursorConnection<Promise<TenantRow[]>>({ args, toCursor: encodeCursor }, (page) =>
+          ctx.deps.services.tenants.list(ctx.principal, keysetPage(page)),
+        ),
+    },
+    { name: 'TenantConnection' },
+    { name: 'TenantEdge' },
+  ),
 );
 
 const CreateTenantInput = builder.inputType('CreateTenantInput', {

@@ -1,0 +1,233 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../config.ts';
+import { ApiKeyService } from '../modules/api-key/api-key.service.ts';
+import { apiKeyPrefix } from '../modules/api-key/api-key-secret.ts';
+import type { Principal } from '../modules/auth/principal.ts';
+import { createLocalRevocationBus } from '../modules/auth/revocation-bus.ts';
+import { TenantService, type Actor } from '../modules/tenant/tenant.service.ts';
+import type { TenantRow } from '../modules/tenant/tenant.table.ts';
+import { DomainError } from '../shared/errors.ts';
+import { newRequestId } from '../shared/ids.ts';
+import { openSqlDatabase } from '../storage/sql-database.ts';
+import { migrateSql } from '../storage/sql-migrations.ts';
+
+// Tenant and key administration from a shell, acting as the platform through the same services as
+// GraphQL, so every rule and audit row applies. The database is DATABASE_URL or the embedded one.
+
+const storage = `Acts as the platform admin on DATABASE_URL, or on the embedded database under
+TOLLGATE_DATA_DIR (default ./.tollgate), applying pending migrations first.`;
+
+export const adminCommandHelp: Record<string, string> = {
+  tenant: `Usage: tollgate tenant <create|list> [options]
+
+  create --name NAME [--plan PLAN]   create a tenant
+  list                               list every tenant, oldest first
+
+Run "tollgate tenant <command> --help" for the options of each.
+`,
+  'tenant create': `Usage: tollgate tenant create --name NAME [--plan PLAN] [--json]
+
+Creates a tenant and prints its id.
+
+  --name NAME   the tenant's name (1 to 200 characters)
+  --plan PLAN   free (default), starter, pro or enterprise
+  --json        print the tenant as JSON
+
+${storage}
+`,
+  'tenant list': `Usage: tollgate tenant list [--json]
+
+Lists every tenant, oldest first: id, plan, status, creation time and name.
+
+  --json   print a JSON array
+
+${storage}
+`,
+  key: `Usage: tollgate key create --tenant ID --name NAME [options]
+
+  create   create an API key for a tenant and print its secret once
+
+Run "tollgate key create --help" for its options.
+`,
+  'key create': `Usage: tollgate key create --tenant ID --name NAME [--scopes a,b] [--expires ISO] [--json]
+
+Creates an API key and prints its secret, tg_<id>_<secret>. The secret is shown this once and
+only its digest is stored: keep it now.
+
+  --tenant ID       the tenant the key belongs to
+  --name NAME       what the key is for (1 to 200 characters)
+  --scopes a,b      comma-separated: inference, usage:read, admin (default: inference,usage:read)
+  --expires ISO     when the key stops working, e.g. 2027-01-01T00:00:00Z (default: never)
+  --json            print the key and its secret as JSON
+
+${storage}
+`,
+};
+
+/** A mistake in how the command was called: one line and exit code 2. */
+class UsageError extends Error {}
+
+const platform: Principal = { kind: 'platform', tenantId: undefined, userId: 'cli' };
+const actor = (): Actor => ({ principal: platform, requestId: newRequestId() });
+
+export async function runAdminCommand(command: 'tenant' | 'key', args: string[], loadConfig: () => Config): Promise<number> {
+  const [sub, ...rest] = args;
+  const name = `${command} ${sub ?? ''}`.trim();
+  const run = subcommands[name];
+  if (!run) {
+    process.stderr.write(
+      sub === undefined ? adminCommandHelp[command] ?? '' : `tollgate: unknown command "${name}" (see tollgate ${command} --help)\n`,
+    );
+    return 2;
+  }
+  try {
+    return await run(rest, loadConfig);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`tollgate ${name}: ${error.message} (see tollgate ${name} --help)\n`);
+      return 2;
+    }
+    if (error instanceof DomainError) {
+      process.stderr.write(`tollgate ${name}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+type Subcommand = (args: string[], loadConfig: () => Config) => Promise<number>;
+
+const subcommands: Record<string, Subcommand> = {
+  'tenant create': async (args, loadConfig) => {
+    const options = parse(args, { name: { type: 'string' }, plan: { type: 'string' }, json: { type: 'boolean' } });
+    const name = required(options, 'name');
+    return withServices(loadConfig, async ({ tenants }) => {
+      const tenant = await tenants.create(actor(), { name, plan: optional(options, 'plan') });
+      print(options.json ? JSON.stringify(tenantJson(tenant)) : `created tenant ${tenant.id} "${tenant.name}" on plan ${tenant.plan_id}`);
+      return 0;
+    });
+  },
+  'tenant list': async (args, loadConfig) => {
+    const options = parse(args, { json: { type: 'boolean' } });
+    return withServices(loadConfig, async ({ tenants }) => {
+      const all: TenantRow[] = [];
+      for (;;) {
+        const last = all.at(-1);
+        const page = await tenants.list(platform, {
+          limit: 100,
+          after: last ? { createdAt: last.created_at, id: last.id } : undefined,
+          before: undefined,
+          inverted: false,
+        });
+        all.push(...page);
+        if (page.length < 100) break;
+      }
+      if (options.json) print(JSON.stringify(all.map(tenantJson)));
+      else if (all.length === 0) print('no tenants yet: create one with "tollgate tenant create --name NAME"');
+      else print(table(['ID', 'PLAN', 'STATUS', 'CREATED', 'NAME'], all.map((t) => [t.id, t.plan_id, t.status, t.created_at.toISOString(), t.name])));
+      return 0;
+    });
+  },
+  'key create': async (args, loadConfig) => {
+    const options = parse(args, {
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const tenantId = required(options, 'tenant');
+    const name = required(options, 'name');
+    const scopesOption = optional(options, 'scopes');
+    const scopes = scopesOption === undefined ? undefined : scopesOption.split(',').map((s) => s.trim()).filter(Boolean);
+    const expiresAt = parseExpiry(optional(options, 'expires'));
+    return withServices(loadConfig, async ({ apiKeys }) => {
+      const { apiKey, secret } = await apiKeys.create(actor(), { tenantId, name, scopes, expiresAt });
+      if (options.json) {
+        print(
+          JSON.stringify({
+            id: apiKey.id,
+            prefix: apiKeyPrefix(apiKey.id),
+            tenantId: apiKey.tenant_id,
+            name: apiKey.name,
+            scopes: apiKey.scopes,
+            expiresAt: apiKey.expires_at?.toISOString() ?? null,
+            secret,
+          }),
+        );
+      } else {
+        print(
+          `created API key ${apiKeyPrefix(apiKey.id)} "${apiKey.name}" for tenant ${apiKey.tenant_id}` +
+            ` (scopes: ${apiKey.scopes.join(', ')}; expires: ${apiKey.expires_at?.toISOString() ?? 'never'})`,
+        );
+        print('secret (shown this once, store it now):');
+        print(secret);
+      }
+      return 0;
+    });
+  },
+};
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: Options): Values {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Values;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const option = /'([^']+)'/.exec((error as Error).message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option ?? ''}`.trim());
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${option ?? ''}`.trim());
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid option value');
+    throw error;
+  }
+}
+
+function optional(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function required(values: Values, name: string): string {
+  const value = optional(values, name);
+  if (value === undefined || value.trim() === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function parseExpiry(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(date.getTime())) {
+    throw new UsageError(`--expires must be an ISO 8601 date or time with a zone, e.g. 2027-01-01T00:00:00Z (got "${value}")`);
+  }
+  return date;
+}
+
+async function withServices(
+  loadConfig: () => Config,
+  body: (services: { tenants: TenantService; apiKeys: ApiKeyService }) => Promise<number>,
+): Promise<number> {
+  const config = loadConfig();
+  const database = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
+  try {
+    await migrateSql(database.db);
+    // A new key's id is fresh and random, so no running gateway holds a cached "no such key" to evict.
+    const revocations = createLocalRevocationBus();
+    return await body({ tenants: new TenantService(database.db), apiKeys: new ApiKeyService({ db: database.db, revocations }) });
+  } finally {
+    await database.db.destroy();
+  }
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+function tenantJson(tenant: TenantRow) {
+  return { id: tenant.id, name: tenant.name, plan: tenant.plan_id, status: tenant.status, createdAt: tenant.created_at.toISOString() };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
