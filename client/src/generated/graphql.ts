@@ -34,6 +34,34 @@ export type CreateTenantInput = {
   plan?: string | null | undefined;
 };
 
+export type ModelOverrideInput = {
+  /** The name clients ask for (any name, e.g. an alias). */
+  model: string;
+  /** A configured model. */
+  target: string;
+};
+
+export type SetProviderCredentialInput = {
+  /** Stored encrypted; never returned. */
+  apiKey: string;
+  /** A provider of the gateway configuration. */
+  provider: string;
+  tenantId: string | number;
+};
+
+/** Omitted fields keep their value; null puts a field back to its default. */
+export type UpdateInferenceConfigInput = {
+  /** Configured models or overridden names; null allows every configured model. */
+  allowedModels?: Array<string> | null | undefined;
+  autoFailover?: boolean | null | undefined;
+  cacheEnabled?: boolean | null | undefined;
+  /** Replaces the whole list. */
+  modelOverrides?: Array<ModelOverrideInput> | null | undefined;
+  /** A configured provider, or null for no preference. */
+  preferredProvider?: string | null | undefined;
+  tenantId: string | number;
+};
+
 export type UpdateTenantInput = {
   id: string | number;
   name: string;
@@ -84,6 +112,52 @@ export type RotateApiKeyMutationVariables = Exact<{
 
 
 export type RotateApiKeyMutation = { rotateApiKey: { secret: string, apiKey: { id: string, prefix: string, name: string, tenantId: string, scopes: Array<ApiKeyScope>, status: ApiKeyStatus, createdAt: string, expiresAt: string | null, revokedAt: string | null, lastUsedAt: string | null, previousSecretValidUntil: string | null } } };
+
+export type AuditLogQueryVariables = Exact<{
+  tenantId?: string | number | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type AuditLogQuery = { auditLog: { edges: Array<{ cursor: string, node: { id: string, at: string, tenantId: string | null, actorType: string, actorId: string, action: string, target: string | null, details: string, requestId: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type TenantInferenceConfigQueryVariables = Exact<{
+  tenantId: string | number;
+}>;
+
+
+export type TenantInferenceConfigQuery = { tenant: { id: string, inferenceConfig: { tenantId: string, preferredProvider: string | null, autoFailover: boolean, allowedModels: Array<string> | null, cacheEnabled: boolean, updatedAt: string | null, modelOverrides: Array<{ model: string, target: string }> }, providerCredentials: Array<{ provider: string, configured: boolean, last4: string | null, updatedAt: string | null }> } | null };
+
+export type UpdateInferenceConfigMutationVariables = Exact<{
+  input: UpdateInferenceConfigInput;
+}>;
+
+
+export type UpdateInferenceConfigMutation = { updateInferenceConfig: { inferenceConfig: { tenantId: string, preferredProvider: string | null, autoFailover: boolean, allowedModels: Array<string> | null, cacheEnabled: boolean, updatedAt: string | null, modelOverrides: Array<{ model: string, target: string }> } } };
+
+export type SetProviderCredentialMutationVariables = Exact<{
+  input: SetProviderCredentialInput;
+}>;
+
+
+export type SetProviderCredentialMutation = { setProviderCredential: { credential: { provider: string, configured: boolean, last4: string | null, updatedAt: string | null } } };
+
+export type RemoveProviderCredentialMutationVariables = Exact<{
+  tenantId: string | number;
+  provider: string;
+}>;
+
+
+export type RemoveProviderCredentialMutation = { removeProviderCredential: { removed: boolean, credential: { provider: string, configured: boolean, last4: string | null, updatedAt: string | null } } };
+
+export type TestProviderCredentialMutationVariables = Exact<{
+  tenantId: string | number;
+  provider: string;
+}>;
+
+
+export type TestProviderCredentialMutation = { testProviderCredential: { provider: string, ok: boolean, message: string, latencyMs: number } };
 
 export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -280,6 +354,108 @@ export const RotateApiKeyDocument = new TypedDocumentString(`
   lastUsedAt
   previousSecretValidUntil
 }`) as unknown as TypedDocumentString<RotateApiKeyMutation, RotateApiKeyMutationVariables>;
+export const AuditLogDocument = new TypedDocumentString(`
+    query AuditLog($tenantId: ID, $first: Int, $after: String) {
+  auditLog(tenantId: $tenantId, first: $first, after: $after) {
+    edges {
+      cursor
+      node {
+        id
+        at
+        tenantId
+        actorType
+        actorId
+        action
+        target
+        details
+        requestId
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
+export const TenantInferenceConfigDocument = new TypedDocumentString(`
+    query TenantInferenceConfig($tenantId: ID!) {
+  tenant(id: $tenantId) {
+    id
+    inferenceConfig {
+      tenantId
+      preferredProvider
+      autoFailover
+      modelOverrides {
+        model
+        target
+      }
+      allowedModels
+      cacheEnabled
+      updatedAt
+    }
+    providerCredentials {
+      provider
+      configured
+      last4
+      updatedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantInferenceConfigQuery, TenantInferenceConfigQueryVariables>;
+export const UpdateInferenceConfigDocument = new TypedDocumentString(`
+    mutation UpdateInferenceConfig($input: UpdateInferenceConfigInput!) {
+  updateInferenceConfig(input: $input) {
+    inferenceConfig {
+      tenantId
+      preferredProvider
+      autoFailover
+      modelOverrides {
+        model
+        target
+      }
+      allowedModels
+      cacheEnabled
+      updatedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UpdateInferenceConfigMutation, UpdateInferenceConfigMutationVariables>;
+export const SetProviderCredentialDocument = new TypedDocumentString(`
+    mutation SetProviderCredential($input: SetProviderCredentialInput!) {
+  setProviderCredential(input: $input) {
+    credential {
+      provider
+      configured
+      last4
+      updatedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SetProviderCredentialMutation, SetProviderCredentialMutationVariables>;
+export const RemoveProviderCredentialDocument = new TypedDocumentString(`
+    mutation RemoveProviderCredential($tenantId: ID!, $provider: String!) {
+  removeProviderCredential(tenantId: $tenantId, provider: $provider) {
+    removed
+    credential {
+      provider
+      configured
+      last4
+      updatedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RemoveProviderCredentialMutation, RemoveProviderCredentialMutationVariables>;
+export const TestProviderCredentialDocument = new TypedDocumentString(`
+    mutation TestProviderCredential($tenantId: ID!, $provider: String!) {
+  testProviderCredential(tenantId: $tenantId, provider: $provider) {
+    provider
+    ok
+    message
+    latencyMs
+  }
+}
+    `) as unknown as TypedDocumentString<TestProviderCredentialMutation, TestProviderCredentialMutationVariables>;
 export const PlansDocument = new TypedDocumentString(`
     query Plans {
   plans {

@@ -30,5 +30,5 @@ builder.queryField('auditLog', (t) =>
       resolveCursorConnection<Promise<AuditLogRow[]>>({ args, toCursor: encodeAuditCursor }, (page) =>
         ctx.deps.services.audit.list(ctx.principal, args.tenantId, page),
       ),
-  }),
+  }, { name: 'AuditLogEntryConnection' }, { name: 'AuditLogEntryEdge' }),
 );
