@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { serviceUrl } from '../../../test/testkit/services.ts';
+import { randomId } from '../../shared/ids.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './revocation-bus.ts';
+
+const logger = createLogger('silent');
+const recorder = () => {
+  const heard: string[] = [];
+  let cleared = 0;
+  return { heard, cleared: () => cleared, listener: { evict: (id: string) => heard.push(id), evictAll: () => (cleared += 1) } };
+};
+
+describe('local revocation bus', () => {
+  it('tells its listeners before publish resolves, until they unsubscribe', async () => {
+    const bus = createLocalRevocationBus();
+    const a = recorder();
+    const unsubscribe = bus.subscribe(a.listener);
+    await bus.publish('k1');
+    unsubscribe();
+    await bus.publish('k2');
+    expect(a.heard).toEqual(['k1']);
+  });
+});
+
+const redisUrl = serviceUrl('REDIS');
+
+describe.skipIf(!redisUrl)('Redis revocation bus', () => {
+  const connections: Redis[] = [];
+  const buses: RevocationBus[] = [];
+  const channel = `tollgate:test:${randomId(8)}`;
+  const open = async (connectionName?: string) => {
+    const redis = new Redis(redisUrl!, { lazyConnect: true, connectionName });
+    await redis.connect();
+    connections.push(redis);
+    const bus = await createRedisRevocationBus(redis, logger, channel);
+    buses.push(bus);
+    return bus;
+  };
+  afterAll(async () => {
+    for (const bus of buses) await bus.close();
+    for (const redis of connections) await redis.quit();
+  });
+
+  it('delivers a key id published on one instance to every other, and locally at once', async () => {
+    const one = await open();
+    const two = await open();
+    const a = recorder();
+    const b = recorder();
+    one.subscribe(a.listener);
+    two.subscribe(b.listener);
+    await one.publish('tg-key-1');
+    expect(a.heard).toContain('tg-key-1');
+    await vi.waitFor(() => expect(b.heard).toEqual(['tg-key-1']), { timeout: 1_000, interval: 10 });
+  });
+
+  it('drops everything cached when the subscriber reconnects, since messages may have been missed', async () => {
+    // The subscriber is a duplicate of the connection, so it carries the same name.
+    const name = `revocation-test-${randomId(6)}`;
+    const bus = await open(name);
+    const a = recorder();
+    bus.subscribe(a.listener);
+    const clients = (await connections[0]!.client('LIST')) as string;
+    const subscriber = clients.split('\n').find((line) => line.includes(`name=${name} `) && line.includes('sub=1'));
+    await connections[0]!.client('KILL', 'ID', /id=(\d+)/.exec(subscriber ?? '')![1]!);
+    await vi.waitFor(() => expect(a.cleared()).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
+    await buses[0]!.publish('after-reconnect');
+    await vi.waitFor(() => expect(a.heard).toContain('after-reconnect'), { timeout: 2_000, interval: 10 });
+  });
+});
