@@ -4,6 +4,7 @@ import { closeDeps, createDeps, type AppDeps } from './deps.ts';
 import { createGraphqlServer } from './http/graphql.ts';
 import { createGraphqlWsServer } from './http/graphql-ws.ts';
 import { createHttpServer } from './http/server.ts';
+import { createOpenAiShim } from './http/openai/routes.ts';
 import type { Logger } from './shared/logger.ts';
 
 export interface App {
@@ -20,7 +21,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const yoga = createGraphqlServer(deps);
   const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: 100, keepAliveMs: 12_000 });
   let draining = false;
-  const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining });
+  const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining, openAi: createOpenAiShim(deps) });
 
   let inFlight = 0;
   server.on('request', (_req, res) => {

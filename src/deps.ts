@@ -7,6 +7,11 @@ import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
+import { CompletionService } from './modules/completion/completion.service.ts';
+import { openGate } from './modules/completion/request-gate.ts';
+import { PriceBook } from './modules/pricing/price-book.ts';
+import { createRouter, type Router } from './router/router.ts';
+import { hostname } from 'node:os';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
 import { loadSecretBox } from './shared/secret-keyring.ts';
@@ -25,9 +30,12 @@ export interface AppDeps {
   /** API key revocations and rotations, heard by every instance (Redis pub/sub, or in-process). */
   revocations: RevocationBus;
   services: Services;
+  /** Chooses deployments, retries, fails over and breaks circuits for every completion. */
+  router: Router;
 }
 
 export interface Services {
+  completions: CompletionService;
   tenants: TenantService;
   inferenceConfig: InferenceConfigService;
   audit: AuditService;
@@ -53,8 +61,18 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
-    const services: Services = { tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
-    return { config, logger, db, redis, clickhouse, auth, revocations, services };
+    const router = createRouter({ inference: config.inference, logger });
+    const completions = new CompletionService({
+      router,
+      prices: new PriceBook(config.inference.models),
+      meter: { record: (event) => logger.debug({ event }, 'usage event') },
+      gate: openGate,
+      routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
+      node: `${hostname()}:${process.pid}`,
+      logger,
+    });
+    const services: Services = { completions, tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
+    return { config, logger, db, redis, clickhouse, auth, revocations, services, router };
   } catch (error) {
     await db.db.destroy();
     throw error;
@@ -86,7 +104,7 @@ async function connectRedis(url: string): Promise<Redis> {
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
-  await Promise.allSettled([deps.auth.close(), deps.revocations.close()]);
+  await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close()]);
   await Promise.allSettled([
     deps.db.db.destroy(),
     deps.redis?.quit(),

@@ -13,6 +13,7 @@ export interface HttpServerParts {
   wss: WebSocketServer;
   /** True once shutdown began: readiness fails so the load balancer stops sending traffic. */
   isDraining: () => boolean;
+  openAi: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
 }
 
 /** One node:http server for every surface; routing is a switch on the path, not a framework. */
@@ -38,9 +39,13 @@ export function createHttpServer(parts: HttpServerParts): Server {
 }
 
 async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path === '/graphql') {
     await parts.yoga.requestListener(req, res);
+    return;
+  }
+  if (path.startsWith('/v1/')) {
+    await parts.openAi(req, res, path);
     return;
   }
   if (path === '/healthz') {

@@ -33,16 +33,14 @@ export const chatCompletionRequestSchema = z
     model: z.string().min(1),
     messages: z.array(chatMessageSchema).min(1),
     ...samplingFields,
-  })
-  .meta({ id: 'ChatCompletionRequest' });
+  });
 
 export const completionRequestSchema = z
   .object({
     model: z.string().min(1),
     prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
     ...samplingFields,
-  })
-  .meta({ id: 'CompletionRequest' });
+  });
 
 export const embeddingRequestSchema = z
   .object({
@@ -51,8 +49,7 @@ export const embeddingRequestSchema = z
     encoding_format: z.enum(['float', 'base64']).optional(),
     dimensions: z.number().int().positive().optional(),
     user: z.string().max(256).optional(),
-  })
-  .meta({ id: 'EmbeddingRequest' });
+  });
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 export type CompletionRequestBody = z.infer<typeof completionRequestSchema>;

@@ -1,0 +1,21 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppDeps } from '../../deps.ts';
+import { completionCaller, type CompletionCaller } from '../../modules/completion/completion-caller.ts';
+import { unauthenticated } from '../../shared/errors.ts';
+import { credentialsFromHeaders } from '../credentials.ts';
+
+/** Authenticates a /v1 request and names the tenant it acts for; the same auth as GraphQL. */
+export async function shimCaller(deps: AppDeps, req: IncomingMessage, requestId: string): Promise<CompletionCaller> {
+  const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
+  if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
+  return completionCaller(principal, requestId);
+}
+
+/** Aborts when the client goes away before the response is complete, so the upstream is released. */
+export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
+  });
+  return controller.signal;
+}

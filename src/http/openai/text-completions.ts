@@ -1,0 +1,61 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppDeps } from '../../deps.ts';
+import type { TextCompletionInput } from '../../modules/completion/completion.service.ts';
+import { sendJson } from '../respond.ts';
+import { openAiError } from './error-response.ts';
+import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
+import { readJsonBody } from './read-json-body.ts';
+import { clientGoneSignal, shimCaller } from './shim-context.ts';
+import { SseWriter } from './sse-writer.ts';
+import { usageJson } from './usage-json.ts';
+
+function toCompletionInput(body: CompletionRequestBody): TextCompletionInput {
+  const stop = body.stop ?? undefined;
+  return {
+    model: body.model,
+    prompt: typeof body.prompt === 'string' ? body.prompt : (body.prompt[0] ?? ''),
+    maxTokens: body.max_tokens ?? undefined,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    stop: typeof stop === 'string' ? [stop] : stop,
+  };
+}
+
+export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  const caller = await shimCaller(deps, req, requestId);
+  const body = await readJsonBody(req, completionRequestSchema, deps.config.server.maxBodyBytes);
+  const signal = clientGoneSignal(res);
+  const service = deps.services.completions;
+  if (!body.stream) {
+    const result = await service.complete(caller, toCompletionInput(body), signal);
+    sendJson(
+      res,
+      200,
+      {
+        id: result.id,
+        object: 'text_completion',
+        created: result.created,
+        model: result.model,
+        choices: [{ text: result.content, index: 0, logprobs: null, finish_reason: result.finishReason }],
+        usage: usageJson(result.usage),
+      },
+      result.headers,
+    );
+    return;
+  }
+  const stream = await service.streamCompletion(caller, toCompletionInput(body), signal);
+  const sse = new SseWriter(res, stream.headers);
+  const prefix = `{"id":${JSON.stringify(stream.id)},"object":"text_completion","created":${stream.created},"model":${JSON.stringify(stream.model)},"choices":[`;
+  try {
+    for await (const chunk of stream) {
+      if (chunk.delta) sse.send(`${prefix}{"text":${JSON.stringify(chunk.delta)},"index":0,"logprobs":null,"finish_reason":null}]}`);
+      if (chunk.finishReason !== undefined || chunk.usage) {
+        sse.send(`${prefix}{"text":"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(chunk.finishReason ?? 'stop')}}]}`);
+        if (body.stream_options?.include_usage && chunk.usage) sse.send(`${prefix}],"usage":${JSON.stringify(usageJson(chunk.usage))}}`);
+      }
+    }
+    sse.done();
+  } catch (error) {
+    sse.fail(openAiError(error, deps.logger, requestId).body);
+  }
+}

@@ -1,0 +1,271 @@
+import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage } from '../../providers/provider.ts';
+import { estimatePromptTokens, type PromptText } from '../../providers/token-estimator.ts';
+import type { ModelInfo, Routed, Router } from '../../router/router.ts';
+import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
+import { DomainError } from '../../shared/errors.ts';
+import { randomId } from '../../shared/ids.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { PriceBook } from '../pricing/price-book.ts';
+import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/usage-event.ts';
+import type { CompletionCaller } from './completion-caller.ts';
+import { CompletionStream, type StreamEnd } from './completion-stream.ts';
+import type { Admission, RequestGate } from './request-gate.ts';
+
+export interface ChatInput extends GenerationParams {
+  model: string;
+  messages: ChatMessage[];
+}
+
+export interface TextCompletionInput extends GenerationParams {
+  model: string;
+  prompt: string;
+}
+
+export interface EmbeddingInput {
+  model: string;
+  input: string | string[];
+}
+
+export interface CompletionResult {
+  id: string;
+  created: number;
+  /** The name the caller asked for. */
+  model: string;
+  content: string;
+  finishReason: string | null;
+  usage: TokenUsage;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface EmbeddingOutcome {
+  model: string;
+  embeddings: number[][];
+  usage: TokenUsage;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface CompletionServiceOptions {
+  router: Router;
+  prices: PriceBook;
+  meter: { record(event: UsageEvent): void };
+  gate: RequestGate;
+  /** The tenant's routing settings (preferred provider, overrides, allowed models, own credentials). */
+  routingPrefs: (tenantId: string) => Promise<TenantRoutingPrefs | undefined>;
+  /** This instance's name on usage events. */
+  node: string;
+  logger: Logger;
+  /** Reply budget assumed for limits when a request sets no max_tokens. */
+  defaultMaxTokens?: number;
+}
+
+/** Where a request stands when it settles; filled in as it progresses. */
+interface Meter {
+  caller: CompletionCaller;
+  kind: UsageKind;
+  requestedModel: string;
+  started: number;
+  ts: Date;
+  admission: Admission | undefined;
+  routed: Pick<Routed<unknown>, 'model' | 'deployment' | 'ttftMs'> | undefined;
+}
+
+const zeroUsage: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: false };
+
+/**
+ * One completion service for every surface (/v1 and GraphQL alike): admission (limits), routing,
+ * and exactly one usage event per request, settled whatever the end.
+ */
+export class CompletionService {
+  readonly #options: CompletionServiceOptions;
+  readonly #defaultMaxTokens: number;
+
+  constructor(options: CompletionServiceOptions) {
+    this.#options = options;
+    this.#defaultMaxTokens = options.defaultMaxTokens ?? 512;
+  }
+
+  async models(caller: CompletionCaller): Promise<ModelInfo[]> {
+    return this.#options.router.models(await this.#options.routingPrefs(caller.tenantId));
+  }
+
+  chat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionResult> {
+    const { model, messages, ...params } = input;
+    return this.#generate(caller, 'chat', model, messages, params.maxTokens, signal, (tenant, options) =>
+      this.#options.router.chat(model, { messages, ...params }, { ...options, tenant }),
+    );
+  }
+
+  complete(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionResult> {
+    const { model, prompt, ...params } = input;
+    return this.#generate(caller, 'completion', model, prompt, params.maxTokens, signal, (tenant, options) =>
+      this.#options.router.complete(model, { prompt, ...params }, { ...options, tenant }),
+    );
+  }
+
+  streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
+    const { model, messages, ...params } = input;
+    return this.#stream(caller, 'chat', model, messages, params.maxTokens, signal, (tenant, options) =>
+      this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
+    );
+  }
+
+  streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
+    const { model, prompt, ...params } = input;
+    return this.#stream(caller, 'completion', model, prompt, params.maxTokens, signal, (tenant, options) =>
+      this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
+    );
+  }
+
+  async embeddings(caller: CompletionCaller, input: EmbeddingInput, signal?: AbortSignal): Promise<EmbeddingOutcome> {
+    const meter = this.#startMeter(caller, 'embedding', input.model);
+    let usage: TokenUsage | undefined;
+    let failure: unknown;
+    try {
+      const tenant = await this.#options.routingPrefs(caller.tenantId);
+      meter.admission = await this.#admit(meter, input.input, 0);
+      const routed: Routed<EmbeddingResult> = await this.#options.router.embeddings(
+        input.model,
+        { input: input.input },
+        { signal, tenant, requestId: caller.requestId },
+      );
+      meter.routed = routed;
+      usage = routed.result.usage;
+      return { model: input.model, embeddings: routed.result.embeddings, usage, headers: meter.admission.headers };
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      this.#settle(meter, usage, failure, signal);
+    }
+  }
+
+  async #generate(
+    caller: CompletionCaller,
+    kind: UsageKind,
+    model: string,
+    prompt: PromptText,
+    maxTokens: number | undefined,
+    signal: AbortSignal | undefined,
+    call: (tenant: TenantRoutingPrefs | undefined, options: { signal?: AbortSignal; requestId: string }) => Promise<Routed<{ id: string; content: string; finishReason: string | null; usage: TokenUsage }>>,
+  ): Promise<CompletionResult> {
+    const meter = this.#startMeter(caller, kind, model);
+    let usage: TokenUsage | undefined;
+    let failure: unknown;
+    try {
+      const tenant = await this.#options.routingPrefs(caller.tenantId);
+      meter.admission = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens);
+      const routed = await call(tenant, { signal, requestId: caller.requestId });
+      meter.routed = routed;
+      usage = routed.result.usage;
+      return {
+        id: completionId(kind),
+        created: Math.floor(meter.started / 1000),
+        model,
+        content: routed.result.content,
+        finishReason: routed.result.finishReason,
+        usage,
+        headers: meter.admission.headers,
+      };
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      this.#settle(meter, usage, failure, signal);
+    }
+  }
+
+  async #stream(
+    caller: CompletionCaller,
+    kind: UsageKind,
+    model: string,
+    prompt: PromptText,
+    maxTokens: number | undefined,
+    signal: AbortSignal | undefined,
+    open: (tenant: TenantRoutingPrefs | undefined, options: { signal?: AbortSignal; requestId: string }) => ReturnType<Router['stream']>,
+  ): Promise<CompletionStream> {
+    const meter = this.#startMeter(caller, kind, model);
+    try {
+      const tenant = await this.#options.routingPrefs(caller.tenantId);
+      meter.admission = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens);
+      const routed = await open(tenant, { signal, requestId: caller.requestId });
+      meter.routed = routed;
+      return new CompletionStream({
+        id: completionId(kind),
+        model,
+        headers: meter.admission.headers,
+        routed,
+        onEnd: async (end: StreamEnd, usage: TokenUsage) => {
+          this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
+        },
+      });
+    } catch (error) {
+      // Nothing was streamed: the request failed before its first token and settles here.
+      this.#settle(meter, undefined, error, signal);
+      throw error;
+    }
+  }
+
+  #startMeter(caller: CompletionCaller, kind: UsageKind, requestedModel: string): Meter {
+    return { caller, kind, requestedModel, started: performance.now(), ts: new Date(), admission: undefined, routed: undefined };
+  }
+
+  #admit(meter: Meter, prompt: PromptText, replyBudget: number): Promise<Admission> {
+    return this.#options.gate.admit(meter.caller, {
+      model: meter.requestedModel,
+      estimateTokens: async () => (await estimatePromptTokens(prompt)) + replyBudget,
+    });
+  }
+
+  /** Exactly once per request: releases the admission and records the usage event. */
+  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined): void {
+    const counted = usage ?? failureUsage(failure) ?? zeroUsage;
+    meter.admission?.settle(counted);
+    const status = failure === undefined ? 'ok' : signal?.aborted || failure === cancelled ? 'cancelled' : isRefusal(failure) ? 'refused' : 'error';
+    const servedModel = meter.routed?.model ?? null;
+    const cost = servedModel ? this.#options.prices.cost(servedModel, counted.promptTokens, counted.completionTokens) : undefined;
+    try {
+      this.#options.meter.record(
+        newUsageEvent({
+          requestId: meter.caller.requestId,
+          ts: meter.ts,
+          tenantId: meter.caller.tenantId,
+          userId: meter.caller.userId,
+          apiKeyId: meter.caller.apiKeyId,
+          requestedModel: meter.requestedModel,
+          servedModel,
+          provider: meter.routed?.deployment.provider ?? null,
+          deployment: meter.routed?.deployment.name ?? null,
+          kind: meter.kind,
+          promptTokens: counted.promptTokens,
+          completionTokens: counted.completionTokens,
+          totalTokens: counted.totalTokens,
+          tokensEstimated: counted.estimated,
+          ttftMs: meter.routed ? Math.round(meter.routed.ttftMs) : null,
+          latencyMs: Math.round(performance.now() - meter.started),
+          status,
+          errorCode: failure === undefined || failure === cancelled ? null : failure instanceof DomainError ? failure.code : 'INTERNAL_SERVER_ERROR',
+          costMicros: cost?.micros ?? 0,
+          currency: cost?.currency ?? 'USD',
+          node: this.#options.node,
+        }),
+      );
+    } catch (error) {
+      this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'could not record a usage event');
+    }
+  }
+}
+
+/** Marks a stream the consumer left before it ended. */
+const cancelled = Symbol('cancelled');
+
+const isRefusal = (error: unknown) => error instanceof DomainError && (error.code === 'RATE_LIMITED' || error.code === 'QUOTA_EXCEEDED');
+
+/** A stream that broke mid-way carries the usage of what it streamed. */
+function failureUsage(error: unknown): TokenUsage | undefined {
+  if (!(error instanceof DomainError)) return undefined;
+  const usage = error.details.usage as TokenUsage | undefined;
+  return usage && typeof usage.totalTokens === 'number' ? usage : undefined;
+}
+
+const completionId = (kind: UsageKind) => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomId(24)}`;
+

@@ -1,0 +1,28 @@
+import type { TokenUsage } from '../../providers/provider.ts';
+import type { CompletionCaller } from './completion-caller.ts';
+
+/**
+ * Where limits and quotas plug into every completion: admit() runs before the upstream call
+ * (and may refuse with RATE_LIMITED or QUOTA_EXCEEDED); the admission is settled exactly once
+ * with what was actually used, whatever the end, so no reservation leaks.
+ */
+export interface RequestGate {
+  admit(caller: CompletionCaller, request: AdmissionRequest): Promise<Admission>;
+}
+
+export interface AdmissionRequest {
+  model: string;
+  /** Prompt tokens (tokenizer) plus the most the reply may use; computed only if a gate asks. */
+  estimateTokens: () => Promise<number>;
+}
+
+export interface Admission {
+  /** Rate-limit state to report to the caller (x-ratelimit-* headers on /v1). */
+  readonly headers: Readonly<Record<string, string>>;
+  settle(usage: TokenUsage | undefined): void;
+}
+
+const openAdmission: Admission = { headers: {}, settle: () => {} };
+
+/** No limits: the embedded default until a plan's limits are configured. */
+export const openGate: RequestGate = { admit: async () => openAdmission };
