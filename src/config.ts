@@ -46,6 +46,9 @@ export const routingConfigSchema = z.strictObject({
       firstToken: positiveInt.default(30_000),
       idle: positiveInt.default(30_000),
       total: positiveInt.default(300_000),
+      // Non-streaming chat/completions: upstreams answer only when generation is done, so first-token
+      // and idle cannot apply; this bounds each attempt's wait for the whole answer (unset: total only).
+      response: positiveInt.optional(),
     })
     .prefault({}),
   circuitBreaker: z
