@@ -16,12 +16,14 @@ export class ProviderError extends Error {
   readonly provider: string;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  /** The upstream's own words from its error body, without our framing (safe to relay for a 4xx). */
+  readonly upstreamMessage: string | undefined;
 
   constructor(
     kind: ProviderErrorKind,
     provider: string,
     message: string,
-    details: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    details: { status?: number; retryAfterMs?: number; upstreamMessage?: string; cause?: unknown } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'ProviderError';
@@ -29,5 +31,6 @@ export class ProviderError extends Error {
     this.provider = provider;
     this.status = details.status;
     this.retryAfterMs = details.retryAfterMs;
+    this.upstreamMessage = details.upstreamMessage;
   }
 }

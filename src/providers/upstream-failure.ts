@@ -39,9 +39,11 @@ export function upstreamMessage(bodyText: string): string {
 }
 
 export function failureFromStatus(provider: string, status: number, headers: IncomingHttpHeaders, bodyText: string): ProviderError {
-  return new ProviderError(kindForStatus(status), provider, `${provider} answered ${status}: ${upstreamMessage(bodyText)}`, {
+  const message = upstreamMessage(bodyText);
+  return new ProviderError(kindForStatus(status), provider, `${provider} answered ${status}: ${message}`, {
     status,
     retryAfterMs: retryAfterMs(headers),
+    upstreamMessage: message,
   });
 }
 
