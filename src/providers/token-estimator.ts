@@ -12,6 +12,21 @@ function loadEncoder(): Promise<Encoder> {
   return encoder;
 }
 
+/** Loads the encoder ahead of traffic: its first load blocks the event loop for hundreds of ms. */
+export async function warmTokenizer(): Promise<void> {
+  await loadEncoder();
+}
+
+/**
+ * Loads the encoder in the background. A running gateway needs it sooner or later (a stream cut
+ * mid-way, a client gone); loading it ahead keeps that first estimate off the request's latency.
+ */
+export function warmUpTokenizer(): void {
+  loadEncoder().catch(() => {
+    encoder = undefined;
+  });
+}
+
 /** The request text a prompt count is derived from: chat messages, or a prompt / embedding inputs. */
 export type PromptText = readonly ChatMessage[] | string | readonly string[];
 
