@@ -38,3 +38,4 @@ function parseDateTime(value: unknown): Date {
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

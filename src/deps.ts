@@ -11,6 +11,7 @@ import { CompletionService } from './modules/completion/completion.service.ts';
 import { openGate } from './modules/completion/request-gate.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
 import { createRouter, type Router } from './router/router.ts';
+import { warmTokenizer } from './providers/token-estimator.ts';
 import { hostname } from 'node:os';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
@@ -62,6 +63,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
     const router = createRouter({ inference: config.inference, logger });
+    await warmTokenizer();
     const completions = new CompletionService({
       router,
       prices: new PriceBook(config.inference.models),

@@ -6,6 +6,7 @@ import './modules/plan/plan.schema.ts';
 import './modules/tenant/tenant.schema.ts';
 import './modules/inference-config/inference-config.schema.ts';
 import './modules/audit/audit.schema.ts';
+import './modules/completion/completion.schema.ts';
 
 export const schema = builder.toSchema();
 

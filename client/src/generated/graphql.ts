@@ -18,6 +18,19 @@ export type ApiKeyStatus =
   | 'EXPIRED'
   | 'REVOKED';
 
+export type ChatCompletionInput = {
+  maxTokens?: number | null | undefined;
+  messages: Array<ChatMessageInput>;
+  model: string;
+  temperature?: number | null | undefined;
+};
+
+export type ChatMessageInput = {
+  content: string;
+  /** system, user or assistant */
+  role: string;
+};
+
 export type CreateApiKeyInput = {
   /** When the key stops working; never when absent. */
   expiresAt?: string | null | undefined;
@@ -121,6 +134,20 @@ export type AuditLogQueryVariables = Exact<{
 
 
 export type AuditLogQuery = { auditLog: { edges: Array<{ cursor: string, node: { id: string, at: string, tenantId: string | null, actorType: string, actorId: string, action: string, target: string | null, details: string, requestId: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type CreateChatCompletionMutationVariables = Exact<{
+  input: ChatCompletionInput;
+}>;
+
+
+export type CreateChatCompletionMutation = { createChatCompletion: { id: string, model: string, content: string, finishReason: string | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } } };
+
+export type ChatCompletionSubscriptionVariables = Exact<{
+  input: ChatCompletionInput;
+}>;
+
+
+export type ChatCompletionSubscription = { chatCompletion: { delta: string, finishReason: string | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } | null } };
 
 export type TenantInferenceConfigQueryVariables = Exact<{
   tenantId: string | number;
@@ -378,6 +405,36 @@ export const AuditLogDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
+export const CreateChatCompletionDocument = new TypedDocumentString(`
+    mutation CreateChatCompletion($input: ChatCompletionInput!) {
+  createChatCompletion(input: $input) {
+    id
+    model
+    content
+    finishReason
+    usage {
+      promptTokens
+      completionTokens
+      totalTokens
+      estimated
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<CreateChatCompletionMutation, CreateChatCompletionMutationVariables>;
+export const ChatCompletionDocument = new TypedDocumentString(`
+    subscription ChatCompletion($input: ChatCompletionInput!) {
+  chatCompletion(input: $input) {
+    delta
+    finishReason
+    usage {
+      promptTokens
+      completionTokens
+      totalTokens
+      estimated
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ChatCompletionSubscription, ChatCompletionSubscriptionVariables>;
 export const TenantInferenceConfigDocument = new TypedDocumentString(`
     query TenantInferenceConfig($tenantId: ID!) {
   tenant(id: $tenantId) {

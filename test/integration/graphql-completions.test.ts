@@ -1,0 +1,148 @@
+import { createClient, type Client } from 'graphql-ws';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
+
+const input = { model: 'chat-model', messages: [{ role: 'user', content: 'Stream me a story' }] };
+const expectedText = fakeTokens('Stream me a story', 8).join('');
+const subscription = 'subscription($input: ChatCompletionInput!) { chatCompletion(input: $input) { delta finishReason usage { promptTokens completionTokens totalTokens } } }';
+
+interface Chunk {
+  delta: string;
+  finishReason: string | null;
+  usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null;
+}
+
+describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
+  let upstream: FakeUpstream;
+  let gateway: TestApp;
+  let tenantId: string;
+  let ws: Client;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ behaviour: { tokens: 8 } });
+    gateway = await startTestApp({
+      inference: {
+        providers: [{ name: 'gpu-a', type: 'openai', baseUrl: upstream.openaiBaseUrl }],
+        models: [{ name: 'chat-model', kind: 'chat', deployments: [{ provider: 'gpu-a', model: 'upstream-chat', weight: 1 }] }],
+      },
+    });
+    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation { createTenant(input: { name: "Chat UI" }) { tenant { id } } }', {}, asAdmin());
+    tenantId = created.data!.createTenant.tenant.id;
+    ws = createClient({
+      url: `${gateway.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${testAdminKey}`, 'x-tenant-id': tenantId },
+      retryAttempts: 0,
+    });
+  });
+  afterAll(async () => {
+    await ws?.dispose();
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  it('answers createChatCompletion with the same text and tokens as /v1', async () => {
+    const result = await graphqlRequest<{ createChatCompletion: { content: string; finishReason: string; usage: Chunk['usage'] } }>(
+      gateway.url,
+      'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id model content finishReason usage { promptTokens completionTokens totalTokens } } }',
+      { input },
+      asAdmin(tenantId),
+    );
+    expect(result.errors).toBeUndefined();
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
+    const rest = await openai.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'Stream me a story' }] });
+    expect(result.data?.createChatCompletion.content).toBe(expectedText);
+    expect(rest.choices[0]?.message.content).toBe(expectedText);
+    expect(result.data?.createChatCompletion.usage).toEqual({
+      promptTokens: rest.usage?.prompt_tokens,
+      completionTokens: rest.usage?.completion_tokens,
+      totalTokens: rest.usage?.total_tokens,
+    });
+  });
+
+  it('streams chunks over graphql-ws, the last with finishReason and usage', async () => {
+    const chunks: Chunk[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.subscribe<{ chatCompletion: Chunk }>(
+        { query: subscription, variables: { input } },
+        { next: (value) => chunks.push(value.data!.chatCompletion), error: reject, complete: resolve },
+      );
+    });
+    expect(chunks.map((c) => c.delta).join('')).toBe(expectedText);
+    const last = chunks.at(-1)!;
+    expect(last.finishReason).toBe('stop');
+    expect(last.usage?.completionTokens).toBe(8);
+    expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true);
+  });
+
+  it('streams over SSE with the Authorization header', async () => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...asAdmin(tenantId) },
+      body: JSON.stringify({ query: subscription, variables: { input } }),
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const text = await response.text();
+    const chunks = text
+      .split('\n')
+      .filter((line) => line.startsWith('data:') && line.length > 6)
+      .map((line) => JSON.parse(line.slice(5)) as { data?: { chatCompletion: Chunk } })
+      .flatMap((payload) => (payload.data ? [payload.data.chatCompletion] : []));
+    expect(chunks.map((c) => c.delta).join('')).toBe(expectedText);
+    expect(chunks.at(-1)?.usage?.completionTokens).toBe(8);
+  });
+
+  it('aborts the upstream when the subscriber completes early', async () => {
+    upstream.setBehaviour({ tokens: 500, tokenDelayMs: 10 });
+    try {
+      const aborted = upstream.nextAbort();
+      const dispose = await new Promise<() => void>((resolve, reject) => {
+        const stop = ws.subscribe<{ chatCompletion: Chunk }>(
+          { query: subscription, variables: { input } },
+          { next: () => resolve(stop), error: reject, complete: () => {} },
+        );
+      });
+      const stoppedAt = performance.now();
+      dispose();
+      expect((await aborted) - stoppedAt).toBeLessThan(500);
+    } finally {
+      upstream.reset();
+    }
+  });
+
+  it('refuses bad input and unknown models with named errors', async () => {
+    const badRole = await graphqlRequest(gateway.url, 'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id } }', { input: { ...input, messages: [{ role: 'wizard', content: 'x' }] } }, asAdmin(tenantId));
+    expect(badRole.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(badRole.errors?.[0]?.message).toContain('wizard');
+    const unknown = await graphqlRequest(gateway.url, 'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id } }', { input: { ...input, model: 'nope' } }, asAdmin(tenantId));
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const noTenant = await graphqlRequest(gateway.url, 'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id } }', { input }, asAdmin());
+    expect(noTenant.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('lets a stream in flight finish when the gateway is told to stop', async () => {
+    const draining = await startTestApp({
+      inference: {
+        providers: [{ name: 'gpu-a', type: 'openai', baseUrl: upstream.openaiBaseUrl }],
+        models: [{ name: 'chat-model', kind: 'chat', deployments: [{ provider: 'gpu-a', model: 'upstream-chat', weight: 1 }] }],
+      },
+    });
+    upstream.setBehaviour({ tokens: 20, tokenDelayMs: 20 });
+    try {
+      const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(draining.url, 'mutation { createTenant(input: { name: "Drain" }) { tenant { id } } }', {}, asAdmin());
+      const openai = new OpenAI({ baseURL: `${draining.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': created.data!.createTenant.tenant.id }, maxRetries: 0 });
+      const stream = await openai.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'long one' }], stream: true });
+      const stopping = draining.stop();
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      await stopping;
+      expect(text).toBe(fakeTokens('long one', 20).join(''));
+      await expect(fetch(`${draining.url}/healthz`)).rejects.toThrow();
+    } finally {
+      upstream.reset();
+    }
+  });
+});
