@@ -1,8 +1,8 @@
 import type { ChatMessage, TokenUsage } from './provider.ts';
 
-// Counts for upstreams that report none (or only part). The encoder loads on first use so a gateway
-// whose upstreams always report usage never pays for it. o200k_base is close to the ~150k-token
-// vocabularies of the open models this gateway fronts; it is an estimate, flagged as such.
+// Counts for upstreams that report none (or only part). The encoder loads lazily, on first use or
+// through warmTokenizer() ahead of traffic. o200k_base is close to the ~150k-token vocabularies of
+// the open models this gateway fronts; it is an estimate, flagged as such.
 
 type Encoder = { countTokens(text: string): number };
 let encoder: Promise<Encoder> | undefined;
@@ -15,16 +15,6 @@ function loadEncoder(): Promise<Encoder> {
 /** Loads the encoder ahead of traffic: its first load blocks the event loop for hundreds of ms. */
 export async function warmTokenizer(): Promise<void> {
   await loadEncoder();
-}
-
-/**
- * Loads the encoder in the background. A running gateway needs it sooner or later (a stream cut
- * mid-way, a client gone); loading it ahead keeps that first estimate off the request's latency.
- */
-export function warmUpTokenizer(): void {
-  loadEncoder().catch(() => {
-    encoder = undefined;
-  });
 }
 
 /** The request text a prompt count is derived from: chat messages, or a prompt / embedding inputs. */

@@ -11,7 +11,7 @@ import type {
   StreamChunk,
 } from '../providers/provider.ts';
 import { ProviderError } from '../providers/provider-error.ts';
-import { warmUpTokenizer, type PromptText } from '../providers/token-estimator.ts';
+import type { PromptText } from '../providers/token-estimator.ts';
 import { badInput, DomainError, notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Attempt, RequestScope } from './attempt.ts';
@@ -122,7 +122,6 @@ export class Router {
     this.#backoff = { ...defaultBackoff, ...options.backoff };
     this.#maxRetryWaitMs = options.maxRetryWaitMs ?? 5_000;
     this.#table = buildRoutingTable(options.inference, undefined, { env: this.#env, now: this.#now }).table;
-    warmUpTokenizer();
   }
 
   /**
