@@ -132,11 +132,29 @@ export const graphqlConfigSchema = z.strictObject({
   maxCost: positiveInt.default(5000),
 });
 
+export const usageConfigSchema = z.strictObject({
+  /** Group commit: how often recorded events are fsynced to the spool and handed to the store. */
+  flushIntervalMs: z.coerce.number().int().min(5).max(10_000).default(100),
+  /** Events per insert into the usage store. */
+  batchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** Events held in memory at most; past it, spooled batches wait on disk only. */
+  maxQueued: z.coerce.number().int().min(1).default(200_000),
+  /** Bound on one insert; past it the batch's outcome is unknown and it is checked before a resend. */
+  insertTimeoutMs: z.coerce.number().int().positive().default(10_000),
+  /** How long shutdown waits for the store to take spooled batches (the rest is sent at the next start). */
+  closeTimeoutMs: z.coerce.number().int().min(0).default(5_000),
+  /** Months of events kept (ClickHouse TTL where supported, else dropped partitions). */
+  retentionMonths: z.coerce.number().int().min(1).default(18),
+  /** Recorded on each event as `node`; defaults to the host name. */
+  node: z.string().min(1).optional(),
+});
+
 export const configSchema = z.strictObject({
   server: serverConfigSchema.prefault({}),
   storage: storageConfigSchema.prefault({}),
   auth: authConfigSchema.prefault({}),
   graphql: graphqlConfigSchema.prefault({}),
+  usage: usageConfigSchema.prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   production: z.boolean().default(false),
   configPath: z.string().optional(),
@@ -147,6 +165,7 @@ export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type InferenceConfigFile = z.infer<typeof inferenceFileSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
+export type UsageConfig = z.infer<typeof usageConfigSchema>;
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
@@ -201,6 +220,10 @@ const envNames: Record<string, string> = {
   'auth.jwksUrl': 'TOLLGATE_JWKS_URL',
   'auth.previousSecrets': 'TOLLGATE_SECRET_PREVIOUS',
   'graphql.introspection': 'TOLLGATE_GRAPHQL_INTROSPECTION',
+  'usage.flushIntervalMs': 'TOLLGATE_USAGE_FLUSH_INTERVAL_MS',
+  'usage.batchSize': 'TOLLGATE_USAGE_BATCH_SIZE',
+  'usage.maxQueued': 'TOLLGATE_USAGE_MAX_QUEUED',
+  'usage.retentionMonths': 'TOLLGATE_USAGE_RETENTION_MONTHS',
   logLevel: 'LOG_LEVEL',
 };
 
@@ -237,6 +260,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean),
     },
     graphql: { introspection },
+    usage: {
+      flushIntervalMs: value('TOLLGATE_USAGE_FLUSH_INTERVAL_MS'),
+      batchSize: value('TOLLGATE_USAGE_BATCH_SIZE'),
+      maxQueued: value('TOLLGATE_USAGE_MAX_QUEUED'),
+      retentionMonths: value('TOLLGATE_USAGE_RETENTION_MONTHS'),
+    },
     logLevel: value('LOG_LEVEL'),
     production,
     configPath: value('TOLLGATE_CONFIG'),
