@@ -7,6 +7,7 @@ import { schema } from '../schema.ts';
 import { newRequestId } from '../shared/ids.ts';
 import { credentialsFromHeaders } from './credentials.ts';
 import { toGraphQLError } from './graphql-errors.ts';
+import { graphqlSecurityPlugins, introspectionEnabled } from './graphql-plugins.ts';
 import { requestIdOf } from './request-id.ts';
 
 /** What the transports hand to yoga: node's req/res over HTTP, credentials and request id over WebSocket. */
@@ -25,7 +26,8 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.server.publicGraphiql,
+    graphiql: config.server.publicGraphiql && introspectionEnabled(config),
+    plugins: graphqlSecurityPlugins(config),
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
     maskedErrors: {
