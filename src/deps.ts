@@ -15,6 +15,7 @@ import { warmTokenizer } from './providers/token-estimator.ts';
 import { hostname } from 'node:os';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
+import { startUsage, type UsageRuntime } from './modules/usage/usage-runtime.ts';
 import { loadSecretBox } from './shared/secret-keyring.ts';
 import type { Logger } from './shared/logger.ts';
 import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   services: Services;
   /** Chooses deployments, retries, fails over and breaks circuits for every completion. */
   router: Router;
+  /** The usage meter (record one event per request) and the store behind it (ClickHouse, else the SQL database). */
+  usage: UsageRuntime;
 }
 
 export interface Services {
@@ -62,19 +65,20 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
+    const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse });
     const router = createRouter({ inference: config.inference, logger });
     await warmTokenizer();
     const completions = new CompletionService({
       router,
       prices: new PriceBook(config.inference.models),
-      meter: { record: (event) => logger.debug({ event }, 'usage event') },
+      meter: usage.meter,
       gate: openGate,
       routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
       node: `${hostname()}:${process.pid}`,
       logger,
     });
     const services: Services = { completions, tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
-    return { config, logger, db, redis, clickhouse, auth, revocations, services, router };
+    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, usage };
   } catch (error) {
     await db.db.destroy();
     throw error;
@@ -106,7 +110,8 @@ async function connectRedis(url: string): Promise<Redis> {
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
-  await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close()]);
+  // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
+  await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close()]);
   await Promise.allSettled([
     deps.db.db.destroy(),
     deps.redis?.quit(),

@@ -106,8 +106,8 @@ export class ClickhouseUsageStore implements UsageStore {
 
   async insert(events: readonly UsageEvent[], options: InsertOptions = {}): Promise<InsertResult> {
     let batch = [...new Map(events.map((e) => [e.eventId, e])).values()];
-    const batchId = options.batchId ?? randomId(12);
-    const prefix = `${QUERY_ID_PREFIX}${batchId.replace(/[^A-Za-z0-9_-]/g, '_')}-`;
+    const writerId = options.writerId ?? randomId(12);
+    const prefix = `${QUERY_ID_PREFIX}${writerId.replace(/[^A-Za-z0-9_]/g, '_')}-`;
     try {
       if (options.maybeStored ?? true) {
         await this.#waitForEarlierAttempts(prefix);

@@ -156,7 +156,7 @@ describe.each(usageStores())('usage store contract: $name', (underTest) => {
     ({ store, dispose } = await underTest.create());
     // Several batches, one of them spanning two months, as the meter would send them.
     for (let i = 0; i < EVENTS.length; i += 400) {
-      const result = await store.insert(EVENTS.slice(i, i + 400), { batchId: `seed-${i}`, maybeStored: false });
+      const result = await store.insert(EVENTS.slice(i, i + 400), { writerId: 'seed', maybeStored: false });
       expect(result.inserted).toBe(Math.min(400, EVENTS.length - i));
     }
   }, 120_000);
@@ -173,7 +173,7 @@ describe.each(usageStores())('usage store contract: $name', (underTest) => {
   it('is idempotent on eventId: a resent batch, whole or in part, adds nothing', async () => {
     const before = (await store.report({ tenantIds: null, range: NOVEMBER, groupBy: null, filter: {}, latency: false })).get(ALL_TENANTS);
     expect(await store.insert(EVENTS.slice(0, 300))).toEqual({ inserted: 0, skipped: 300 });
-    expect(await store.insert([...EVENTS.slice(300, 310), ...EVENTS.slice(300, 310)], { batchId: 'dup', maybeStored: true })).toEqual({
+    expect(await store.insert([...EVENTS.slice(300, 310), ...EVENTS.slice(300, 310)], { writerId: 'dup', maybeStored: true })).toEqual({
       inserted: 0,
       skipped: 20,
     });

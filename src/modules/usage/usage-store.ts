@@ -109,8 +109,11 @@ export interface TenantUsage {
 }
 
 export interface InsertOptions {
-  /** Stable id of the batch across attempts (the spool segment), so a store can find an earlier attempt still running. */
-  batchId?: string;
+  /**
+   * Names the writer (the meter's spool, stable across restarts). Before a resend the store waits for
+   * that writer's earlier attempts still running on the server, which a client-side timeout left behind.
+   */
+  writerId?: string;
   /**
    * True when an earlier attempt may have stored some of these events (a timeout after sending, a
    * replay after a crash): the store then checks which ids it holds before writing. Default true.

@@ -1,0 +1,370 @@
+import type { Logger } from '../../shared/logger.ts';
+import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
+import { UsageSpool, type SpoolSegment } from './usage-spool.ts';
+import { UsageStoreWriteError, type UsageStore } from './usage-store.ts';
+
+export interface UsageMeterOptions {
+  store: UsageStore;
+  /** Directory of the local spool, e.g. `<dataDir>/spool/usage`. */
+  spoolDir: string;
+  logger: Logger;
+  /** Group commit: pending events are spooled (and fsynced) and handed to the store this often. */
+  flushIntervalMs: number;
+  /** Events per insert; a full batch is committed at once rather than at the next tick. */
+  batchSize: number;
+  /** Events held in memory at most; beyond it spooled batches wait on disk only. */
+  maxQueued: number;
+  /** Bound on one insert, after which its outcome is treated as unknown. */
+  insertTimeoutMs: number;
+  /** How long close() tries to empty the spool into the store before leaving the rest for the next start. */
+  closeTimeoutMs: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface UsageMeterStats {
+  /** Events held in memory and not yet stored (pending plus spooled batches still in memory). */
+  queued: number;
+  /** Events in spool files that the store does not hold yet (counted once a replayed file has been read). */
+  spooled: number;
+  /** Spool files waiting for the store, including replayed ones not read yet. */
+  segments: number;
+  recorded: number;
+  stored: number;
+  /** Events a resend found already stored, so not written twice. */
+  duplicatesSkipped: number;
+  /** Events lost because neither the spool nor memory could take them. */
+  dropped: number;
+  /** Inserts that failed since the last success (0 when the store is healthy). */
+  consecutiveFailures: number;
+  lastFlushAt: Date | null;
+  lastError: string | null;
+}
+
+export type UsageListener = (event: UsageEvent) => void;
+
+interface QueuedSegment extends SpoolSegment {
+  /** null when evicted to keep memory bounded (or a replayed file not read yet). */
+  events: UsageEvent[] | null;
+  count: number | null;
+  /** An earlier attempt may have stored part of it: the store checks ids before writing. */
+  maybeStored: boolean;
+  /** false when the spool could not write it: then it exists in memory only. */
+  durable: boolean;
+}
+
+interface FlushWaiter {
+  seq: number;
+  resolve(): void;
+}
+
+/**
+ * Takes every usage event off the request path: record() only queues. A group commit every
+ * flushIntervalMs writes pending events to the spool, then a single sender inserts spooled batches into
+ * the store, oldest first, retrying with backoff while the store is down. A batch whose insert outcome
+ * is unknown is resent with maybeStored, and the store skips the ids it already holds.
+ */
+export class UsageMeter {
+  readonly #options: Required<UsageMeterOptions>;
+  readonly #spool: UsageSpool;
+  readonly #listeners = new Set<UsageListener>();
+  #pending: UsageEvent[] = [];
+  #queue: QueuedSegment[] = [];
+  #memoryEvents = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #commitChain: Promise<void> = Promise.resolve();
+  #commitScheduled = false;
+  #sending = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = 0;
+  #closed = false;
+  #waiters: FlushWaiter[] = [];
+  #lastSeq = 0;
+  #problemsLogged = 0;
+  readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
+
+  private constructor(options: UsageMeterOptions, spool: UsageSpool) {
+    this.#options = { retryMinMs: 200, retryMaxMs: 30_000, ...options };
+    this.#spool = spool;
+  }
+
+  /** Opens the spool, queues whatever an earlier run left in it, and starts the group-commit timer. */
+  static async open(options: UsageMeterOptions): Promise<UsageMeter> {
+    const spool = new UsageSpool(options.spoolDir);
+    const leftover = await spool.open();
+    const meter = new UsageMeter(options, spool);
+    for (const segment of leftover) {
+      meter.#queue.push({ ...segment, events: null, count: null, maybeStored: true, durable: true });
+      meter.#lastSeq = segment.seq;
+    }
+    if (leftover.length > 0) options.logger.info({ segments: leftover.length, spool: options.spoolDir }, 'usage: replaying spooled batches');
+    meter.#timer = setInterval(() => meter.#scheduleCommit(), options.flushIntervalMs);
+    meter.#timer.unref();
+    meter.#pump();
+    return meter;
+  }
+
+  /** Queues one event. Never blocks and never throws, whatever it is handed. */
+  record(event: UsageEvent): void {
+    try {
+      const { event: normalised, problems } = normaliseUsageEvent(event);
+      if (problems.length > 0 && this.#problemsLogged < 100) {
+        this.#problemsLogged += 1;
+        this.#options.logger.warn({ eventId: normalised.eventId, fields: problems }, 'usage: event had invalid fields, stored normalised');
+      }
+      this.#stats.recorded += 1;
+      if (this.#closed) {
+        this.#recordAfterClose(normalised);
+      } else if (this.#memoryEvents >= this.#options.maxQueued && !this.#canEvict()) {
+        this.#stats.dropped += 1;
+        if (this.#stats.dropped === 1 || this.#stats.dropped % 1000 === 0) {
+          this.#options.logger.error({ dropped: this.#stats.dropped }, 'usage: memory full and the spool is failing, events dropped');
+        }
+        return;
+      } else {
+        this.#pending.push(normalised);
+        this.#memoryEvents += 1;
+        if (this.#pending.length >= this.#options.batchSize) this.#scheduleCommit();
+      }
+      for (const listener of this.#listeners) {
+        try {
+          listener(normalised);
+        } catch (error) {
+          this.#options.logger.error({ err: error }, 'usage: a recorded-event listener threw');
+        }
+      }
+    } catch (error) {
+      this.#stats.dropped += 1;
+      this.#options.logger.error({ err: error }, 'usage: could not record an event');
+    }
+  }
+
+  /** Calls listener with each event as it is recorded (quota counters, pub/sub). Returns an unsubscribe. */
+  onRecorded(listener: UsageListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once every event recorded before the call is in the store. Skips any retry wait;
+   * with timeoutMs, rejects if the store has not taken them by then (they stay spooled).
+   */
+  async flush(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.#commit();
+    const seq = this.#lastSeq;
+    if (this.#queue.length === 0 || this.#queue[0]!.seq > seq) return;
+    const done = new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
+    this.#retryNow();
+    if (options.timeoutMs === undefined) return done;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`usage: the store did not take the spooled events within ${options.timeoutMs} ms`)), options.timeoutMs);
+    });
+    try {
+      await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Stops the timer, spools what is pending (durable from here), then gives the store up to
+   * closeTimeoutMs to take it all; what it did not take is replayed at the next start.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    try {
+      await this.flush({ timeoutMs: this.#options.closeTimeoutMs });
+    } catch {
+      const stats = this.stats();
+      this.#options.logger.warn(
+        { segments: stats.segments, spooled: stats.spooled, spool: this.#options.spoolDir },
+        'usage: store did not take every batch before shutdown; they stay spooled and are sent at the next start',
+      );
+    }
+    // From here on record() spools synchronously; anything still pending is committed to the spool.
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    await this.#commit();
+  }
+
+  stats(): UsageMeterStats {
+    return {
+      queued: this.#memoryEvents,
+      spooled: this.#queue.filter((s) => s.durable).reduce((sum, s) => sum + (s.count ?? 0), 0),
+      segments: this.#queue.length,
+      recorded: this.#stats.recorded,
+      stored: this.#stats.stored,
+      duplicatesSkipped: this.#stats.duplicatesSkipped,
+      dropped: this.#stats.dropped,
+      consecutiveFailures: this.#stats.consecutiveFailures,
+      lastFlushAt: this.#stats.lastFlushAt,
+      lastError: this.#stats.lastError,
+    };
+  }
+
+  #scheduleCommit(): void {
+    if (this.#commitScheduled) return;
+    this.#commitScheduled = true;
+    setImmediate(() => {
+      this.#commitScheduled = false;
+      this.#commit().catch(() => {});
+    });
+  }
+
+  /** One group commit: pending events become spool segments (batchSize each), then the sender runs. */
+  #commit(): Promise<void> {
+    this.#commitChain = this.#commitChain.then(async () => {
+      if (this.#pending.length === 0) return;
+      const pending = this.#pending;
+      this.#pending = [];
+      for (let i = 0; i < pending.length; i += this.#options.batchSize) {
+        const events = pending.slice(i, i + this.#options.batchSize);
+        let segment: QueuedSegment;
+        try {
+          segment = { ...(await this.#spool.write(events)), events, count: events.length, maybeStored: false, durable: true };
+        } catch (error) {
+          this.#options.logger.error({ err: error, spool: this.#options.spoolDir }, 'usage: cannot write the spool; the batch is kept in memory only');
+          segment = { seq: 0, path: '', events, count: events.length, maybeStored: false, durable: false };
+        }
+        this.#lastSeq += 1;
+        segment.seq = this.#lastSeq;
+        this.#queue.push(segment);
+      }
+      this.#evict();
+      this.#pump();
+    });
+    return this.#commitChain;
+  }
+
+  #canEvict(): boolean {
+    return this.#queue.some((s, i) => i > 0 && s.durable && s.events !== null);
+  }
+
+  /** Keeps memory bounded: the newest durable segments drop their events and are read back when their turn comes. */
+  #evict(): void {
+    for (let i = this.#queue.length - 1; i > 0 && this.#memoryEvents > this.#options.maxQueued; i -= 1) {
+      const segment = this.#queue[i]!;
+      if (!segment.durable || segment.events === null) continue;
+      this.#memoryEvents -= segment.events.length;
+      segment.events = null;
+    }
+  }
+
+  #retryNow(): void {
+    if (this.#retryTimer === undefined) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#pump();
+  }
+
+  /** The single sender: oldest segments first, several small ones coalesced up to batchSize events. */
+  #pump(): void {
+    if (this.#closed || this.#sending || this.#retryTimer !== undefined || this.#queue.length === 0) return;
+    this.#sending = true;
+    this.#sendNext()
+      .catch((error: unknown) => this.#options.logger.error({ err: error }, 'usage: sender failed unexpectedly'))
+      .finally(() => {
+        this.#sending = false;
+        if (this.#queue.length > 0 && this.#retryTimer === undefined) setImmediate(() => this.#pump());
+      });
+  }
+
+  async #sendNext(): Promise<void> {
+    const batch: QueuedSegment[] = [];
+    const events: UsageEvent[] = [];
+    for (const segment of this.#queue) {
+      if (segment.events === null) await this.#load(segment);
+      const loaded = segment.events ?? [];
+      if (batch.length > 0 && events.length + loaded.length > this.#options.batchSize) break;
+      batch.push(segment);
+      events.push(...loaded);
+      if (events.length >= this.#options.batchSize) break;
+    }
+    const maybeStored = batch.some((s) => s.maybeStored);
+    try {
+      const result = await this.#insertWithTimeout(events, maybeStored);
+      this.#stats.stored += result.inserted;
+      this.#stats.duplicatesSkipped += result.skipped;
+      if (this.#stats.consecutiveFailures > 0) {
+        this.#options.logger.info({ failures: this.#stats.consecutiveFailures }, 'usage: store is taking events again');
+      }
+      this.#stats.consecutiveFailures = 0;
+      this.#stats.lastError = null;
+      this.#stats.lastFlushAt = new Date();
+      this.#retryDelay = 0;
+      for (const segment of batch) {
+        if (segment.durable) await this.#spool.remove(segment);
+        this.#memoryEvents -= segment.events?.length ?? 0;
+        this.#queue.shift();
+      }
+      const head = this.#queue[0]?.seq ?? Number.POSITIVE_INFINITY;
+      this.#waiters = this.#waiters.filter((waiter) => {
+        if (waiter.seq >= head) return true;
+        waiter.resolve();
+        return false;
+      });
+    } catch (error) {
+      const uncertain = !(error instanceof UsageStoreWriteError) || error.maybeStored;
+      if (uncertain) for (const segment of batch) segment.maybeStored = true;
+      this.#stats.consecutiveFailures += 1;
+      this.#stats.lastError = (error as Error).message;
+      this.#retryDelay = Math.min(this.#options.retryMaxMs, Math.max(this.#options.retryMinMs, this.#retryDelay * 2));
+      const delay = Math.round(this.#retryDelay * (0.75 + Math.random() * 0.5));
+      if (this.#stats.consecutiveFailures === 1 || this.#stats.consecutiveFailures % 20 === 0) {
+        this.#options.logger.warn(
+          { err: error, failures: this.#stats.consecutiveFailures, retryInMs: delay, segments: this.#queue.length },
+          'usage: store unavailable, batches stay spooled',
+        );
+      }
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#pump();
+      }, delay);
+      this.#retryTimer.unref();
+    }
+  }
+
+  async #load(segment: QueuedSegment): Promise<void> {
+    try {
+      const { events, torn } = await this.#spool.read(segment);
+      if (torn > 0) this.#options.logger.warn({ segment: segment.path, torn }, 'usage: skipped lines torn by a crash mid-write');
+      segment.events = events;
+      segment.count = events.length;
+      this.#memoryEvents += events.length;
+    } catch (error) {
+      this.#options.logger.error({ err: error, segment: segment.path }, 'usage: cannot read a spool segment; it is skipped');
+      segment.events = [];
+      segment.count = 0;
+    }
+  }
+
+  async #insertWithTimeout(events: UsageEvent[], maybeStored: boolean) {
+    // Stores bound their own requests; this is the backstop for a connection that hangs without failing.
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = this.#options.store.insert(events, { writerId: this.#spool.writerId, maybeStored });
+    attempt.catch(() => {});
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new UsageStoreWriteError(`usage insert gave no answer within ${this.#options.insertTimeoutMs * 2} ms`, true)),
+        this.#options.insertTimeoutMs * 2,
+      );
+    });
+    try {
+      return await Promise.race([attempt, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #recordAfterClose(event: UsageEvent): void {
+    try {
+      this.#spool.writeSync([event]);
+    } catch (error) {
+      this.#stats.dropped += 1;
+      this.#options.logger.error({ err: error }, 'usage: event recorded after shutdown could not be spooled');
+    }
+  }
+}
