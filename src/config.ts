@@ -149,7 +149,13 @@ export const usageConfigSchema = z.strictObject({
   node: z.string().min(1).optional(),
 });
 
+export const cacheConfigSchema = z.strictObject({
+  ttlMs: z.coerce.number().int().positive().default(3_600_000),
+  maxEntries: z.coerce.number().int().positive().default(10_000),
+});
+
 export const configSchema = z.strictObject({
+  cache: cacheConfigSchema.prefault({}),
   server: serverConfigSchema.prefault({}),
   storage: storageConfigSchema.prefault({}),
   auth: authConfigSchema.prefault({}),
@@ -208,6 +214,8 @@ export function loadInferenceFile(path: string): InferenceConfigFile {
 }
 
 const envNames: Record<string, string> = {
+  'cache.ttlMs': 'TOLLGATE_CACHE_TTL_MS',
+  'cache.maxEntries': 'TOLLGATE_CACHE_MAX_ENTRIES',
   'server.host': 'HOST',
   'server.port': 'PORT',
   'storage.dataDir': 'TOLLGATE_DATA_DIR',
@@ -233,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const introspection = value('TOLLGATE_GRAPHQL_INTROSPECTION');
   const input = {
+    cache: { ttlMs: value('TOLLGATE_CACHE_TTL_MS'), maxEntries: value('TOLLGATE_CACHE_MAX_ENTRIES') },
     server: {
       host: value('HOST'),
       port: value('PORT'),

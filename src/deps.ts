@@ -9,6 +9,7 @@ import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus 
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
 import { openGate } from './modules/completion/request-gate.ts';
+import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
 import { createRouter, type Router } from './router/router.ts';
 import { warmTokenizer } from './providers/token-estimator.ts';
@@ -73,6 +74,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       prices: new PriceBook(config.inference.models),
       meter: usage.meter,
       gate: openGate,
+      cache: redis
+        ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
+        : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
       routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
       node: `${hostname()}:${process.pid}`,
       logger,

@@ -158,3 +158,49 @@ describe('/v1 OpenAI-compatible shim through the official openai client', () => 
     expect(Object.keys(doc.components.schemas.ChatCompletionRequest?.properties ?? {})).toEqual(expect.arrayContaining(['model', 'messages', 'stream', 'temperature']));
   });
 });
+
+describe('exact-match response cache', () => {
+  let upstream: FakeUpstream;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ behaviour: { tokens: 4 } });
+    gateway = await startTestApp({
+      inference: {
+        providers: [{ name: 'gpu-a', type: 'openai', baseUrl: upstream.openaiBaseUrl }],
+        models: [{ name: 'chat-model', kind: 'chat', deployments: [{ provider: 'gpu-a', model: 'upstream-chat', weight: 1 }] }],
+      },
+    });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  async function tenantClient(name: string) {
+    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation($name: String!) { createTenant(input: { name: $name }) { tenant { id } } }', { name }, asAdmin());
+    const id = created.data!.createTenant.tenant.id;
+    return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': id, 'x-tollgate-cache': 'on' }, maxRetries: 0 });
+  }
+
+  it('serves an identical temperature-0 request from the cache, inside the tenant only', async () => {
+    const a = await tenantClient('Cache A');
+    const b = await tenantClient('Cache B');
+    const request = { model: 'chat-model', temperature: 0, messages: [{ role: 'user' as const, content: 'cache me' }] };
+    const first = await a.chat.completions.create(request);
+    const upstreamCalls = upstream.requests.length;
+    const started = performance.now();
+    const second = await a.chat.completions.create(request);
+    const elapsed = performance.now() - started;
+    expect(upstream.requests.length).toBe(upstreamCalls);
+    expect(second.choices[0]?.message.content).toBe(first.choices[0]?.message.content);
+    expect(second.usage).toEqual(first.usage);
+    expect(elapsed).toBeLessThan(5);
+
+    await b.chat.completions.create(request);
+    expect(upstream.requests.length).toBe(upstreamCalls + 1);
+
+    await a.chat.completions.create({ ...request, temperature: 0.7 });
+    expect(upstream.requests.length).toBe(upstreamCalls + 2);
+  });
+});

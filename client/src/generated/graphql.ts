@@ -19,6 +19,8 @@ export type ApiKeyStatus =
   | 'REVOKED';
 
 export type ChatCompletionInput = {
+  /** Serve an identical earlier answer (temperature 0 only); overrides the tenant's setting. */
+  cache?: boolean | null | undefined;
   maxTokens?: number | null | undefined;
   messages: Array<ChatMessageInput>;
   model: string;

@@ -9,7 +9,13 @@ import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { SseWriter } from './sse-writer.ts';
 import { usageJson } from './usage-json.ts';
 
-export function toChatInput(body: ChatCompletionRequest): ChatInput {
+/** `X-Tollgate-Cache: on|off` overrides the tenant's response-cache setting for one request. */
+export function cacheChoice(req: IncomingMessage): boolean | undefined {
+  const value = req.headers['x-tollgate-cache'];
+  return value === 'on' ? true : value === 'off' ? false : undefined;
+}
+
+export function toChatInput(body: ChatCompletionRequest, cache?: boolean): ChatInput {
   const stop = body.stop ?? undefined;
   return {
     model: body.model,
@@ -19,6 +25,7 @@ export function toChatInput(body: ChatCompletionRequest): ChatInput {
     topP: body.top_p ?? undefined,
     stop: typeof stop === 'string' ? [stop] : stop,
     extra: pickDefined({ seed: body.seed, presence_penalty: body.presence_penalty, frequency_penalty: body.frequency_penalty }),
+    cache,
   };
 }
 
@@ -33,7 +40,7 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   if (!body.stream) {
-    const result = await service.chat(caller, toChatInput(body), signal);
+    const result = await service.chat(caller, toChatInput(body, cacheChoice(req)), signal);
     sendJson(
       res,
       200,

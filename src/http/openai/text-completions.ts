@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import type { TextCompletionInput } from '../../modules/completion/completion.service.ts';
 import { sendJson } from '../respond.ts';
+import { cacheChoice } from './chat-completions.ts';
 import { openAiError } from './error-response.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
@@ -9,7 +10,7 @@ import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { SseWriter } from './sse-writer.ts';
 import { usageJson } from './usage-json.ts';
 
-function toCompletionInput(body: CompletionRequestBody): TextCompletionInput {
+function toCompletionInput(body: CompletionRequestBody, cache?: boolean): TextCompletionInput {
   const stop = body.stop ?? undefined;
   return {
     model: body.model,
@@ -18,6 +19,7 @@ function toCompletionInput(body: CompletionRequestBody): TextCompletionInput {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
     stop: typeof stop === 'string' ? [stop] : stop,
+    cache,
   };
 }
 
@@ -27,7 +29,7 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   if (!body.stream) {
-    const result = await service.complete(caller, toCompletionInput(body), signal);
+    const result = await service.complete(caller, toCompletionInput(body, cacheChoice(req)), signal);
     sendJson(
       res,
       200,

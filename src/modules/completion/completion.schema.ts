@@ -49,6 +49,7 @@ const ChatCompletionInput = builder.inputType('ChatCompletionInput', {
     messages: t.field({ type: [ChatMessageInput], required: true }),
     maxTokens: t.int(),
     temperature: t.float(),
+    cache: t.boolean({ description: "Serve an identical earlier answer (temperature 0 only); overrides the tenant's setting." }),
   }),
 });
 
@@ -68,6 +69,7 @@ function toChatInput(input: ChatCompletionInputShape): ChatInput {
     messages: input.messages.map((m) => ({ role: m.role, content: m.content })),
     maxTokens: input.maxTokens ?? undefined,
     temperature: input.temperature ?? undefined,
+    cache: input.cache ?? undefined,
   };
 }
 

@@ -10,13 +10,19 @@ import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/usage-e
 import type { CompletionCaller } from './completion-caller.ts';
 import { CompletionStream, type StreamEnd } from './completion-stream.ts';
 import type { Admission, RequestGate } from './request-gate.ts';
+import { responseCacheKey, type ResponseCache } from './response-cache.ts';
 
-export interface ChatInput extends GenerationParams {
+/** Per request: true or false overrides the tenant's cache setting; undefined follows it. */
+interface CacheChoice {
+  cache?: boolean;
+}
+
+export interface ChatInput extends GenerationParams, CacheChoice {
   model: string;
   messages: ChatMessage[];
 }
 
-export interface TextCompletionInput extends GenerationParams {
+export interface TextCompletionInput extends GenerationParams, CacheChoice {
   model: string;
   prompt: string;
 }
@@ -50,7 +56,9 @@ export interface CompletionServiceOptions {
   meter: { record(event: UsageEvent): void };
   gate: RequestGate;
   /** The tenant's routing settings (preferred provider, overrides, allowed models, own credentials). */
-  routingPrefs: (tenantId: string) => Promise<TenantRoutingPrefs | undefined>;
+  routingPrefs: (tenantId: string) => Promise<(TenantRoutingPrefs & { cacheEnabled?: boolean }) | undefined>;
+  /** Exact-match answers for repeated temperature-0 requests. */
+  cache: ResponseCache;
   /** This instance's name on usage events. */
   node: string;
   logger: Logger;
@@ -67,6 +75,7 @@ interface Meter {
   ts: Date;
   admission: Admission | undefined;
   routed: Pick<Routed<unknown>, 'model' | 'deployment' | 'ttftMs'> | undefined;
+  cacheHit: boolean;
 }
 
 const zeroUsage: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: false };
@@ -89,28 +98,28 @@ export class CompletionService {
   }
 
   chat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionResult> {
-    const { model, messages, ...params } = input;
-    return this.#generate(caller, 'chat', model, messages, params.maxTokens, signal, (tenant, options) =>
+    const { model, messages, cache, ...params } = input;
+    return this.#generate(caller, 'chat', model, messages, params, cache, signal, (tenant, options) =>
       this.#options.router.chat(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   complete(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionResult> {
-    const { model, prompt, ...params } = input;
-    return this.#generate(caller, 'completion', model, prompt, params.maxTokens, signal, (tenant, options) =>
+    const { model, prompt, cache, ...params } = input;
+    return this.#generate(caller, 'completion', model, prompt, params, cache, signal, (tenant, options) =>
       this.#options.router.complete(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
-    const { model, messages, ...params } = input;
+    const { model, messages, cache: _cache, ...params } = input;
     return this.#stream(caller, 'chat', model, messages, params.maxTokens, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
-    const { model, prompt, ...params } = input;
+    const { model, prompt, cache: _cache, ...params } = input;
     return this.#stream(caller, 'completion', model, prompt, params.maxTokens, signal, (tenant, options) =>
       this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
     );
@@ -144,7 +153,8 @@ export class CompletionService {
     kind: UsageKind,
     model: string,
     prompt: PromptText,
-    maxTokens: number | undefined,
+    params: GenerationParams,
+    cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
     call: (tenant: TenantRoutingPrefs | undefined, options: { signal?: AbortSignal; requestId: string }) => Promise<Routed<{ id: string; content: string; finishReason: string | null; usage: TokenUsage }>>,
   ): Promise<CompletionResult> {
@@ -153,13 +163,35 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      meter.admission = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens);
+      meter.admission = await this.#admit(meter, prompt, params.maxTokens ?? this.#defaultMaxTokens);
+      // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
+      const cacheKey =
+        params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
+          ? responseCacheKey(caller.tenantId, kind, model, prompt, { ...params })
+          : undefined;
+      const cached = cacheKey ? await this.#options.cache.get(cacheKey) : undefined;
+      if (cached) {
+        meter.cacheHit = true;
+        meter.routed = { model: cached.servedModel, deployment: { name: cached.deployment, provider: cached.provider, model: '' }, ttftMs: performance.now() - meter.started };
+        usage = cached.usage;
+        return { id: completionId(kind), created: Math.floor(Date.now() / 1000), model, content: cached.content, finishReason: cached.finishReason, usage, headers: meter.admission.headers };
+      }
       const routed = await call(tenant, { signal, requestId: caller.requestId });
       meter.routed = routed;
       usage = routed.result.usage;
+      if (cacheKey) {
+        void this.#options.cache.set(cacheKey, {
+          content: routed.result.content,
+          finishReason: routed.result.finishReason,
+          usage,
+          servedModel: routed.model,
+          provider: routed.deployment.provider,
+          deployment: routed.deployment.name,
+        });
+      }
       return {
         id: completionId(kind),
-        created: Math.floor(meter.started / 1000),
+        created: Math.floor(Date.now() / 1000),
         model,
         content: routed.result.content,
         finishReason: routed.result.finishReason,
@@ -206,7 +238,7 @@ export class CompletionService {
   }
 
   #startMeter(caller: CompletionCaller, kind: UsageKind, requestedModel: string): Meter {
-    return { caller, kind, requestedModel, started: performance.now(), ts: new Date(), admission: undefined, routed: undefined };
+    return { caller, kind, requestedModel, started: performance.now(), ts: new Date(), admission: undefined, routed: undefined, cacheHit: false };
   }
 
   #admit(meter: Meter, prompt: PromptText, replyBudget: number): Promise<Admission> {
@@ -243,6 +275,7 @@ export class CompletionService {
           ttftMs: meter.routed ? Math.round(meter.routed.ttftMs) : null,
           latencyMs: Math.round(performance.now() - meter.started),
           status,
+          cacheHit: meter.cacheHit,
           errorCode: failure === undefined || failure === cancelled ? null : failure instanceof DomainError ? failure.code : 'INTERNAL_SERVER_ERROR',
           costMicros: cost?.micros ?? 0,
           currency: cost?.currency ?? 'USD',

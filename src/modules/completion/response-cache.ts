@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { TokenUsage } from '../../providers/provider.ts';
+import type { PromptText } from '../../providers/token-estimator.ts';
+
+/** A whole answer kept for exact repeats: what the caller saw and where it was served. */
+export interface CachedCompletion {
+  content: string;
+  finishReason: string | null;
+  usage: TokenUsage;
+  servedModel: string;
+  provider: string;
+  deployment: string;
+}
+
+export interface ResponseCache {
+  get(key: string): Promise<CachedCompletion | undefined>;
+  set(key: string, value: CachedCompletion): Promise<void>;
+}
+
+/**
+ * The key holds everything that shapes the answer, inside the tenant: two tenants never share an
+ * entry, and a different model, prompt or parameter is a different entry.
+ */
+export function responseCacheKey(tenantId: string, kind: string, model: string, prompt: PromptText, params: Record<string, unknown>): string {
+  const digest = createHash('sha256').update(JSON.stringify([kind, model, prompt, params])).digest('base64url');
+  return `${tenantId}:${digest}`;
+}
+
+export class MemoryResponseCache implements ResponseCache {
+  readonly #entries: LRUCache<string, CachedCompletion>;
+  constructor(options: { maxEntries: number; ttlMs: number }) {
+    this.#entries = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+  }
+  async get(key: string): Promise<CachedCompletion | undefined> {
+    return this.#entries.get(key);
+  }
+  async set(key: string, value: CachedCompletion): Promise<void> {
+    this.#entries.set(key, value);
+  }
+}
+
+/** Shared by every instance; a Redis failure is a miss, never an error for the caller. */
+export class RedisResponseCache implements ResponseCache {
+  readonly #redis: Redis;
+  readonly #ttlMs: number;
+  readonly #prefix: string;
+  readonly #onError: (error: unknown) => void;
+  constructor(options: { redis: Redis; ttlMs: number; prefix?: string; onError: (error: unknown) => void }) {
+    this.#redis = options.redis;
+    this.#ttlMs = options.ttlMs;
+    this.#prefix = options.prefix ?? 'tollgate:cache:';
+    this.#onError = options.onError;
+  }
+  async get(key: string): Promise<CachedCompletion | undefined> {
+    try {
+      const value = await this.#redis.get(this.#prefix + key);
+      return value ? (JSON.parse(value) as CachedCompletion) : undefined;
+    } catch (error) {
+      this.#onError(error);
+      return undefined;
+    }
+  }
+  async set(key: string, value: CachedCompletion): Promise<void> {
+    try {
+      await this.#redis.set(this.#prefix + key, JSON.stringify(value), 'PX', this.#ttlMs);
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+}
