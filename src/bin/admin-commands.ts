@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../config.ts';
 import { ApiKeyService } from '../modules/api-key/api-key.service.ts';
+import { normaliseScopes } from '../modules/api-key/api-key-scopes.ts';
 import { apiKeyPrefix } from '../modules/api-key/api-key-secret.ts';
 import type { Principal } from '../modules/auth/principal.ts';
 import { createLocalRevocationBus } from '../modules/auth/revocation-bus.ts';
@@ -139,7 +140,8 @@ const subcommands: Record<string, Subcommand> = {
     const tenantId = required(options, 'tenant');
     const name = required(options, 'name');
     const scopesOption = optional(options, 'scopes');
-    const scopes = scopesOption === undefined ? undefined : scopesOption.split(',').map((s) => s.trim()).filter(Boolean);
+    // Checked before the database opens, so a typo fails fast.
+    const scopes = scopesOption === undefined ? undefined : normaliseScopes(scopesOption.split(',').map((s) => s.trim()).filter(Boolean));
     const expiresAt = parseExpiry(optional(options, 'expires'));
     return withServices(loadConfig, async ({ apiKeys }) => {
       const { apiKey, secret } = await apiKeys.create(actor(), { tenantId, name, scopes, expiresAt });
@@ -201,6 +203,7 @@ function parseExpiry(value: string | undefined): Date | undefined {
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(date.getTime())) {
     throw new UsageError(`--expires must be an ISO 8601 date or time with a zone, e.g. 2027-01-01T00:00:00Z (got "${value}")`);
   }
+  if (date.getTime() <= Date.now()) throw new UsageError(`--expires must be in the future (got ${date.toISOString()})`);
   return date;
 }
 

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asAdmin, bearer, graphqlRequest, startTestApp, type TestApp } from '../testkit/app.ts';
+import { serviceUrl } from '../testkit/services.ts';
+import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
+
+const redisUrl = serviceUrl('REDIS');
+const postgres = sqlDialects().find((d) => d.name === 'postgres');
+
+const viewer = '{ viewer { kind apiKeyId } }';
+
+/** Polls until `secret` is refused on `gateway`; resolves with the refusal and how long it took. */
+async function refusedWithin(gateway: TestApp, secret: string, limitMs: number) {
+  const started = performance.now();
+  for (;;) {
+    const result = await graphqlRequest(gateway.url, viewer, {}, bearer(secret));
+    if (result.status === 401) return { result, elapsedMs: performance.now() - started };
+    if (performance.now() - started > limitMs) throw new Error(`still accepted after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe.skipIf(!redisUrl || !postgres)('API key revocation across instances (Postgres + Redis)', () => {
+  let database: TestSqlDatabase;
+  let one: TestApp;
+  let two: TestApp;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    database = await postgres!.create();
+    one = await startTestApp({ databaseUrl: database.databaseUrl, redisUrl });
+    two = await startTestApp({ databaseUrl: database.databaseUrl, redisUrl });
+    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(
+      one.url,
+      'mutation { createTenant(input: { name: "Acme" }) { tenant { id } } }',
+      {},
+      asAdmin(),
+    );
+    tenantId = created.data!.createTenant.tenant.id;
+  });
+  afterAll(async () => {
+    await one?.stop();
+    await two?.stop();
+    await database?.dispose();
+  });
+
+  const createKey = async () => {
+    const result = await graphqlRequest<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+      one.url,
+      'mutation($tenantId: ID!) { createApiKey(input: { tenantId: $tenantId, name: "shared" }) { apiKey { id } secret } }',
+      { tenantId },
+      asAdmin(),
+    );
+    return result.data!.createApiKey;
+  };
+
+  /** Both instances have verified (and cached) the key. */
+  const warm = async (secret: string) => {
+    for (const gateway of [one, two]) {
+      const result = await graphqlRequest(gateway.url, viewer, {}, bearer(secret));
+      expect(result.errors).toBeUndefined();
+    }
+  };
+
+  it('refuses a key revoked on one instance on the other within a second', async () => {
+    const { apiKey, secret } = await createKey();
+    await warm(secret);
+    await graphqlRequest(one.url, 'mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id } } }', { id: apiKey.id }, asAdmin());
+    const { result, elapsedMs } = await refusedWithin(two, secret, 1_000);
+    expect(result.errors?.[0]?.message).toBe('this API key was revoked');
+    expect(elapsedMs).toBeLessThan(1_000);
+    expect((await graphqlRequest(one.url, viewer, {}, bearer(secret))).status).toBe(401);
+  });
+
+  it('refuses the old secret of a key rotated on one instance on the other within a second', async () => {
+    const { apiKey, secret } = await createKey();
+    await warm(secret);
+    const rotated = await graphqlRequest<{ rotateApiKey: { secret: string } }>(
+      one.url,
+      'mutation($id: ID!) { rotateApiKey(id: $id) { secret } }',
+      { id: apiKey.id },
+      asAdmin(),
+    );
+    const { result } = await refusedWithin(two, secret, 1_000);
+    expect(result.errors?.[0]?.message).toMatch(/rotated/);
+    const fresh = await graphqlRequest<{ viewer: { apiKeyId: string } }>(two.url, viewer, {}, bearer(rotated.data!.rotateApiKey.secret));
+    expect(fresh.data?.viewer.apiKeyId).toBe(apiKey.id);
+  });
+});
