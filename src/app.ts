@@ -5,6 +5,7 @@ import { createGraphqlServer } from './http/graphql.ts';
 import { createGraphqlWsServer } from './http/graphql-ws.ts';
 import { createHttpServer } from './http/server.ts';
 import { createOpenAiShim } from './http/openai/routes.ts';
+import { watchInferenceConfig } from './router/config-reloader.ts';
 import type { Logger } from './shared/logger.ts';
 
 export interface App {
@@ -22,6 +23,20 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: 100, keepAliveMs: 12_000 });
   let draining = false;
   const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining, openAi: createOpenAiShim(deps) });
+
+  // The YAML is re-read on SIGHUP and on change; an invalid file is refused and the running config stays.
+  const configWatch = config.configPath
+    ? watchInferenceConfig(
+        config.configPath,
+        (file) => {
+          deps.router.reload(file);
+          deps.prices.reload(file.models);
+          config.inference = file;
+        },
+        (error) => logger.error({ error: error.message }, 'inference config change refused; the running config stays'),
+      )
+    : undefined;
+  deps.router.startHealthProbes(config.inference.routing.healthCheckIntervalMs);
 
   let inFlight = 0;
   server.on('request', (_req, res) => {
@@ -51,6 +66,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       }),
     stop: async () => {
       draining = true;
+      configWatch?.close();
+      deps.router.stopHealthProbes();
       const deadline = Date.now() + config.server.shutdownGraceMs;
       const closed = server.listening ? new Promise((resolve) => server.close(resolve)) : Promise.resolve();
       server.closeIdleConnections();

@@ -51,6 +51,8 @@ export const routingConfigSchema = z.strictObject({
       response: positiveInt.optional(),
     })
     .prefault({}),
+  /** How often each deployment is probed; results order routing and show in health. */
+  healthCheckIntervalMs: positiveInt.default(15_000),
   circuitBreaker: z
     .strictObject({
       failures: positiveInt.default(5),

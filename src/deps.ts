@@ -35,6 +35,8 @@ export interface AppDeps {
   services: Services;
   /** Chooses deployments, retries, fails over and breaks circuits for every completion. */
   router: Router;
+  /** Model prices from the YAML price book. */
+  prices: PriceBook;
   /** The usage meter (record one event per request) and the store behind it (ClickHouse, else the SQL database). */
   usage: UsageRuntime;
 }
@@ -68,10 +70,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
     const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse });
     const router = createRouter({ inference: config.inference, logger });
+    const prices = new PriceBook(config.inference.models);
     await warmTokenizer();
     const completions = new CompletionService({
       router,
-      prices: new PriceBook(config.inference.models),
+      prices,
       meter: usage.meter,
       gate: openGate,
       cache: redis
@@ -82,7 +85,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       logger,
     });
     const services: Services = { completions, tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
-    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, usage };
+    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage };
   } catch (error) {
     await db.db.destroy();
     throw error;

@@ -7,6 +7,7 @@ import './modules/tenant/tenant.schema.ts';
 import './modules/inference-config/inference-config.schema.ts';
 import './modules/audit/audit.schema.ts';
 import './modules/completion/completion.schema.ts';
+import './modules/model-catalog/model-catalog.schema.ts';
 
 export const schema = builder.toSchema();
 

@@ -18,6 +18,11 @@ export type ApiKeyStatus =
   | 'EXPIRED'
   | 'REVOKED';
 
+export type BreakerState =
+  | 'CLOSED'
+  | 'HALF_OPEN'
+  | 'OPEN';
+
 export type ChatCompletionInput = {
   /** Serve an identical earlier answer (temperature 0 only); overrides the tenant's setting. */
   cache?: boolean | null | undefined;
@@ -187,6 +192,16 @@ export type TestProviderCredentialMutationVariables = Exact<{
 
 
 export type TestProviderCredentialMutation = { testProviderCredential: { provider: string, ok: boolean, message: string, latencyMs: number } };
+
+export type ModelsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ModelsQuery = { models: Array<{ name: string, servedBy: string, kind: string, contextWindow: number | null, available: boolean, price: { inputPerMillion: string, outputPerMillion: string, currency: string } | null }> };
+
+export type ProvidersQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ProvidersQuery = { providers: Array<{ name: string, provider: string, model: string, servesModels: Array<string>, healthy: boolean | null, lastCheckedAt: string | null, lastError: string | null, breaker: BreakerState, consecutiveFailures: number, inflight: number, latencyMs: number | null, retryAfterUntil: string | null }> };
 
 export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -515,6 +530,40 @@ export const TestProviderCredentialDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TestProviderCredentialMutation, TestProviderCredentialMutationVariables>;
+export const ModelsDocument = new TypedDocumentString(`
+    query Models {
+  models {
+    name
+    servedBy
+    kind
+    contextWindow
+    available
+    price {
+      inputPerMillion
+      outputPerMillion
+      currency
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ModelsQuery, ModelsQueryVariables>;
+export const ProvidersDocument = new TypedDocumentString(`
+    query Providers {
+  providers {
+    name
+    provider
+    model
+    servesModels
+    healthy
+    lastCheckedAt
+    lastError
+    breaker
+    consecutiveFailures
+    inflight
+    latencyMs
+    retryAfterUntil
+  }
+}
+    `) as unknown as TypedDocumentString<ProvidersQuery, ProvidersQueryVariables>;
 export const PlansDocument = new TypedDocumentString(`
     query Plans {
   plans {

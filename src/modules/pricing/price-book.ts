@@ -9,19 +9,26 @@ export interface ModelPrice {
 
 /** Model prices from the YAML price book, parsed once. A model without a price costs nothing. */
 export class PriceBook {
-  readonly #prices = new Map<string, ModelPrice>();
+  #prices = new Map<string, ModelPrice>();
   readonly #defaultCurrency: string;
 
   constructor(models: readonly ModelConfig[], defaultCurrency = 'USD') {
     this.#defaultCurrency = defaultCurrency;
+    this.reload(models);
+  }
+
+  /** Takes the prices of a reloaded config; requests already priced keep what they were charged. */
+  reload(models: readonly ModelConfig[]): void {
+    const prices = new Map<string, ModelPrice>();
     for (const model of models) {
       if (!model.price) continue;
-      this.#prices.set(model.name, {
+      prices.set(model.name, {
         inputPerMillionMicros: decimalToMicros(model.price.inputPerMillion),
         outputPerMillionMicros: decimalToMicros(model.price.outputPerMillion),
         currency: model.price.currency,
       });
     }
+    this.#prices = prices;
   }
 
   /** Cost of one request's tokens, in integer micro-units of the model's currency. */
