@@ -10,7 +10,7 @@ export interface UsageMeterOptions {
   logger: Logger;
   /** Group commit: pending events are spooled (and fsynced) and handed to the store this often. */
   flushIntervalMs: number;
-  /** Events per insert; a full batch is committed at once rather than at the next tick. */
+  /** Events per insert; this many pending events are committed at once rather than at the next tick. */
   batchSize: number;
   /** Events held in memory at most; beyond it spooled batches wait on disk only. */
   maxQueued: number;
@@ -25,6 +25,8 @@ export interface UsageMeterOptions {
 export interface UsageMeterStats {
   /** Events held in memory and not yet stored (pending plus spooled batches still in memory). */
   queued: number;
+  /** Recorded events waiting for the next group commit (not durable yet). */
+  pending: number;
   /** Events in spool files that the store does not hold yet (counted once a replayed file has been read). */
   spooled: number;
   /** Spool files waiting for the store, including replayed ones not read yet. */
@@ -43,10 +45,16 @@ export interface UsageMeterStats {
 
 export type UsageListener = (event: UsageEvent) => void;
 
+// With a working spool, pending events only wait for the next commit, so the bound is soft: events are
+// dropped only when memory passes it this many times over (a spool far slower than the traffic).
+const HEALTHY_SPOOL_SLACK = 10;
+
 interface QueuedSegment extends SpoolSegment {
   /** null when evicted to keep memory bounded (or a replayed file not read yet). */
   events: UsageEvent[] | null;
   count: number | null;
+  /** Events from the start already in the store; the segment is removed once all are. */
+  sent: number;
   /** An earlier attempt may have stored part of it: the store checks ids before writing. */
   maybeStored: boolean;
   /** false when the spool could not write it: then it exists in memory only. */
@@ -81,6 +89,8 @@ export class UsageMeter {
   #waiters: FlushWaiter[] = [];
   #lastSeq = 0;
   #problemsLogged = 0;
+  // While the spool cannot write, batches live in memory only, so memory is what bounds them.
+  #spoolFailing = false;
   readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
@@ -94,7 +104,7 @@ export class UsageMeter {
     const leftover = await spool.open();
     const meter = new UsageMeter(options, spool);
     for (const segment of leftover) {
-      meter.#queue.push({ ...segment, events: null, count: null, maybeStored: true, durable: true });
+      meter.#queue.push({ ...segment, events: null, count: null, sent: 0, maybeStored: true, durable: true });
       meter.#lastSeq = segment.seq;
     }
     if (leftover.length > 0) options.logger.info({ segments: leftover.length, spool: options.spoolDir }, 'usage: replaying spooled batches');
@@ -115,10 +125,10 @@ export class UsageMeter {
       this.#stats.recorded += 1;
       if (this.#closed) {
         this.#recordAfterClose(normalised);
-      } else if (this.#memoryEvents >= this.#options.maxQueued && !this.#canEvict()) {
+      } else if (this.#memoryEvents >= this.#options.maxQueued * (this.#spoolFailing ? 1 : HEALTHY_SPOOL_SLACK)) {
         this.#stats.dropped += 1;
         if (this.#stats.dropped === 1 || this.#stats.dropped % 1000 === 0) {
-          this.#options.logger.error({ dropped: this.#stats.dropped }, 'usage: memory full and the spool is failing, events dropped');
+          this.#options.logger.error({ dropped: this.#stats.dropped, spoolFailing: this.#spoolFailing }, 'usage: memory full and the spool cannot take more, events dropped');
         }
         return;
       } else {
@@ -193,7 +203,8 @@ export class UsageMeter {
   stats(): UsageMeterStats {
     return {
       queued: this.#memoryEvents,
-      spooled: this.#queue.filter((s) => s.durable).reduce((sum, s) => sum + (s.count ?? 0), 0),
+      pending: this.#pending.length,
+      spooled: this.#queue.filter((s) => s.durable).reduce((sum, s) => sum + (s.count ?? 0) - s.sent, 0),
       segments: this.#queue.length,
       recorded: this.#stats.recorded,
       stored: this.#stats.stored,
@@ -214,33 +225,28 @@ export class UsageMeter {
     });
   }
 
-  /** One group commit: pending events become spool segments (batchSize each), then the sender runs. */
+  /** One group commit: every pending event goes into one spool segment (one fsync), then the sender runs. */
   #commit(): Promise<void> {
     this.#commitChain = this.#commitChain.then(async () => {
       if (this.#pending.length === 0) return;
-      const pending = this.#pending;
+      const events = this.#pending;
       this.#pending = [];
-      for (let i = 0; i < pending.length; i += this.#options.batchSize) {
-        const events = pending.slice(i, i + this.#options.batchSize);
-        let segment: QueuedSegment;
-        try {
-          segment = { ...(await this.#spool.write(events)), events, count: events.length, maybeStored: false, durable: true };
-        } catch (error) {
-          this.#options.logger.error({ err: error, spool: this.#options.spoolDir }, 'usage: cannot write the spool; the batch is kept in memory only');
-          segment = { seq: 0, path: '', events, count: events.length, maybeStored: false, durable: false };
-        }
-        this.#lastSeq += 1;
-        segment.seq = this.#lastSeq;
-        this.#queue.push(segment);
+      let segment: QueuedSegment;
+      try {
+        segment = { ...(await this.#spool.write(events)), events, count: events.length, sent: 0, maybeStored: false, durable: true };
+        this.#spoolFailing = false;
+      } catch (error) {
+        this.#spoolFailing = true;
+        this.#options.logger.error({ err: error, spool: this.#options.spoolDir }, 'usage: cannot write the spool; the batch is kept in memory only');
+        segment = { seq: 0, path: '', events, count: events.length, sent: 0, maybeStored: false, durable: false };
       }
+      this.#lastSeq += 1;
+      segment.seq = this.#lastSeq;
+      this.#queue.push(segment);
       this.#evict();
       this.#pump();
     });
     return this.#commitChain;
-  }
-
-  #canEvict(): boolean {
-    return this.#queue.some((s, i) => i > 0 && s.durable && s.events !== null);
   }
 
   /** Keeps memory bounded: the newest durable segments drop their events and are read back when their turn comes. */
@@ -273,16 +279,18 @@ export class UsageMeter {
   }
 
   async #sendNext(): Promise<void> {
-    const batch: QueuedSegment[] = [];
+    // Up to batchSize events from the head: the rest of a large segment, or several small ones together.
+    const parts: { segment: QueuedSegment; end: number }[] = [];
     const events: UsageEvent[] = [];
     for (const segment of this.#queue) {
       if (segment.events === null) await this.#load(segment);
       const loaded = segment.events ?? [];
-      if (batch.length > 0 && events.length + loaded.length > this.#options.batchSize) break;
-      batch.push(segment);
-      events.push(...loaded);
+      const end = Math.min(loaded.length, segment.sent + this.#options.batchSize - events.length);
+      parts.push({ segment, end });
+      events.push(...loaded.slice(segment.sent, end));
       if (events.length >= this.#options.batchSize) break;
     }
+    const batch = parts.map((p) => p.segment);
     const maybeStored = batch.some((s) => s.maybeStored);
     try {
       const result = await this.#insertWithTimeout(events, maybeStored);
@@ -295,7 +303,9 @@ export class UsageMeter {
       this.#stats.lastError = null;
       this.#stats.lastFlushAt = new Date();
       this.#retryDelay = 0;
-      for (const segment of batch) {
+      for (const { segment, end } of parts) {
+        segment.sent = end;
+        if (end < (segment.events?.length ?? 0)) break;
         if (segment.durable) await this.#spool.remove(segment);
         this.#memoryEvents -= segment.events?.length ?? 0;
         this.#queue.shift();
