@@ -6,6 +6,7 @@ import { createClickhouse } from '../clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { adminCommandHelp, runAdminCommand } from './admin-commands.ts';
+import { runSecretsCommand, secretsCommandHelp } from './secrets-command.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
@@ -20,11 +21,13 @@ Commands:
   print-schema          print the GraphQL schema, sorted (--out FILE to write it)
   tenant create|list    create or list tenants, as the platform admin
   key create            create a tenant API key and print its secret once
+  secrets rotate        re-encrypt stored provider credentials with the current key
   help [command]        show help for a command
 
 Configuration comes from the environment (see README.md):
   HOST, PORT, DATABASE_URL, REDIS_URL, CLICKHOUSE_URL, TOLLGATE_CONFIG, TOLLGATE_DATA_DIR,
-  TOLLGATE_ADMIN_KEY, TOLLGATE_SECRET, TOLLGATE_JWT_SECRET, TOLLGATE_JWKS_URL, LOG_LEVEL
+  TOLLGATE_ADMIN_KEY, TOLLGATE_SECRET, TOLLGATE_SECRET_PREVIOUS, TOLLGATE_JWT_SECRET,
+  TOLLGATE_JWKS_URL, TOLLGATE_GRAPHQL_INTROSPECTION, LOG_LEVEL
 `;
 
 const commandHelp: Record<string, string> = {
@@ -44,6 +47,7 @@ then pending ClickHouse migrations (clickhouse/*.sql) when CLICKHOUSE_URL is set
 Prints the GraphQL schema, sorted, to stdout or to FILE.
 `,
   ...adminCommandHelp,
+  ...secretsCommandHelp,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -69,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
     case 'tenant':
     case 'key':
       return runAdminCommand(command, rest, configOrExit);
+    case 'secrets':
+      return runSecretsCommand(rest, configOrExit);
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${usage}`);
       return 2;
