@@ -1,5 +1,8 @@
 import { toTollgateError, TollgateError, type GraphQLErrorShape } from './errors.ts';
-import type { TypedDocumentString } from './generated/graphql.ts';
+import { ChatCompletionDocument, type ChatCompletionInput, type ChatCompletionSubscription, type TypedDocumentString } from './generated/graphql.ts';
+import { SubscriptionTransport } from './subscriptions.ts';
+
+export type ChatCompletionChunk = ChatCompletionSubscription['chatCompletion'];
 
 export interface TollgateClientOptions {
   /** Base URL of the gateway, e.g. https://llm.example.com (the client adds /graphql). */
@@ -12,6 +15,10 @@ export interface TollgateClientOptions {
   /** For the platform admin acting for a tenant. */
   tenantId?: string;
   fetch?: typeof globalThis.fetch;
+  /** A WebSocket implementation where there is no global one (e.g. `ws` on Node < 22). */
+  webSocketImpl?: unknown;
+  /** Subscriptions over WebSocket (default where available) or SSE. */
+  transport?: 'websocket' | 'sse';
 }
 
 export interface TollgateClient {
@@ -20,8 +27,22 @@ export interface TollgateClient {
     document: TypedDocumentString<TResult, TVariables>,
     ...variables: TVariables extends Record<string, never> ? [] : [TVariables]
   ): Promise<TResult>;
+  /** Runs any generated subscription; the iterator ends when the server completes it. */
+  subscribe<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    variables: TVariables,
+    options?: { signal?: AbortSignal; resubscribeOnReconnect?: boolean },
+  ): AsyncIterableIterator<TResult>;
+  /**
+   * Streams a chat completion, one chunk per upstream delta; the last carries finishReason and usage.
+   * Breaking out of the loop (or aborting `signal`) stops the upstream request. A dropped connection
+   * ends the stream with an error rather than running the completion again.
+   */
+  streamCompletion(input: ChatCompletionInput, options?: { signal?: AbortSignal }): AsyncIterableIterator<ChatCompletionChunk>;
   /** The header set the client sends, for transports built on top (WebSocket, SSE). */
   authHeaders(): Promise<Record<string, string>>;
+  /** Closes the WebSocket, if one was opened. */
+  close(): Promise<void>;
   readonly graphqlUrl: string;
 }
 
@@ -37,9 +58,31 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     };
   };
 
+  const subscriptions = new SubscriptionTransport({
+    graphqlUrl,
+    authHeaders,
+    webSocketImpl: options.webSocketImpl,
+    transport: options.transport,
+    fetch: doFetch,
+  });
+
+  async function* mapChunks(source: AsyncIterableIterator<ChatCompletionSubscription>): AsyncIterableIterator<ChatCompletionChunk> {
+    for await (const value of source) yield value.chatCompletion;
+  }
+
   return {
     graphqlUrl,
     authHeaders,
+    close: () => subscriptions.dispose(),
+    subscribe: (document, variables, subscribeOptions = {}) =>
+      subscriptions.subscribe(
+        { query: document.toString(), variables, resubscribe: subscribeOptions.resubscribeOnReconnect ?? true },
+        subscribeOptions.signal,
+      ),
+    streamCompletion: (input, streamOptions = {}) =>
+      mapChunks(
+        subscriptions.subscribe<ChatCompletionSubscription>({ query: ChatCompletionDocument.toString(), variables: { input }, resubscribe: false }, streamOptions.signal),
+      ),
     async execute(document, ...rest) {
       const response = await doFetch(graphqlUrl, {
         method: 'POST',
