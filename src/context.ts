@@ -11,5 +11,5 @@ export interface GraphQLContext {
 }
 
 export function buildContext(deps: AppDeps, requestId: string, principal: Principal): GraphQLContext {
-  return { requestId, principal, deps, loaders: createLoaders(deps.db.db) };
+  return { requestId, principal, deps, loaders: createLoaders(deps.db.db, deps.usage.store) };
 }

@@ -2,10 +2,14 @@ import DataLoader from 'dataloader';
 import type { SqlDatabase } from './storage/sql-database.ts';
 import { findPlansByIds } from './modules/plan/plan.repository.ts';
 import type { PlanRow } from './modules/plan/plan.table.ts';
+import type { UsageStore } from './modules/usage/usage-store.ts';
+import { createUsageReportLoader, type UsageReportLoader } from './modules/usage/usage.loaders.ts';
 
 /** Per-request DataLoaders: a list of N tenants asks the store once per kind of object, not N times. */
 export interface Loaders {
   plan: DataLoader<string, PlanRow | undefined>;
+  /** Usage reports of many tenants for the same range and grouping, from one store statement. */
+  usageReport: UsageReportLoader;
 }
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | undefined)[] {
@@ -13,8 +17,9 @@ function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | 
   return keys.map((key) => map.get(key));
 }
 
-export function createLoaders(db: SqlDatabase): Loaders {
+export function createLoaders(db: SqlDatabase, usage: UsageStore): Loaders {
   return {
     plan: new DataLoader(async (ids) => byKey(ids, await findPlansByIds(db, ids), (row) => row.id)),
+    usageReport: createUsageReportLoader(usage),
   };
 }

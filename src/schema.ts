@@ -8,6 +8,7 @@ import './modules/inference-config/inference-config.schema.ts';
 import './modules/audit/audit.schema.ts';
 import './modules/completion/completion.schema.ts';
 import './modules/model-catalog/model-catalog.schema.ts';
+import './modules/usage/usage.schema.ts';
 
 export const schema = builder.toSchema();
 

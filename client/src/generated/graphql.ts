@@ -54,6 +54,12 @@ export type CreateTenantInput = {
   plan?: string | null | undefined;
 };
 
+/** A half-open interval [from, to) in UTC. */
+export type DateRangeInput = {
+  from: string;
+  to: string;
+};
+
 export type ModelOverrideInput = {
   /** The name clients ask for (any name, e.g. an alias). */
   model: string;
@@ -86,6 +92,46 @@ export type UpdateTenantInput = {
   id: string | number;
   name: string;
 };
+
+/** Each list, when given, keeps only events whose value is in it (a single value may be passed for a list). */
+export type UsageFilter = {
+  apiKeyIds?: Array<string | number> | null | undefined;
+  /** Requested model names. */
+  models?: Array<string> | null | undefined;
+  providers?: Array<string> | null | undefined;
+  statuses?: Array<UsageStatus> | null | undefined;
+  userIds?: Array<string> | null | undefined;
+};
+
+/** How a usage report splits its range: by UTC hour, day or month (every bucket listed, empty ones as zeros), or by a dimension. */
+export type UsageGroupBy =
+  | 'API_KEY'
+  | 'DAY'
+  | 'HOUR'
+  /** The model the client asked for. */
+  | 'MODEL'
+  | 'MONTH'
+  | 'PROVIDER'
+  | 'USER';
+
+export type UsageKind =
+  | 'CHAT'
+  | 'COMPLETION'
+  | 'EMBEDDING';
+
+export type UsageRankBy =
+  | 'COST'
+  | 'REQUESTS'
+  | 'TOKENS';
+
+export type UsageStatus =
+  /** The client went away mid-request; tokens streamed until then are counted. */
+  | 'CANCELLED'
+  /** The upstream or the gateway failed. */
+  | 'ERROR'
+  | 'OK'
+  /** Refused by a rate limit or quota before reaching a model. */
+  | 'REFUSED';
 
 export type ViewerKind =
   | 'ANONYMOUS'
@@ -245,6 +291,57 @@ export type SetTenantPlanMutationVariables = Exact<{
 
 export type SetTenantPlanMutation = { setTenantPlan: { tenant: { id: string, plan: { id: string } } } };
 
+export type UsageTotalsFieldsFragment = { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null };
+
+export type TenantUsageQueryVariables = Exact<{
+  tenantId: string | number;
+  range: DateRangeInput;
+  groupBy?: UsageGroupBy | null | undefined;
+  filter?: UsageFilter | null | undefined;
+}>;
+
+
+export type TenantUsageQuery = { tenant: { id: string, usage: { groupBy: UsageGroupBy | null, range: { from: string, to: string }, totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null }, buckets: Array<{ key: string | null, start: string | null, end: string | null, totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null } }> } } | null };
+
+export type TenantUsageTotalsQueryVariables = Exact<{
+  tenantId: string | number;
+  range: DateRangeInput;
+  filter?: UsageFilter | null | undefined;
+}>;
+
+
+export type TenantUsageTotalsQuery = { tenant: { id: string, usage: { totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, cost: { amount: string, currency: string } | null } } } | null };
+
+export type TenantUsageEventsQueryVariables = Exact<{
+  tenantId: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: UsageFilter | null | undefined;
+  range?: DateRangeInput | null | undefined;
+}>;
+
+
+export type TenantUsageEventsQuery = { tenant: { id: string, usageEvents: { edges: Array<{ cursor: string, node: { id: string, requestId: string, timestamp: string, userId: string | null, apiKeyId: string | null, requestedModel: string, servedModel: string | null, provider: string | null, deployment: string | null, kind: UsageKind, promptTokens: number, completionTokens: number, totalTokens: number, tokensEstimated: boolean, ttftMs: number | null, latencyMs: number, status: UsageStatus, errorCode: string | null, cacheHit: boolean, node: string, cost: { amount: string, currency: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type UsageTopTenantsQueryVariables = Exact<{
+  range: DateRangeInput;
+  by?: UsageRankBy | null | undefined;
+  currency?: string | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type UsageTopTenantsQuery = { usageTopTenants: Array<{ tenantId: string, tenant: { id: string, name: string } | null, totals: { requests: number, totalTokens: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, currency: string }> } }> };
+
+export type PlatformUsageQueryVariables = Exact<{
+  range: DateRangeInput;
+  groupBy?: UsageGroupBy | null | undefined;
+  filter?: UsageFilter | null | undefined;
+}>;
+
+
+export type PlatformUsageQuery = { platformUsage: { totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null }, buckets: Array<{ key: string | null, start: string | null, end: string | null, totals: { requests: number, totalTokens: number, cost: { amount: string, currency: string } | null } }> } };
+
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -283,6 +380,33 @@ export const ApiKeyFieldsFragmentDoc = new TypedDocumentString(`
   previousSecretValidUntil
 }
     `, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
+export const UsageTotalsFieldsFragmentDoc = new TypedDocumentString(`
+    fragment UsageTotalsFields on UsageTotals {
+  requests
+  promptTokens
+  completionTokens
+  totalTokens
+  errors
+  refused
+  cancelled
+  cacheHits
+  estimatedRequests
+  cost {
+    amount
+    currency
+  }
+  costs {
+    amount
+    amountMicros
+    currency
+  }
+  latency {
+    avgMs
+    p50Ms
+    p95Ms
+  }
+}
+    `, {"fragmentName":"UsageTotalsFields"}) as unknown as TypedDocumentString<UsageTotalsFieldsFragment, unknown>;
 export const TenantApiKeysDocument = new TypedDocumentString(`
     query TenantApiKeys($tenantId: ID!, $first: Int, $after: String) {
   tenant(id: $tenantId) {
@@ -654,6 +778,185 @@ export const SetTenantPlanDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<SetTenantPlanMutation, SetTenantPlanMutationVariables>;
+export const TenantUsageDocument = new TypedDocumentString(`
+    query TenantUsage($tenantId: ID!, $range: DateRangeInput!, $groupBy: UsageGroupBy, $filter: UsageFilter) {
+  tenant(id: $tenantId) {
+    id
+    usage(range: $range, groupBy: $groupBy, filter: $filter) {
+      range {
+        from
+        to
+      }
+      groupBy
+      totals {
+        ...UsageTotalsFields
+      }
+      buckets {
+        key
+        start
+        end
+        totals {
+          ...UsageTotalsFields
+        }
+      }
+    }
+  }
+}
+    fragment UsageTotalsFields on UsageTotals {
+  requests
+  promptTokens
+  completionTokens
+  totalTokens
+  errors
+  refused
+  cancelled
+  cacheHits
+  estimatedRequests
+  cost {
+    amount
+    currency
+  }
+  costs {
+    amount
+    amountMicros
+    currency
+  }
+  latency {
+    avgMs
+    p50Ms
+    p95Ms
+  }
+}`) as unknown as TypedDocumentString<TenantUsageQuery, TenantUsageQueryVariables>;
+export const TenantUsageTotalsDocument = new TypedDocumentString(`
+    query TenantUsageTotals($tenantId: ID!, $range: DateRangeInput!, $filter: UsageFilter) {
+  tenant(id: $tenantId) {
+    id
+    usage(range: $range, filter: $filter) {
+      totals {
+        requests
+        promptTokens
+        completionTokens
+        totalTokens
+        cost {
+          amount
+          currency
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantUsageTotalsQuery, TenantUsageTotalsQueryVariables>;
+export const TenantUsageEventsDocument = new TypedDocumentString(`
+    query TenantUsageEvents($tenantId: ID!, $first: Int, $after: String, $filter: UsageFilter, $range: DateRangeInput) {
+  tenant(id: $tenantId) {
+    id
+    usageEvents(first: $first, after: $after, filter: $filter, range: $range) {
+      edges {
+        cursor
+        node {
+          id
+          requestId
+          timestamp
+          userId
+          apiKeyId
+          requestedModel
+          servedModel
+          provider
+          deployment
+          kind
+          promptTokens
+          completionTokens
+          totalTokens
+          tokensEstimated
+          ttftMs
+          latencyMs
+          status
+          errorCode
+          cacheHit
+          cost {
+            amount
+            currency
+          }
+          node
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantUsageEventsQuery, TenantUsageEventsQueryVariables>;
+export const UsageTopTenantsDocument = new TypedDocumentString(`
+    query UsageTopTenants($range: DateRangeInput!, $by: UsageRankBy, $currency: String, $first: Int) {
+  usageTopTenants(range: $range, by: $by, currency: $currency, first: $first) {
+    tenantId
+    tenant {
+      id
+      name
+    }
+    totals {
+      requests
+      totalTokens
+      cost {
+        amount
+        currency
+      }
+      costs {
+        amount
+        currency
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UsageTopTenantsQuery, UsageTopTenantsQueryVariables>;
+export const PlatformUsageDocument = new TypedDocumentString(`
+    query PlatformUsage($range: DateRangeInput!, $groupBy: UsageGroupBy, $filter: UsageFilter) {
+  platformUsage(range: $range, groupBy: $groupBy, filter: $filter) {
+    totals {
+      ...UsageTotalsFields
+    }
+    buckets {
+      key
+      start
+      end
+      totals {
+        requests
+        totalTokens
+        cost {
+          amount
+          currency
+        }
+      }
+    }
+  }
+}
+    fragment UsageTotalsFields on UsageTotals {
+  requests
+  promptTokens
+  completionTokens
+  totalTokens
+  errors
+  refused
+  cancelled
+  cacheHits
+  estimatedRequests
+  cost {
+    amount
+    currency
+  }
+  costs {
+    amount
+    amountMicros
+    currency
+  }
+  latency {
+    avgMs
+    p50Ms
+    p95Ms
+  }
+}`) as unknown as TypedDocumentString<PlatformUsageQuery, PlatformUsageQueryVariables>;
 export const ViewerDocument = new TypedDocumentString(`
     query Viewer {
   viewer {
