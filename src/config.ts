@@ -151,12 +151,22 @@ export const usageConfigSchema = z.strictObject({
   node: z.string().min(1).optional(),
 });
 
+export const telemetryConfigSchema = z.strictObject({
+  /** Adds a tenant label to token metrics: one series per tenant, so only for a bounded number of them. */
+  tenantLabel: booleanish.default(false),
+  /** OTLP/HTTP traces URL; traces are off when unset (OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). */
+  otlpTracesUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** service.name on exported spans. */
+  serviceName: z.string().min(1).default('tollgate'),
+});
+
 export const cacheConfigSchema = z.strictObject({
   ttlMs: z.coerce.number().int().positive().default(3_600_000),
   maxEntries: z.coerce.number().int().positive().default(10_000),
 });
 
 export const configSchema = z.strictObject({
+  telemetry: telemetryConfigSchema.prefault({}),
   cache: cacheConfigSchema.prefault({}),
   server: serverConfigSchema.prefault({}),
   storage: storageConfigSchema.prefault({}),
@@ -174,6 +184,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type InferenceConfigFile = z.infer<typeof inferenceFileSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type UsageConfig = z.infer<typeof usageConfigSchema>;
+export type TelemetryConfig = z.infer<typeof telemetryConfigSchema>;
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
@@ -234,8 +245,18 @@ const envNames: Record<string, string> = {
   'usage.batchSize': 'TOLLGATE_USAGE_BATCH_SIZE',
   'usage.maxQueued': 'TOLLGATE_USAGE_MAX_QUEUED',
   'usage.retentionMonths': 'TOLLGATE_USAGE_RETENTION_MONTHS',
+  'telemetry.tenantLabel': 'TOLLGATE_METRICS_TENANT_LABEL',
+  'telemetry.otlpTracesUrl': 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'telemetry.serviceName': 'OTEL_SERVICE_NAME',
   logLevel: 'LOG_LEVEL',
 };
+
+/** OpenTelemetry's rule: the traces-specific URL as it is, else the base endpoint plus /v1/traces. */
+function otlpTracesUrl(traces: string | undefined, base: string | undefined, disabled: string | undefined): string | undefined {
+  if (disabled === 'true') return undefined;
+  if (traces !== undefined) return traces;
+  return base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`;
+}
 
 /** Builds the whole configuration from the environment (and the YAML file it names). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -276,6 +297,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: value('TOLLGATE_USAGE_BATCH_SIZE'),
       maxQueued: value('TOLLGATE_USAGE_MAX_QUEUED'),
       retentionMonths: value('TOLLGATE_USAGE_RETENTION_MONTHS'),
+    },
+    telemetry: {
+      tenantLabel: value('TOLLGATE_METRICS_TENANT_LABEL'),
+      otlpTracesUrl: otlpTracesUrl(value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'), value('OTEL_EXPORTER_OTLP_ENDPOINT'), value('OTEL_SDK_DISABLED')),
+      serviceName: value('OTEL_SERVICE_NAME'),
     },
     logLevel: value('LOG_LEVEL'),
     production,

@@ -19,6 +19,7 @@ import { InferenceConfigService } from './modules/inference-config/inference-con
 import { startUsage, type UsageRuntime } from './modules/usage/usage-runtime.ts';
 import { loadSecretBox } from './shared/secret-keyring.ts';
 import type { Logger } from './shared/logger.ts';
+import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
 import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
 import { migrateSql } from './storage/sql-migrations.ts';
 
@@ -39,6 +40,8 @@ export interface AppDeps {
   prices: PriceBook;
   /** The usage meter (record one event per request) and the store behind it (ClickHouse, else the SQL database). */
   usage: UsageRuntime;
+  /** Prometheus metrics, the request log, and traces when an OTLP endpoint is set. */
+  telemetry: Telemetry;
 }
 
 export interface Services {
@@ -68,8 +71,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
-    const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse });
-    const router = createRouter({ inference: config.inference, logger });
+    const telemetry = await createTelemetry(config, logger);
+    const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse, tracing: telemetry.tracing });
+    const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
+    telemetry.metrics.bind({ deployments: () => router.health(), usage: () => usage.meter.stats() });
     const prices = new PriceBook(config.inference.models);
     await warmTokenizer();
     const completions = new CompletionService({
@@ -83,9 +88,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
       node: `${hostname()}:${process.pid}`,
       logger,
+      observer: telemetry,
+      tracing: telemetry.tracing,
     });
     const services: Services = { completions, tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
-    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage };
+    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry };
   } catch (error) {
     await db.db.destroy();
     throw error;
@@ -119,6 +126,7 @@ export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
   // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
   await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close()]);
+  await deps.telemetry.tracing?.shutdown();
   await Promise.allSettled([
     deps.db.db.destroy(),
     deps.redis?.quit(),

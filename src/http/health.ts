@@ -21,6 +21,28 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<Depen
   }
 }
 
+/**
+ * The usage meter's backlog: events not yet in the store. A backlog does not fail readiness (the spool
+ * is there to ride out a store outage) but shows here and in /metrics so it can be alerted on.
+ */
+export function usageBacklog(deps: AppDeps) {
+  const stats = deps.usage.meter.stats();
+  return {
+    queued: stats.queued,
+    spooled: stats.spooled,
+    spoolSegments: stats.segments,
+    storeFailures: stats.consecutiveFailures,
+    lastStoredAt: stats.lastFlushAt?.toISOString() ?? null,
+    lastError: stats.lastError,
+  };
+}
+
+/** How many deployments the router may use now (breaker not open) out of all configured. */
+export function deploymentSummary(deps: AppDeps) {
+  const deployments = deps.router.health();
+  return { total: deployments.length, available: deployments.filter((d) => d.breaker !== 'open').length };
+}
+
 /** Checks each configured dependency; the ones not configured are not listed. */
 export async function checkDependencies(deps: AppDeps): Promise<DependencyCheck[]> {
   const checks: Promise<DependencyCheck>[] = [

@@ -3,9 +3,13 @@ import type { Duplex } from 'node:stream';
 import type { AppDeps } from '../deps.ts';
 import type { GraphqlServer } from './graphql.ts';
 import type { WebSocketServer } from 'ws';
-import { checkDependencies } from './health.ts';
+import { checkDependencies, deploymentSummary, usageBacklog } from './health.ts';
+import type { TraceSpan, Tracing } from '../observability/tracing.ts';
 import { assignRequestId } from './request-id.ts';
 import { sendJson } from './respond.ts';
+import { handleUsageExport } from './usage-export.ts';
+import { routeOf, type RouteLabel } from '../observability/telemetry.ts';
+import { traceparentOf } from './traceparent.ts';
 
 export interface HttpServerParts {
   deps: AppDeps;
@@ -19,13 +23,27 @@ export interface HttpServerParts {
 /** One node:http server for every surface; routing is a switch on the path, not a framework. */
 export function createHttpServer(parts: HttpServerParts): Server {
   const { deps, yoga, wss } = parts;
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    assignRequestId(req, res);
-    route(parts, req, res).catch((error: unknown) => {
-      deps.logger.error({ err: error, path: req.url }, 'unhandled error in the HTTP handler');
+  const { telemetry } = deps;
+  const handle = (req: IncomingMessage, res: ServerResponse, path: string) => {
+    route(parts, req, res, path).catch((error: unknown) => {
+      deps.logger.error({ err: error, path }, 'unhandled error in the HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { error: { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' } });
       else res.destroy();
     });
+  };
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const startedAt = performance.now();
+    const requestId = assignRequestId(req, res);
+    const path = pathOf(req.url);
+    const label = routeOf(path);
+    res.once('close', () => telemetry.httpRequest(req, res, label.surface, label.route, requestId, startedAt));
+    const tracing = telemetry.tracing;
+    if (tracing === undefined) {
+      handle(req, res, path);
+      return;
+    }
+    const span = startServerSpan(tracing, req, res, label, requestId);
+    tracing.run(span, () => handle(req, res, path));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
@@ -38,10 +56,34 @@ export function createHttpServer(parts: HttpServerParts): Server {
   return server;
 }
 
-async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** A server span per HTTP request (tracing on only), child of the caller's traceparent when it sent one. */
+function startServerSpan(tracing: Tracing, req: IncomingMessage, res: ServerResponse, label: RouteLabel, requestId: string): TraceSpan {
+  const span = tracing.startSpan(`${req.method} ${label.route}`, {
+    parent: traceparentOf(req),
+    kind: 'server',
+    attributes: { 'http.request.method': req.method, 'http.route': label.route, 'tollgate.surface': label.surface, 'tollgate.request_id': requestId },
+  });
+  res.once('close', () => {
+    span.setAttributes({ 'http.response.status_code': res.statusCode, 'tollgate.aborted': !res.writableFinished });
+    if (res.statusCode >= 500) span.fail(new Error(`HTTP ${res.statusCode}`));
+    span.end();
+  });
+  return span;
+}
+
+async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (path === '/graphql') {
     await parts.yoga.requestListener(req, res);
+    return;
+  }
+  if (path === '/v1/usage/export') {
+    await handleUsageExport(parts.deps, req, res);
     return;
   }
   if (path.startsWith('/v1/')) {
@@ -60,7 +102,16 @@ async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerRe
       status: failing.length ? 'unavailable' : 'ready',
       ...(failing.length ? { failing } : {}),
       checks,
+      usage: usageBacklog(parts.deps),
+      deployments: deploymentSummary(parts.deps),
     });
+    return;
+  }
+  if (path === '/metrics') {
+    const { metrics } = parts.deps.telemetry;
+    const body = await metrics.render();
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
     return;
   }
   sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error', code: 'NOT_FOUND' } });

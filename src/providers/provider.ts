@@ -75,7 +75,9 @@ export interface CallOptions {
   /** Overrides the provider's own key, e.g. with the tenant's credential for this provider. */
   apiKey?: string;
   /** Sent upstream as x-request-id so both sides' logs line up. */
-  requestId?: string;
+  requestId?: string | undefined;
+  /** W3C trace context sent upstream, so the upstream's spans join the request's trace. */
+  traceparent?: string | undefined;
 }
 
 export type ProviderType = 'openai' | 'ollama';

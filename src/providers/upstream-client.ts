@@ -67,6 +67,7 @@ export class UpstreamClient {
     const apiKey = call.apiKey ?? this.#apiKey;
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
+    if (call.traceparent) headers.traceparent = call.traceparent;
     let body: string | undefined;
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';

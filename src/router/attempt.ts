@@ -1,6 +1,7 @@
 import type { BreakerPermit, BreakerState, CallOutcome } from './circuit-breaker.ts';
 import type { DeploymentState } from './deployment-state.ts';
 import type { TimeoutPhase } from './failure-policy.ts';
+import type { TraceSpan } from '../observability/tracing.ts';
 
 /** The request-wide budget: the caller's signal and the total timeout, shared by every attempt. */
 export class RequestScope {
@@ -65,6 +66,8 @@ export class Attempt {
   readonly permit: BreakerPermit;
   readonly startedAt = performance.now();
   timedOut: TimeoutPhase | undefined;
+  /** This attempt's span, when tracing is on; ended with the attempt. */
+  span: TraceSpan | undefined;
   readonly #controller = new AbortController();
   readonly #scope: RequestScope;
   #timer: NodeJS.Timeout | undefined;

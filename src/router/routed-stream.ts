@@ -22,6 +22,8 @@ export interface RoutedStreamInit {
   idleTimeoutMs: number;
   prompt: PromptText;
   tenantCredential: boolean;
+  /** Told the kind of an upstream failure that broke the stream (metrics). */
+  onUpstreamError?: ((kind: string) => void) | undefined;
   /** Called exactly once when the stream ends, however it ends. */
   settle(outcome: CallOutcome): void;
 }
@@ -53,6 +55,7 @@ export class RoutedStream implements AsyncIterableIterator<StreamChunk, undefine
   readonly #prompt: PromptText;
   readonly #tenantCredential: boolean;
   readonly #settle: (outcome: CallOutcome) => void;
+  readonly #onUpstreamError: ((kind: string) => void) | undefined;
   readonly #parts: string[] = [];
   #chunks = 0;
   #usage: TokenUsage | undefined;
@@ -75,6 +78,7 @@ export class RoutedStream implements AsyncIterableIterator<StreamChunk, undefine
     this.#prompt = init.prompt;
     this.#tenantCredential = init.tenantCredential;
     this.#settle = init.settle;
+    this.#onUpstreamError = init.onUpstreamError;
     // A caller that leaves, or a total timeout, must free the deployment even if nobody calls next().
     if (init.scope.signal.aborted) this.#onScopeAbort();
     else init.scope.signal.addEventListener('abort', this.#onScopeAbort, { once: true });
@@ -166,6 +170,7 @@ export class RoutedStream implements AsyncIterableIterator<StreamChunk, undefine
       tenantCredential: this.#tenantCredential,
     });
     this.#end('failed', verdict.outcome);
+    this.#onUpstreamError?.(error.kind);
     return this.#broken(verdict.error);
   }
 

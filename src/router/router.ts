@@ -14,6 +14,7 @@ import { ProviderError } from '../providers/provider-error.ts';
 import type { PromptText } from '../providers/token-estimator.ts';
 import { badInput, DomainError, notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { TraceSpan, Tracing } from '../observability/tracing.ts';
 import { Attempt, RequestScope } from './attempt.ts';
 import { orderCandidates } from './candidates.ts';
 import type { BreakerPermit, CallOutcome } from './circuit-breaker.ts';
@@ -36,6 +37,10 @@ export interface RouterOptions {
   backoff?: Partial<BackoffSettings>;
   /** Longest Retry-After the router waits out inside a request; longer ones fail at once with retryAfterMs. */
   maxRetryWaitMs?: number;
+  /** Told of every failed upstream call (metrics). */
+  observer?: { upstreamError(deployment: string, kind: string): void };
+  /** Set only when tracing is on: a span per attempt, child of the request's span. */
+  tracing?: Tracing;
 }
 
 export interface RouteOptions {
@@ -43,6 +48,10 @@ export interface RouteOptions {
   signal?: AbortSignal;
   tenant?: TenantRoutingPrefs;
   requestId?: string;
+  /** The request's span (tracing on): each attempt gets a child span whose traceparent goes upstream. */
+  trace?: TraceSpan | undefined;
+  /** The caller's traceparent, sent upstream as it is when the gateway does not trace. */
+  traceparent?: string | undefined;
 }
 
 export interface Routed<T> {
@@ -111,6 +120,8 @@ export class Router {
   readonly #now: (() => number) | undefined;
   readonly #backoff: BackoffSettings;
   readonly #maxRetryWaitMs: number;
+  readonly #observer: RouterOptions['observer'];
+  readonly #tracing: Tracing | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #probeRound: Promise<void> | undefined;
 
@@ -121,6 +132,8 @@ export class Router {
     this.#now = options.now;
     this.#backoff = { ...defaultBackoff, ...options.backoff };
     this.#maxRetryWaitMs = options.maxRetryWaitMs ?? 5_000;
+    this.#observer = options.observer;
+    this.#tracing = options.tracing;
     this.#table = buildRoutingTable(options.inference, undefined, { env: this.#env, now: this.#now }).table;
   }
 
@@ -304,6 +317,7 @@ export class Router {
       idleTimeoutMs: timeoutsMs.idle,
       prompt,
       tenantCredential: tenantCredential(options.tenant, entry.state.ref.provider) !== undefined,
+      onUpstreamError: this.#observer ? (kind) => this.#observer?.upstreamError(entry.state.ref.name, kind) : undefined,
       settle: (outcome) => {
         this.#finish(attempt, outcome);
         scope.dispose();
@@ -369,6 +383,13 @@ export class Router {
       attempts++;
       tried.add(entry);
       const attempt = new Attempt(entry.state, permit, scope);
+      if (this.#tracing && options.trace) {
+        attempt.span = this.#tracing.startSpan(`attempt ${entry.state.ref.name}`, {
+          parent: options.trace,
+          kind: 'client',
+          attributes: { 'gen_ai.provider.name': entry.state.ref.provider, 'tollgate.deployment': entry.state.ref.name, 'gen_ai.request.model': entry.state.ref.model, 'tollgate.attempt': attempts },
+        });
+      }
       try {
         return { value: await call(entry, attempt), attempt, attempts, entry };
       } catch (error) {
@@ -384,6 +405,7 @@ export class Router {
           tenantCredential: tenantCredential(options.tenant, entry.state.ref.provider) !== undefined,
         });
         this.#finish(attempt, verdict.outcome);
+        this.#observer?.upstreamError(entry.state.ref.name, error.kind);
         if (error.retryAfterMs !== undefined) entry.state.retryAfterUntil = Date.now() + error.retryAfterMs;
         this.#logger.warn(
           { model: requested, deployment: entry.state.ref.name, kind: error.kind, status: error.status, timeout: attempt.timedOut, attempt: attempts, requestId: options.requestId, err: error.message },
@@ -408,11 +430,18 @@ export class Router {
       signal: attempt.signal,
       apiKey: tenantCredential(options.tenant, entry.state.ref.provider),
       requestId: options.requestId,
+      traceparent: attempt.span?.traceparent ?? options.traceparent,
     };
   }
 
   #finish(attempt: Attempt, outcome: CallOutcome): void {
     const transition = attempt.finish(outcome);
+    if (attempt.span) {
+      attempt.span.setAttributes({ 'tollgate.outcome': outcome });
+      if (outcome === 'failure') attempt.span.fail(new Error('upstream call failed'));
+      attempt.span.end();
+      attempt.span = undefined;
+    }
     if (transition === 'open') {
       this.#logger.warn({ deployment: attempt.state.ref.name }, 'circuit breaker opened: deployment skipped until its cooldown ends');
     } else if (transition === 'closed') {

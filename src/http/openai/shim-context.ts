@@ -3,16 +3,22 @@ import type { AppDeps } from '../../deps.ts';
 import { completionCaller, type CompletionCaller } from '../../modules/completion/completion-caller.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import { credentialsFromHeaders } from '../credentials.ts';
+import { traceparentOf } from '../traceparent.ts';
+import { handedToCompletions } from '../../observability/telemetry.ts';
 
 /** Authenticates a /v1 request and names the tenant it acts for; the same auth as GraphQL. */
 export async function shimCaller(deps: AppDeps, req: IncomingMessage, requestId: string): Promise<CompletionCaller> {
   const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
   if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
-  return completionCaller(principal, requestId);
+  return completionCaller(principal, requestId, 'v1', traceparentOf(req));
 }
 
-/** Aborts when the client goes away before the response is complete, so the upstream is released. */
+/**
+ * Aborts when the client goes away before the response is complete, so the upstream is released.
+ * Taken just before the request goes to the completion service, whose request log line then covers it.
+ */
 export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  handedToCompletions(res.req);
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));

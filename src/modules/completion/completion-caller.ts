@@ -1,6 +1,7 @@
 import { forbidden } from '../../shared/errors.ts';
 import { requireActingTenant } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { Surface } from '../../observability/metrics.ts';
 
 /** Who a completion is for, as usage events and limits need it. */
 export interface CompletionCaller {
@@ -8,10 +9,14 @@ export interface CompletionCaller {
   userId: string | null;
   apiKeyId: string | null;
   requestId: string;
+  /** Which front door the request came through, for metrics and the request log. */
+  surface?: Surface;
+  /** The caller's W3C traceparent, forwarded upstream when the gateway does not trace itself. */
+  traceparent?: string | undefined;
 }
 
 /** Any principal acting within a tenant may run completions; an API key needs the inference scope. */
-export function completionCaller(principal: Principal, requestId: string): CompletionCaller {
+export function completionCaller(principal: Principal, requestId: string, surface: Surface = 'graphql', traceparent?: string): CompletionCaller {
   const tenantId = requireActingTenant(principal);
   if (principal.kind === 'api-key' && !principal.scopes.includes('inference')) {
     throw forbidden('this API key lacks the "inference" scope');
@@ -21,5 +26,7 @@ export function completionCaller(principal: Principal, requestId: string): Compl
     userId: principal.kind === 'anonymous' ? null : (principal.userId ?? null),
     apiKeyId: principal.kind === 'api-key' ? principal.keyId : null,
     requestId,
+    surface,
+    traceparent,
   };
 }

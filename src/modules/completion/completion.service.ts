@@ -1,10 +1,13 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage } from '../../providers/provider.ts';
 import { estimatePromptTokens, type PromptText } from '../../providers/token-estimator.ts';
-import type { ModelInfo, Routed, Router } from '../../router/router.ts';
+import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { CompletionTiming } from '../../observability/metrics.ts';
+import type { CompletionObserver } from '../../observability/telemetry.ts';
+import type { TraceSpan, Tracing } from '../../observability/tracing.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/usage-event.ts';
 import type { CompletionCaller } from './completion-caller.ts';
@@ -64,6 +67,10 @@ export interface CompletionServiceOptions {
   logger: Logger;
   /** Reply budget assumed for limits when a request sets no max_tokens. */
   defaultMaxTokens?: number;
+  /** Metrics and the request log, told once per request as it settles. */
+  observer?: CompletionObserver;
+  /** Set only when tracing is on: a span per request, parented to the HTTP request's span or the caller's traceparent. */
+  tracing?: Tracing;
 }
 
 /** Where a request stands when it settles; filled in as it progresses. */
@@ -76,6 +83,11 @@ interface Meter {
   admission: Admission | undefined;
   routed: Pick<Routed<unknown>, 'model' | 'deployment' | 'ttftMs'> | undefined;
   cacheHit: boolean;
+  /** When the router was handed the request, and how long it took (streams: until the stream ends). */
+  upstreamStartedAt: number;
+  upstreamMs: number | undefined;
+  streamed: boolean;
+  span: TraceSpan | undefined;
 }
 
 const zeroUsage: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: false };
@@ -132,11 +144,13 @@ export class CompletionService {
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       meter.admission = await this.#admit(meter, input.input, 0);
+      meter.upstreamStartedAt = performance.now();
       const routed: Routed<EmbeddingResult> = await this.#options.router.embeddings(
         input.model,
         { input: input.input },
-        { signal, tenant, requestId: caller.requestId },
+        this.#routeOptions(meter, tenant, signal),
       );
+      meter.upstreamMs = routed.latencyMs;
       meter.routed = routed;
       usage = routed.result.usage;
       return { model: input.model, embeddings: routed.result.embeddings, usage, headers: meter.admission.headers };
@@ -156,7 +170,7 @@ export class CompletionService {
     params: GenerationParams,
     cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
-    call: (tenant: TenantRoutingPrefs | undefined, options: { signal?: AbortSignal; requestId: string }) => Promise<Routed<{ id: string; content: string; finishReason: string | null; usage: TokenUsage }>>,
+    call: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => Promise<Routed<{ id: string; content: string; finishReason: string | null; usage: TokenUsage }>>,
   ): Promise<CompletionResult> {
     const meter = this.#startMeter(caller, kind, model);
     let usage: TokenUsage | undefined;
@@ -176,7 +190,9 @@ export class CompletionService {
         usage = cached.usage;
         return { id: completionId(kind), created: Math.floor(Date.now() / 1000), model, content: cached.content, finishReason: cached.finishReason, usage, headers: meter.admission.headers };
       }
-      const routed = await call(tenant, { signal, requestId: caller.requestId });
+      meter.upstreamStartedAt = performance.now();
+      const routed = await call(tenant, this.#routeOptions(meter, undefined, signal));
+      meter.upstreamMs = routed.latencyMs;
       meter.routed = routed;
       usage = routed.result.usage;
       if (cacheKey) {
@@ -213,20 +229,26 @@ export class CompletionService {
     prompt: PromptText,
     maxTokens: number | undefined,
     signal: AbortSignal | undefined,
-    open: (tenant: TenantRoutingPrefs | undefined, options: { signal?: AbortSignal; requestId: string }) => ReturnType<Router['stream']>,
+    open: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => ReturnType<Router['stream']>,
   ): Promise<CompletionStream> {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       meter.admission = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens);
-      const routed = await open(tenant, { signal, requestId: caller.requestId });
+      meter.upstreamStartedAt = performance.now();
+      meter.streamed = true;
+      const routed = await open(tenant, this.#routeOptions(meter, undefined, signal));
       meter.routed = routed;
+      const surface = caller.surface ?? 'graphql';
+      this.#options.observer?.streamOpened(surface);
       return new CompletionStream({
         id: completionId(kind),
         model,
         headers: meter.admission.headers,
         routed,
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
+          this.#options.observer?.streamClosed(surface);
+          meter.upstreamMs = performance.now() - meter.upstreamStartedAt;
           this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
         },
       });
@@ -238,7 +260,30 @@ export class CompletionService {
   }
 
   #startMeter(caller: CompletionCaller, kind: UsageKind, requestedModel: string): Meter {
-    return { caller, kind, requestedModel, started: performance.now(), ts: new Date(), admission: undefined, routed: undefined, cacheHit: false };
+    const tracing = this.#options.tracing;
+    const span = tracing?.startSpan(`${kind} ${requestedModel}`, {
+      parent: tracing.current() ?? caller.traceparent,
+      kind: 'server',
+      attributes: { 'tollgate.request_id': caller.requestId, 'tollgate.tenant_id': caller.tenantId, 'gen_ai.request.model': requestedModel, 'gen_ai.operation.name': kind },
+    });
+    return {
+      caller,
+      kind,
+      requestedModel,
+      started: performance.now(),
+      ts: new Date(),
+      admission: undefined,
+      routed: undefined,
+      cacheHit: false,
+      upstreamStartedAt: 0,
+      upstreamMs: undefined,
+      streamed: false,
+      span,
+    };
+  }
+
+  #routeOptions(meter: Meter, tenant: TenantRoutingPrefs | undefined, signal: AbortSignal | undefined): RouteOptions {
+    return { signal, tenant, requestId: meter.caller.requestId, trace: meter.span, traceparent: meter.caller.traceparent };
   }
 
   #admit(meter: Meter, prompt: PromptText, replyBudget: number): Promise<Admission> {
@@ -255,37 +300,65 @@ export class CompletionService {
     const status = failure === undefined ? 'ok' : signal?.aborted || failure === cancelled ? 'cancelled' : isRefusal(failure) ? 'refused' : 'error';
     const servedModel = meter.routed?.model ?? null;
     const cost = servedModel ? this.#options.prices.cost(servedModel, counted.promptTokens, counted.completionTokens) : undefined;
+    const elapsedMs = performance.now() - meter.started;
+    let event: UsageEvent;
     try {
-      this.#options.meter.record(
-        newUsageEvent({
-          requestId: meter.caller.requestId,
-          ts: meter.ts,
-          tenantId: meter.caller.tenantId,
-          userId: meter.caller.userId,
-          apiKeyId: meter.caller.apiKeyId,
-          requestedModel: meter.requestedModel,
-          servedModel,
-          provider: meter.routed?.deployment.provider ?? null,
-          deployment: meter.routed?.deployment.name ?? null,
-          kind: meter.kind,
-          promptTokens: counted.promptTokens,
-          completionTokens: counted.completionTokens,
-          totalTokens: counted.totalTokens,
-          tokensEstimated: counted.estimated,
-          ttftMs: meter.routed ? Math.round(meter.routed.ttftMs) : null,
-          latencyMs: Math.round(performance.now() - meter.started),
-          status,
-          cacheHit: meter.cacheHit,
-          errorCode: failure === undefined || failure === cancelled ? null : failure instanceof DomainError ? failure.code : 'INTERNAL_SERVER_ERROR',
-          costMicros: cost?.micros ?? 0,
-          currency: cost?.currency ?? 'USD',
-          node: this.#options.node,
-        }),
-      );
+      event = newUsageEvent({
+        requestId: meter.caller.requestId,
+        ts: meter.ts,
+        tenantId: meter.caller.tenantId,
+        userId: meter.caller.userId,
+        apiKeyId: meter.caller.apiKeyId,
+        requestedModel: meter.requestedModel,
+        servedModel,
+        provider: meter.routed?.deployment.provider ?? null,
+        deployment: meter.routed?.deployment.name ?? null,
+        kind: meter.kind,
+        promptTokens: counted.promptTokens,
+        completionTokens: counted.completionTokens,
+        totalTokens: counted.totalTokens,
+        tokensEstimated: counted.estimated,
+        ttftMs: meter.routed ? Math.round(meter.routed.ttftMs) : null,
+        latencyMs: Math.round(elapsedMs),
+        status,
+        cacheHit: meter.cacheHit,
+        errorCode: failure === undefined || failure === cancelled ? null : failure instanceof DomainError ? failure.code : 'INTERNAL_SERVER_ERROR',
+        costMicros: cost?.micros ?? 0,
+        currency: cost?.currency ?? 'USD',
+        node: this.#options.node,
+      });
+      this.#options.meter.record(event);
     } catch (error) {
       this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'could not record a usage event');
+      meter.span?.end();
+      return;
     }
+    const timing: CompletionTiming | undefined =
+      meter.upstreamMs === undefined
+        ? undefined
+        : { upstreamMs: meter.upstreamMs, overheadMs: meter.streamed ? meter.upstreamStartedAt - meter.started : elapsedMs - meter.upstreamMs };
+    try {
+      this.#options.observer?.settled(event, { surface: meter.caller.surface ?? 'graphql', timing, streamed: meter.streamed });
+    } catch (error) {
+      this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'request telemetry failed');
+    }
+    if (meter.span) endRequestSpan(meter.span, event, failure);
   }
+}
+
+function endRequestSpan(span: TraceSpan, event: UsageEvent, failure: unknown): void {
+  span.setAttributes({
+    'gen_ai.response.model': event.servedModel ?? undefined,
+    'gen_ai.provider.name': event.provider ?? undefined,
+    'tollgate.deployment': event.deployment ?? undefined,
+    'gen_ai.usage.input_tokens': event.promptTokens,
+    'gen_ai.usage.output_tokens': event.completionTokens,
+    'tollgate.tokens_estimated': event.tokensEstimated,
+    'tollgate.status': event.status,
+    'tollgate.cache_hit': event.cacheHit,
+  });
+  if (event.status === 'error' || event.status === 'refused') span.fail(failure);
+  span.end();
 }
 
 /** Marks a stream the consumer left before it ended. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger.ts';
+import type { Tracing } from '../../observability/tracing.ts';
 import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
 import { UsageSpool, type SpoolSegment } from './usage-spool.ts';
 import { UsageStoreWriteError, type UsageStore } from './usage-store.ts';
@@ -20,6 +21,8 @@ export interface UsageMeterOptions {
   closeTimeoutMs: number;
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** Set only when tracing is on: a span per store insert. */
+  tracing?: Tracing | undefined;
 }
 
 export interface UsageMeterStats {
@@ -73,7 +76,8 @@ interface FlushWaiter {
  * is unknown is resent with maybeStored, and the store skips the ids it already holds.
  */
 export class UsageMeter {
-  readonly #options: Required<UsageMeterOptions>;
+  readonly #options: Required<Omit<UsageMeterOptions, 'tracing'>>;
+  readonly #tracing: Tracing | undefined;
   readonly #spool: UsageSpool;
   readonly #listeners = new Set<UsageListener>();
   #pending: UsageEvent[] = [];
@@ -95,6 +99,7 @@ export class UsageMeter {
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
     this.#options = { retryMinMs: 200, retryMaxMs: 30_000, ...options };
+    this.#tracing = options.tracing;
     this.#spool = spool;
   }
 
@@ -292,8 +297,11 @@ export class UsageMeter {
     }
     const batch = parts.map((p) => p.segment);
     const maybeStored = batch.some((s) => s.maybeStored);
+    const span = this.#tracing?.startSpan('usage store insert', { attributes: { 'tollgate.usage.events': events.length, 'tollgate.usage.maybe_stored': maybeStored } });
     try {
       const result = await this.#insertWithTimeout(events, maybeStored);
+      span?.setAttributes({ 'tollgate.usage.inserted': result.inserted, 'tollgate.usage.skipped': result.skipped });
+      span?.end();
       this.#stats.stored += result.inserted;
       this.#stats.duplicatesSkipped += result.skipped;
       if (this.#stats.consecutiveFailures > 0) {
@@ -317,6 +325,8 @@ export class UsageMeter {
         return false;
       });
     } catch (error) {
+      span?.fail(error);
+      span?.end();
       const uncertain = !(error instanceof UsageStoreWriteError) || error.maybeStored;
       if (uncertain) for (const segment of batch) segment.maybeStored = true;
       this.#stats.consecutiveFailures += 1;

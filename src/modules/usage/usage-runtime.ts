@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { UsageConfig } from '../../config.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Tracing } from '../../observability/tracing.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
 import { ClickhouseUsageStore } from './clickhouse-usage-store.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
@@ -25,6 +26,8 @@ export interface UsageRuntimeOptions {
   db: SqlDatabaseHandle;
   /** Set when CLICKHOUSE_URL is: usage then lives there, otherwise in the SQL database. */
   clickhouse: ClickHouseClient | undefined;
+  /** Set when tracing is on: each store insert becomes a span. */
+  tracing?: Tracing | undefined;
 }
 
 export async function startUsage(options: UsageRuntimeOptions): Promise<UsageRuntime> {
@@ -47,6 +50,7 @@ export async function startUsage(options: UsageRuntimeOptions): Promise<UsageRun
     maxQueued: config.maxQueued,
     insertTimeoutMs: config.insertTimeoutMs,
     closeTimeoutMs: config.closeTimeoutMs,
+    tracing: options.tracing,
   });
   const enforce = () => {
     store.enforceRetention(new Date()).then(
