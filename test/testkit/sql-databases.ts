@@ -37,10 +37,30 @@ async function createPostgresDatabase(serverUrl: string): Promise<TestSqlDatabas
     dispose: async () => {
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      try {
+        await dropWhenIdle(client, name);
+      } finally {
+        await client.end();
+      }
     },
   };
+}
+
+/**
+ * pg's Pool.end() resolves before its connections have said goodbye; killing them then (WITH FORCE)
+ * makes them emit an unhandled error. So wait for them to leave, and force only as a last resort.
+ */
+async function dropWhenIdle(client: pg.Client, name: string): Promise<void> {
+  for (let attempt = 0; attempt < 40; attempt += 1) {
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${name}`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
 /** Opens and migrates a database for repository tests (in-memory PGlite, or a fresh Postgres database). */
