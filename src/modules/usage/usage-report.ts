@@ -151,3 +151,10 @@ export function parseCosts(pairs: ReadonlyArray<readonly [string, string | numbe
   for (const [currency, micros] of pairs) sums.set(currency, (sums.get(currency) ?? 0) + Number(micros));
   return [...sums].map(([currency, micros]) => ({ currency, micros }));
 }
+
+/** A decimal string from integer millionths, exact: 1234567 -> "1.234567". */
+export function formatMicros(micros: number): string {
+  const sign = micros < 0 ? '-' : '';
+  const digits = String(Math.abs(Math.trunc(micros))).padStart(7, '0');
+  return `${sign}${digits.slice(0, -6)}.${digits.slice(-6)}`;
+}

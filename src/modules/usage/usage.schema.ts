@@ -4,6 +4,7 @@ import { badInput } from '../../shared/errors.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';
 import type { UsageEvent } from './usage-event.ts';
 import type { CostAmount, DateRange, LatencyStats, TenantUsage, UsageBucket, UsageFilter, UsageReport, UsageTotals } from './usage-store.ts';
+import { formatMicros } from './usage-report.ts';
 import { encodeEventCursor } from './usage.service.ts';
 
 const UsageGroupByEnum = builder.enumType('UsageGroupBy', {
@@ -60,13 +61,6 @@ DateRangeRef.implement({
   description: 'A half-open interval [from, to) in UTC.',
   fields: (t) => ({ from: t.expose('from', { type: 'DateTime' }), to: t.expose('to', { type: 'DateTime' }) }),
 });
-
-/** A decimal string from integer millionths, exact: 1234567 -> "1.234567". */
-export function formatMicros(micros: number): string {
-  const sign = micros < 0 ? '-' : '';
-  const digits = String(Math.abs(Math.trunc(micros))).padStart(7, '0');
-  return `${sign}${digits.slice(0, -6)}.${digits.slice(-6)}`;
-}
 
 const MoneyRef = builder.objectRef<CostAmount>('Money');
 MoneyRef.implement({
