@@ -23,6 +23,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?: string; inMemory?: boolean }): Promise<SqlDatabaseHandle> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
+    // An idle connection dropped by the server (restart, failover) is discarded by the pool and the next
+    // query opens a new one; without a listener the 'error' event would crash the process instead.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const location = redactUrl(options.databaseUrl);
     try {
