@@ -35,6 +35,13 @@ export const modelConfigSchema = z.strictObject({
   contextWindow: positiveInt.optional(),
   deployments: z.array(deploymentConfigSchema).min(1),
   price: priceConfigSchema.optional(),
+  /** What serving a million of this model's tokens costs the platform (margins); default limits.costBasis. */
+  costBasis: z
+    .strictObject({
+      perMillion: decimalString,
+      currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+    })
+    .optional(),
 });
 
 export const routingConfigSchema = z.strictObject({
@@ -160,6 +167,36 @@ export const telemetryConfigSchema = z.strictObject({
   serviceName: z.string().min(1).default('tollgate'),
 });
 
+export const limitsConfigSchema = z
+  .strictObject({
+    /** Prefix of every Redis key and channel of rate limits and quotas. */
+    keyPrefix: z.string().min(1).default('tollgate:'),
+    /** Reply budget reserved against tokens per minute when a request sets no max_tokens. */
+    defaultMaxTokens: z.coerce.number().int().positive().default(512),
+    /** How long an instance uses a tenant's cached plan and overrides before reloading them. */
+    cacheMs: z.coerce.number().int().positive().default(1_000),
+    /** Longest a concurrency slot is held without a settlement (a crashed instance), in ms. */
+    concurrencyLeaseMs: z.coerce.number().int().positive().default(600_000),
+    /** Bound on each limiter call to Redis; past it the call counts as failed. */
+    redisTimeoutMs: z.coerce.number().int().positive().default(250),
+    /** How long a settled request id is remembered, so a client retry with the same X-Request-ID counts once. */
+    requestIdTtlMs: z.coerce.number().int().positive().default(3_600_000),
+    /** GraphQL operations (root fields) per minute per principal; the platform admin key is not limited. */
+    graphqlPerMinute: z.coerce.number().int().positive().default(600),
+    /** The platform's endpoint for quota alerts (80% and 100%), signed with quotaWebhookSecret. */
+    quotaWebhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+    quotaWebhookSecret: z.string().min(16, 'at least 16 characters').optional(),
+    /** Internal cost per million tokens of models that state none, for margins. */
+    costBasis: z
+      .strictObject({ perMillion: decimalString, currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD') })
+      .default({ perMillion: '3.00', currency: 'USD' }),
+  })
+  .superRefine((limits, ctx) => {
+    if (limits.quotaWebhookUrl && !limits.quotaWebhookSecret) {
+      ctx.addIssue({ code: 'custom', path: ['quotaWebhookSecret'], message: 'required with a quota webhook URL: deliveries are signed with it' });
+    }
+  });
+
 export const cacheConfigSchema = z.strictObject({
   ttlMs: z.coerce.number().int().positive().default(3_600_000),
   maxEntries: z.coerce.number().int().positive().default(10_000),
@@ -173,6 +210,7 @@ export const configSchema = z.strictObject({
   auth: authConfigSchema.prefault({}),
   graphql: graphqlConfigSchema.prefault({}),
   usage: usageConfigSchema.prefault({}),
+  limits: limitsConfigSchema.prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   production: z.boolean().default(false),
   configPath: z.string().optional(),
@@ -185,6 +223,7 @@ export type InferenceConfigFile = z.infer<typeof inferenceFileSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type UsageConfig = z.infer<typeof usageConfigSchema>;
 export type TelemetryConfig = z.infer<typeof telemetryConfigSchema>;
+export type LimitsConfig = z.infer<typeof limitsConfigSchema>;
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
@@ -248,6 +287,11 @@ const envNames: Record<string, string> = {
   'telemetry.tenantLabel': 'TOLLGATE_METRICS_TENANT_LABEL',
   'telemetry.otlpTracesUrl': 'OTEL_EXPORTER_OTLP_ENDPOINT',
   'telemetry.serviceName': 'OTEL_SERVICE_NAME',
+  'limits.keyPrefix': 'TOLLGATE_LIMITS_KEY_PREFIX',
+  'limits.defaultMaxTokens': 'TOLLGATE_DEFAULT_MAX_TOKENS',
+  'limits.graphqlPerMinute': 'TOLLGATE_GRAPHQL_RATE_LIMIT',
+  'limits.quotaWebhookUrl': 'TOLLGATE_QUOTA_WEBHOOK_URL',
+  'limits.quotaWebhookSecret': 'TOLLGATE_QUOTA_WEBHOOK_SECRET',
   logLevel: 'LOG_LEVEL',
 };
 
@@ -302,6 +346,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tenantLabel: value('TOLLGATE_METRICS_TENANT_LABEL'),
       otlpTracesUrl: otlpTracesUrl(value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'), value('OTEL_EXPORTER_OTLP_ENDPOINT'), value('OTEL_SDK_DISABLED')),
       serviceName: value('OTEL_SERVICE_NAME'),
+    },
+    limits: {
+      keyPrefix: value('TOLLGATE_LIMITS_KEY_PREFIX'),
+      defaultMaxTokens: value('TOLLGATE_DEFAULT_MAX_TOKENS'),
+      graphqlPerMinute: value('TOLLGATE_GRAPHQL_RATE_LIMIT'),
+      quotaWebhookUrl: value('TOLLGATE_QUOTA_WEBHOOK_URL'),
+      quotaWebhookSecret: value('TOLLGATE_QUOTA_WEBHOOK_SECRET'),
     },
     logLevel: value('LOG_LEVEL'),
     production,
