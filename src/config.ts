@@ -111,6 +111,8 @@ export const serverConfigSchema = z.strictObject({
 export const storageConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./.tollgate'),
   databaseUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Without DATABASE_URL: PGlite on disk under dataDir, or in memory (nothing survives a restart: demos and tests). */
+  embeddedDatabase: z.enum(['disk', 'memory']).default('disk'),
   redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -272,6 +274,7 @@ const envNames: Record<string, string> = {
   'server.port': 'PORT',
   'storage.dataDir': 'TOLLGATE_DATA_DIR',
   'storage.databaseUrl': 'DATABASE_URL',
+  'storage.embeddedDatabase': 'TOLLGATE_EMBEDDED_DATABASE',
   'storage.redisUrl': 'REDIS_URL',
   'storage.clickhouseUrl': 'CLICKHOUSE_URL',
   'auth.adminKey': 'TOLLGATE_ADMIN_KEY',
@@ -320,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storage: {
       dataDir: value('TOLLGATE_DATA_DIR'),
       databaseUrl: value('DATABASE_URL'),
+      embeddedDatabase: value('TOLLGATE_EMBEDDED_DATABASE'),
       redisUrl: value('REDIS_URL'),
       clickhouseUrl: value('CLICKHOUSE_URL'),
     },

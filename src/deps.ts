@@ -8,7 +8,6 @@ import { AuthService } from './modules/auth/auth.service.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
-import { openGate } from './modules/completion/request-gate.ts';
 import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
 import { createRouter, type Router } from './router/router.ts';
@@ -17,6 +16,11 @@ import { hostname } from 'node:os';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
 import { startUsage, type UsageRuntime } from './modules/usage/usage-runtime.ts';
+import type { BillingService } from './modules/billing/billing.service.ts';
+import { startLimits, type LimitsRuntime } from './modules/limits/limits-runtime.ts';
+import type { LimitsService } from './modules/limits/limits.service.ts';
+import type { QuotaService } from './modules/quota/quota.service.ts';
+import { UsageService } from './modules/usage/usage.service.ts';
 import { loadSecretBox } from './shared/secret-keyring.ts';
 import type { Logger } from './shared/logger.ts';
 import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
@@ -42,6 +46,8 @@ export interface AppDeps {
   usage: UsageRuntime;
   /** Prometheus metrics, the request log, and traces when an OTLP endpoint is set. */
   telemetry: Telemetry;
+  /** Rate limits, quotas and billing: the completions' request gate and the GraphQL rate limit. */
+  limits: LimitsRuntime;
 }
 
 export interface Services {
@@ -50,10 +56,18 @@ export interface Services {
   inferenceConfig: InferenceConfigService;
   audit: AuditService;
   apiKeys: ApiKeyService;
+  limits: LimitsService;
+  quota: QuotaService;
+  billing: BillingService;
+  usage: UsageService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
-  const db = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
+  const db = await openSqlDatabase({
+    databaseUrl: config.storage.databaseUrl,
+    dataDir: config.storage.dataDir,
+    inMemory: config.storage.embeddedDatabase === 'memory',
+  });
   try {
     const applied = await migrateSql(db.db);
     logger.info({ database: db.location, applied }, applied.length ? 'database migrated' : 'database schema up to date');
@@ -74,14 +88,29 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const telemetry = await createTelemetry(config, logger);
     const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse, tracing: telemetry.tracing });
     const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
-    telemetry.metrics.bind({ deployments: () => router.health(), usage: () => usage.meter.stats() });
+    telemetry.metrics.bind({
+      deployments: () => router.health(),
+      usage: () => usage.meter.stats(),
+      modelKnown: (name) => router.models().some((model) => model.name === name),
+    });
     const prices = new PriceBook(config.inference.models);
+    const limits = await startLimits({
+      config: config.limits,
+      logger,
+      db,
+      redis,
+      usage,
+      prices,
+      models: () => config.inference.models,
+      registry: telemetry.metrics.registry,
+    });
     await warmTokenizer();
     const completions = new CompletionService({
       router,
       prices,
       meter: usage.meter,
-      gate: openGate,
+      gate: limits.gate,
+      defaultMaxTokens: config.limits.defaultMaxTokens,
       cache: redis
         ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
         : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
@@ -91,8 +120,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       observer: telemetry,
       tracing: telemetry.tracing,
     });
-    const services: Services = { completions, tenants: new TenantService(db.db), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }) };
-    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry };
+    const services: Services = { completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
+    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();
     throw error;
@@ -125,7 +154,7 @@ async function connectRedis(url: string): Promise<Redis> {
 export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
   // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
-  await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close()]);
+  await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close(), deps.limits.close()]);
   await deps.telemetry.tracing?.shutdown();
   await Promise.allSettled([
     deps.db.db.destroy(),

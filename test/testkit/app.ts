@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { buildApp, type App } from '../../src/app.ts';
 import { configSchema, type ConfigInput, type InferenceConfigFile } from '../../src/config.ts';
 import { createLogger } from '../../src/shared/logger.ts';
+import { assertNoLeaks } from './secrets.ts';
 
 export const testAdminKey = 'test-admin-key-0123456789abcdef';
 /** Encrypts stored provider credentials; required with DATABASE_URL, so every test app gets one. */
@@ -23,6 +24,11 @@ export interface TestApp {
   app: App;
   /** Every log line the app wrote, for assertions (and for scanning for leaked secrets). */
   logs: string[];
+  /**
+   * Secrets the tests handed this app (API key secrets, provider credentials...). stop() fails if any
+   * of them, the admin key, the credential secret, or anything shaped like a credential was logged.
+   */
+  secrets: Set<string>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +41,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     storage: {
       dataDir,
       databaseUrl: options.databaseUrl,
+      // An in-memory PGlite starts in a fraction of the time of a fresh one on disk.
+      embeddedDatabase: 'memory',
       redisUrl: options.redisUrl,
       clickhouseUrl: options.clickhouseUrl,
       ...options.config?.storage,
@@ -53,15 +61,19 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await buildApp(config, createLogger(config.logLevel, sink));
   const { url } = await app.start();
   let stopped = false;
+  const secrets = new Set<string>();
   return {
     url,
     app,
     logs,
+    secrets,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await app.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      const known = [config.auth.adminKey, config.auth.secret, config.auth.jwtSecret, ...config.auth.previousSecrets, ...secrets];
+      assertNoLeaks(logs, known.filter((secret): secret is string => secret !== undefined));
     },
   };
 }
