@@ -1,11 +1,11 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 
@@ -14,20 +14,10 @@ import type { Config } from '../config.ts';
  * apply over HTTP and over graphql-ws alike (its onSubscribe runs yoga.getEnveloped's parse and validate).
  */
 export function graphqlSecurityPlugins(config: Pick<Config, 'graphql' | 'production'>): Plugin[] {
-  const limits = config.graphql;
-  // A refused document is reported as an ordinary validation error rather than thrown, so every
-  // transport answers it the same way (HTTP 400, or an error message over WebSocket).
-  const report = {
-    propagateOnRejection: false,
-    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
-  };
+  const rules = graphqlLimitRules(config.graphql);
   const plugins: Plugin[] = [
-    maxTokensPlugin({ n: limits.maxTokens }),
-    maxDepthPlugin({ n: limits.maxDepth, ...report }),
-    maxAliasesPlugin({ n: limits.maxAliases, ...report }),
-    maxDirectivesPlugin({ n: limits.maxDirectives, ...report }),
-    // `first: N` written in the document multiplies the cost of what is under it; variables do not.
-    costLimitPlugin({ maxCost: limits.maxCost, ...report }),
+    maxTokensPlugin({ n: config.graphql.maxTokens }),
+    { onValidate: ({ addValidationRule }) => rules.forEach((rule) => addValidationRule(rule)) },
     // Browsers send no custom header (and no Authorization) on a "simple" cross-site request, so a
     // request carrying one passed a CORS preflight. JSON POSTs are never simple and pass as they are.
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
@@ -36,6 +26,26 @@ export function graphqlSecurityPlugins(config: Pick<Config, 'graphql' | 'product
   // "Did you mean ...?" would list fields to someone probing the schema with introspection off.
   if (config.production) plugins.push(blockFieldSuggestionsPlugin({ mask: '' }));
   return plugins;
+}
+
+/**
+ * Depth, aliases, directives and cost, as validation rules. Depth counts fields with a selection set;
+ * a fragment spread adds no level of its own. A literal `first: N` multiplies the cost of what is under
+ * it; variables are not seen (connections cap `first` at 100 anyway).
+ */
+export function graphqlLimitRules(limits: Config['graphql']): ValidationRule[] {
+  // A refused document is reported as an ordinary validation error rather than thrown, so every
+  // transport answers it the same way (HTTP 400, or an error message over WebSocket).
+  const report = {
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+  };
+  return [
+    maxDepthRule({ n: limits.maxDepth, flattenFragments: true, ...report }),
+    maxAliasesRule({ n: limits.maxAliases, ...report }),
+    maxDirectivesRule({ n: limits.maxDirectives, ...report }),
+    costLimitRule({ maxCost: limits.maxCost, flattenFragments: true, ...report }),
+  ];
 }
 
 /** On unless NODE_ENV=production; TOLLGATE_GRAPHQL_INTROSPECTION decides either way when set. */
