@@ -11,6 +11,8 @@ export interface MetricSources {
   deployments: () => DeploymentHealth[];
   usage: () => UsageMeterStats | undefined;
   webSockets: () => number;
+  /** Whether a requested model name is configured: unknown names share one label, so callers cannot add series. */
+  modelKnown: (name: string) => boolean;
 }
 
 type Key = string | number;
@@ -96,7 +98,7 @@ export class GatewayMetrics {
   readonly #upstreamErrors: Children<CounterChild>;
   readonly #streams: Children<GaugeChild>;
 
-  readonly #sources: MetricSources = { deployments: () => [], usage: () => undefined, webSockets: () => 0 };
+  readonly #sources: MetricSources = { deployments: () => [], usage: () => undefined, webSockets: () => 0, modelKnown: () => false };
 
   constructor(options: { tenantLabel: boolean; defaultMetrics?: boolean }) {
     this.#tenantLabel = options.tenantLabel;
@@ -108,7 +110,7 @@ export class GatewayMetrics {
 
     const completions = new Counter({
       name: 'tollgate_completion_requests_total',
-      help: 'Completion, chat and embedding requests by surface, kind, served model and outcome (ok, error, refused, cancelled).',
+      help: 'Completion, chat and embedding requests by surface, kind, model (served, else requested if configured, else "unknown") and outcome (ok, error, refused, cancelled).',
       labelNames: ['surface', 'kind', 'model', 'status'],
       registers,
     });
@@ -177,7 +179,7 @@ export class GatewayMetrics {
 
   /** Everything a settled completion tells: outcome, tokens, timings, refusals. */
   completion(event: UsageEvent, surface: Surface, timing: CompletionTiming | undefined, streamed: boolean): void {
-    const model = event.servedModel ?? 'none';
+    const model = event.servedModel ?? (this.#sources.modelKnown(event.requestedModel) ? event.requestedModel : 'unknown');
     this.#completions.get4(surface, event.kind, model, event.status).inc();
     if (event.status === 'refused') this.#refusals.get2(surface, event.errorCode === 'QUOTA_EXCEEDED' ? 'quota_exceeded' : 'rate_limited').inc();
     const provider = event.provider ?? 'none';
