@@ -1,6 +1,7 @@
 import type { AuditLogTable } from './modules/audit/audit.table.ts';
 import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
+import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
 import type { PlanTable } from './modules/plan/plan.table.ts';
 import type { TenantTable } from './modules/tenant/tenant.table.ts';
 
@@ -11,4 +12,5 @@ export interface Database {
   provider_credential: ProviderCredentialTable;
   inference_config: InferenceConfigTable;
   audit_log: AuditLogTable;
+  limit_override: LimitOverrideTable;
 }

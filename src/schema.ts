@@ -9,6 +9,9 @@ import './modules/audit/audit.schema.ts';
 import './modules/completion/completion.schema.ts';
 import './modules/model-catalog/model-catalog.schema.ts';
 import './modules/usage/usage.schema.ts';
+import './modules/limits/limits.schema.ts';
+import './modules/quota/quota.schema.ts';
+import './modules/billing/billing.schema.ts';
 
 export const schema = builder.toSchema();
 

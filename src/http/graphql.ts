@@ -27,7 +27,8 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
-    plugins: graphqlSecurityPlugins(config),
+    // The per-principal rate limit runs at execution, after the document passed the security limits.
+    plugins: [...graphqlSecurityPlugins(config), deps.limits.graphqlPlugin],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
     maskedErrors: {

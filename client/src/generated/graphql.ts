@@ -60,11 +60,34 @@ export type DateRangeInput = {
   to: string;
 };
 
+export type EstimateCostInput = {
+  maxTokens?: number | null | undefined;
+  /** The chat messages to count; or give promptTokens. */
+  messages?: Array<ChatMessageInput> | null | undefined;
+  model: string;
+  promptTokens?: number | null | undefined;
+};
+
 export type ModelOverrideInput = {
   /** The name clients ask for (any name, e.g. an alias). */
   model: string;
   /** A configured model. */
   target: string;
+};
+
+export type QuotaState =
+  /** All the monthly tokens (or requests) used: refused on a hard quota, billed as overage on a soft one. */
+  | 'EXCEEDED'
+  /** Under 80% of the monthly tokens. */
+  | 'OK'
+  /** 80% of the monthly tokens used, or more. */
+  | 'WARNING';
+
+/** Each value replaces the plan's (1 or more); null or absent keeps the plan's. */
+export type RateLimitsInput = {
+  concurrentRequests?: number | null | undefined;
+  requestsPerMinute?: number | null | undefined;
+  tokensPerMinute?: number | null | undefined;
 };
 
 export type SetProviderCredentialInput = {
@@ -253,6 +276,58 @@ export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type PlansQuery = { plans: Array<{ id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number, requestsPerMinute: number, tokensPerMinute: number, requestsPerHour: number | null, requestsPerMonth: number | null, hardQuota: boolean, overagePerMillion: string }> };
+
+export type TenantQuotaQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TenantQuotaQuery = { tenant: { id: string, quota: { tenantId: string, period: string, periodStart: string, periodEnd: string, limit: number, used: number, remaining: number, overage: number, state: QuotaState, hardQuota: boolean, requests: number, requestLimit: number | null, plan: string } } | null };
+
+export type TenantLimitsQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TenantLimitsQuery = { tenant: { id: string, limits: { requestsPerMinute: number, tokensPerMinute: number, concurrentRequests: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, monthlyTokens: number, hardQuota: boolean, overridden: Array<string> }, apiKeyLimits: Array<{ apiKeyId: string, requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, updatedAt: string }> } | null };
+
+export type SetTenantLimitsMutationVariables = Exact<{
+  tenantId: string | number;
+  limits: RateLimitsInput;
+}>;
+
+
+export type SetTenantLimitsMutation = { setTenantLimits: { tenant: { id: string, limits: { requestsPerMinute: number, tokensPerMinute: number, concurrentRequests: number | null, overridden: Array<string> } } } };
+
+export type SetApiKeyLimitsMutationVariables = Exact<{
+  apiKeyId: string | number;
+  limits: RateLimitsInput;
+}>;
+
+
+export type SetApiKeyLimitsMutation = { setApiKeyLimits: { limits: { apiKeyId: string, requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null } } };
+
+export type QuotaUpdatedSubscriptionVariables = Exact<{
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type QuotaUpdatedSubscription = { quotaUpdated: { tenantId: string, period: string, limit: number, used: number, remaining: number, overage: number, state: QuotaState, hardQuota: boolean, threshold: number | null } };
+
+export type EstimateCostQueryVariables = Exact<{
+  input: EstimateCostInput;
+}>;
+
+
+export type EstimateCostQuery = { estimateCost: { model: string, promptTokens: number, maxTokens: number, priced: boolean, cost: { amount: string, amountMicros: string, currency: string } } };
+
+export type InvoicePreviewQueryVariables = Exact<{
+  id: string | number;
+  month?: string | null | undefined;
+}>;
+
+
+export type InvoicePreviewQuery = { tenant: { id: string, invoicePreview: { tenantId: string, month: string, periodStart: string, periodEnd: string, final: boolean, asOf: string, currency: string, includedTokens: number, usedTokens: number, overageTokens: number, planPeriods: Array<{ from: string, to: string, days: number, plan: { id: string, name: string }, baseFee: { amount: string, currency: string } }>, baseFee: { amount: string, amountMicros: string, currency: string }, overageRatePerMillion: { amount: string, currency: string }, overageCharge: { amount: string, amountMicros: string, currency: string }, total: { amount: string, amountMicros: string, currency: string }, lines: Array<{ model: string, requests: number, promptTokens: number, completionTokens: number, totalTokens: number, priceBookValue: Array<{ amount: string, currency: string }>, costBasis: { amount: string, currency: string } | null, margin: { amount: string, currency: string } | null }> } } | null };
 
 export type TenantsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -705,6 +780,179 @@ export const PlansDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PlansQuery, PlansQueryVariables>;
+export const TenantQuotaDocument = new TypedDocumentString(`
+    query TenantQuota($id: ID!) {
+  tenant(id: $id) {
+    id
+    quota {
+      tenantId
+      period
+      periodStart
+      periodEnd
+      limit
+      used
+      remaining
+      overage
+      state
+      hardQuota
+      requests
+      requestLimit
+      plan
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantQuotaQuery, TenantQuotaQueryVariables>;
+export const TenantLimitsDocument = new TypedDocumentString(`
+    query TenantLimits($id: ID!) {
+  tenant(id: $id) {
+    id
+    limits {
+      requestsPerMinute
+      tokensPerMinute
+      concurrentRequests
+      requestsPerHour
+      requestsPerMonth
+      monthlyTokens
+      hardQuota
+      overridden
+    }
+    apiKeyLimits {
+      apiKeyId
+      requestsPerMinute
+      tokensPerMinute
+      concurrentRequests
+      updatedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantLimitsQuery, TenantLimitsQueryVariables>;
+export const SetTenantLimitsDocument = new TypedDocumentString(`
+    mutation SetTenantLimits($tenantId: ID!, $limits: RateLimitsInput!) {
+  setTenantLimits(tenantId: $tenantId, limits: $limits) {
+    tenant {
+      id
+      limits {
+        requestsPerMinute
+        tokensPerMinute
+        concurrentRequests
+        overridden
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SetTenantLimitsMutation, SetTenantLimitsMutationVariables>;
+export const SetApiKeyLimitsDocument = new TypedDocumentString(`
+    mutation SetApiKeyLimits($apiKeyId: ID!, $limits: RateLimitsInput!) {
+  setApiKeyLimits(apiKeyId: $apiKeyId, limits: $limits) {
+    limits {
+      apiKeyId
+      requestsPerMinute
+      tokensPerMinute
+      concurrentRequests
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SetApiKeyLimitsMutation, SetApiKeyLimitsMutationVariables>;
+export const QuotaUpdatedDocument = new TypedDocumentString(`
+    subscription QuotaUpdated($tenantId: ID) {
+  quotaUpdated(tenantId: $tenantId) {
+    tenantId
+    period
+    limit
+    used
+    remaining
+    overage
+    state
+    hardQuota
+    threshold
+  }
+}
+    `) as unknown as TypedDocumentString<QuotaUpdatedSubscription, QuotaUpdatedSubscriptionVariables>;
+export const EstimateCostDocument = new TypedDocumentString(`
+    query EstimateCost($input: EstimateCostInput!) {
+  estimateCost(input: $input) {
+    model
+    promptTokens
+    maxTokens
+    priced
+    cost {
+      amount
+      amountMicros
+      currency
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<EstimateCostQuery, EstimateCostQueryVariables>;
+export const InvoicePreviewDocument = new TypedDocumentString(`
+    query InvoicePreview($id: ID!, $month: String) {
+  tenant(id: $id) {
+    id
+    invoicePreview(month: $month) {
+      tenantId
+      month
+      periodStart
+      periodEnd
+      final
+      asOf
+      currency
+      planPeriods {
+        plan {
+          id
+          name
+        }
+        from
+        to
+        days
+        baseFee {
+          amount
+          currency
+        }
+      }
+      baseFee {
+        amount
+        amountMicros
+        currency
+      }
+      includedTokens
+      usedTokens
+      overageTokens
+      overageRatePerMillion {
+        amount
+        currency
+      }
+      overageCharge {
+        amount
+        amountMicros
+        currency
+      }
+      total {
+        amount
+        amountMicros
+        currency
+      }
+      lines {
+        model
+        requests
+        promptTokens
+        completionTokens
+        totalTokens
+        priceBookValue {
+          amount
+          currency
+        }
+        costBasis {
+          amount
+          currency
+        }
+        margin {
+          amount
+          currency
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<InvoicePreviewQuery, InvoicePreviewQueryVariables>;
 export const TenantsDocument = new TypedDocumentString(`
     query Tenants($first: Int, $after: String) {
   tenants(first: $first, after: $after) {

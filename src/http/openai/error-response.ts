@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { DomainError, httpStatusFor, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { LimitRefusal } from '../../modules/limits/limits-gate.ts';
 
 // OpenAI's error body: { error: { message, type, param, code } }, with the status its SDKs map to classes.
 const typeFor: Record<ErrorCode, string> = {
@@ -23,7 +24,8 @@ export interface OpenAiErrorBody {
 
 export function openAiError(error: unknown, logger: Logger, requestId: string): { status: number; body: OpenAiErrorBody; headers: Record<string, string> } {
   if (error instanceof DomainError) {
-    const headers: Record<string, string> = {};
+    // A limit's refusal carries the x-ratelimit-* headers as OpenAI sends them on a 429.
+    const headers: Record<string, string> = error instanceof LimitRefusal ? { ...error.headers } : {};
     const retryAfter = error.details.retryAfter;
     if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
     const param = typeof error.details.param === 'string' ? error.details.param : null;

@@ -9,6 +9,7 @@ import { sendOpenAiError } from './error-response.ts';
 import { listModels } from './models.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { textCompletions } from './text-completions.ts';
+import { usage } from './usage.ts';
 
 type Handler = (deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
 
@@ -20,6 +21,7 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
     'POST /v1/completions': textCompletions,
     'POST /v1/embeddings': embeddings,
     'GET /v1/models': listModels,
+    'GET /v1/usage': usage,
     'GET /v1/openapi.json': async (_deps, _req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(openApi) });
       res.end(openApi);

@@ -36,7 +36,7 @@ ChatCompletionChunkRef.implement({
   }),
 });
 
-const ChatMessageInput = builder.inputType('ChatMessageInput', {
+export const ChatMessageInput = builder.inputType('ChatMessageInput', {
   fields: (t) => ({
     role: t.string({ required: true, description: 'system, user or assistant' }),
     content: t.string({ required: true }),

@@ -16,6 +16,7 @@ PlanRef.implement({
     tokensPerMinute: t.exposeInt('tokens_per_minute'),
     requestsPerHour: t.exposeInt('requests_per_hour', { nullable: true }),
     requestsPerMonth: t.exposeInt('requests_per_month', { nullable: true }),
+    concurrentRequests: t.exposeInt('concurrent_requests', { nullable: true, description: 'Requests in flight at once; null: no cap.' }),
     hardQuota: t.exposeBoolean('hard_quota', {
       description: 'True: requests over the monthly tokens are refused. False: they are billed as overage.',
     }),

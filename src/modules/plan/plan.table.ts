@@ -12,6 +12,8 @@ export interface PlanTable {
   tokens_per_minute: number;
   requests_per_hour: number | null;
   requests_per_month: number | null;
+  /** Requests of one tenant in flight at once; null: no cap. */
+  concurrent_requests: number | null;
   hard_quota: boolean;
   overage_per_million: string;
   created_at: Generated<Date>;

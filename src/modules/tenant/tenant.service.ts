@@ -22,10 +22,17 @@ function validName(name: string): string {
   return trimmed;
 }
 
+export interface TenantServiceHooks {
+  /** Told once a tenant's plan change is committed (cached limits are dropped on every instance). */
+  planChanged?(tenantId: string): Promise<void>;
+}
+
 export class TenantService {
   readonly #db: SqlDatabase;
-  constructor(db: SqlDatabase) {
+  readonly #hooks: TenantServiceHooks;
+  constructor(db: SqlDatabase, hooks: TenantServiceHooks = {}) {
     this.#db = db;
+    this.#hooks = hooks;
   }
 
   async create(actor: Actor, input: { name: string; plan?: string | null }): Promise<TenantRow> {
@@ -66,7 +73,7 @@ export class TenantService {
   /** Plan changes take effect at once: limits are read from the tenant's current plan on every request. */
   async setPlan(actor: Actor, id: string, planId: string): Promise<TenantRow> {
     requirePlatformAdmin(actor.principal);
-    return this.#db.transaction().execute(async (trx) => {
+    const tenant = await this.#db.transaction().execute(async (trx) => {
       await this.#requirePlan(trx, planId);
       const before = await findTenantById(trx, id);
       if (!before) throw notFound('tenant', id);
@@ -74,6 +81,8 @@ export class TenantService {
       await recordAudit(trx, actor, { tenantId: id, action: 'tenant.set_plan', target: id, details: { from: before.plan_id, to: planId } });
       return tenant ?? before;
     });
+    await this.#hooks.planChanged?.(id);
+    return tenant;
   }
 
   async #requirePlan(db: Parameters<typeof findPlansByIds>[0], planId: string): Promise<void> {

@@ -62,7 +62,7 @@ DateRangeRef.implement({
   fields: (t) => ({ from: t.expose('from', { type: 'DateTime' }), to: t.expose('to', { type: 'DateTime' }) }),
 });
 
-const MoneyRef = builder.objectRef<CostAmount>('Money');
+export const MoneyRef = builder.objectRef<CostAmount>('Money');
 MoneyRef.implement({
   description: 'An exact amount of money.',
   fields: (t) => ({

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppDeps } from '../../deps.ts';
+import { requireActingTenant } from '../../modules/auth/access.ts';
+import type { LimitState } from '../../modules/limits/limiter-store.ts';
+import { unauthenticated } from '../../shared/errors.ts';
+import { credentialsFromHeaders } from '../credentials.ts';
+import { sendJson } from '../respond.ts';
+
+function window(states: readonly LimitState[] | undefined, indexes: readonly number[]) {
+  if (!states) return null;
+  let tightest: LimitState | undefined;
+  for (const i of indexes) if (states[i] && (!tightest || states[i].remaining < tightest.remaining)) tightest = states[i];
+  return tightest ? { limit: tightest.limit, remaining: tightest.remaining, reset_seconds: Math.ceil(tightest.resetMs / 1000) } : null;
+}
+
+/**
+ * GET /v1/usage: the caller's tenant this billing period (a calendar month, UTC): requests and tokens
+ * used, the limits in force, what remains, when it resets, and the plan. Reading it counts against nothing.
+ */
+export async function usage(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  req.resume();
+  const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
+  if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
+  const tenantId = requireActingTenant(principal);
+  const { limits: limitsService, quota: quotaService } = deps.services;
+  const limits = await limitsService.limits(tenantId, principal.kind === 'api-key' ? principal.keyId : null);
+  const [quota, states] = await Promise.all([quotaService.quota(tenantId), limitsService.windows(limits)]);
+  sendJson(
+    res,
+    200,
+    {
+      object: 'usage',
+      tenant_id: tenantId,
+      plan: { id: limits.plan.id, name: limits.plan.name, hard_quota: limits.hardQuota },
+      period: { month: quota.period.month, start: quota.period.start.toISOString(), end: quota.period.end.toISOString() },
+      usage: { requests: quota.requests, tokens: quota.used },
+      limits: {
+        monthly_tokens: limits.monthlyTokens,
+        requests_per_month: limits.requestsPerMonth,
+        requests_per_hour: limits.requestsPerHour,
+        requests_per_minute: limits.requestsPerMinute,
+        tokens_per_minute: limits.tokensPerMinute,
+        concurrent_requests: limits.concurrentRequests,
+      },
+      remaining: {
+        tokens: limits.monthlyTokens > 0 ? quota.remaining : null,
+        requests: limits.requestsPerMonth !== null ? Math.max(0, limits.requestsPerMonth - quota.requests) : null,
+      },
+      overage_tokens: quota.overage,
+      state: quota.state,
+      reset_at: quota.period.end.toISOString(),
+      rate_limits: { requests: window(states, limits.requestSpecs), tokens: window(states, limits.tokenSpecs) },
+    },
+    { 'cache-control': 'no-store' },
+  );
+}

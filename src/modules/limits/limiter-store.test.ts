@@ -1,0 +1,252 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { serviceUrl } from '../../../test/testkit/services.ts';
+import { randomId } from '../../shared/ids.ts';
+import type { AdmitInput, LimiterStore, LimitSpec, QuotaSpec } from './limiter-store.ts';
+import { MemoryLimiterStore } from './memory-limiter-store.ts';
+import { RedisLimiterStore } from './redis-limiter-store.ts';
+
+// One contract over both stores: the same admissions give the same answers in memory and in Redis.
+
+interface StoreUnderTest {
+  name: string;
+  create(now: () => number): LimiterStore;
+}
+
+const redisUrl = serviceUrl('REDIS');
+const connections: Redis[] = [];
+
+const stores: StoreUnderTest[] = [{ name: 'memory', create: (now) => new MemoryLimiterStore({ requestIdTtlMs: 3_600_000, now }) }];
+if (redisUrl) {
+  stores.push({
+    name: 'redis',
+    create: (now) => {
+      const redis = new Redis(redisUrl);
+      connections.push(redis);
+      return new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, now });
+    },
+  });
+}
+
+afterAll(async () => {
+  await Promise.all(connections.map((redis) => redis.quit()));
+});
+
+const realNow = Date.now();
+const month = new Date(realNow);
+const period = `${month.getUTCFullYear()}${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+const noQuota: QuotaSpec = { period, expiresAtMs: Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 2), tokenLimit: 0, hardTokens: false, requestLimit: 0 };
+
+const rpm = (limit: number, scope: 'tenant' | 'key' = 'tenant'): LimitSpec => ({ kind: 'requests', scope, name: 'rpm', limit, windowMs: 60_000 });
+const tpm = (limit: number, scope: 'tenant' | 'key' = 'tenant'): LimitSpec => ({ kind: 'tokens', scope, name: 'tpm', limit, windowMs: 60_000 });
+const conc = (limit: number, leaseMs = 600_000): LimitSpec => ({ kind: 'concurrency', scope: 'tenant', name: 'conc', limit, windowMs: leaseMs });
+
+describe.each(stores)('limiter store: $name', ({ create }) => {
+  let now: number;
+  let store: LimiterStore;
+  let tenantId: string;
+  let n = 0;
+
+  beforeEach(() => {
+    now = realNow;
+    store = create(() => now);
+    tenantId = `tnt_${randomId(8)}`;
+  });
+
+  const admit = (specs: LimitSpec[], overrides: Partial<AdmitInput> = {}) => {
+    n += 1;
+    return store.admit({
+      tenantId,
+      apiKeyId: null,
+      requestId: `req-${n}`,
+      admissionId: `adm-${n}`,
+      estimate: 0,
+      specs,
+      quota: noQuota,
+      requireSeed: false,
+      ...overrides,
+    });
+  };
+
+  it('admits up to the limit within a window and says when the oldest entry frees a slot', async () => {
+    for (let i = 0; i < 3; i++) {
+      const outcome = await admit([rpm(3)]);
+      expect(outcome.status).toBe('admitted');
+      if (outcome.status === 'admitted') expect(outcome.states[0]).toEqual({ limit: 3, remaining: 2 - i, resetMs: 60_000 });
+      now += 10_000;
+    }
+    const refused = await admit([rpm(3)]);
+    expect(refused).toMatchObject({ status: 'refused', reason: 'limit', spec: 0, retryAfterMs: 30_000 });
+    if (refused.status === 'refused') expect(refused.states[0]).toEqual({ limit: 3, remaining: 0, resetMs: 50_000 });
+  });
+
+  it('is an exact sliding window: no 60 s span ever holds more than the limit', async () => {
+    expect((await admit([rpm(2)])).status).toBe('admitted');
+    now += 30_000;
+    expect((await admit([rpm(2)])).status).toBe('admitted');
+    now += 29_999;
+    expect((await admit([rpm(2)])).status).toBe('refused');
+    now += 1;
+    expect((await admit([rpm(2)])).status).toBe('admitted');
+    expect((await admit([rpm(2)])).status).toBe('refused');
+    now += 30_000;
+    expect((await admit([rpm(2)])).status).toBe('admitted');
+  });
+
+  it('reserves estimated tokens and settles them to the actual count', async () => {
+    const first = await admit([tpm(1_000)], { estimate: 400, requestId: 'a', admissionId: 'a1' });
+    expect(first.status).toBe('admitted');
+    if (first.status === 'admitted') expect(first.states[0]).toMatchObject({ limit: 1_000, remaining: 600 });
+    expect((await admit([tpm(1_000)], { estimate: 400 })).status).toBe('admitted');
+    const refused = await admit([tpm(1_000)], { estimate: 400 });
+    expect(refused).toMatchObject({ status: 'refused', spec: 0, retryAfterMs: 60_000 });
+    await store.settle({ tenantId, apiKeyId: null, requestId: 'a', admissionId: 'a1', reserved: 400, actual: 100, specs: [tpm(1_000)], quota: noQuota });
+    const after = await admit([tpm(1_000)], { estimate: 400 });
+    expect(after.status).toBe('admitted');
+    if (after.status === 'admitted') expect(after.states[0]!.remaining).toBe(100);
+  });
+
+  it('gives a failed request its whole reservation back, and a settlement twice changes nothing more', async () => {
+    await admit([tpm(500)], { estimate: 500, requestId: 'f', admissionId: 'f1' });
+    expect((await admit([tpm(500)], { estimate: 1 })).status).toBe('refused');
+    const settle = { tenantId, apiKeyId: null, requestId: 'f', admissionId: 'f1', reserved: 500, actual: 0, specs: [tpm(500)], quota: noQuota };
+    await store.settle(settle);
+    await store.settle(settle);
+    const peek = await store.peek(tenantId, null, [tpm(500)]);
+    expect(peek[0]!.remaining).toBe(500);
+  });
+
+  it('refuses a request larger than the whole window for a full window', async () => {
+    expect(await admit([tpm(100)], { estimate: 101 })).toMatchObject({ status: 'refused', retryAfterMs: 60_000 });
+  });
+
+  it('waits for as many old entries as it takes to make room for a large request', async () => {
+    await admit([tpm(1_000)], { estimate: 300 });
+    now += 10_000;
+    await admit([tpm(1_000)], { estimate: 300 });
+    now += 10_000;
+    await admit([tpm(1_000)], { estimate: 300 });
+    // 900 used; 700 more needs the first two entries gone: the second leaves at t = 10 s + 60 s.
+    expect(await admit([tpm(1_000)], { estimate: 700 })).toMatchObject({ status: 'refused', retryAfterMs: 50_000 });
+  });
+
+  it('holds a concurrency slot until settlement, or until its lease runs out', async () => {
+    const spec = conc(2, 5_000);
+    await admit([spec], { requestId: 'c1', admissionId: 'c1' });
+    await admit([spec], { requestId: 'c2', admissionId: 'c2' });
+    expect(await admit([spec])).toMatchObject({ status: 'refused', spec: 0, retryAfterMs: 1_000 });
+    await store.settle({ tenantId, apiKeyId: null, requestId: 'c1', admissionId: 'c1', reserved: 0, actual: 0, specs: [spec], quota: noQuota });
+    expect((await admit([spec], { requestId: 'c3', admissionId: 'c3' })).status).toBe('admitted');
+    expect((await admit([spec])).status).toBe('refused');
+    now += 5_001;
+    expect((await admit([spec])).status).toBe('admitted');
+  });
+
+  it('is all or nothing: a refusal by one limit consumes none of the others', async () => {
+    const specs = [rpm(10), tpm(100)];
+    await admit(specs, { estimate: 80 });
+    expect((await admit(specs, { estimate: 80 })).status).toBe('refused');
+    const [requests, tokens] = await store.peek(tenantId, null, specs);
+    expect(requests!.remaining).toBe(9);
+    expect(tokens!.remaining).toBe(20);
+  });
+
+  it('counts an API key apart from its tenant, and the tenant across its keys', async () => {
+    const specs = [rpm(3), rpm(1, 'key')];
+    expect((await admit(specs, { apiKeyId: 'k1' })).status).toBe('admitted');
+    expect(await admit(specs, { apiKeyId: 'k1' })).toMatchObject({ status: 'refused', spec: 1 });
+    expect((await admit(specs, { apiKeyId: 'k2' })).status).toBe('admitted');
+    expect((await admit(specs, { apiKeyId: 'k3' })).status).toBe('admitted');
+    expect(await admit(specs, { apiKeyId: 'k4' })).toMatchObject({ status: 'refused', spec: 0 });
+  });
+
+  describe('monthly quota', () => {
+    const hard: QuotaSpec = { ...noQuota, tokenLimit: 1_000, hardTokens: true };
+
+    it('asks to be seeded first, and seeds only once', async () => {
+      expect(await admit([], { quota: hard, requireSeed: true })).toEqual({ status: 'unseeded' });
+      await store.seedQuota(tenantId, hard, { tokens: 300, requests: 7 });
+      await store.seedQuota(tenantId, hard, { tokens: 999, requests: 99 });
+      const outcome = await admit([], { quota: hard, requireSeed: true });
+      expect(outcome).toMatchObject({ status: 'admitted', quota: { seeded: true, tokens: 300, requests: 8 } });
+      expect(await store.readQuota(tenantId, period)).toEqual({ seeded: true, tokens: 300, requests: 8 });
+    });
+
+    it('refuses a hard quota once used, and lets a soft one run over', async () => {
+      await store.seedQuota(tenantId, hard, { tokens: 0, requests: 0 });
+      await admit([], { quota: hard, requestId: 'q1' });
+      await store.settle({ tenantId, apiKeyId: null, requestId: 'q1', admissionId: 'x', reserved: 0, actual: 999, specs: [], quota: hard });
+      expect((await admit([], { quota: hard, requestId: 'q2' })).status).toBe('admitted');
+      await store.settle({ tenantId, apiKeyId: null, requestId: 'q2', admissionId: 'y', reserved: 0, actual: 50, specs: [], quota: hard });
+      const refused = await admit([], { quota: hard });
+      expect(refused).toMatchObject({ status: 'refused', reason: 'quota_tokens', spec: -1, quota: { tokens: 1_049 } });
+      if (refused.status === 'refused') expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect((await admit([], { quota: { ...hard, hardTokens: false } })).status).toBe('admitted');
+    });
+
+    it('caps requests per month, counting a retried request id once', async () => {
+      const capped: QuotaSpec = { ...noQuota, requestLimit: 2 };
+      await store.seedQuota(tenantId, capped, { tokens: 0, requests: 1 });
+      expect((await admit([], { quota: capped, requestId: 'same' })).status).toBe('admitted');
+      expect((await admit([], { quota: capped, requestId: 'same' })).status).toBe('admitted');
+      expect(await admit([], { quota: capped, requestId: 'other' })).toMatchObject({ status: 'refused', reason: 'quota_requests' });
+      expect(await store.readQuota(tenantId, period)).toMatchObject({ requests: 2 });
+    });
+
+    it('counts a request id once when the client retries it, keeping the larger count', async () => {
+      await store.seedQuota(tenantId, noQuota, { tokens: 0, requests: 0 });
+      const settle = (admissionId: string, actual: number) =>
+        store.settle({ tenantId, apiKeyId: null, requestId: 'retry-me', admissionId, reserved: 0, actual, specs: [], quota: noQuota });
+      await settle('a', 0);
+      await settle('b', 120);
+      await settle('c', 120);
+      await settle('d', 80);
+      expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 120 });
+    });
+
+    it('reports each alert threshold once, the first time it is crossed', async () => {
+      const spec: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
+      await store.seedQuota(tenantId, spec, { tokens: 100, requests: 0 });
+      const settle = (requestId: string, actual: number) =>
+        store.settle({ tenantId, apiKeyId: null, requestId, admissionId: requestId, reserved: 0, actual, specs: [], quota: spec });
+      expect((await settle('s1', 600)).crossed).toEqual([]);
+      expect((await settle('s2', 100)).crossed).toEqual([80]);
+      expect((await settle('s3', 100)).crossed).toEqual([]);
+      expect((await settle('s4', 500)).crossed).toEqual([100]);
+      expect((await settle('s5', 500)).crossed).toEqual([]);
+    });
+
+    it('treats thresholds already behind at seeding as alerted', async () => {
+      const spec: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
+      await store.seedQuota(tenantId, spec, { tokens: 850, requests: 0 });
+      const outcome = await store.settle({ tenantId, apiKeyId: null, requestId: 'r', admissionId: 'r', reserved: 0, actual: 200, specs: [], quota: spec });
+      expect(outcome.crossed).toEqual([100]);
+    });
+  });
+});
+
+describe.runIf(redisUrl)('redis limiter store across instances', () => {
+  it('admits exactly the limit when two stores on two connections race for it', async () => {
+    const prefix = `test:limits:${randomId(8)}:`;
+    const a = new Redis(redisUrl!);
+    const b = new Redis(redisUrl!);
+    connections.push(a, b);
+    const storeA = new RedisLimiterStore({ redis: a, keyPrefix: prefix, requestIdTtlMs: 60_000 });
+    const storeB = new RedisLimiterStore({ redis: b, keyPrefix: prefix, requestIdTtlMs: 60_000 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        (i % 2 ? storeA : storeB).admit({
+          tenantId: 'tnt_race',
+          apiKeyId: null,
+          requestId: `r${i}`,
+          admissionId: `a${i}`,
+          estimate: 10,
+          specs: [rpm(60), tpm(100_000)],
+          quota: noQuota,
+          requireSeed: false,
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'admitted')).toHaveLength(60);
+  });
+});

@@ -1,0 +1,122 @@
+// The counters behind rate limits and monthly quotas, in one process (memory) or shared (Redis). Both
+// stores implement the same arithmetic and run the same contract tests:
+//
+// - requests and tokens per window: an exact sliding-window log. Every admission is an entry stamped
+//   with its time (and, for tokens, its weight); a request is admitted only if the entries of the last
+//   window plus this one stay within the limit, so no window of that length ever holds more.
+// - concurrency: a set of in-flight admissions, each a lease that expires on its own should its
+//   settlement never arrive (a crashed instance), so a slot cannot leak for longer than the lease.
+// - the month: used tokens and requests per tenant and period, seeded once from the usage store.
+//
+// One admission is one atomic step over every counter a request touches (all or nothing), and one
+// settlement is another.
+
+export type LimitKind = 'requests' | 'tokens' | 'concurrency';
+export type LimitScope = 'tenant' | 'key';
+
+/** One limit an admission is checked against. */
+export interface LimitSpec {
+  kind: LimitKind;
+  scope: LimitScope;
+  /** Names the counter within its scope (rpm, tpm, rph, conc). */
+  name: string;
+  /** Requests or tokens per window, or requests in flight. */
+  limit: number;
+  /** The window's length, or (concurrency) how long a slot is held at most without a settlement. */
+  windowMs: number;
+}
+
+/** The tenant's billing period and what its plan allows in it. */
+export interface QuotaSpec {
+  /** YYYYMM of the calendar month (UTC). */
+  period: string;
+  /** When the period's counters may be forgotten (some time after it ends), epoch ms. */
+  expiresAtMs: number;
+  /** Monthly tokens the plan includes; 0 when unlimited. Alerts are percentages of it. */
+  tokenLimit: number;
+  /** True: admissions are refused once the used tokens reach tokenLimit. */
+  hardTokens: boolean;
+  /** Requests per month; 0 when uncapped. */
+  requestLimit: number;
+}
+
+export interface AdmitInput {
+  tenantId: string;
+  apiKeyId: string | null;
+  /** The caller's request id: a retry with the same id is not counted twice in the month. */
+  requestId: string;
+  /** Unique per admission: names its window entries and its concurrency slot. */
+  admissionId: string;
+  /** Tokens reserved in token windows until the settlement says what was used. */
+  estimate: number;
+  specs: readonly LimitSpec[];
+  quota: QuotaSpec;
+  /** When the period is not seeded yet, answer "unseeded" and change nothing. */
+  requireSeed: boolean;
+}
+
+/** Where one limit stands, for x-ratelimit-* headers. */
+export interface LimitState {
+  limit: number;
+  remaining: number;
+  /** Until the window is back to its full allowance (0 when it already is). */
+  resetMs: number;
+}
+
+export interface QuotaUse {
+  seeded: boolean;
+  tokens: number;
+  requests: number;
+}
+
+export type AdmitOutcome =
+  | { status: 'admitted'; states: LimitState[]; quota: QuotaUse }
+  | {
+      status: 'refused';
+      /** Which limit refused: the monthly tokens or requests, or specs[spec]. */
+      reason: 'quota_tokens' | 'quota_requests' | 'limit';
+      spec: number;
+      retryAfterMs: number;
+      states: LimitState[];
+      quota: QuotaUse;
+    }
+  | { status: 'unseeded' };
+
+export interface SettleInput {
+  tenantId: string;
+  apiKeyId: string | null;
+  requestId: string;
+  admissionId: string;
+  /** What the admission reserved in token windows. */
+  reserved: number;
+  /** What the request used, whatever its end. */
+  actual: number;
+  specs: readonly LimitSpec[];
+  quota: QuotaSpec;
+}
+
+export interface SettleOutcome {
+  quota: QuotaUse;
+  /** Alert thresholds (percent of tokenLimit) this settlement crossed first in the period. */
+  crossed: number[];
+}
+
+export const alertThresholds = [80, 100] as const;
+
+export interface LimiterStore {
+  readonly kind: 'memory' | 'redis';
+  admit(input: AdmitInput): Promise<AdmitOutcome>;
+  /** Idempotent: settling an admission twice (a retry after a lost reply) changes nothing more. */
+  settle(input: SettleInput): Promise<SettleOutcome>;
+  /** Sets the period's starting point once; a period already seeded keeps its counters. */
+  seedQuota(tenantId: string, quota: QuotaSpec, base: { tokens: number; requests: number }): Promise<void>;
+  readQuota(tenantId: string, period: string): Promise<QuotaUse>;
+  /** Where each limit stands, without admitting anything. */
+  peek(tenantId: string, apiKeyId: string | null, specs: readonly LimitSpec[]): Promise<LimitState[]>;
+  close(): Promise<void>;
+}
+
+/** Thresholds reached by `tokens` out of `limit`. */
+export function reachedThresholds(tokens: number, limit: number): number[] {
+  return limit > 0 ? alertThresholds.filter((percent) => tokens * 100 >= percent * limit) : [];
+}

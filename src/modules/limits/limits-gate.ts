@@ -1,0 +1,226 @@
+import type { TokenUsage } from '../../providers/provider.ts';
+import { DomainError } from '../../shared/errors.ts';
+import { randomId } from '../../shared/ids.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { CompletionCaller } from '../completion/completion-caller.ts';
+import type { Admission, AdmissionRequest, RequestGate } from '../completion/request-gate.ts';
+import type { BillingPeriod } from '../quota/billing-period.ts';
+import type { QuotaService } from '../quota/quota.service.ts';
+import type { AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';
+import type { EffectiveLimits, LimitsDirectory } from './limits-directory.ts';
+import type { LimitsMetrics } from './limits-metrics.ts';
+import { rateLimitHeaders } from './rate-limit-headers.ts';
+
+export interface LimitsGateOptions {
+  directory: LimitsDirectory;
+  store: LimiterStore;
+  quota: QuotaService;
+  logger: Logger;
+  metrics: LimitsMetrics;
+  /** Settlements that could not reach the store are retried this often, up to maxPendingSettlements. */
+  settleRetryMs?: number;
+  maxPendingSettlements?: number;
+}
+
+/** A refusal by a limit, carrying the x-ratelimit-* headers for /v1 (GraphQL shows the details only). */
+export class LimitRefusal extends DomainError {
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: 'RATE_LIMITED' | 'QUOTA_EXCEEDED', message: string, details: Record<string, unknown>, headers: Record<string, string>) {
+    super(code, message, details);
+    this.headers = headers;
+  }
+}
+
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
+const limitNames: Record<string, string> = {
+  'requests:rpm': 'requests per minute',
+  'tokens:tpm': 'tokens per minute',
+  'concurrency:conc': 'concurrent requests',
+  'requests:rph': 'requests per hour',
+};
+
+/**
+ * The RequestGate of every completion: rate limits per tenant and per API key (requests and tokens per
+ * minute, concurrency, requests per hour) and the monthly quota, in one store round trip per admission
+ * and one per settlement.
+ *
+ * When the store is unreachable, rate limits fail open (served, with a warning and a metric), while a
+ * check that protects money fails closed: a tenant with a hard token quota or a monthly request cap is
+ * refused with UPSTREAM_UNAVAILABLE (503), because serving it could give away what its plan does not
+ * include. Soft-quota tenants lose nothing by being served: their usage is metered either way.
+ */
+export class LimitsGate implements RequestGate {
+  readonly #options: LimitsGateOptions;
+  readonly #instance = randomId(8);
+  #sequence = 0;
+  readonly #pending: SettleInput[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+  #lastWarning = 0;
+
+  constructor(options: LimitsGateOptions) {
+    this.#options = options;
+  }
+
+  async admit(caller: CompletionCaller, request: AdmissionRequest): Promise<Admission> {
+    const { directory, quota } = this.#options;
+    const limits = await directory.get(caller.tenantId, caller.apiKeyId);
+    const period = quota.currentPeriod();
+    const spec = quota.spec(limits, period);
+    const estimate = await request.estimateTokens();
+    const admissionId = `${this.#instance}.${(this.#sequence += 1)}`;
+    const input = {
+      tenantId: caller.tenantId,
+      apiKeyId: caller.apiKeyId,
+      requestId: caller.requestId,
+      admissionId,
+      estimate,
+      specs: limits.specs,
+      quota: spec,
+      requireSeed: true,
+    };
+    let outcome: AdmitOutcome;
+    try {
+      outcome = await this.#options.store.admit(input);
+      if (outcome.status === 'unseeded') {
+        const seeded = await this.#seed(caller.tenantId, limits, spec, period);
+        outcome = await this.#options.store.admit({ ...input, requireSeed: seeded });
+      }
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      return this.#storeUnavailable(limits, period, error, input);
+    }
+    if (outcome.status === 'unseeded') throw new Error('limiter store answered "unseeded" to an admission that did not require a seed');
+    if (outcome.status === 'refused') {
+      throw refusal(limits, period, outcome, estimate);
+    }
+    return this.#admission(limits, period, { ...input, reserved: estimate }, rateLimitHeaders(limits, outcome.states));
+  }
+
+  /** Stops retrying settlements; those still pending are lost (their slots expire with their leases). */
+  close(): void {
+    clearTimeout(this.#retryTimer);
+    if (this.#pending.length > 0) this.#options.logger.warn({ pending: this.#pending.length }, 'limits: settlements not delivered before shutdown');
+  }
+
+  /** Whether the period is now seeded (false: admit without the monthly counters, which seed later). */
+  async #seed(tenantId: string, limits: EffectiveLimits, spec: QuotaSpec, period: BillingPeriod): Promise<boolean> {
+    try {
+      await this.#options.quota.seed(tenantId, spec, period);
+      return true;
+    } catch (error) {
+      this.#options.logger.warn({ err: error, tenantId }, 'limits: cannot read the usage store to seed the monthly quota');
+      if (moneyBearing(limits)) throw quotaUnavailable('the usage store');
+      return false;
+    }
+  }
+
+  #storeUnavailable(limits: EffectiveLimits, period: BillingPeriod, error: unknown, input: Omit<SettleInput, 'reserved' | 'actual'> & { estimate: number }): Admission {
+    const failClosed = moneyBearing(limits);
+    this.#options.metrics.storeFailures.inc({ operation: 'admit', handling: failClosed ? 'fail_closed' : 'fail_open' });
+    const now = Date.now();
+    if (now - this.#lastWarning > 10_000) {
+      this.#lastWarning = now;
+      this.#options.logger.warn(
+        { err: error, tenantId: limits.tenantId },
+        failClosed
+          ? 'limits: store unreachable; a tenant with a hard quota is refused (503) until it is back'
+          : 'limits: store unreachable; rate limits are failing open (served without limits)',
+      );
+    }
+    if (failClosed) throw quotaUnavailable('the limits store (Redis)');
+    // Settled all the same: if the admission did reach the store (a lost reply), its slot is released.
+    return this.#admission(limits, period, { ...input, reserved: input.estimate }, noHeaders);
+  }
+
+  #admission(limits: EffectiveLimits, period: BillingPeriod, input: Omit<SettleInput, 'actual'>, headers: Readonly<Record<string, string>>): Admission {
+    let settled = false;
+    return {
+      headers,
+      settle: (usage: TokenUsage | undefined) => {
+        if (settled) return;
+        settled = true;
+        this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0 });
+      },
+    };
+  }
+
+  #settle(limits: EffectiveLimits, period: BillingPeriod, input: SettleInput): void {
+    this.#options.store.settle(input).then(
+      (outcome) => {
+        if (outcome.crossed.length > 0) this.#options.quota.alert(limits, period, outcome.quota, outcome.crossed);
+      },
+      (error: unknown) => {
+        this.#options.metrics.storeFailures.inc({ operation: 'settle', handling: 'retry' });
+        this.#options.logger.debug({ err: error }, 'limits: settlement failed; it is retried');
+        this.#retryLater(input);
+      },
+    );
+  }
+
+  #retryLater(input: SettleInput): void {
+    const max = this.#options.maxPendingSettlements ?? 10_000;
+    if (this.#pending.length >= max) {
+      this.#pending.shift();
+      this.#options.metrics.storeFailures.inc({ operation: 'settle', handling: 'dropped' });
+    }
+    this.#pending.push(input);
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const batch = this.#pending.splice(0);
+      // Settlements are idempotent, so one that did land before its reply was lost changes nothing more.
+      for (const pending of batch) {
+        this.#options.store.settle(pending).catch(() => this.#retryLater(pending));
+      }
+    }, this.#options.settleRetryMs ?? 1_000);
+    this.#retryTimer.unref();
+  }
+}
+
+/** A hard token quota or a monthly request cap: letting requests through unchecked would give away what the plan does not include. */
+const moneyBearing = (limits: EffectiveLimits) => (limits.hardQuota && limits.monthlyTokens > 0) || limits.requestsPerMonth !== null;
+
+function quotaUnavailable(what: string): DomainError {
+  return new DomainError('UPSTREAM_UNAVAILABLE', `The monthly quota cannot be checked because ${what} is unreachable; the request was not sent. Please retry shortly.`, {
+    retryAfter: 5,
+    dependency: what,
+  });
+}
+
+function refusal(limits: EffectiveLimits, period: BillingPeriod, outcome: Extract<AdmitOutcome, { status: 'refused' }>, estimate: number): LimitRefusal {
+  const retryAfter = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
+  const headers = { ...rateLimitHeaders(limits, outcome.states), 'retry-after-ms': String(Math.max(1, Math.round(outcome.retryAfterMs))) };
+  if (outcome.reason === 'quota_tokens') {
+    return new LimitRefusal(
+      'QUOTA_EXCEEDED',
+      `You have used your plan's ${limits.monthlyTokens} tokens for ${period.month} (${outcome.quota.tokens} used); the quota resets at ${period.end.toISOString()}.`,
+      { retryAfter, limit: 'monthly_tokens', quotaLimit: limits.monthlyTokens, used: outcome.quota.tokens, resetsAt: period.end.toISOString() },
+      headers,
+    );
+  }
+  if (outcome.reason === 'quota_requests') {
+    return new LimitRefusal(
+      'QUOTA_EXCEEDED',
+      `You have made your plan's ${limits.requestsPerMonth} requests for ${period.month}; the quota resets at ${period.end.toISOString()}.`,
+      { retryAfter, limit: 'requests_per_month', quotaLimit: limits.requestsPerMonth, used: outcome.quota.requests, resetsAt: period.end.toISOString() },
+      headers,
+    );
+  }
+  const spec = limits.specs[outcome.spec]!;
+  const state = outcome.states[outcome.spec]!;
+  const what = limitNames[`${spec.kind}:${spec.name}`] ?? spec.name;
+  const whose = spec.scope === 'key' ? 'this API key' : 'your organization';
+  const detail =
+    spec.kind === 'tokens' && estimate > spec.limit
+      ? `Request too large for ${what}: limit ${spec.limit}, requested ${estimate}. Send fewer tokens or a lower max_tokens.`
+      : spec.kind === 'tokens'
+        ? `Rate limit reached for ${what} on ${whose}: limit ${spec.limit}, used ${spec.limit - state.remaining}, requested ${estimate}. Please try again in ${retryAfter}s.`
+        : `Rate limit reached for ${what} on ${whose}: limit ${spec.limit}. Please try again in ${retryAfter}s.`;
+  return new LimitRefusal(
+    'RATE_LIMITED',
+    detail,
+    { retryAfter, limit: what.replaceAll(' ', '_'), scope: spec.scope, limitValue: spec.limit, remaining: state.remaining },
+    headers,
+  );
+}

@@ -1,0 +1,302 @@
+import {
+  reachedThresholds,
+  type AdmitInput,
+  type AdmitOutcome,
+  type LimiterStore,
+  type LimitSpec,
+  type LimitState,
+  type QuotaSpec,
+  type QuotaUse,
+  type SettleInput,
+  type SettleOutcome,
+} from './limiter-store.ts';
+
+// The embedded store: one process, the same arithmetic as the Redis script (see limiter-store.ts).
+
+interface Entry {
+  t: number;
+  id: string;
+  weight: number;
+}
+
+/** Entries in time order; head advances as they leave the window. */
+interface Window {
+  entries: Entry[];
+  head: number;
+  sum: number;
+  byId: Map<string, Entry>;
+  windowMs: number;
+}
+
+interface Period {
+  seeded: boolean;
+  baseTokens: number;
+  tokens: number;
+  baseRequests: number;
+  requests: number;
+  alerted: Set<number>;
+  expiresAtMs: number;
+}
+
+export interface MemoryLimiterStoreOptions {
+  /** How long a request id's counted tokens are remembered, so a client retry is not counted twice. */
+  requestIdTtlMs: number;
+  now?: () => number;
+  /** How often idle windows and forgotten periods are dropped. */
+  sweepEveryMs?: number;
+}
+
+export class MemoryLimiterStore implements LimiterStore {
+  readonly kind = 'memory' as const;
+  readonly #windows = new Map<string, Window>();
+  readonly #leases = new Map<string, Map<string, number>>();
+  readonly #periods = new Map<string, Period>();
+  /** requestId -> tokens counted; insertion order is expiry order (each touch re-inserts). */
+  readonly #requestIds = new Map<string, { counted: number; expiresAt: number }>();
+  readonly #requestIdTtlMs: number;
+  readonly #clock: () => number;
+  readonly #sweeper: NodeJS.Timeout;
+  #last = 0;
+
+  constructor(options: MemoryLimiterStoreOptions) {
+    this.#requestIdTtlMs = options.requestIdTtlMs;
+    this.#clock = options.now ?? Date.now;
+    this.#sweeper = setInterval(() => this.#sweep(), options.sweepEveryMs ?? 60_000);
+    this.#sweeper.unref();
+  }
+
+  async admit(input: AdmitInput): Promise<AdmitOutcome> {
+    const now = this.#now();
+    const period = this.#period(input.tenantId, input.quota);
+    if (input.requireSeed && !period.seeded) return { status: 'unseeded' };
+    const quota = use(period);
+    const fresh = this.#countedTokens(input.tenantId, input.requestId, now) === undefined;
+    const periodLeft = Math.max(0, periodEnd(input.quota) - now);
+    const states: LimitState[] = [];
+    let refused: { spec: number; retryAfterMs: number } | undefined;
+    input.specs.forEach((spec, i) => {
+      const key = this.#key(input, spec);
+      if (spec.kind === 'concurrency') {
+        const count = this.#liveLeases(key, now).size;
+        if (count + 1 > spec.limit) {
+          refused ??= { spec: i, retryAfterMs: 1_000 };
+          states.push({ limit: spec.limit, remaining: Math.max(0, spec.limit - count), resetMs: 0 });
+        } else {
+          states.push({ limit: spec.limit, remaining: spec.limit - count - 1, resetMs: 0 });
+        }
+        return;
+      }
+      const window = this.#window(key, spec, now);
+      const weight = spec.kind === 'tokens' ? input.estimate : 1;
+      const count = window.entries.length - window.head;
+      const used = spec.kind === 'tokens' ? window.sum : count;
+      if (used + weight > spec.limit) {
+        const wait = retryAfter(window, spec, weight, now);
+        if (!refused) refused = { spec: i, retryAfterMs: wait };
+        else refused.retryAfterMs = Math.max(refused.retryAfterMs, wait);
+        const newest = count > 0 ? window.entries[window.entries.length - 1]!.t : now - spec.windowMs;
+        states.push({ limit: spec.limit, remaining: Math.max(0, spec.limit - used), resetMs: Math.max(0, newest + spec.windowMs - now) });
+      } else {
+        states.push({ limit: spec.limit, remaining: spec.limit - used - weight, resetMs: spec.windowMs });
+      }
+    });
+    // Monthly caps come first: they say more than a window that frees itself within a minute.
+    if (input.quota.hardTokens && input.quota.tokenLimit > 0 && quota.tokens >= input.quota.tokenLimit) {
+      return { status: 'refused', reason: 'quota_tokens', spec: -1, retryAfterMs: periodLeft, states, quota };
+    }
+    if (fresh && input.quota.requestLimit > 0 && quota.requests >= input.quota.requestLimit) {
+      return { status: 'refused', reason: 'quota_requests', spec: -1, retryAfterMs: periodLeft, states, quota };
+    }
+    if (refused) return { status: 'refused', reason: 'limit', spec: refused.spec, retryAfterMs: refused.retryAfterMs, states, quota };
+
+    input.specs.forEach((spec) => {
+      const key = this.#key(input, spec);
+      if (spec.kind === 'concurrency') {
+        this.#liveLeases(key, now).set(input.admissionId, now + spec.windowMs);
+        return;
+      }
+      const window = this.#window(key, spec, now);
+      const entry = { t: now, id: input.admissionId, weight: spec.kind === 'tokens' ? input.estimate : 1 };
+      window.entries.push(entry);
+      window.sum += entry.weight;
+      if (spec.kind === 'tokens') window.byId.set(entry.id, entry);
+    });
+    if (fresh) {
+      this.#remember(input.tenantId, input.requestId, 0, now);
+      if (period.seeded) period.requests += 1;
+    }
+    return { status: 'admitted', states, quota: use(period) };
+  }
+
+  async settle(input: SettleInput): Promise<SettleOutcome> {
+    const now = this.#now();
+    const period = this.#period(input.tenantId, input.quota);
+    const counted = this.#countedTokens(input.tenantId, input.requestId, now) ?? 0;
+    const delta = Math.max(0, input.actual - counted);
+    this.#remember(input.tenantId, input.requestId, Math.max(counted, input.actual), now);
+    const crossed: number[] = [];
+    if (period.seeded && delta > 0) {
+      period.tokens += delta;
+      for (const threshold of reachedThresholds(period.baseTokens + period.tokens, input.quota.tokenLimit)) {
+        if (period.alerted.has(threshold)) continue;
+        period.alerted.add(threshold);
+        crossed.push(threshold);
+      }
+    }
+    for (const spec of input.specs) {
+      const key = this.#key(input, spec);
+      if (spec.kind === 'concurrency') {
+        this.#leases.get(key)?.delete(input.admissionId);
+      } else if (spec.kind === 'tokens') {
+        const window = this.#windows.get(key);
+        const entry = window?.byId.get(input.admissionId);
+        if (window && entry) {
+          window.sum += input.actual - entry.weight;
+          entry.weight = input.actual;
+          window.byId.delete(input.admissionId);
+        }
+      }
+    }
+    return { quota: use(period), crossed };
+  }
+
+  async seedQuota(tenantId: string, quota: QuotaSpec, base: { tokens: number; requests: number }): Promise<void> {
+    const period = this.#period(tenantId, quota);
+    if (period.seeded) return;
+    period.seeded = true;
+    period.baseTokens = base.tokens;
+    period.baseRequests = base.requests;
+    // Thresholds already behind at seeding were alerted before (a restart): only new crossings alert.
+    for (const threshold of reachedThresholds(base.tokens, quota.tokenLimit)) period.alerted.add(threshold);
+  }
+
+  async readQuota(tenantId: string, periodId: string): Promise<QuotaUse> {
+    const period = this.#periods.get(`${tenantId}\0${periodId}`);
+    return period ? use(period) : { seeded: false, tokens: 0, requests: 0 };
+  }
+
+  async peek(tenantId: string, apiKeyId: string | null, specs: readonly LimitSpec[]): Promise<LimitState[]> {
+    const now = this.#now();
+    return specs.map((spec) => {
+      const key = this.#key({ tenantId, apiKeyId }, spec);
+      if (spec.kind === 'concurrency') {
+        return { limit: spec.limit, remaining: Math.max(0, spec.limit - this.#liveLeases(key, now).size), resetMs: 0 };
+      }
+      const window = this.#window(key, spec, now);
+      const count = window.entries.length - window.head;
+      const used = spec.kind === 'tokens' ? window.sum : count;
+      const newest = count > 0 ? window.entries[window.entries.length - 1]!.t + spec.windowMs - now : 0;
+      return { limit: spec.limit, remaining: Math.max(0, spec.limit - used), resetMs: Math.max(0, newest) };
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+  }
+
+  #now(): number {
+    // Never backwards: a window's entries stay in time order even if the wall clock steps back.
+    this.#last = Math.max(this.#last, this.#clock());
+    return this.#last;
+  }
+
+  #key(input: { tenantId: string; apiKeyId: string | null }, spec: LimitSpec): string {
+    return spec.scope === 'key' ? `${input.tenantId}\0k\0${input.apiKeyId ?? ''}\0${spec.name}` : `${input.tenantId}\0t\0${spec.name}`;
+  }
+
+  #window(key: string, spec: LimitSpec, now: number): Window {
+    let window = this.#windows.get(key);
+    if (!window) {
+      window = { entries: [], head: 0, sum: 0, byId: new Map(), windowMs: spec.windowMs };
+      this.#windows.set(key, window);
+    }
+    window.windowMs = spec.windowMs;
+    const cutoff = now - spec.windowMs;
+    while (window.head < window.entries.length && window.entries[window.head]!.t <= cutoff) {
+      const entry = window.entries[window.head]!;
+      window.sum -= entry.weight;
+      window.byId.delete(entry.id);
+      window.head += 1;
+    }
+    if (window.head > 1024 && window.head * 2 > window.entries.length) {
+      window.entries = window.entries.slice(window.head);
+      window.head = 0;
+    }
+    if (window.head === window.entries.length) window.sum = 0;
+    return window;
+  }
+
+  #liveLeases(key: string, now: number): Map<string, number> {
+    let leases = this.#leases.get(key);
+    if (!leases) {
+      leases = new Map();
+      this.#leases.set(key, leases);
+    }
+    for (const [id, expiresAt] of leases) if (expiresAt <= now) leases.delete(id);
+    return leases;
+  }
+
+  #period(tenantId: string, quota: QuotaSpec): Period {
+    const key = `${tenantId}\0${quota.period}`;
+    let period = this.#periods.get(key);
+    if (!period) {
+      period = { seeded: false, baseTokens: 0, tokens: 0, baseRequests: 0, requests: 0, alerted: new Set(), expiresAtMs: quota.expiresAtMs };
+      this.#periods.set(key, period);
+    }
+    return period;
+  }
+
+  #countedTokens(tenantId: string, requestId: string, now: number): number | undefined {
+    const entry = this.#requestIds.get(`${tenantId}\0${requestId}`);
+    return entry && entry.expiresAt > now ? entry.counted : undefined;
+  }
+
+  #remember(tenantId: string, requestId: string, counted: number, now: number): void {
+    const key = `${tenantId}\0${requestId}`;
+    this.#requestIds.delete(key);
+    this.#requestIds.set(key, { counted, expiresAt: now + this.#requestIdTtlMs });
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, entry] of this.#requestIds) {
+      if (entry.expiresAt > now) break;
+      this.#requestIds.delete(key);
+    }
+    for (const [key, window] of this.#windows) {
+      const newest = window.entries[window.entries.length - 1];
+      if (!newest || newest.t <= now - window.windowMs) this.#windows.delete(key);
+    }
+    for (const [key, leases] of this.#leases) {
+      for (const [id, expiresAt] of leases) if (expiresAt <= now) leases.delete(id);
+      if (leases.size === 0) this.#leases.delete(key);
+    }
+    for (const [key, period] of this.#periods) if (period.expiresAtMs <= now) this.#periods.delete(key);
+  }
+}
+
+const use = (period: Period): QuotaUse => ({
+  seeded: period.seeded,
+  tokens: period.baseTokens + period.tokens,
+  requests: period.baseRequests + period.requests,
+});
+
+/** The period's end, from its YYYYMM. */
+export function periodEnd(quota: Pick<QuotaSpec, 'period'>): number {
+  const year = Number(quota.period.slice(0, 4));
+  const month = Number(quota.period.slice(4, 6));
+  return Date.UTC(year, month, 1);
+}
+
+/** How long until enough of the window expires for `weight` more to fit (the whole window if it never can). */
+function retryAfter(window: Window, spec: LimitSpec, weight: number, now: number): number {
+  if (weight > spec.limit) return spec.windowMs;
+  const used = spec.kind === 'tokens' ? window.sum : window.entries.length - window.head;
+  let excess = used + weight - spec.limit;
+  for (let i = window.head; i < window.entries.length; i++) {
+    const entry = window.entries[i]!;
+    excess -= entry.weight;
+    if (excess <= 0) return Math.max(1, entry.t + spec.windowMs - now);
+  }
+  return spec.windowMs;
+}
