@@ -1,0 +1,209 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClient } from 'graphql-ws';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { randomId } from '../../src/shared/ids.ts';
+import { asAdmin, bearer, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
+import { serviceUrl } from '../testkit/services.ts';
+import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
+
+// Two app instances sharing one Postgres and one Redis, as behind a load balancer: the limits, quotas
+// and alerts they enforce are one truth, whichever instance a request lands on.
+
+const redisUrl = serviceUrl('REDIS');
+const postgres = sqlDialects().find((dialect) => dialect.name === 'postgres');
+
+describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis and Postgres', () => {
+  let upstream: FakeUpstream;
+  let database: TestSqlDatabase;
+  let a: TestApp;
+  let b: TestApp;
+  let hookServer: Server;
+  const hooks: string[] = [];
+  const messages = [{ role: 'user' as const, content: 'Spread me over two instances' }];
+
+  const gql = async <T,>(app: TestApp, query: string, variables: Record<string, unknown> = {}, headers = asAdmin()) => {
+    const result = await graphqlRequest<T>(app.url, query, variables, headers);
+    if (result.errors) throw new Error(JSON.stringify(result.errors));
+    return result.data as T;
+  };
+  const createTenant = async (plan: string) =>
+    (await gql<{ createTenant: { tenant: { id: string } } }>(a, 'mutation($p: String) { createTenant(input: { name: "Cross", plan: $p }) { tenant { id } } }', { p: plan }))
+      .createTenant.tenant.id;
+  const setLimits = (tenantId: string, limits: Record<string, number>) =>
+    gql(a, 'mutation($t: ID!, $l: RateLimitsInput!) { setTenantLimits(tenantId: $t, limits: $l) { tenant { id } } }', { t: tenantId, l: limits });
+  const client = (app: TestApp, tenantId: string) =>
+    new OpenAI({ baseURL: `${app.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
+  const quota = async (tenantId: string, app = b) =>
+    (await gql<{ tenant: { quota: { used: number; limit: number; state: string; requests: number } } }>(app, 'query($id: ID!) { tenant(id: $id) { quota { used limit state requests } } }', { id: tenantId }))
+      .tenant.quota;
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'ok',
+      (error: unknown) => (error instanceof OpenAI.APIError ? `${error.status}:${(error.error as { code?: string } | undefined)?.code}` : String(error)),
+    );
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ behaviour: { tokens: 5 } });
+    hookServer = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        hooks.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+    database = await postgres!.create();
+    const options = {
+      databaseUrl: database.databaseUrl,
+      redisUrl,
+      inference: {
+        providers: [{ name: 'gpu', type: 'openai' as const, baseUrl: upstream.openaiBaseUrl }],
+        models: [
+          { name: 'chat-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream', weight: 1 }] },
+          { name: 'big-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream?tokens=30000', weight: 1 }] },
+          { name: 'mid-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream?tokens=2000&first-token-delay-ms=300', weight: 1 }] },
+        ],
+      },
+      config: {
+        limits: {
+          keyPrefix: `test:cross:${randomId(8)}:`,
+          graphqlPerMinute: 4,
+          quotaWebhookUrl: `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/quota`,
+          quotaWebhookSecret: 'cross-instance-webhook-secret',
+        },
+      },
+    };
+    // One after the other: the first applies the migrations.
+    a = await startTestApp(options);
+    b = await startTestApp(options);
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await database?.dispose();
+    await upstream?.close();
+    await new Promise((resolve) => hookServer?.close(resolve));
+  });
+
+  it('gives a tenant at 60 requests per minute at most 60 successes in a minute across both instances', async () => {
+    const tenantId = await createTenant('starter');
+    await setLimits(tenantId, { concurrentRequests: 500 });
+    const clients = [client(a, tenantId), client(b, tenantId)];
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => outcome(clients[i % 2]!.chat.completions.create({ model: 'chat-model', messages }))),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(60);
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual(Array.from({ length: 40 }, () => '429:rate_limited'));
+    expect(await quota(tenantId)).toMatchObject({ requests: 60 });
+  });
+
+  it('sees a limit changed on one instance at once on the other', async () => {
+    const tenantId = await createTenant('pro');
+    const first = await client(b, tenantId).chat.completions.create({ model: 'chat-model', messages }).withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('120');
+    await setLimits(tenantId, { requestsPerMinute: 7 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await client(b, tenantId).chat.completions.create({ model: 'chat-model', messages }).withResponse();
+    expect(second.response.headers.get('x-ratelimit-limit-requests')).toBe('7');
+  });
+
+  it('overshoots a hard quota by at most the requests in flight when it was reached, alerting once per threshold', async () => {
+    const tenantId = await createTenant('free');
+    await setLimits(tenantId, { requestsPerMinute: 1_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 });
+    // Subscribed on B; the requests that cross the thresholds are served by both.
+    const updates: { threshold: number; state: string }[] = [];
+    const ws = createClient({ url: `${b.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${testAdminKey}` }, retryAttempts: 0 });
+    const stop = ws.subscribe<{ quotaUpdated: { threshold: number; state: string } }>(
+      { query: 'subscription($t: ID) { quotaUpdated(tenantId: $t) { threshold state } }', variables: { t: tenantId } },
+      { next: (message) => updates.push(message.data!.quotaUpdated), error: () => {}, complete: () => {} },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // Close to the edge: three requests of ~30k tokens, through A only.
+    for (let i = 0; i < 3; i++) await client(a, tenantId).chat.completions.create({ model: 'big-model', messages });
+    const before = await quota(tenantId);
+    expect(before.state).toBe('WARNING');
+    const limit = before.limit;
+
+    // 50 requests of ~2k tokens each, 300 ms upstream latency, one every 20 ms over both instances.
+    const clients = [client(a, tenantId), client(b, tenantId)];
+    const results = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * 20));
+        return clients[i % 2]!.chat.completions.create({ model: 'mid-model', messages }).then(
+          (completion) => ({ ok: true as const, tokens: completion.usage!.total_tokens }),
+          (error: unknown) => ({ ok: false as const, code: ((error as InstanceType<typeof OpenAI.APIError>).error as { code?: string } | undefined)?.code }),
+        );
+      }),
+    );
+    const successes = results.filter((r) => r.ok);
+    const refused = results.filter((r) => !r.ok);
+    expect(refused.map((r) => r.code)).toEqual(refused.map(() => 'quota_exceeded'));
+    expect(refused.length).toBeGreaterThan(0);
+    const perRequest = successes[0]!.tokens;
+    const after = await quota(tenantId);
+    // Exact counters: every success counted once, nothing for the refusals.
+    expect(after.used).toBe(before.used + successes.length * perRequest);
+
+    // When was the quota reached? When the successes that used up what was left had settled, as the
+    // servers saw it: each usage event has its start (ts) and latency, on the same clock for both.
+    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
+    const events = await a.app.deps.usage.store.events({ tenantId, range: null, filter: { models: ['mid-model'] }, limit: 100, after: null });
+    const served = events.filter((e) => e.status === 'ok');
+    const turnedAway = events.filter((e) => e.status === 'refused');
+    expect([served.length, turnedAway.length]).toEqual([successes.length, refused.length]);
+    const needed = Math.ceil((limit - before.used) / perRequest);
+    const reachedAt = served.map((e) => e.ts.getTime() + e.latencyMs).sort((x, y) => x - y)[needed - 1]!;
+    const slackMs = 10;
+    // Everything served was admitted before the quota was reached: it was in flight then...
+    expect(served.every((e) => e.ts.getTime() <= reachedAt + slackMs)).toBe(true);
+    // ...so the overshoot is those requests' tokens and no more,
+    expect(after.used - limit).toBeLessThanOrEqual(served.length * perRequest);
+    // and every request decided after that moment was refused.
+    expect(turnedAway.every((e) => e.ts.getTime() + e.latencyMs >= reachedAt - slackMs)).toBe(true);
+
+    await expect(client(b, tenantId).chat.completions.create({ model: 'chat-model', messages })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    const deadline = Date.now() + 5_000;
+    while (updates.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(updates).toEqual([
+      { threshold: 80, state: 'WARNING' },
+      { threshold: 100, state: 'EXCEEDED' },
+    ]);
+    stop();
+    await ws.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const mine = hooks.filter((body) => body.includes(tenantId)).map((body) => (JSON.parse(body) as { data: { threshold: number } }).data.threshold);
+    expect(mine.sort()).toEqual([100, 80]);
+
+    // Usage events and quota counters agree.
+    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
+    const month = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString();
+    const report = await gql<{ tenant: { usage: { totals: { totalTokens: number } } } }>(
+      a,
+      'query($id: ID!, $r: DateRangeInput!) { tenant(id: $id) { usage(range: $r) { totals { totalTokens } } } }',
+      { id: tenantId, r: { from: month, to: new Date(Date.now() + 60_000).toISOString() } },
+    );
+    expect(report.tenant.usage.totals.totalTokens).toBe(after.used);
+  });
+
+  it("limits the control plane's GraphQL operations per principal on the shared Redis", async () => {
+    const tenantId = await createTenant('pro');
+    const key = await gql<{ createApiKey: { secret: string } }>(a, 'mutation($t: ID!) { createApiKey(input: { tenantId: $t, name: "dash" }) { secret } }', { t: tenantId });
+    a.secrets.add(key.createApiKey.secret);
+    b.secrets.add(key.createApiKey.secret);
+    const asKey = bearer(key.createApiKey.secret);
+    const viewer = '{ viewer { __typename } }';
+    for (const app of [a, b, a, b]) expect((await graphqlRequest(app.url, viewer, {}, asKey)).errors).toBeUndefined();
+    const refused = await graphqlRequest(b.url, viewer, {}, asKey);
+    expect(refused.status).toBe(429);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refused.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
+    // The platform's admin key is not limited.
+    for (let i = 0; i < 6; i++) expect((await graphqlRequest(a.url, viewer, {}, asAdmin())).errors).toBeUndefined();
+  });
+});
