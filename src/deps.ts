@@ -81,7 +81,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
     const inferenceConfig = new InferenceConfigService({ db: db.db, secretBox: secrets.box, inference: config.inference, logger });
     await inferenceConfig.logKeyReport();
-    const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl) : undefined;
+    const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl, logger) : undefined;
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
@@ -140,8 +140,15 @@ async function openClickhouse(url: string, logger: Logger): Promise<ClickHouseCl
   return clickhouse;
 }
 
-async function connectRedis(url: string): Promise<Redis> {
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  // While Redis is away ioredis reconnects on its own; each failed attempt is logged, not thrown.
+  let lastWarning = 0;
+  redis.on('error', (error: Error) => {
+    if (Date.now() - lastWarning < 10_000) return;
+    lastWarning = Date.now();
+    logger.warn({ err: error, redis: redactUrl(url) }, 'Redis connection error; reconnecting');
+  });
   try {
     await redis.connect();
   } catch (error) {

@@ -86,7 +86,6 @@ describe('rate limits, quotas and billing', () => {
           { name: 'broken-model', kind: 'chat', deployments: [{ provider: 'gpu', model: 'upstream?fail=400', weight: 1 }] },
           { name: 'cut-model', kind: 'chat', deployments: [{ provider: 'gpu', model: 'upstream?tokens=10&cut-after=3', weight: 1 }] },
         ],
-        routing: { maxAttempts: 1 },
       },
       config: { limits: { quotaWebhookUrl: webhook.url, quotaWebhookSecret: webhookSecret } },
     });

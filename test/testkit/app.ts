@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { buildApp, type App } from '../../src/app.ts';
 import { configSchema, type ConfigInput, type InferenceConfigFile } from '../../src/config.ts';
+import { randomId } from '../../src/shared/ids.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { assertNoLeaks } from './secrets.ts';
 
@@ -48,6 +49,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       ...options.config?.storage,
     },
     auth: { adminKey: testAdminKey, secret: testSecret, ...options.config?.auth },
+    // Test files share one Redis: each app's limiter keys and channels live in a namespace of their own,
+    // unless a test gives its instances one to share.
+    limits: { keyPrefix: `test:${randomId(10)}:`, ...options.config?.limits },
     logLevel: options.config?.logLevel ?? 'info',
     inference: options.inference ?? {},
   });
