@@ -24,7 +24,8 @@ import {
 // Values reach SQL only through literal(): 18.16 has no query parameters.
 
 const QUERY_ID_PREFIX = 'tollgate-usage-';
-const ID_CHECK_CHUNK = 1_000;
+// Ids per existence check; the statement is then a few hundred KB, past 18.16's default max_query_size.
+const ID_CHECK_CHUNK = 5_000;
 // Errors raised before a byte of the insert left this process: nothing can have been stored.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 // Windows (ms) tried in turn when paging newest-first, so a page reads recent parts only.
@@ -245,9 +246,9 @@ export class ClickhouseUsageStore implements UsageStore {
     if (!result.success) throw result.error;
   }
 
-  async #rows<T>(query: string): Promise<T[]> {
+  async #rows<T>(query: string, settings?: Record<string, string>): Promise<T[]> {
     this.counters.reads += 1;
-    const result = await this.#client.query({ query, format: 'JSONEachRow' });
+    const result = await this.#client.query({ query, format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings } : {}) });
     return result.json<T>();
   }
 
@@ -276,6 +277,7 @@ export class ClickhouseUsageStore implements UsageStore {
            AND ts >= ${literal(new Date(Math.floor(Math.min(...times) / 1000) * 1000))}
            AND ts <= ${literal(new Date(Math.max(...times)))}
            AND event_id IN (${chunk.map((e) => literal(e.eventId)).join(', ')})`,
+        { max_query_size: '16777216' },
       );
       for (const row of rows) stored.add(row.event_id);
     }

@@ -56,13 +56,25 @@ interface QueuedSegment extends SpoolSegment {
   /** null when evicted to keep memory bounded (or a replayed file not read yet). */
   events: UsageEvent[] | null;
   count: number | null;
-  /** Events from the start already in the store; the segment is removed once all are. */
-  sent: number;
+  /** Events handed to an insert so far (from the start); the rest wait for the sender. */
+  claimed: number;
+  /** Events the store has acknowledged; the segment is removed once all are. */
+  acked: number;
   /** An earlier attempt may have stored part of it: the store checks ids before writing. */
   maybeStored: boolean;
   /** false when the spool could not write it: then it exists in memory only. */
   durable: boolean;
 }
+
+/** A slice [start, end) of a segment's events, part of one insert. */
+interface Part {
+  segment: QueuedSegment;
+  start: number;
+  end: number;
+}
+
+// Inserts in flight at once: one being written by the store while the next is prepared and sent.
+const SENDERS = 2;
 
 interface FlushWaiter {
   seq: number;
@@ -86,7 +98,9 @@ export class UsageMeter {
   #timer: NodeJS.Timeout | undefined;
   #commitChain: Promise<void> = Promise.resolve();
   #commitScheduled = false;
-  #sending = false;
+  #claiming = false;
+  #inFlight = 0;
+  #retryParts: Part[][] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = 0;
   #closed = false;
@@ -109,7 +123,7 @@ export class UsageMeter {
     const leftover = await spool.open();
     const meter = new UsageMeter(options, spool);
     for (const segment of leftover) {
-      meter.#queue.push({ ...segment, events: null, count: null, sent: 0, maybeStored: true, durable: true });
+      meter.#queue.push({ ...segment, events: null, count: null, claimed: 0, acked: 0, maybeStored: true, durable: true });
       meter.#lastSeq = segment.seq;
     }
     if (leftover.length > 0) options.logger.info({ segments: leftover.length, spool: options.spoolDir }, 'usage: replaying spooled batches');
@@ -209,7 +223,7 @@ export class UsageMeter {
     return {
       queued: this.#memoryEvents,
       pending: this.#pending.length,
-      spooled: this.#queue.filter((s) => s.durable).reduce((sum, s) => sum + (s.count ?? 0) - s.sent, 0),
+      spooled: this.#queue.filter((s) => s.durable).reduce((sum, s) => sum + (s.count ?? 0) - s.acked, 0),
       segments: this.#queue.length,
       recorded: this.#stats.recorded,
       stored: this.#stats.stored,
@@ -238,12 +252,12 @@ export class UsageMeter {
       this.#pending = [];
       let segment: QueuedSegment;
       try {
-        segment = { ...(await this.#spool.write(events)), events, count: events.length, sent: 0, maybeStored: false, durable: true };
+        segment = { ...(await this.#spool.write(events)), events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: true };
         this.#spoolFailing = false;
       } catch (error) {
         this.#spoolFailing = true;
         this.#options.logger.error({ err: error, spool: this.#options.spoolDir }, 'usage: cannot write the spool; the batch is kept in memory only');
-        segment = { seq: 0, path: '', events, count: events.length, sent: 0, maybeStored: false, durable: false };
+        segment = { seq: 0, path: '', events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: false };
       }
       this.#lastSeq += 1;
       segment.seq = this.#lastSeq;
@@ -271,32 +285,59 @@ export class UsageMeter {
     this.#pump();
   }
 
-  /** The single sender: oldest segments first, several small ones coalesced up to batchSize events. */
+  /**
+   * The sender: up to SENDERS inserts in flight, so this process prepares the next batch while the store
+   * writes the last. Each batch is up to batchSize events from the oldest unsent ones: the rest of a
+   * large segment, or several small segments together. A failed batch is retried as it was, first.
+   */
   #pump(): void {
-    if (this.#closed || this.#sending || this.#retryTimer !== undefined || this.#queue.length === 0) return;
-    this.#sending = true;
-    this.#sendNext()
+    if (this.#claiming || this.#closed) return;
+    this.#claiming = true;
+    this.#dispatch()
       .catch((error: unknown) => this.#options.logger.error({ err: error }, 'usage: sender failed unexpectedly'))
       .finally(() => {
-        this.#sending = false;
-        if (this.#queue.length > 0 && this.#retryTimer === undefined) setImmediate(() => this.#pump());
+        this.#claiming = false;
       });
   }
 
-  async #sendNext(): Promise<void> {
-    // Up to batchSize events from the head: the rest of a large segment, or several small ones together.
-    const parts: { segment: QueuedSegment; end: number }[] = [];
-    const events: UsageEvent[] = [];
-    for (const segment of this.#queue) {
-      if (segment.events === null) await this.#load(segment);
-      const loaded = segment.events ?? [];
-      const end = Math.min(loaded.length, segment.sent + this.#options.batchSize - events.length);
-      parts.push({ segment, end });
-      events.push(...loaded.slice(segment.sent, end));
-      if (events.length >= this.#options.batchSize) break;
+  async #dispatch(): Promise<void> {
+    while (!this.#closed && this.#retryTimer === undefined && this.#inFlight < SENDERS) {
+      const parts = this.#retryParts.shift() ?? (await this.#claim());
+      if (parts === undefined) return;
+      this.#inFlight += 1;
+      void this.#send(parts).finally(() => {
+        this.#inFlight -= 1;
+        this.#pump();
+      });
     }
-    const batch = parts.map((p) => p.segment);
-    const maybeStored = batch.some((s) => s.maybeStored);
+  }
+
+  async #claim(): Promise<Part[] | undefined> {
+    const parts: Part[] = [];
+    let size = 0;
+    for (const segment of [...this.#queue]) {
+      if (segment.events === null) await this.#load(segment);
+      const length = segment.events?.length ?? 0;
+      if (length === 0) {
+        // Nothing readable in it (a segment torn whole by a crash): nothing to send.
+        await this.#done(segment);
+        continue;
+      }
+      if (segment.claimed >= length) continue;
+      const end = Math.min(length, segment.claimed + this.#options.batchSize - size);
+      parts.push({ segment, start: segment.claimed, end });
+      size += end - segment.claimed;
+      segment.claimed = end;
+      if (size >= this.#options.batchSize) break;
+    }
+    return parts.length > 0 ? parts : undefined;
+  }
+
+  async #send(parts: Part[]): Promise<void> {
+    // A segment evicted since it was claimed (memory bound) is read back from the spool.
+    for (const part of parts) if (part.segment.events === null) await this.#load(part.segment);
+    const events = parts.flatMap((p) => (p.segment.events ?? []).slice(p.start, p.end));
+    const maybeStored = parts.some((p) => p.segment.maybeStored);
     const span = this.#tracing?.startSpan('usage store insert', { attributes: { 'tollgate.usage.events': events.length, 'tollgate.usage.maybe_stored': maybeStored } });
     try {
       const result = await this.#insertWithTimeout(events, maybeStored);
@@ -311,26 +352,20 @@ export class UsageMeter {
       this.#stats.lastError = null;
       this.#stats.lastFlushAt = new Date();
       this.#retryDelay = 0;
-      for (const { segment, end } of parts) {
-        segment.sent = end;
-        if (end < (segment.events?.length ?? 0)) break;
-        if (segment.durable) await this.#spool.remove(segment);
-        this.#memoryEvents -= segment.events?.length ?? 0;
-        this.#queue.shift();
+      for (const part of parts) {
+        const segment = part.segment;
+        segment.acked += part.end - part.start;
+        if (segment.acked >= (segment.count ?? Number.POSITIVE_INFINITY)) await this.#done(segment);
       }
-      const head = this.#queue[0]?.seq ?? Number.POSITIVE_INFINITY;
-      this.#waiters = this.#waiters.filter((waiter) => {
-        if (waiter.seq >= head) return true;
-        waiter.resolve();
-        return false;
-      });
     } catch (error) {
       span?.fail(error);
       span?.end();
       const uncertain = !(error instanceof UsageStoreWriteError) || error.maybeStored;
-      if (uncertain) for (const segment of batch) segment.maybeStored = true;
+      if (uncertain) for (const part of parts) part.segment.maybeStored = true;
+      this.#retryParts.push(parts);
       this.#stats.consecutiveFailures += 1;
       this.#stats.lastError = (error as Error).message;
+      if (this.#retryTimer !== undefined) return;
       this.#retryDelay = Math.min(this.#options.retryMaxMs, Math.max(this.#options.retryMinMs, this.#retryDelay * 2));
       const delay = Math.round(this.#retryDelay * (0.75 + Math.random() * 0.5));
       if (this.#stats.consecutiveFailures === 1 || this.#stats.consecutiveFailures % 20 === 0) {
@@ -345,6 +380,21 @@ export class UsageMeter {
       }, delay);
       this.#retryTimer.unref();
     }
+  }
+
+  /** The store holds all of a segment: its file goes, and flushes waiting for it may return. */
+  async #done(segment: QueuedSegment): Promise<void> {
+    const index = this.#queue.indexOf(segment);
+    if (index === -1) return;
+    this.#queue.splice(index, 1);
+    this.#memoryEvents -= segment.events?.length ?? 0;
+    if (segment.durable) await this.#spool.remove(segment);
+    const oldest = this.#queue[0]?.seq ?? Number.POSITIVE_INFINITY;
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (waiter.seq >= oldest) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 
   async #load(segment: QueuedSegment): Promise<void> {
