@@ -81,13 +81,15 @@ local tokens = (tonumber(qv[1]) or 0) + (tonumber(qv[2]) or 0)
 local requests = (tonumber(qv[3]) or 0) + (tonumber(qv[4]) or 0)
 local fresh = redis.call('EXISTS', KEYS[2]) == 0
 
-local states = {}
+-- Each limit's use before this request; states say what is left after it, or now if it is refused.
+local uses = {}
 local refusedSpec = -1
 local retry = 0
 for i, s in ipairs(specs) do
   local used = trim(s.kind, s.key, s.sumKey, s.win)
   local weight = 1
   if s.kind == 't' then weight = estimate end
+  uses[i] = {used, weight}
   if used + weight > s.limit then
     local wait = 1000
     if s.kind ~= 'c' then
@@ -109,18 +111,28 @@ for i, s in ipairs(specs) do
     end
     if refusedSpec < 0 then refusedSpec = i - 1 end
     retry = math.max(retry, wait)
-    local reset = 0
-    if s.kind ~= 'c' then reset = newest(s.key, s.win) end
-    table.insert(states, s.limit)
-    table.insert(states, math.max(0, s.limit - used))
-    table.insert(states, reset)
-  else
-    local reset = s.win
-    if s.kind == 'c' then reset = 0 end
-    table.insert(states, s.limit)
-    table.insert(states, s.limit - used - weight)
-    table.insert(states, reset)
   end
+end
+local function states(admitted)
+  local out = {}
+  for i, s in ipairs(specs) do
+    local u = uses[i]
+    if admitted then
+      local reset = s.win
+      if s.kind == 'c' then reset = 0 end
+      table.insert(out, s.limit)
+      table.insert(out, s.limit - u[1] - u[2])
+      table.insert(out, reset)
+    else
+      -- refused: nothing was written, so the windows are as they stand
+      local reset = 0
+      if s.kind ~= 'c' then reset = newest(s.key, s.win) end
+      table.insert(out, s.limit)
+      table.insert(out, math.max(0, s.limit - u[1]))
+      table.insert(out, reset)
+    end
+  end
+  return out
 end
 
 local seededFlag = 0
@@ -130,7 +142,7 @@ local requestLimit = tonumber(ARGV[7])
 local periodLeft = math.max(0, tonumber(ARGV[9]) - now)
 local function refuse(reason, spec, wait)
   local out = {2, reason, spec, wait, seededFlag, tokens, requests}
-  for _, v in ipairs(states) do table.insert(out, v) end
+  for _, v in ipairs(states(false)) do table.insert(out, v) end
   return out
 end
 if ARGV[6] == '1' and tokenLimit > 0 and tokens >= tokenLimit then return refuse(1, -1, periodLeft) end
@@ -160,7 +172,7 @@ if fresh then
   end
 end
 local out = {1, seededFlag, tokens, requests}
-for _, v in ipairs(states) do table.insert(out, v) end
+for _, v in ipairs(states(true)) do table.insert(out, v) end
 return out
 `;
 

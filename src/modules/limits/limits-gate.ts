@@ -12,7 +12,7 @@ import type { LimitsMetrics } from './limits-metrics.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
 
 export interface LimitsGateOptions {
-  directory: LimitsDirectory;
+  directory: Pick<LimitsDirectory, 'get'>;
   store: LimiterStore;
   quota: QuotaService;
   logger: Logger;

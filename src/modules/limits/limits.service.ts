@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { findApiKeyById } from '../api-key/api-key.repository.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
+import { requireAuthenticated, requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { LimiterStore, LimitState } from './limiter-store.ts';
 import type { LimitOverrideRow } from './limit-override.table.ts';
@@ -91,10 +91,12 @@ export class LimitsService {
 
   /** A key's own limits, within its tenant's (tenant admins may narrow a key; both limits apply). */
   async setApiKeyLimits(actor: Actor, apiKeyId: string, input: RateLimitsInput): Promise<LimitOverrideRow> {
-    const changes = values(input);
+    const caller = requireAuthenticated(actor.principal);
     const key = await findApiKeyById(this.#db, apiKeyId);
-    if (!key) throw notFound('API key', apiKeyId);
-    requireTenantAdmin(actor.principal, key.tenant_id, 'API key');
+    // Another tenant's key is NOT_FOUND by the id the caller sent, exactly as a key that does not exist.
+    if (!key || (caller.kind !== 'platform' && caller.tenantId !== key.tenant_id)) throw notFound('API key', apiKeyId);
+    requireTenantAdmin(caller, key.tenant_id, 'API key');
+    const changes = values(input);
     const row = await this.#db.transaction().execute(async (trx) => {
       const saved = await saveOverride(trx, key.tenant_id, apiKeyId, changes);
       await recordAudit(trx, actor, { tenantId: key.tenant_id, action: 'limits.set_api_key', target: apiKeyId, details: { ...changes } });

@@ -72,42 +72,45 @@ export class MemoryLimiterStore implements LimiterStore {
     const quota = use(period);
     const fresh = this.#countedTokens(input.tenantId, input.requestId, now) === undefined;
     const periodLeft = Math.max(0, periodEnd(input.quota) - now);
-    const states: LimitState[] = [];
+    // Each limit's use before this request; states say what is left after it, or now if it is refused.
+    const uses: { used: number; weight: number; resetMs: number }[] = [];
     let refused: { spec: number; retryAfterMs: number } | undefined;
     input.specs.forEach((spec, i) => {
       const key = this.#key(input, spec);
-      if (spec.kind === 'concurrency') {
-        const count = this.#liveLeases(key, now).size;
-        if (count + 1 > spec.limit) {
-          refused ??= { spec: i, retryAfterMs: 1_000 };
-          states.push({ limit: spec.limit, remaining: Math.max(0, spec.limit - count), resetMs: 0 });
-        } else {
-          states.push({ limit: spec.limit, remaining: spec.limit - count - 1, resetMs: 0 });
-        }
-        return;
-      }
-      const window = this.#window(key, spec, now);
+      let used: number;
+      let resetMs = 0;
+      let wait = 1_000;
       const weight = spec.kind === 'tokens' ? input.estimate : 1;
-      const count = window.entries.length - window.head;
-      const used = spec.kind === 'tokens' ? window.sum : count;
+      if (spec.kind === 'concurrency') {
+        used = this.#liveLeases(key, now).size;
+      } else {
+        const window = this.#window(key, spec, now);
+        const count = window.entries.length - window.head;
+        used = spec.kind === 'tokens' ? window.sum : count;
+        const newest = count > 0 ? window.entries[window.entries.length - 1]!.t : now - spec.windowMs;
+        resetMs = Math.max(0, newest + spec.windowMs - now);
+        if (used + weight > spec.limit) wait = retryAfter(window, spec, weight, now);
+      }
+      uses.push({ used, weight, resetMs });
       if (used + weight > spec.limit) {
-        const wait = retryAfter(window, spec, weight, now);
         if (!refused) refused = { spec: i, retryAfterMs: wait };
         else refused.retryAfterMs = Math.max(refused.retryAfterMs, wait);
-        const newest = count > 0 ? window.entries[window.entries.length - 1]!.t : now - spec.windowMs;
-        states.push({ limit: spec.limit, remaining: Math.max(0, spec.limit - used), resetMs: Math.max(0, newest + spec.windowMs - now) });
-      } else {
-        states.push({ limit: spec.limit, remaining: spec.limit - used - weight, resetMs: spec.windowMs });
       }
     });
+    const states = (admitted: boolean): LimitState[] =>
+      input.specs.map((spec, i) => {
+        const { used, weight, resetMs } = uses[i]!;
+        if (!admitted) return { limit: spec.limit, remaining: Math.max(0, spec.limit - used), resetMs };
+        return { limit: spec.limit, remaining: spec.limit - used - weight, resetMs: spec.kind === 'concurrency' ? 0 : spec.windowMs };
+      });
     // Monthly caps come first: they say more than a window that frees itself within a minute.
     if (input.quota.hardTokens && input.quota.tokenLimit > 0 && quota.tokens >= input.quota.tokenLimit) {
-      return { status: 'refused', reason: 'quota_tokens', spec: -1, retryAfterMs: periodLeft, states, quota };
+      return { status: 'refused', reason: 'quota_tokens', spec: -1, retryAfterMs: periodLeft, states: states(false), quota };
     }
     if (fresh && input.quota.requestLimit > 0 && quota.requests >= input.quota.requestLimit) {
-      return { status: 'refused', reason: 'quota_requests', spec: -1, retryAfterMs: periodLeft, states, quota };
+      return { status: 'refused', reason: 'quota_requests', spec: -1, retryAfterMs: periodLeft, states: states(false), quota };
     }
-    if (refused) return { status: 'refused', reason: 'limit', spec: refused.spec, retryAfterMs: refused.retryAfterMs, states, quota };
+    if (refused) return { status: 'refused', reason: 'limit', spec: refused.spec, retryAfterMs: refused.retryAfterMs, states: states(false), quota };
 
     input.specs.forEach((spec) => {
       const key = this.#key(input, spec);
@@ -125,7 +128,7 @@ export class MemoryLimiterStore implements LimiterStore {
       this.#remember(input.tenantId, input.requestId, 0, now);
       if (period.seeded) period.requests += 1;
     }
-    return { status: 'admitted', states, quota: use(period) };
+    return { status: 'admitted', states: states(true), quota: use(period) };
   }
 
   async settle(input: SettleInput): Promise<SettleOutcome> {

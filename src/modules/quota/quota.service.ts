@@ -13,9 +13,9 @@ import type { QuotaWebhook } from './quota-webhook.ts';
 
 export interface QuotaServiceOptions {
   store: LimiterStore;
-  directory: LimitsDirectory;
+  directory: Pick<LimitsDirectory, 'get'>;
   usage: {
-    store: UsageStore;
+    store: Pick<UsageStore, 'report'>;
     /** Events recorded but not yet stored are flushed before a period is seeded, when possible. */
     meter?: { flush(options: { timeoutMs?: number }): Promise<void> };
   };

@@ -1,0 +1,204 @@
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createLocalBroadcast } from '../../shared/broadcast.ts';
+import { DomainError } from '../../shared/errors.ts';
+import { createLogger } from '../../shared/logger.ts';
+import type { CompletionCaller } from '../completion/completion-caller.ts';
+import type { PlanRow } from '../plan/plan.table.ts';
+import { QuotaEvents } from '../quota/quota-events.ts';
+import type { QuotaView } from '../quota/quota-view.ts';
+import { QuotaService } from '../quota/quota.service.ts';
+import type { UsageReport } from '../usage/usage-store.ts';
+import { zeroTotals } from '../usage/usage-report.ts';
+import type { LimiterStore } from './limiter-store.ts';
+import { effectiveLimits, type EffectiveLimits } from './limits-directory.ts';
+import { LimitRefusal, LimitsGate } from './limits-gate.ts';
+import { LimitsMetrics } from './limits-metrics.ts';
+import { MemoryLimiterStore } from './memory-limiter-store.ts';
+
+const plan = (overrides: Partial<PlanRow>): PlanRow => ({
+  id: 'free',
+  name: 'Free',
+  currency: 'GBP',
+  monthly_price: '0.00',
+  monthly_tokens: 100_000,
+  requests_per_minute: 10,
+  tokens_per_minute: 10_000,
+  requests_per_hour: null,
+  requests_per_month: null,
+  concurrent_requests: 4,
+  hard_quota: true,
+  overage_per_million: '0',
+  created_at: new Date(),
+  updated_at: new Date(),
+  ...overrides,
+});
+
+/** A store that can be made to fail like an unreachable Redis. */
+class BreakableStore implements LimiterStore {
+  readonly kind = 'memory' as const;
+  readonly inner = new MemoryLimiterStore({ requestIdTtlMs: 60_000 });
+  down = false;
+  settlements = 0;
+  #check() {
+    if (this.down) throw new Error('Stream isn\'t writeable and enableOfflineQueue options is false');
+  }
+  admit: LimiterStore['admit'] = async (input) => (this.#check(), this.inner.admit(input));
+  settle: LimiterStore['settle'] = async (input) => {
+    this.#check();
+    this.settlements += 1;
+    return this.inner.settle(input);
+  };
+  seedQuota: LimiterStore['seedQuota'] = async (...args) => (this.#check(), this.inner.seedQuota(...args));
+  readQuota: LimiterStore['readQuota'] = async (...args) => (this.#check(), this.inner.readQuota(...args));
+  peek: LimiterStore['peek'] = async (...args) => (this.#check(), this.inner.peek(...args));
+  close = async () => {};
+}
+
+describe('limits gate', () => {
+  let store: BreakableStore;
+  let metrics: LimitsMetrics;
+  let registry: Registry;
+  let limitsByTenant: Map<string, EffectiveLimits>;
+  let seeded: number;
+  let usageDown: boolean;
+  let published: QuotaView[];
+  let webhooks: number[];
+  let gate: LimitsGate;
+  let logs: string[];
+
+  const limitsOf = (tenantId: string, planRow: PlanRow) => {
+    const limits = effectiveLimits({ tenantId, plan: planRow, tenantOverride: undefined, keyOverride: undefined }, null, 60_000);
+    limitsByTenant.set(tenantId, limits);
+  };
+  const caller = (tenantId: string, requestId = `req-${Math.random()}`): CompletionCaller => ({ tenantId, userId: null, apiKeyId: null, requestId });
+  const request = (tokens: number) => ({ model: 'm', estimateTokens: async () => tokens });
+
+  beforeEach(() => {
+    store = new BreakableStore();
+    registry = new Registry();
+    metrics = new LimitsMetrics(registry);
+    limitsByTenant = new Map();
+    seeded = 95_000;
+    usageDown = false;
+    published = [];
+    webhooks = [];
+    logs = [];
+    const logger = createLogger('debug', new Writable({ write: (chunk: Buffer, _e, done) => (logs.push(chunk.toString()), done()) }));
+    const events = new QuotaEvents(createLocalBroadcast(logger));
+    events.subscribe(null);
+    const usageReport = (): UsageReport => ({ totals: { ...zeroTotals(), totalTokens: seeded, requests: 12, refused: 2 }, buckets: [] });
+    const quota = new QuotaService({
+      store,
+      directory: { get: (tenantId) => limitsByTenant.get(tenantId)! },
+      usage: {
+        store: {
+          report: async (query) => {
+            if (usageDown) throw new Error('usage store down');
+            return new Map([[query.tenantIds![0]!, usageReport()]]);
+          },
+        },
+      },
+      events: { publish: async (view: QuotaView) => void published.push(view), subscribe: events.subscribe.bind(events) } as unknown as QuotaEvents,
+      webhook: { send: (_view: QuotaView, threshold: number) => void webhooks.push(threshold) } as never,
+      logger,
+      metrics,
+    });
+    gate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)! }, store, quota, logger, metrics, settleRetryMs: 20 });
+  });
+
+  const counter = async (name: string, labels: string) => {
+    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+    return (metric?.values as { value: number; labels: Record<string, string> }[] | undefined)?.find((v) => Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(',') === labels)?.value ?? 0;
+  };
+
+  it("seeds the month from the usage store, then refuses a hard quota once it is used, with the alert thresholds it crossed", async () => {
+    limitsOf('t1', plan({}));
+    const first = await gate.admit(caller('t1'), request(100));
+    expect(first.headers['x-ratelimit-limit-requests']).toBe('10');
+    expect(await store.readQuota('t1', billingMonth())).toEqual({ seeded: true, tokens: 95_000, requests: 11 });
+    first.settle({ promptTokens: 1_000, completionTokens: 4_000, totalTokens: 5_000, estimated: false });
+    await until(() => published.length === 1);
+    expect(published.map((view) => [view.threshold, view.state])).toEqual([[100, 'EXCEEDED']]);
+    expect(webhooks).toEqual([100]);
+    const refused = await gate.admit(caller('t1'), request(100)).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(LimitRefusal);
+    expect(refused).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { limit: 'monthly_tokens', used: 100_000 } });
+    expect((refused as LimitRefusal).headers['retry-after-ms']).toBeDefined();
+  });
+
+  it('settles once, whatever calls settle again', async () => {
+    limitsOf('t2', plan({ hard_quota: false }));
+    const admission = await gate.admit(caller('t2'), request(10));
+    admission.settle({ promptTokens: 1, completionTokens: 1, totalTokens: 2, estimated: false });
+    admission.settle({ promptTokens: 1, completionTokens: 1, totalTokens: 2, estimated: false });
+    admission.settle(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.settlements).toBe(1);
+  });
+
+  it('fails open for a soft quota and closed for a hard one when the store is unreachable, and settles when it is back', async () => {
+    limitsOf('soft', plan({ id: 'pro', hard_quota: false, monthly_tokens: 25_000_000 }));
+    limitsOf('hard', plan({}));
+    (await gate.admit(caller('soft'), request(10))).settle(undefined);
+    (await gate.admit(caller('hard'), request(10))).settle(undefined);
+    store.down = true;
+    const open = await gate.admit(caller('soft', 'during-outage'), request(10));
+    expect(open.headers).toEqual({});
+    const closed = await gate.admit(caller('hard'), request(10)).catch((error: unknown) => error);
+    expect(closed).toBeInstanceOf(DomainError);
+    expect(closed).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { retryAfter: 5 } });
+    expect(await counter('tollgate_limit_store_failures_total', 'operation=admit,handling=fail_open')).toBe(1);
+    expect(await counter('tollgate_limit_store_failures_total', 'operation=admit,handling=fail_closed')).toBe(1);
+    expect(logs.some((line) => line.includes('failing open'))).toBe(true);
+
+    open.settle({ promptTokens: 30, completionTokens: 12, totalTokens: 42, estimated: false });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    store.down = false;
+    await until(async () => (await store.readQuota('soft', billingMonth())).tokens === 95_000 + 42);
+    expect(await counter('tollgate_limit_store_failures_total', 'operation=settle,handling=retry')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('fails closed for a hard quota and open for a soft one when the usage store cannot seed the month', async () => {
+    usageDown = true;
+    limitsOf('soft', plan({ id: 'pro', hard_quota: false }));
+    limitsOf('hard', plan({}));
+    await expect(gate.admit(caller('hard'), request(10))).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    const admitted = await gate.admit(caller('soft'), request(10));
+    expect(admitted.headers['x-ratelimit-limit-requests']).toBe('10');
+    usageDown = false;
+    await gate.admit(caller('soft'), request(10));
+    expect(await store.readQuota('soft', billingMonth())).toMatchObject({ seeded: true, tokens: 95_000 });
+  });
+
+  it('treats a monthly request cap as money-bearing too', async () => {
+    limitsOf('capped', plan({ hard_quota: false, requests_per_month: 1_000 }));
+    await gate.admit(caller('capped'), request(1));
+    store.down = true;
+    await expect(gate.admit(caller('capped'), request(1))).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+  });
+
+  it('names the limit, its scope and when to retry in a refusal', async () => {
+    limitsOf('t3', plan({ hard_quota: false, tokens_per_minute: 1_000 }));
+    await gate.admit(caller('t3'), request(800));
+    const refused = (await gate.admit(caller('t3'), request(300)).catch((error: unknown) => error)) as LimitRefusal;
+    expect(refused.code).toBe('RATE_LIMITED');
+    expect(refused.message).toMatch(/^Rate limit reached for tokens per minute on your organization: limit 1000, used 800, requested 300\. Please try again in \d+s\.$/);
+    expect(refused.details).toMatchObject({ limit: 'tokens_per_minute', scope: 'tenant', limitValue: 1_000, remaining: 200 });
+    expect(refused.headers).toMatchObject({ 'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': '200', 'x-ratelimit-remaining-requests': '9' });
+  });
+});
+
+function billingMonth(): string {
+  const now = new Date();
+  return `${now.getUTCFullYear()}${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
