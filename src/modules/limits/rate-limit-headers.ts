@@ -2,9 +2,10 @@ import type { EffectiveLimits } from './limits-directory.ts';
 import type { LimitState } from './limiter-store.ts';
 
 /** OpenAI's duration style for x-ratelimit-reset-*: "17ms", "1s", "6.5s", "6m0s". */
-export function formatResetDuration(ms: number): string {
+export function formatResetDuration(duration: number): string {
+  const ms = Math.ceil(duration);
   if (ms <= 0) return '0s';
-  if (ms < 1_000) return `${Math.ceil(ms)}ms`;
+  if (ms < 1_000) return `${ms}ms`;
   if (ms < 60_000) return `${Math.round(ms / 100) / 10}s`;
   const minutes = Math.floor(ms / 60_000);
   return `${minutes}m${Math.round((ms - minutes * 60_000) / 1_000)}s`;
