@@ -74,11 +74,11 @@ export const admitScript = `${clock}${trim}${readSpecs(12)}
 local id = ARGV[2]
 local estimate = tonumber(ARGV[3])
 local q = KEYS[1]
-local seeded = redis.call('HEXISTS', q, 'seeded') == 1
+local qv = redis.call('HMGET', q, 'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests')
+local seeded = qv[1] ~= false
 if ARGV[4] == '1' and not seeded then return {0} end
-local qv = redis.call('HMGET', q, 'base_tokens', 'tokens', 'base_requests', 'requests')
-local tokens = (tonumber(qv[1]) or 0) + (tonumber(qv[2]) or 0)
-local requests = (tonumber(qv[3]) or 0) + (tonumber(qv[4]) or 0)
+local tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0)
+local requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0)
 local fresh = redis.call('EXISTS', KEYS[2]) == 0
 
 -- Each limit's use before this request; states say what is left after it, or now if it is refused.
@@ -190,11 +190,14 @@ local q = KEYS[1]
 local counted = tonumber(redis.call('GET', KEYS[2]) or '0')
 local delta = math.max(0, actual - counted)
 redis.call('SET', KEYS[2], math.max(counted, actual), 'PX', ARGV[6])
-local seeded = redis.call('HEXISTS', q, 'seeded') == 1
-if seeded and delta > 0 then redis.call('HINCRBY', q, 'tokens', delta) end
-local qv = redis.call('HMGET', q, 'base_tokens', 'tokens', 'base_requests', 'requests')
-local tokens = (tonumber(qv[1]) or 0) + (tonumber(qv[2]) or 0)
-local requests = (tonumber(qv[3]) or 0) + (tonumber(qv[4]) or 0)
+local qv = redis.call('HMGET', q, 'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests')
+local seeded = qv[1] ~= false
+local tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0)
+local requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0)
+if seeded and delta > 0 then
+  redis.call('HINCRBY', q, 'tokens', delta)
+  tokens = tokens + delta
+end
 local out = {0, tokens, requests}
 if seeded then out[1] = 1 end
 

@@ -1,0 +1,114 @@
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { createLocalBroadcast } from '../../src/shared/broadcast.ts';
+import { randomId } from '../../src/shared/ids.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import { estimatePromptTokens, warmTokenizer } from '../../src/providers/token-estimator.ts';
+import type { LimiterStore } from '../../src/modules/limits/limiter-store.ts';
+import { effectiveLimits } from '../../src/modules/limits/limits-directory.ts';
+import { LimitsGate } from '../../src/modules/limits/limits-gate.ts';
+import { LimitsMetrics } from '../../src/modules/limits/limits-metrics.ts';
+import { MemoryLimiterStore } from '../../src/modules/limits/memory-limiter-store.ts';
+import { RedisLimiterStore } from '../../src/modules/limits/redis-limiter-store.ts';
+import { QuotaEvents } from '../../src/modules/quota/quota-events.ts';
+import { QuotaService } from '../../src/modules/quota/quota.service.ts';
+import { zeroTotals } from '../../src/modules/usage/usage-report.ts';
+
+// node test/bench/limits.ts [redis://...]: the request gate's cost per admission + settlement, over the
+// in-memory store and over Redis (one connection configured as the app's), and the tokenizer's cost for
+// the estimate. Sequential figures are latency (and CPU per request); concurrent ones are throughput.
+
+const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
+const plan = {
+  id: 'pro', name: 'Pro', currency: 'GBP', monthly_price: '149.00', monthly_tokens: 25_000_000, requests_per_minute: 1_000_000_000,
+  tokens_per_minute: 1_000_000_000, requests_per_hour: null, requests_per_month: null, concurrent_requests: 1_000_000, hard_quota: false,
+  overage_per_million: '6.00', created_at: new Date(), updated_at: new Date(),
+};
+
+function gateOver(store: LimiterStore, tenants: number) {
+  const limits = new Map(Array.from({ length: tenants }, (_, i) => [`t${i}`, effectiveLimits({ tenantId: `t${i}`, plan, tenantOverride: undefined, keyOverride: undefined }, null, 600_000)]));
+  const metrics = new LimitsMetrics(new Registry());
+  const directory = { get: (tenantId: string) => limits.get(tenantId)! };
+  const quota = new QuotaService({
+    store,
+    directory,
+    usage: { store: { report: async (q) => new Map([[q.tenantIds![0]!, { totals: zeroTotals(), buckets: [] }]]) } },
+    events: new QuotaEvents(createLocalBroadcast(logger)),
+    webhook: undefined,
+    logger,
+    metrics,
+  });
+  return new LimitsGate({ directory, store, quota, logger, metrics });
+}
+
+const usage = { promptTokens: 20, completionTokens: 100, totalTokens: 120, estimated: false };
+let n = 0;
+const once = async (gate: LimitsGate, tenants: number) => {
+  n += 1;
+  const admission = await gate.admit({ tenantId: `t${n % tenants}`, userId: null, apiKeyId: null, requestId: `r${n}` }, { model: 'm', estimateTokens: async () => 532 });
+  admission.settle(usage);
+};
+
+async function sequential(name: string, gate: LimitsGate, count: number, tenants: number) {
+  for (let i = 0; i < 2_000; i++) await once(gate, tenants);
+  const latencies: number[] = [];
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await once(gate, tenants);
+    latencies.push(performance.now() - t);
+  }
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  latencies.sort((a, b) => a - b);
+  console.log(
+    `${name} sequential: p50 ${(latencies[count >> 1]! * 1000).toFixed(0)} µs, p99 ${(latencies[Math.floor(count * 0.99)]! * 1000).toFixed(0)} µs, ` +
+      `CPU ${((used.user + used.system) / count).toFixed(1)} µs per admission+settlement, ${Math.round(count / (wall / 1000))}/s`,
+  );
+}
+
+async function concurrent(name: string, gate: LimitsGate, count: number, concurrency: number, tenants: number) {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  let left = count;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await once(gate, tenants);
+    }),
+  );
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  console.log(`${name} ${concurrency} concurrent: ${Math.round(count / (wall / 1000))} admissions/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs each`);
+}
+
+async function tokenizer() {
+  await warmTokenizer();
+  const words = (k: number) => Array.from({ length: k }, (_, i) => `word${i % 97} and some text`).join(' ');
+  for (const [label, text] of [['~25 tokens', 'Summarise the following paragraph in two sentences for a busy reader.'], ['~1k tokens', words(200)], ['~8k tokens', words(1_600)]] as const) {
+    const messages = [{ role: 'user', content: text }];
+    for (let i = 0; i < 20; i++) await estimatePromptTokens(messages);
+    const rounds = label === '~8k tokens' ? 200 : 2_000;
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) await estimatePromptTokens(messages);
+    const used = process.cpuUsage(cpu);
+    console.log(`tokenizer ${label} (${await estimatePromptTokens(messages)}): ${((used.user + used.system) / rounds).toFixed(1)} µs per estimate`);
+  }
+}
+
+const redisUrl = process.argv[2];
+await tokenizer();
+const memory = gateOver(new MemoryLimiterStore({ requestIdTtlMs: 3_600_000 }), 100);
+await sequential('memory', memory, 20_000, 100);
+await concurrent('memory', memory, 50_000, 50, 100);
+if (redisUrl) {
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250, enableAutoPipelining: true, lazyConnect: true });
+  await redis.connect();
+  const store = new RedisLimiterStore({ redis, keyPrefix: `bench:${randomId(6)}:`, requestIdTtlMs: 60_000 });
+  const gate = gateOver(store, 100);
+  await sequential('redis', gate, 5_000, 100);
+  await concurrent('redis', gate, 20_000, 50, 100);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await redis.quit();
+}
