@@ -83,8 +83,9 @@ describe('circuit breaker in routing', () => {
     expect(await expectRejection(router.chat('solo', request))).toMatchObject({ code: 'UPSTREAM_ERROR', details: { attempts: 2 } });
     expect(breakerOf('a/m')).toBe('open');
     const started = performance.now();
+    // "At once": well under the 1 s cooldown, with room for a loaded machine; no upstream request is the real proof.
     const error = await expectRejection(router.stream('solo', request));
-    expect(performance.now() - started).toBeLessThan(20);
+    expect(performance.now() - started).toBeLessThan(250);
     expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { retryAfterMs: 1_000 } });
     expect(upA.requests).toHaveLength(2);
     expect(router.model('solo').available).toBe(false);

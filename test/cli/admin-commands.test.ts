@@ -72,7 +72,7 @@ describe.each(sqlDialects())('tollgate tenant/key on $name', (dialect) => {
     expect(JSON.parse(json.stdout)).toMatchObject({ tenantId, name: 'json', scopes: ['inference', 'usage:read'], expiresAt: null, secret: expect.stringMatching(/^tg_/) });
 
     // The key works against a gateway on the same database.
-    const gateway = await startTestApp({ databaseUrl: database.databaseUrl, config: { storage: { dataDir } } });
+    const gateway = await startTestApp({ databaseUrl: database.databaseUrl, config: { storage: { dataDir, embeddedDatabase: 'disk' } } });
     try {
       const viewer = await graphqlRequest<{ viewer: { kind: string; tenantId: string; scopes: string[] } }>(gateway.url, '{ viewer { kind tenantId scopes } }', {}, bearer(secret));
       expect(viewer.data?.viewer).toEqual({ kind: 'API_KEY', tenantId, scopes: ['inference', 'admin'] });
