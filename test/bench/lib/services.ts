@@ -1,0 +1,73 @@
+import pg from 'pg';
+import { createClickhouse } from '../../../src/clickhouse/client.ts';
+
+// The gateway runs against the real servers when their URLs are set (TOLLGATE_BENCH_<NAME>_URL, else
+// the tests' TOLLGATE_TEST_<NAME>_URL), each in a database of its own that is dropped afterwards;
+// otherwise, or with --embedded, on the embedded defaults (PGlite, in-memory limits).
+
+export interface BenchServices {
+  env: Record<string, string>;
+  description: string;
+  cleanup(): Promise<void>;
+}
+
+const url = (name: string) => process.env[`TOLLGATE_BENCH_${name}_URL`]?.trim() || process.env[`TOLLGATE_TEST_${name}_URL`]?.trim() || undefined;
+
+export async function prepareServices(options: { embedded: boolean; dataDir: string }): Promise<BenchServices> {
+  const env: Record<string, string> = {};
+  const parts: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  const database = `tollgate_bench_${process.pid}`;
+  const postgres = options.embedded ? undefined : url('DATABASE');
+  const redis = options.embedded ? undefined : url('REDIS');
+  const clickhouse = options.embedded ? undefined : url('CLICKHOUSE');
+
+  if (postgres) {
+    const admin = new pg.Client({ connectionString: postgres });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    const dbUrl = new URL(postgres);
+    dbUrl.pathname = `/${database}`;
+    env.DATABASE_URL = dbUrl.toString();
+    parts.push('Postgres');
+    cleanups.push(async () => {
+      const dropper = new pg.Client({ connectionString: postgres });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await dropper.end();
+    });
+  } else {
+    parts.push('embedded PGlite');
+  }
+  if (redis) {
+    env.REDIS_URL = redis;
+    parts.push('Redis');
+  } else {
+    parts.push('in-memory limits');
+  }
+  if (clickhouse) {
+    const admin = createClickhouse(clickhouse);
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await admin.close();
+    const chUrl = new URL(clickhouse);
+    chUrl.pathname = `/${database}`;
+    env.CLICKHOUSE_URL = chUrl.toString();
+    parts.push('usage in ClickHouse');
+    cleanups.push(async () => {
+      const dropper = createClickhouse(clickhouse);
+      await dropper.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await dropper.close();
+    });
+  } else {
+    parts.push(postgres ? 'usage in Postgres' : 'usage in PGlite');
+  }
+  return {
+    env,
+    description: parts.join(', '),
+    cleanup: async () => {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    },
+  };
+}

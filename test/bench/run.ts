@@ -1,0 +1,222 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { concurrentStreams, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
+import { cpuMicros, freePort, killAll, memory, sampleRss, startNode, stop, waitForHttp, type Started } from './lib/processes.ts';
+import { prepareServices } from './lib/services.ts';
+import { printReport, type Run } from './lib/report.ts';
+
+// npm run bench: the gateway in its production shape against a pass-through proxy and the fake upstream
+// itself, over loopback, targets interleaved round by round (the machine is shared and noisy), CPU from
+// /proc. Every process it starts is stopped by pid. See README.md ("Performance") for the figures.
+
+const { values: options } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '4' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'embedded': { type: 'boolean', default: false },
+    'only': { type: 'string' },
+    /** Extra gateway environment for experiments, e.g. --env LOG_LEVEL=warn --env TOLLGATE_LOG_SYNC=true */
+    env: { type: 'string', multiple: true, default: [] },
+  },
+});
+const rounds = Number(options.rounds);
+const durationS = Number(options.duration);
+const only = options.only?.split(',');
+const wants = (profile: string) => only === undefined || only.includes(profile);
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const runDir = join(root, 'test/bench/results', stamp);
+mkdirSync(runDir, { recursive: true });
+const exec = promisify(execFile);
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+
+let cleanupServices: (() => Promise<void>) | undefined;
+
+async function main(): Promise<void> {
+  const services = await prepareServices({ embedded: options.embedded ?? false, dataDir: join(runDir, 'data') });
+  cleanupServices = services.cleanup;
+  process.stdout.write(`bench: results and logs in ${runDir}\nbench: storage ${services.description}\n`);
+
+  const upstreamPort = await freePort();
+  const upstream = startNode('fake upstream', [join(root, 'test/testkit/fake-upstream.ts'), '--port', String(upstreamPort), '--tokens', '5'], process.env, join(runDir, 'fake-upstream.log'));
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  await waitForHttp(`${upstreamUrl}/v1/models`, upstream);
+
+  const proxyPort = await freePort();
+  const proxy = startNode('pass-through proxy', [join(root, 'test/bench/passthrough-proxy.ts'), '--port', String(proxyPort), '--target', upstreamUrl], process.env, join(runDir, 'passthrough.log'));
+  const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+  await waitForHttp(`${proxyUrl}/v1/models`, proxy);
+
+  const gatewayPort = await freePort();
+  const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
+  const configPath = join(runDir, 'tollgate.yaml');
+  writeFileSync(
+    configPath,
+    `providers:
+  - { name: bench-gpu, type: openai, baseUrl: "${upstreamUrl}/v1" }
+models:
+  - name: bench-chat
+    deployments: [{ provider: bench-gpu, model: bench }]
+    price: { inputPerMillion: "3.00", outputPerMillion: "6.00", currency: USD }
+  - name: bench-stream
+    deployments: [{ provider: bench-gpu, model: "bench?tokens=20" }]
+    price: { inputPerMillion: "3.00", outputPerMillion: "6.00", currency: USD }
+  - name: bench-slow
+    deployments: [{ provider: bench-gpu, model: "bench?tokens=20&token-delay-ms=250" }]
+    price: { inputPerMillion: "3.00", outputPerMillion: "6.00", currency: USD }
+`,
+  );
+  const gatewayEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(gatewayPort),
+    TOLLGATE_CONFIG: configPath,
+    TOLLGATE_DATA_DIR: join(runDir, 'data'),
+    TOLLGATE_ADMIN_KEY: adminKey,
+    TOLLGATE_SECRET: randomBytes(24).toString('hex'),
+    TOLLGATE_LIMITS_KEY_PREFIX: `tgbench:${process.pid}:`,
+    LOG_LEVEL: 'info',
+    ...services.env,
+    ...Object.fromEntries((options.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+  };
+  const cli = join(root, 'src/bin/tollgate.ts');
+  const tenant = JSON.parse((await exec(process.execPath, [cli, 'tenant', 'create', '--name', 'bench', '--plan', 'enterprise', '--json'], { env: gatewayEnv })).stdout) as { id: string };
+  const key = JSON.parse((await exec(process.execPath, [cli, 'key', 'create', '--tenant', tenant.id, '--name', 'bench', '--json'], { env: gatewayEnv })).stdout) as { secret: string };
+
+  const profileDir = join(runDir, 'cpu-profile');
+  const gateway = startNode('gateway', [...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), cli, 'serve'], gatewayEnv, join(runDir, 'gateway.log'));
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  await waitForHttp(`${gatewayUrl}/healthz`, gateway);
+  await raiseLimits(gatewayUrl, adminKey, tenant.id);
+
+  const models = { chat: 'bench', stream: 'bench?tokens=20', slow: 'bench?tokens=20&token-delay-ms=250' } as const;
+  const direct: Target = { name: 'direct', url: upstreamUrl, headers: {}, model: (p) => models[p] };
+  const passthrough: Target = { name: 'passthrough', url: proxyUrl, headers: {}, model: (p) => models[p] };
+  const gatewayTarget: Target = { name: 'gateway', url: gatewayUrl, headers: { authorization: `Bearer ${key.secret}` }, model: (p) => `bench-${p}` };
+  const targets = [direct, passthrough, gatewayTarget];
+  const pidOf: Record<string, Started> = { direct: upstream, passthrough: proxy, gateway };
+
+  const runs: Run[] = [];
+  const measured = async (profile: string, target: Target, round: number, load: () => Promise<LoadResult & { p50?: number; p99?: number }>) => {
+    const proc = pidOf[target.name]!;
+    const cpu0 = cpuMicros(proc.pid);
+    const rss = sampleRss([proc.pid]);
+    const result = await load();
+    const peak = rss.stop().get(proc.pid) ?? 0;
+    const cpu = cpuMicros(proc.pid) - cpu0;
+    const run: Run = {
+      profile,
+      target: target.name,
+      round,
+      completed: result.completed,
+      failed: result.failed,
+      rps: result.completed / result.seconds,
+      p50Ms: result.p50 ?? percentile(result.latencies, 50),
+      p99Ms: result.p99 ?? percentile(result.latencies, 99),
+      ttftP50Ms: result.ttfts ? percentile(result.ttfts, 50) : null,
+      ttftP99Ms: result.ttfts ? percentile(result.ttfts, 99) : null,
+      cpuUsPerRequest: result.completed > 0 ? cpu / result.completed : null,
+      peakRssMiB: peak,
+    };
+    runs.push(run);
+    process.stdout.write(
+      `  ${profile.padEnd(16)} ${target.name.padEnd(12)} round ${round}: ${run.rps.toFixed(0).padStart(6)}/s p50 ${run.p50Ms.toFixed(3)} ms p99 ${run.p99Ms.toFixed(3)} ms` +
+        `${run.ttftP50Ms === null ? '' : ` ttft p50 ${run.ttftP50Ms.toFixed(3)} ms`} cpu ${run.cpuUsPerRequest?.toFixed(0) ?? '-'} µs/req${run.failed ? ` FAILED ${run.failed}` : ''}\n`,
+    );
+  };
+
+  process.stdout.write('bench: warming up\n');
+  for (const target of targets) await saturate(target, 50, 2);
+  for (const target of targets) await sequential(target, 300);
+  const metricsBefore = await scrapeUsage(gatewayUrl);
+  const started = performance.now();
+
+  for (let round = 1; round <= rounds; round++) {
+    process.stdout.write(`bench: round ${round} of ${rounds}\n`);
+    if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS));
+    if (wants('chat-1')) for (const target of targets) await measured('chat-1', target, round, () => sequential(target, 1500));
+    if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS));
+    if (wants('graphql-ws')) {
+      await measured('graphql-ws', gatewayTarget, round, () => subscriptions(gatewayUrl, key.secret, 'bench-stream', 20, durationS));
+      await measured('sse-20-compare', gatewayTarget, round, () => streams(gatewayTarget, 20, durationS));
+    }
+  }
+  if (wants('streams-1000')) {
+    process.stdout.write('bench: 1,000 concurrent slow streams (20 tokens, 250 ms apart)\n');
+    for (const target of [passthrough, gatewayTarget]) await measured('streams-1000', target, 1, () => concurrentStreams(target, 1000));
+  }
+
+  const elapsed = (performance.now() - started) / 1000;
+  const metricsAfter = await scrapeUsage(gatewayUrl);
+  const caughtUp = performance.now();
+  let usage = metricsAfter;
+  while (usage.stored < usage.recorded && performance.now() - caughtUp < 30_000) {
+    await sleep(50);
+    usage = await scrapeUsage(gatewayUrl);
+  }
+  const metering = {
+    eventsRecorded: usage.recorded - metricsBefore.recorded,
+    eventsStored: usage.stored - metricsBefore.stored,
+    eventsDropped: usage.dropped,
+    ingestEventsPerSecond: (metricsAfter.stored - metricsBefore.stored) / elapsed,
+    storeCatchUpMs: Math.round(performance.now() - caughtUp),
+    store: services.description,
+  };
+  const gatewayMemory = memory(gateway.pid);
+
+  await stop(gateway);
+  await stop(proxy);
+  await stop(upstream);
+
+  const report = printReport(runs, { metering, gatewayPeakRssMiB: gatewayMemory.peakMiB, rounds, durationS, storage: services.description });
+  const file = join(runDir, 'results.json');
+  writeFileSync(file, `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage: services.description, runs, ...report }, null, 2)}\n`);
+  writeFileSync(join(root, 'test/bench/results/latest.json'), `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage: services.description, runs, ...report }, null, 2)}\n`);
+  process.stdout.write(`bench: wrote ${file}${options['cpu-prof'] ? ` and a CPU profile under ${profileDir}` : ''}\n`);
+  await services.cleanup();
+}
+
+/** Lifts the bench tenant's rate limits well above what the load can reach, so nothing is refused. */
+async function raiseLimits(url: string, adminKey: string, tenantId: string): Promise<void> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify({
+      query: 'mutation($tenantId: ID!, $limits: RateLimitsInput!) { setTenantLimits(tenantId: $tenantId, limits: $limits) { tenant { id } } }',
+      variables: { tenantId, limits: { requestsPerMinute: 1_000_000_000, tokensPerMinute: 1_000_000_000, concurrentRequests: 100_000 } },
+    }),
+  });
+  const body = (await response.json()) as { errors?: { message: string }[] };
+  if (!response.ok || body.errors?.length) {
+    throw new Error(`could not raise the bench tenant's rate limits (HTTP ${response.status}: ${body.errors?.map((e) => e.message).join('; ') ?? ''})`);
+  }
+}
+
+async function scrapeUsage(url: string): Promise<{ recorded: number; stored: number; dropped: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { recorded: value('tollgate_usage_events_recorded_total'), stored: value('tollgate_usage_events_stored_total'), dropped: value('tollgate_usage_events_dropped_total') };
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    killAll();
+    void (cleanupServices?.() ?? Promise.resolve()).finally(() => process.exit(1));
+  },
+);
+
