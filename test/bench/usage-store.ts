@@ -49,12 +49,12 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.95))] ?? Number.NaN;
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
-async function timeReports(store: UsageStore, label: string, latency: boolean, runs = 31): Promise<number> {
+async function timeReports(store: UsageStore, label: string, latency: boolean, runs = 31, filter: ReportQuery['filter'] = {}): Promise<number> {
   const timings: number[] = [];
   for (let i = 0; i < runs; i += 1) {
     const tenantId = `tenant-${(i * 37) % TENANTS}`;
     const started = performance.now();
-    const report = await store.report({ tenantIds: [tenantId], range: OCTOBER, groupBy: 'day', filter: {}, latency });
+    const report = await store.report({ tenantIds: [tenantId], range: OCTOBER, groupBy: 'day', filter, latency });
     timings.push(performance.now() - started);
     if ((report.get(tenantId)?.buckets.length ?? 0) !== 31) throw new Error('expected 31 daily buckets');
   }
@@ -140,8 +140,9 @@ async function clickhouseBench(): Promise<void> {
       clickhouse_settings: { max_insert_block_size: '1000000' },
     });
     console.log(`  seeded ${fmt(CH_EVENTS)} events (and their rollups) over ${TENANTS} tenants and 3 months in ${fmt((performance.now() - seedStarted) / 1000)} s`);
-    await timeReports(store, "one tenant's month by day, with latency quantiles (hourly rollup)", true);
-    await timeReports(store, "one tenant's month by day, counts and cost only", false);
+    await timeReports(store, "one tenant's month by day, with latency quantiles (daily rollups)", true);
+    await timeReports(store, "one tenant's month by day, counts and cost only (daily rollup)", false);
+    await timeReports(store, "one tenant's month by day, filtered by provider (hourly rollup)", true, 31, { providers: ['gpu-a'] });
     const started100 = performance.now();
     await store.report({ tenantIds: Array.from({ length: 100 }, (_, i) => `tenant-${i}`), range: OCTOBER, groupBy: null, filter: {}, latency: true });
     console.log(`  100 tenants' monthly totals in one statement: ${fmt(performance.now() - started100)} ms`);
@@ -177,7 +178,7 @@ async function postgresBench(): Promise<void> {
         'tenant-' || (n % ${TENANTS}), 'user-' || (n % 7), 'key-' || (n % 3), (ARRAY['m-small', 'm-large', 'm-euro'])[n % 3 + 1], 'served',
         (ARRAY['gpu-a', 'gpu-b'])[n % 2 + 1], 'gpu-a/x', 'chat', n % 2000, n % 700, n % 2000 + n % 700, false, 100, 20 + n % 3000,
         CASE WHEN n % 20 = 0 THEN 'error' ELSE 'ok' END, NULL, false, (n % 2000 + n % 700) * 3, 'USD', 'bench'
-      FROM generate_series(1, ${PG_EVENTS}) AS n
+      FROM generate_series(1::bigint, ${PG_EVENTS}::bigint) AS n
     `.execute(handle.db);
     // The rollup the store keeps per batch, built here in one pass over the seeded rows.
     await sql`

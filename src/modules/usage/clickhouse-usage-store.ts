@@ -138,16 +138,7 @@ export class ClickhouseUsageStore implements UsageStore {
 
   async report(query: ReportQuery): Promise<Map<string, UsageReport>> {
     if (query.tenantIds !== null && query.tenantIds.length === 0) return new Map();
-    const hourly = isAligned(query.range, 'hour');
-    const inner = (bucket: string) => (hourly ? hourlyInner(query, bucket) : rawInner(query, bucket));
-    const bucketExpr = bucketSql(query.groupBy, hourly ? 'hour' : 'ts', hourly);
-    const branches = [`SELECT 1 AS is_total, ${inner("''")}`];
-    if (query.groupBy !== null) branches.push(`SELECT 0 AS is_total, ${inner(bucketExpr)}`);
-    const rows = await this.#rows<ChReportRow>(`
-      SELECT t, b, is_total, ${OUTER_SUMS}, groupArray((cur, n_cost)) AS costs
-        ${query.latency ? ', quantilesTDigestMerge(0.5, 0.95)(lq) AS q' : ''}
-      FROM (${branches.join(' UNION ALL ')})
-      GROUP BY t, b, is_total`);
+    const rows = await this.#rows<ChReportRow>(dailyAnswers(query) ? dailyReportSql(query) : detailedReportSql(query));
     return assembleReports(query, rows.map(toReportRow));
   }
 
@@ -381,6 +372,51 @@ function rawInner(query: ReportQuery, bucket: string, tenantColumn?: string): st
     GROUP BY t, b, cur`;
 }
 
+/**
+ * Whole days, grouped by time or model and filtered by model at most: usage_daily (the billing view)
+ * and usage_daily_latency answer it from a few rows per tenant and day.
+ */
+function dailyAnswers(query: ReportQuery): boolean {
+  const { filter } = query;
+  const onlyModels = [filter.providers, filter.apiKeyIds, filter.userIds, filter.statuses].every((list) => !list || list.length === 0);
+  return onlyModels && isAligned(query.range, 'day') && (query.groupBy === null || ['day', 'month', 'model'].includes(query.groupBy));
+}
+
+function dailyBucketSql(groupBy: UsageGroupBy | null): string {
+  if (groupBy === 'day') return epochMsText("toDateTime(day, 'UTC')");
+  if (groupBy === 'month') return epochMsText("toDateTime(toStartOfMonth(day), 'UTC')");
+  if (groupBy === 'model') return 'model';
+  return "''";
+}
+
+function dailyReportSql(query: ReportQuery): string {
+  const tenant = tenantSql(query, undefined);
+  const where = `${tenant.where} AND day >= toDate(${literal(formatDay(query.range.from))}) AND day < toDate(${literal(formatDay(query.range.to))})
+    AND ${filterSql(query.filter, 'model')}`;
+  const branches = (select: (bucket: string) => string) =>
+    [`SELECT 1 AS is_total, ${select("''")}`, ...(query.groupBy === null ? [] : [`SELECT 0 AS is_total, ${select(dailyBucketSql(query.groupBy))}`])].join(' UNION ALL ');
+  const counts = `SELECT t, b, is_total, ${OUTER_SUMS}, groupArray((cur, n_cost)) AS costs
+    FROM (${branches((bucket) => `${tenant.key} AS t, ${bucket} AS b, currency AS cur, ${DAILY_SUMS} FROM usage_daily WHERE ${where} GROUP BY t, b, cur`)})
+    GROUP BY t, b, is_total`;
+  if (!query.latency) return counts;
+  const latency = `SELECT t, b, is_total, quantilesTDigestMerge(0.5, 0.95)(latency_q) AS q
+    FROM (${branches((bucket) => `${tenant.key} AS t, ${bucket} AS b, latency_q FROM usage_daily_latency WHERE ${where}`)})
+    GROUP BY t, b, is_total`;
+  return `SELECT * FROM (${counts}) ANY LEFT JOIN (${latency}) USING (t, b, is_total)`;
+}
+
+/** Any other report: the hourly rollup for whole hours, else the events themselves. */
+function detailedReportSql(query: ReportQuery): string {
+  const hourly = isAligned(query.range, 'hour');
+  const inner = (bucket: string) => (hourly ? hourlyInner(query, bucket) : rawInner(query, bucket));
+  const branches = [`SELECT 1 AS is_total, ${inner("''")}`];
+  if (query.groupBy !== null) branches.push(`SELECT 0 AS is_total, ${inner(bucketSql(query.groupBy, hourly ? 'hour' : 'ts', hourly))}`);
+  return `SELECT t, b, is_total, ${OUTER_SUMS}, groupArray((cur, n_cost)) AS costs
+      ${query.latency ? ', quantilesTDigestMerge(0.5, 0.95)(lq) AS q' : ''}
+    FROM (${branches.join(' UNION ALL ')})
+    GROUP BY t, b, is_total`;
+}
+
 interface ChReportRow {
   t: string;
   b: string;
@@ -397,7 +433,7 @@ interface ChReportRow {
   s_latency_sum: string;
   s_latency_count: string;
   costs: [string, string][];
-  q?: [number, number];
+  q?: number[];
 }
 
 function toReportRow(row: ChReportRow): ReportRow {
@@ -416,8 +452,8 @@ function toReportRow(row: ChReportRow): ReportRow {
     costs: parseCosts(row.costs),
     latencySum: Number(row.s_latency_sum),
     latencyCount: Number(row.s_latency_count),
-    p50: row.q ? Number(row.q[0]) : null,
-    p95: row.q ? Number(row.q[1]) : null,
+    p50: row.q && row.q.length === 2 ? Number(row.q[0]) : null,
+    p95: row.q && row.q.length === 2 ? Number(row.q[1]) : null,
   };
 }
 
