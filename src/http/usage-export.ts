@@ -6,7 +6,7 @@ import type { Principal } from '../modules/auth/principal.ts';
 import { usageStatuses, type UsageEvent, type UsageStatus } from '../modules/usage/usage-event.ts';
 import { formatMicros } from '../modules/usage/usage-report.ts';
 import type { CostAmount, UsageBucket, UsageFilter, UsageGroupBy, UsageTotals } from '../modules/usage/usage-store.ts';
-import { badInput } from '../shared/errors.ts';
+import { badInput, notFound } from '../shared/errors.ts';
 import { credentialsFromHeaders } from './credentials.ts';
 import { sendOpenAiError } from './openai/error-response.ts';
 import { requestIdOf } from './request-id.ts';
@@ -141,13 +141,17 @@ async function write(res: ServerResponse, chunk: string): Promise<boolean> {
   return !res.destroyed;
 }
 
-function tenantOf(principal: Principal, url: URL): string {
-  // The platform names the tenant with X-Tenant-ID (or ?tenantId=); everyone else exports their own.
-  if (principal.kind === 'platform' && principal.tenantId === undefined) {
-    const tenantId = url.searchParams.get('tenantId');
-    if (tenantId) return tenantId;
+async function tenantOf(deps: AppDeps, principal: Principal, url: URL): Promise<string> {
+  const named = url.searchParams.get('tenantId') || undefined;
+  // The platform names the tenant with X-Tenant-ID (or ?tenantId=, where an unknown tenant is NOT_FOUND);
+  // everyone else exports their own.
+  if (principal.kind === 'platform' && principal.tenantId === undefined && named !== undefined) {
+    return (await deps.services.tenants.get(principal, named)).id;
   }
-  return requireActingTenant(principal);
+  const tenantId = requireActingTenant(principal);
+  // Naming another tenant is NOT_FOUND, as any of its objects, rather than quietly exporting the caller's own.
+  if (named !== undefined && named !== tenantId) throw notFound('tenant', named);
+  return tenantId;
 }
 
 export async function handleUsageExport(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,7 +166,7 @@ export async function handleUsageExport(deps: AppDeps, req: IncomingMessage, res
     const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
     const url = new URL(req.url ?? '/', 'http://localhost');
     const request = parseRequest(url);
-    const tenantId = tenantOf(principal, url);
+    const tenantId = await tenantOf(deps, principal, url);
     const usage = deps.services.usage;
     const filename = `usage-${request.type}-${tenantId}-${request.range.from.toISOString().slice(0, 10)}-${request.range.to.toISOString().slice(0, 10)}.${request.format}`;
     const headers = {
