@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { Kind, parse, validate, type GraphQLObjectType, type OperationDefinitionNode } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { schema } from '../../src/schema.ts';
+import { matrix, rowName, tenantFieldsReadByTenantRow, type GraphqlRow, type V1Row } from './matrix.ts';
+
+// The authorization matrix must list exactly what the gateway serves: every root field of the running
+// schema, every Tenant field with rules of its own, and every /v1 route. A new operation without a row,
+// or a row for an operation that is gone, fails here by name.
+
+const matrixFile = 'test/authorization/matrix.ts';
+const graphqlRows = matrix.filter((row): row is GraphqlRow => row.surface === 'graphql');
+const v1Rows = matrix.filter((row): row is V1Row => row.surface === 'v1');
+
+const fieldsOf = (type: GraphQLObjectType | null | undefined) => Object.keys(type?.getFields() ?? {}).sort();
+
+const schemaOperations = () => [
+  ...fieldsOf(schema.getQueryType()).map((field) => `Query.${field}`),
+  ...fieldsOf(schema.getMutationType()).map((field) => `Mutation.${field}`),
+  ...fieldsOf(schema.getSubscriptionType()).map((field) => `Subscription.${field}`),
+];
+
+/** The /v1 routes the server answers: the shim's route table, and the paths server.ts routes itself. */
+function servedV1Routes(): { routes: string[]; pathsWithoutMethod: string[] } {
+  const shim = readFileSync('src/http/openai/routes.ts', 'utf8');
+  const routes = [...shim.matchAll(/'(GET|POST|PUT|PATCH|DELETE) (\/v1\/[^'\s]*)'/g)].map((m) => `${m[1]} ${m[2]}`);
+  const server = readFileSync('src/http/server.ts', 'utf8');
+  const pathsWithoutMethod = [...server.matchAll(/path === '(\/v1\/[^']+)'/g)].map((m) => m[1]!);
+  return { routes: [...new Set(routes)].sort(), pathsWithoutMethod: [...new Set(pathsWithoutMethod)].sort() };
+}
+
+describe('authorization matrix coverage', () => {
+  it('lists every query, mutation and subscription of the schema, and none that is gone', () => {
+    const operations = schemaOperations();
+    const listed = graphqlRows.filter((row) => row.type !== 'Tenant').map(rowName);
+    const missing = operations.filter((name) => !listed.includes(name));
+    const gone = listed.filter((name) => !operations.includes(name));
+    expect(
+      { missing, gone },
+      [
+        missing.length ? `${missing.join(', ')}: in the schema but not in the authorization matrix; add a row to ${matrixFile} with the outcome for every point of view` : '',
+        gone.length ? `${gone.join(', ')}: in the authorization matrix but no longer in the schema; remove or rename the row in ${matrixFile}` : '',
+      ].join(' '),
+    ).toEqual({ missing: [], gone: [] });
+  });
+
+  it('lists every Tenant field with rules of its own, and none that is gone', () => {
+    const fields = fieldsOf(schema.getType('Tenant') as GraphQLObjectType);
+    const covered = [...tenantFieldsReadByTenantRow, ...graphqlRows.filter((row) => row.type === 'Tenant').map((row) => row.field)];
+    const missing = fields.filter((field) => !covered.includes(field)).map((field) => `Tenant.${field}`);
+    const gone = covered.filter((field) => !fields.includes(field)).map((field) => `Tenant.${field}`);
+    expect(
+      { missing, gone },
+      [
+        missing.length ? `${missing.join(', ')}: a Tenant field not in the authorization matrix; add a row to ${matrixFile}` : '',
+        gone.length ? `${gone.join(', ')}: in the authorization matrix but no longer a Tenant field; update ${matrixFile}` : '',
+      ].join(' '),
+    ).toEqual({ missing: [], gone: [] });
+  });
+
+  it('lists every /v1 route, and none that is gone', () => {
+    const { routes, pathsWithoutMethod } = servedV1Routes();
+    // The scan must find the route table; an empty one means the pattern is stale, not that there are no routes.
+    expect(routes.length).toBeGreaterThan(0);
+    const listed = v1Rows.map(rowName);
+    const listedPaths = new Set(v1Rows.map((row) => row.path));
+    const missing = [...routes.filter((route) => !listed.includes(route)), ...pathsWithoutMethod.filter((path) => !listedPaths.has(path))];
+    const gone = v1Rows.filter((row) => !routes.includes(rowName(row)) && !pathsWithoutMethod.includes(row.path)).map(rowName);
+    expect(
+      { missing, gone },
+      [
+        missing.length ? `${missing.join(', ')}: served but not in the authorization matrix; add a row to ${matrixFile}` : '',
+        gone.length ? `${gone.join(', ')}: in the authorization matrix but no longer served; update ${matrixFile}` : '',
+      ].join(' '),
+    ).toEqual({ missing: [], gone: [] });
+  });
+
+  it('has one row per operation, each a valid document calling the operation it names', () => {
+    const names = matrix.map(rowName);
+    expect(names.filter((name, i) => names.indexOf(name) !== i), 'rows listed twice').toEqual([]);
+    for (const row of graphqlRows) {
+      const document = parse(row.document);
+      expect(validate(schema, document).map((error) => error.message), `${rowName(row)}: its document does not validate`).toEqual([]);
+      const operation = document.definitions[0] as OperationDefinitionNode;
+      const [root] = operation.selectionSet.selections;
+      expect(root?.kind === Kind.FIELD ? root.name.value : undefined, rowName(row)).toBe(row.type === 'Tenant' ? 'tenant' : row.field);
+      expect(operation.operation, rowName(row)).toBe(row.type === 'Mutation' ? 'mutation' : row.type === 'Subscription' ? 'subscription' : 'query');
+      if (row.type === 'Tenant' && root?.kind === Kind.FIELD) {
+        expect(root.selectionSet?.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : s.kind)), rowName(row)).toEqual([row.field]);
+      }
+    }
+  });
+});
