@@ -1,10 +1,12 @@
+import { createClient } from 'graphql-ws';
 import { SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { graphqlRequest, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { randomId } from '../../src/shared/ids.ts';
 import type { GraphqlRow, MatrixRow, Outcome, Ref, SeededObjects, V1Row, Variables, Viewpoint } from './matrix.ts';
 import { rowName } from './matrix.ts';
 
-// Runs the rows of matrix.ts as real requests: GraphQL over HTTP, subscriptions over SSE, /v1 over
+// Runs the rows of matrix.ts as real requests: GraphQL over HTTP, subscriptions over SSE and graphql-ws, /v1 over
 // fetch. Each cell's answer is classified (ALLOWED or an error code) and scanned for the target
 // tenant's data that the caller did not send itself.
 
@@ -181,7 +183,9 @@ function classifyGraphql(row: GraphqlRow, answer: GraphqlAnswer | undefined): { 
   const codes = [...new Set(answer.errors.map((e) => String(e.extensions?.code)))];
   if (codes.length !== 1) return { got: `other: several codes ${codes.join(', ')}`, dataPresent };
   const code = codes[0]!;
-  return { got: ['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND'].includes(code) ? (code as Outcome) : `other: ${code}: ${answer.errors[0]?.message}`, dataPresent };
+  if (!['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND'].includes(code)) return { got: `other: ${code}: ${answer.errors[0]?.message}`, dataPresent };
+  // A refusal comes without the field's data.
+  return { got: dataPresent ? `other: ${code} with data` : (code as Outcome), dataPresent };
 }
 
 /** Reads a GraphQL subscription over SSE until its first result; `poke` runs every 100 ms meanwhile. */
@@ -239,6 +243,47 @@ export async function subscribeOnce(
   }
 }
 
+/** The same over graphql-ws: credentials in connectionParams, the first result or error of the subscription. */
+export async function subscribeOverWebSocket(
+  url: string,
+  body: { query: string; variables: unknown },
+  headers: Record<string, string>,
+  poke?: () => Promise<void>,
+  timeoutMs = 5_000,
+): Promise<{ text: string; result: GraphqlAnswer | undefined }> {
+  const client = createClient({
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { ...headers },
+    retryAttempts: 0,
+    lazy: true,
+  });
+  let poking: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await new Promise<GraphqlAnswer | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      client.subscribe(body as { query: string; variables: Record<string, unknown> }, {
+        next: (value) => resolve(value as GraphqlAnswer),
+        error: (error) => {
+          if (Array.isArray(error)) return resolve({ errors: error as GraphqlAnswer['errors'] });
+          // The gateway refuses a connection without valid credentials by closing it with 4403, which the
+          // typed client (client/src/subscriptions.ts) reports as UNAUTHENTICATED; any other close is a failure.
+          const code = (error as { code?: unknown }).code;
+          resolve({ errors: [{ message: `socket closed with ${String(code)}`, extensions: { code: code === 4403 ? 'UNAUTHENTICATED' : `CLOSE_${String(code)}` } }] });
+        },
+        complete: () => resolve(undefined),
+      });
+      if (poke) poking = setInterval(() => void poke().catch(() => {}), 100);
+    });
+    return { text: JSON.stringify(result ?? null), result };
+  } finally {
+    clearTimeout(timer);
+    clearInterval(poking);
+    await client.dispose();
+  }
+}
+
 const outcomeOfStatus: Record<number, Outcome> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
 
 export interface WalkContext {
@@ -270,12 +315,17 @@ async function runGraphql(ctx: WalkContext, row: GraphqlRow, headers: Record<str
   const sent = JSON.stringify({ query: row.document, variables });
   if (row.type === 'Subscription') {
     const poke = row.field === 'quotaUpdated' ? () => ctx.quotaUpdate(ctx.own.tenantId) : undefined;
-    const { text, result } = await subscribeOnce(ctx.app.url, { query: row.document, variables }, headers, poke);
-    const { got } = classifyGraphql(row, result);
-    if (got === 'ALLOWED' && row.field === 'quotaUpdated' && (result?.data?.quotaUpdated as { tenantId?: string }).tenantId !== ctx.own.tenantId) {
-      return ['other: an update of another tenant', sent, text];
-    }
-    return [got, sent, text];
+    // Both transports: SSE with the credentials in headers, graphql-ws with them in connectionParams.
+    const sse = await subscribeOnce(ctx.app.url, { query: row.document, variables }, headers, poke);
+    const ws = await subscribeOverWebSocket(ctx.app.url, { query: row.document, variables }, headers, poke);
+    const text = `${sse.text}\n${ws.text}`;
+    const outcomes = [sse.result, ws.result].map((result) => {
+      const { got } = classifyGraphql(row, result);
+      const data = result?.data?.[row.field] as { tenantId?: string } | undefined;
+      return got === 'ALLOWED' && row.field === 'quotaUpdated' && data?.tenantId !== ctx.own.tenantId ? 'other: an update of another tenant' : got;
+    });
+    const [overSse, overWs] = outcomes as [Cell['got'], Cell['got']];
+    return [overSse === overWs ? overSse : `other: ${overSse} over SSE, ${overWs} over graphql-ws`, sent, text];
   }
   const response = await fetch(`${ctx.app.url}/graphql`, {
     method: 'POST',
