@@ -189,13 +189,19 @@ describe('exact-match response cache', () => {
     const request = { model: 'chat-model', temperature: 0, messages: [{ role: 'user' as const, content: 'cache me' }] };
     const first = await a.chat.completions.create(request);
     const upstreamCalls = upstream.requests.length;
-    const started = performance.now();
     const second = await a.chat.completions.create(request);
-    const elapsed = performance.now() - started;
     expect(upstream.requests.length).toBe(upstreamCalls);
     expect(second.choices[0]?.message.content).toBe(first.choices[0]?.message.content);
     expect(second.usage).toEqual(first.usage);
-    expect(elapsed).toBeLessThan(5);
+    // A hit costs well under 5 ms through the gateway: the median of a series, as one sample is noise.
+    const timings: number[] = [];
+    for (let i = 0; i < 21; i += 1) {
+      const started = performance.now();
+      await a.chat.completions.create(request);
+      timings.push(performance.now() - started);
+    }
+    expect(timings.sort((x, y) => x - y)[10]).toBeLessThan(5);
+    expect(upstream.requests.length).toBe(upstreamCalls);
 
     await b.chat.completions.create(request);
     expect(upstream.requests.length).toBe(upstreamCalls + 1);
