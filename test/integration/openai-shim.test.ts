@@ -178,7 +178,7 @@ describe('exact-match response cache', () => {
   });
 
   async function tenantClient(name: string) {
-    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation($name: String!) { createTenant(input: { name: $name }) { tenant { id } } }', { name }, asAdmin());
+    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation($name: String!) { createTenant(input: { name: $name, plan: "enterprise" }) { tenant { id } } }', { name }, asAdmin());
     const id = created.data!.createTenant.tenant.id;
     return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': id, 'x-tollgate-cache': 'on' }, maxRetries: 0 });
   }
