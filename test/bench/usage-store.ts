@@ -7,11 +7,12 @@
 // Each run uses its own databases and drops them. Seeding uses INSERT ... SELECT from numbers() in
 // ClickHouse and generate_series in Postgres, so it takes a minute or two, not an hour.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { createClient } from '@clickhouse/client';
 import { createClickhouse } from '../../src/clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from '../../src/clickhouse/migrate.ts';
 import { ClickhouseUsageStore } from '../../src/modules/usage/clickhouse-usage-store.ts';
@@ -49,7 +50,18 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.95))] ?? Number.NaN;
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
-async function timeReports(store: UsageStore, label: string, latency: boolean, runs = 31, filter: ReportQuery['filter'] = {}): Promise<number> {
+/** Server-side durations from ClickHouse's query log, when the bench's client asked for it (log_queries). */
+type ServerTimes = (since: Date) => Promise<number[]>;
+
+async function timeReports(
+  store: UsageStore,
+  label: string,
+  latency: boolean,
+  runs = 31,
+  filter: ReportQuery['filter'] = {},
+  serverTimes?: ServerTimes,
+): Promise<number> {
+  const since = new Date(Math.floor(Date.now() / 1000) * 1000);
   const timings: number[] = [];
   for (let i = 0; i < runs; i += 1) {
     const tenantId = `tenant-${(i * 37) % TENANTS}`;
@@ -58,7 +70,9 @@ async function timeReports(store: UsageStore, label: string, latency: boolean, r
     timings.push(performance.now() - started);
     if ((report.get(tenantId)?.buckets.length ?? 0) !== 31) throw new Error('expected 31 daily buckets');
   }
-  console.log(`  ${label}: median ${fmt(median(timings))} ms, p95 ${fmt(p95(timings))} ms (${runs} runs, different tenants)`);
+  const server = serverTimes ? await serverTimes(since) : [];
+  const serverText = server.length ? `; server time median ${fmt(median(server))} ms, p95 ${fmt(p95(server))} ms` : '';
+  console.log(`  ${label}: median ${fmt(median(timings))} ms, p95 ${fmt(p95(timings))} ms round trip${serverText} (${runs} runs, different tenants)`);
   return median(timings);
 }
 
@@ -69,7 +83,24 @@ async function clickhouseBench(): Promise<void> {
   await admin.command({ query: `CREATE DATABASE ${database}` });
   const url = new URL(clickhouseUrl);
   url.pathname = `/${database}`;
-  const client = createClickhouse(url.toString(), { requestTimeoutMs: 600_000 });
+  // Same client as the gateway's, plus the query log, so the bench can also print server-side times:
+  // on a shared 2-core machine the round trip includes however long this process waited for a core.
+  const client = createClient({
+    url: clickhouseUrl,
+    database,
+    request_timeout: 600_000,
+    application: 'tollgate-bench',
+    clickhouse_settings: { log_queries: 1 },
+  });
+  const serverTimes: ServerTimes = async (since) => {
+    await client.command({ query: 'SYSTEM FLUSH LOGS' });
+    const result = await client.query({
+      query: `SELECT query_duration_ms AS ms FROM system.query_log
+        WHERE type = 2 AND event_time >= toDateTime(${Math.floor(since.getTime() / 1000)}) AND query LIKE '%FROM usage_%' AND query LIKE '%tenant-%'`,
+      format: 'JSONEachRow',
+    });
+    return ((await result.json()) as { ms: string }[]).map((r) => Number(r.ms));
+  };
   const spool = mkdtempSync(join(tmpdir(), 'tollgate-bench-spool-'));
   try {
     await migrateClickhouse(client, clickhouseMigrationsDir);
@@ -140,9 +171,9 @@ async function clickhouseBench(): Promise<void> {
       clickhouse_settings: { max_insert_block_size: '1000000' },
     });
     console.log(`  seeded ${fmt(CH_EVENTS)} events (and their rollups) over ${TENANTS} tenants and 3 months in ${fmt((performance.now() - seedStarted) / 1000)} s`);
-    await timeReports(store, "one tenant's month by day, with latency quantiles (daily rollups)", true);
-    await timeReports(store, "one tenant's month by day, counts and cost only (daily rollup)", false);
-    await timeReports(store, "one tenant's month by day, filtered by provider (hourly rollup)", true, 31, { providers: ['gpu-a'] });
+    await timeReports(store, "one tenant's month by day, with latency quantiles (daily rollups)", true, 31, {}, serverTimes);
+    await timeReports(store, "one tenant's month by day, counts and cost only (daily rollup)", false, 31, {}, serverTimes);
+    await timeReports(store, "one tenant's month by day, filtered by provider (hourly rollup)", true, 31, { providers: ['gpu-a'] }, serverTimes);
     const started100 = performance.now();
     await store.report({ tenantIds: Array.from({ length: 100 }, (_, i) => `tenant-${i}`), range: OCTOBER, groupBy: null, filter: {}, latency: true });
     console.log(`  100 tenants' monthly totals in one statement: ${fmt(performance.now() - started100)} ms`);
@@ -201,5 +232,8 @@ async function postgresBench(): Promise<void> {
   }
 }
 
+const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
+console.log(`${cpus().length} cores, load average ${load()} at start (other processes on the machine slow every figure)`);
 await clickhouseBench();
 await postgresBench();
+console.log(`load average ${load()} at the end`);

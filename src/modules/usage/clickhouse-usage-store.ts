@@ -389,20 +389,31 @@ function dailyBucketSql(groupBy: UsageGroupBy | null): string {
   return "''";
 }
 
+// An empty latency state, so rows of counts and rows of latency can share one UNION ALL (no JOIN).
+const EMPTY_LATENCY = "arrayReduce('quantilesTDigestStateIf(0.5, 0.95)', [toUInt32(0)], [0])";
+// UNION ALL matches columns by position: the same order as DAILY_SUMS, with zeros.
+const ZERO_DAILY = ['requests', 'prompt', 'completion', 'total', 'errors', 'refused', 'cancelled', 'cache_hits', 'estimated', 'cost', 'latency_sum', 'latency_count']
+  .map((m) => (m === 'cost' ? 'toInt64(0) AS n_cost' : `toUInt64(0) AS n_${m}`))
+  .join(', ');
+
 function dailyReportSql(query: ReportQuery): string {
   const tenant = tenantSql(query, undefined);
   const where = `${tenant.where} AND day >= toDate(${literal(formatDay(query.range.from))}) AND day < toDate(${literal(formatDay(query.range.to))})
     AND ${filterSql(query.filter, 'model')}`;
-  const branches = (select: (bucket: string) => string) =>
-    [`SELECT 1 AS is_total, ${select("''")}`, ...(query.groupBy === null ? [] : [`SELECT 0 AS is_total, ${select(dailyBucketSql(query.groupBy))}`])].join(' UNION ALL ');
-  const counts = `SELECT t, b, is_total, ${OUTER_SUMS}, groupArray((cur, n_cost)) AS costs
-    FROM (${branches((bucket) => `${tenant.key} AS t, ${bucket} AS b, currency AS cur, ${DAILY_SUMS} FROM usage_daily WHERE ${where} GROUP BY t, b, cur`)})
+  const select = (bucket: string) => {
+    const counts = `${tenant.key} AS t, ${bucket} AS b, currency AS cur, ${DAILY_SUMS}${query.latency ? `, ${EMPTY_LATENCY} AS lq` : ''}
+      FROM usage_daily WHERE ${where} GROUP BY t, b, cur`;
+    if (!query.latency) return [counts];
+    return [counts, `${tenant.key} AS t, ${bucket} AS b, '' AS cur, ${ZERO_DAILY}, latency_q AS lq FROM usage_daily_latency WHERE ${where}`];
+  };
+  const branches = [
+    ...select("''").map((part) => `SELECT 1 AS is_total, ${part}`),
+    ...(query.groupBy === null ? [] : select(dailyBucketSql(query.groupBy)).map((part) => `SELECT 0 AS is_total, ${part}`)),
+  ];
+  return `SELECT t, b, is_total, ${OUTER_SUMS}, groupArrayIf((cur, n_cost), cur != '') AS costs
+      ${query.latency ? ', quantilesTDigestMerge(0.5, 0.95)(lq) AS q' : ''}
+    FROM (${branches.join(' UNION ALL ')})
     GROUP BY t, b, is_total`;
-  if (!query.latency) return counts;
-  const latency = `SELECT t, b, is_total, quantilesTDigestMerge(0.5, 0.95)(latency_q) AS q
-    FROM (${branches((bucket) => `${tenant.key} AS t, ${bucket} AS b, latency_q FROM usage_daily_latency WHERE ${where}`)})
-    GROUP BY t, b, is_total`;
-  return `SELECT * FROM (${counts}) ANY LEFT JOIN (${latency}) USING (t, b, is_total)`;
 }
 
 /** Any other report: the hourly rollup for whole hours, else the events themselves. */
