@@ -7,6 +7,8 @@ import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
+import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
+import { PlanService } from './modules/plan/plan.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
 import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
@@ -60,6 +62,7 @@ export interface Services {
   quota: QuotaService;
   billing: BillingService;
   usage: UsageService;
+  plans: PlanService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -120,7 +123,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       observer: telemetry,
       tracing: telemetry.tracing,
     });
-    const services: Services = { completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
+    // A plan edit reaches every tenant on the plan, on this instance and (through the limits bus) the others.
+    const plans = new PlanService(db.db, (planId) => {
+      listTenantIdsOnPlan(db.db, planId)
+        .then((ids) => Promise.all(ids.map((id) => limits.service.changed(id))))
+        .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
+    });
+    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
     return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();

@@ -4,7 +4,7 @@ import { asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } fro
 import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../../test/testkit/fake-upstream.ts';
 import { createTollgateClient } from './client.ts';
 import { BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
-import { CreateTenantDocument, PlansDocument, ViewerDocument } from './generated/graphql.ts';
+import { CreateApiKeyDocument, CreateChatCompletionDocument, CreateTenantDocument, PlansDocument, UpdatePlanDocument, ViewerDocument } from './generated/graphql.ts';
 
 describe('the typed client against a running gateway', () => {
   let upstream: FakeUpstream;
@@ -84,6 +84,36 @@ describe('the typed client against a running gateway', () => {
     } finally {
       upstream.reset();
       await client.close();
+    }
+  });
+
+  it('lets the platform edit a plan, and watches quota alerts as they happen', async () => {
+    const admin = createTollgateClient({ url: gateway.url, apiKey: testAdminKey, webSocketImpl: WebSocket });
+    try {
+      const { updatePlan } = await admin.execute(UpdatePlanDocument, { input: { id: 'free', monthlyTokens: 100, monthlyPrice: '1.50' } });
+      expect(updatePlan.plan).toMatchObject({ id: 'free', monthlyTokens: 100, monthlyPrice: '1.50' });
+      await expect(admin.execute(UpdatePlanDocument, { input: { id: 'free', monthlyPrice: 'cheap' } })).rejects.toBeInstanceOf(BadUserInputError);
+      const { createApiKey } = await admin.execute(CreateApiKeyDocument, { input: { tenantId, name: 'tenant admin key', scopes: ['ADMIN'] } });
+      const tenant = createTollgateClient({ url: gateway.url, apiKey: createApiKey.secret });
+      await expect(tenant.execute(UpdatePlanDocument, { input: { id: 'free', monthlyTokens: 1 } })).rejects.toBeInstanceOf(ForbiddenError);
+
+      const { createTenant } = await admin.execute(CreateTenantDocument, { input: { name: 'Watched', plan: 'free' } });
+      const watched = createTollgateClient({ url: gateway.url, apiKey: testAdminKey, tenantId: createTenant.tenant.id, webSocketImpl: WebSocket });
+      const updates = watched.watchQuota(createTenant.tenant.id);
+      const first = updates.next();
+      // Give the subscription a moment to be registered before the usage that triggers it.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      upstream.setBehaviour({ tokens: 90 });
+      await watched.execute(CreateChatCompletionDocument, { input: { model: 'chat-model', messages: [{ role: 'user', content: 'use most of it' }] } });
+      const update = await first;
+      expect(update.done).toBe(false);
+      expect(update.value).toMatchObject({ tenantId: createTenant.tenant.id, limit: 100 });
+      expect(['WARNING', 'EXCEEDED']).toContain(update.value?.state);
+      await updates.return?.();
+      await watched.close();
+    } finally {
+      upstream.reset();
+      await admin.close();
     }
   });
 

@@ -1,8 +1,16 @@
 import { toTollgateError, TollgateError, type GraphQLErrorShape } from './errors.ts';
-import { ChatCompletionDocument, type ChatCompletionInput, type ChatCompletionSubscription, type TypedDocumentString } from './generated/graphql.ts';
+import {
+  ChatCompletionDocument,
+  QuotaUpdatedDocument,
+  type ChatCompletionInput,
+  type ChatCompletionSubscription,
+  type QuotaUpdatedSubscription,
+  type TypedDocumentString,
+} from './generated/graphql.ts';
 import { SubscriptionTransport } from './subscriptions.ts';
 
 export type ChatCompletionChunk = ChatCompletionSubscription['chatCompletion'];
+export type QuotaUpdate = QuotaUpdatedSubscription['quotaUpdated'];
 
 export interface TollgateClientOptions {
   /** Base URL of the gateway, e.g. https://llm.example.com (the client adds /graphql). */
@@ -39,6 +47,11 @@ export interface TollgateClient {
    * ends the stream with an error rather than running the completion again.
    */
   streamCompletion(input: ChatCompletionInput, options?: { signal?: AbortSignal }): AsyncIterableIterator<ChatCompletionChunk>;
+  /**
+   * Quota changes of a tenant (the caller's own without `tenantId`): alerts at 80% and 100% of the
+   * monthly tokens. Survives reconnects, re-subscribing with backoff.
+   */
+  watchQuota(tenantId?: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<QuotaUpdate>;
   /** The header set the client sends, for transports built on top (WebSocket, SSE). */
   authHeaders(): Promise<Record<string, string>>;
   /** Closes the WebSocket, if one was opened. */
@@ -70,6 +83,10 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     for await (const value of source) yield value.chatCompletion;
   }
 
+  async function* mapQuota(source: AsyncIterableIterator<QuotaUpdatedSubscription>): AsyncIterableIterator<QuotaUpdate> {
+    for await (const value of source) yield value.quotaUpdated;
+  }
+
   return {
     graphqlUrl,
     authHeaders,
@@ -78,6 +95,13 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
       subscriptions.subscribe(
         { query: document.toString(), variables, resubscribe: subscribeOptions.resubscribeOnReconnect ?? true },
         subscribeOptions.signal,
+      ),
+    watchQuota: (tenantId, watchOptions = {}) =>
+      mapQuota(
+        subscriptions.subscribe<QuotaUpdatedSubscription>(
+          { query: QuotaUpdatedDocument.toString(), variables: { tenantId: tenantId ?? null }, resubscribe: true },
+          watchOptions.signal,
+        ),
       ),
     streamCompletion: (input, streamOptions = {}) =>
       mapChunks(

@@ -111,6 +111,25 @@ export type UpdateInferenceConfigInput = {
   tenantId: string | number;
 };
 
+/** Omitted fields stay as they are; null clears an optional cap (requestsPerHour, requestsPerMonth, concurrentRequests). */
+export type UpdatePlanInput = {
+  concurrentRequests?: number | null | undefined;
+  /** ISO 4217 code. */
+  currency?: string | null | undefined;
+  hardQuota?: boolean | null | undefined;
+  id: string | number;
+  /** Decimal string, e.g. "39.00". */
+  monthlyPrice?: string | null | undefined;
+  monthlyTokens?: number | null | undefined;
+  name?: string | null | undefined;
+  /** Decimal string per million tokens over the monthly tokens. */
+  overagePerMillion?: string | null | undefined;
+  requestsPerHour?: number | null | undefined;
+  requestsPerMinute?: number | null | undefined;
+  requestsPerMonth?: number | null | undefined;
+  tokensPerMinute?: number | null | undefined;
+};
+
 export type UpdateTenantInput = {
   id: string | number;
   name: string;
@@ -276,6 +295,13 @@ export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type PlansQuery = { plans: Array<{ id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number, requestsPerMinute: number, tokensPerMinute: number, requestsPerHour: number | null, requestsPerMonth: number | null, hardQuota: boolean, overagePerMillion: string }> };
+
+export type UpdatePlanMutationVariables = Exact<{
+  input: UpdatePlanInput;
+}>;
+
+
+export type UpdatePlanMutation = { updatePlan: { plan: { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number, requestsPerMinute: number, tokensPerMinute: number, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string } } };
 
 export type TenantQuotaQueryVariables = Exact<{
   id: string | number;
@@ -780,6 +806,26 @@ export const PlansDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PlansQuery, PlansQueryVariables>;
+export const UpdatePlanDocument = new TypedDocumentString(`
+    mutation UpdatePlan($input: UpdatePlanInput!) {
+  updatePlan(input: $input) {
+    plan {
+      id
+      name
+      currency
+      monthlyPrice
+      monthlyTokens
+      requestsPerMinute
+      tokensPerMinute
+      requestsPerHour
+      requestsPerMonth
+      concurrentRequests
+      hardQuota
+      overagePerMillion
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UpdatePlanMutation, UpdatePlanMutationVariables>;
 export const TenantQuotaDocument = new TypedDocumentString(`
     query TenantQuota($id: ID!) {
   tenant(id: $id) {

@@ -31,3 +31,33 @@ builder.queryField('plans', (t) =>
     resolve: (_root, _args, ctx) => listPlans(ctx.deps.db.db),
   }),
 );
+
+const UpdatePlanInput = builder.inputType('UpdatePlanInput', {
+  description: 'Omitted fields stay as they are; null clears an optional cap (requestsPerHour, requestsPerMonth, concurrentRequests).',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    currency: t.string({ description: 'ISO 4217 code.' }),
+    monthlyPrice: t.string({ description: 'Decimal string, e.g. "39.00".' }),
+    monthlyTokens: t.int(),
+    requestsPerMinute: t.int(),
+    tokensPerMinute: t.int(),
+    requestsPerHour: t.int(),
+    requestsPerMonth: t.int(),
+    concurrentRequests: t.int(),
+    hardQuota: t.boolean(),
+    overagePerMillion: t.string({ description: 'Decimal string per million tokens over the monthly tokens.' }),
+  }),
+});
+
+const UpdatePlanPayload = builder.objectRef<{ plan: PlanRow }>('UpdatePlanPayload');
+UpdatePlanPayload.implement({ fields: (t) => ({ plan: t.field({ type: PlanRef, resolve: (payload) => payload.plan }) }) });
+
+builder.mutationField('updatePlan', (t) =>
+  t.field({
+    type: UpdatePlanPayload,
+    args: { input: t.arg({ type: UpdatePlanInput, required: true }) },
+    description: "Platform admin only: a plan's price, currency, monthly tokens, rate limits, overage rate, hard or soft quota.",
+    resolve: async (_root, { input }, ctx) => ({ plan: await ctx.deps.services.plans.update(ctx, input) }),
+  }),
+);

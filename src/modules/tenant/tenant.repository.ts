@@ -26,3 +26,8 @@ export function listTenants(db: Db, page: KeysetPage): Promise<TenantRow[]> {
 export function updateTenant(db: Db, id: string, changes: TenantUpdate): Promise<TenantRow | undefined> {
   return db.updateTable('tenant').set({ ...changes, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst();
 }
+
+export async function listTenantIdsOnPlan(db: Db, planId: string): Promise<string[]> {
+  const rows = await db.selectFrom('tenant').select('id').where('plan_id', '=', planId).execute();
+  return rows.map((row) => row.id);
+}
