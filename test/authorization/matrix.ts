@@ -187,11 +187,14 @@ export const matrix: readonly MatrixRow[] = [
     'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { tenantId autoFailover } } }',
     { input: { tenantId: ref('tenantId'), autoFailover: true } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'updatePlan', 'mutation($input: UpdatePlanInput!) { updatePlan(input: $input) { plan { id requestsPerMinute } } }',
+    { input: { id: 'enterprise', requestsPerMinute: 300 } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'updateTenant', 'mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { tenant { id name } } }',
     { input: { id: ref('tenantId'), name: ref('tenantName') } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 
-  // ---- Subscription (over SSE) ----
+  // ---- Subscription (over SSE and graphql-ws) ----
   gql('Subscription', 'chatCompletion', 'subscription($input: ChatCompletionInput!) { chatCompletion(input: $input) { delta finishReason } }', { input: chatInput },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
   gql('Subscription', 'quotaUpdated', 'subscription($tenantId: ID) { quotaUpdated(tenantId: $tenantId) { tenantId plan used limit threshold } }', { tenantId: ref('tenantId') },
