@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { buildApp } from '../app.ts';
 import { createClickhouse } from '../clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
@@ -97,6 +96,8 @@ async function serve(): Promise<number> {
   const config = configOrExit();
   const { logger, flush } = createServerLogger(config.logLevel, { sync: config.logSync });
   process.once('exit', flush);
+  // Loaded here, not at the top: the other commands start without the whole server.
+  const { buildApp } = await import('../app.ts');
   const app = await buildApp(config, logger);
   let address;
   try {

@@ -44,7 +44,8 @@ describe('tollgate secrets rotate', () => {
     expect((await runCli(['secrets', 'spin'])).code).toBe(2);
   });
 
-  it('re-encrypts credentials sealed with the previous key, and says which key it needs when not given', async () => {
+  // Several CLI runs, each opening the on-disk database: slow on a loaded machine.
+  it('re-encrypts credentials sealed with the previous key, and says which key it needs when not given', { timeout: 120_000 }, async () => {
     const dataDir = freshDir();
     const oldBox = new SecretBox(keyringFromSecrets(oldSecret));
     const newBox = new SecretBox(keyringFromSecrets(newSecret));
