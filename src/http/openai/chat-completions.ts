@@ -2,11 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import type { ChatInput } from '../../modules/completion/completion.service.ts';
 import { sendJson } from '../respond.ts';
-import { openAiError } from './error-response.ts';
 import { chatCompletionRequestSchema, messageText, type ChatCompletionRequest } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
-import { SseWriter } from './sse-writer.ts';
+import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
 
 /** `X-Tollgate-Cache: on|off` overrides the tenant's response-cache setting for one request. */
@@ -58,20 +57,19 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
   }
 
   const stream = await service.streamChat(caller, toChatInput(body), signal);
-  const sse = new SseWriter(res, stream.headers);
   // Every frame shares this prefix: serialised once per stream, not once per token.
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},"system_fingerprint":null,"choices":[`;
-  sse.send(`${prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`);
-  try {
-    for await (const chunk of stream) {
-      if (chunk.delta) sse.send(`${prefix}{"index":0,"delta":{"content":${JSON.stringify(chunk.delta)}},"logprobs":null,"finish_reason":null}]}`);
-      if (chunk.finishReason !== undefined || chunk.usage) {
-        sse.send(`${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(chunk.finishReason ?? 'stop')}}]}`);
-        if (body.stream_options?.include_usage && chunk.usage) sse.send(`${prefix}],"usage":${JSON.stringify(usageJson(chunk.usage))}}`);
-      }
-    }
-    sse.done();
-  } catch (error) {
-    sse.fail(openAiError(error, deps.logger, requestId).body);
-  }
+  await sendCompletionStream(
+    deps,
+    requestId,
+    res,
+    stream,
+    {
+      opening: `${prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+      delta: (text) => `${prefix}{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`,
+      finish: (reason) => `${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
+      usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
+    },
+    body.stream_options?.include_usage === true,
+  );
 }

@@ -3,11 +3,10 @@ import type { AppDeps } from '../../deps.ts';
 import type { TextCompletionInput } from '../../modules/completion/completion.service.ts';
 import { sendJson } from '../respond.ts';
 import { cacheChoice } from './chat-completions.ts';
-import { openAiError } from './error-response.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
-import { SseWriter } from './sse-writer.ts';
+import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
 
 function toCompletionInput(body: CompletionRequestBody, cache?: boolean): TextCompletionInput {
@@ -46,18 +45,17 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
     return;
   }
   const stream = await service.streamCompletion(caller, toCompletionInput(body), signal);
-  const sse = new SseWriter(res, stream.headers);
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"text_completion","created":${stream.created},"model":${JSON.stringify(stream.model)},"choices":[`;
-  try {
-    for await (const chunk of stream) {
-      if (chunk.delta) sse.send(`${prefix}{"text":${JSON.stringify(chunk.delta)},"index":0,"logprobs":null,"finish_reason":null}]}`);
-      if (chunk.finishReason !== undefined || chunk.usage) {
-        sse.send(`${prefix}{"text":"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(chunk.finishReason ?? 'stop')}}]}`);
-        if (body.stream_options?.include_usage && chunk.usage) sse.send(`${prefix}],"usage":${JSON.stringify(usageJson(chunk.usage))}}`);
-      }
-    }
-    sse.done();
-  } catch (error) {
-    sse.fail(openAiError(error, deps.logger, requestId).body);
-  }
+  await sendCompletionStream(
+    deps,
+    requestId,
+    res,
+    stream,
+    {
+      delta: (text) => `${prefix}{"text":${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":null}]}`,
+      finish: (reason) => `${prefix}{"text":"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
+      usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
+    },
+    body.stream_options?.include_usage === true,
+  );
 }
