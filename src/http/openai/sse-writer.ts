@@ -1,10 +1,16 @@
 import type { ServerResponse } from 'node:http';
 
-const DONE = Buffer.from('data: [DONE]\n\n');
+const DONE = 'data: [DONE]\n\n';
 
-/** Server-sent events the way OpenAI's SDKs read them: `data: <json>` frames, then `data: [DONE]`. */
+/**
+ * Server-sent events the way OpenAI's SDKs read them: `data: <json>` frames, then `data: [DONE]`.
+ * The headers leave with the first frame rather than in a write of their own (it follows at once: a
+ * stream is handed over with its first chunk), and node:http already sends the frames written in one
+ * turn of the event loop (several upstream events often arrive in one read) in one write.
+ */
 export class SseWriter {
   readonly #res: ServerResponse;
+
   constructor(res: ServerResponse, headers: Record<string, string>) {
     this.#res = res;
     res.writeHead(200, {
@@ -14,7 +20,6 @@ export class SseWriter {
       'x-accel-buffering': 'no',
       ...headers,
     });
-    res.flushHeaders();
   }
 
   get closed(): boolean {
@@ -26,9 +31,7 @@ export class SseWriter {
   }
 
   done(): void {
-    if (this.closed) return;
-    this.#res.write(DONE);
-    this.#res.end();
+    if (!this.closed) this.#res.end(DONE);
   }
 
   /** A stream that broke after it started ends with an explicit error frame, never a clean end. */
