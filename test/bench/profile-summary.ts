@@ -16,11 +16,38 @@ interface Profile {
   timeDeltas: number[];
 }
 
+interface HeapNode {
+  callFrame: ProfileNode['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
 const [target = '.', topArg = '40'] = process.argv.slice(2);
 const file = statSync(target).isDirectory()
-  ? join(target, readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1) ?? '')
+  ? join(target, readdirSync(target).filter((f) => f.endsWith('.cpuprofile') || f.endsWith('.heapprofile')).sort().at(-1) ?? '')
   : target;
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const raw = JSON.parse(readFileSync(file, 'utf8')) as Profile | { head: HeapNode };
+// A sampling heap profile (node --heap-prof) becomes a profile whose "time" is bytes allocated.
+const profile: Profile = 'head' in raw ? fromHeapProfile(raw.head) : raw;
+
+function fromHeapProfile(head: HeapNode): Profile {
+  const nodes: ProfileNode[] = [];
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  const visit = (node: HeapNode): number => {
+    const id = nodes.length + 1;
+    const entry: ProfileNode = { id, callFrame: node.callFrame, children: [] };
+    nodes.push(entry);
+    if (node.selfSize > 0) {
+      samples.push(id);
+      timeDeltas.push(node.selfSize);
+    }
+    for (const child of node.children) entry.children!.push(visit(child));
+    return id;
+  };
+  visit(head);
+  return { nodes, samples, timeDeltas };
+}
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfMicros = new Map<number, number>();
 profile.samples.forEach((id, i) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -67,7 +94,7 @@ for (const [id, micros] of selfMicros) {
     inclusive.set(name, (inclusive.get(name) ?? 0) + micros);
   }
 }
-process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
+process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ${'head' in raw ? 'KB allocated (sampled)' : 'ms sampled'}\n`);
 show('Self time by file or package', byPackage, 30);
 show('Self time by function', byFunction, Number(topArg));
 const ours = new Map([...inclusive].filter(([name]) => / src\//.test(name) && !name.includes('(anonymous)')));

@@ -20,10 +20,16 @@ const { values: options } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '4' },
     'cpu-prof': { type: 'boolean', default: false },
+    /** Samples the gateway's allocations (node --heap-prof) for profile-summary.ts. */
+    'heap-prof': { type: 'boolean', default: false },
+    /** Writes a heap snapshot of the gateway midway through the 1,000-stream profile. */
+    'heap-snapshot': { type: 'boolean', default: false },
     'embedded': { type: 'boolean', default: false },
     'only': { type: 'string' },
     /** Extra gateway environment for experiments, e.g. --env LOG_LEVEL=warn --env TOLLGATE_LOG_SYNC=true */
     env: { type: 'string', multiple: true, default: [] },
+    /** Extra node flags for the gateway process only, e.g. --node-flag=--max-semi-space-size=8 */
+    'node-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const rounds = Number(options.rounds);
@@ -97,7 +103,7 @@ models:
   const key = JSON.parse((await exec(process.execPath, [cli, 'key', 'create', '--tenant', tenant.id, '--name', 'bench', '--json'], { env: gatewayEnv })).stdout) as { secret: string };
 
   const profileDir = join(runDir, 'cpu-profile');
-  const gateway = startNode('gateway', [...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), cli, 'serve'], gatewayEnv, join(runDir, 'gateway.log'));
+  const gateway = startNode('gateway', [...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(options['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${runDir}`] : []), ...(options['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${profileDir}`, '--heap-prof-interval=32768'] : []), ...(options['node-flag'] ?? []), cli, 'serve'], gatewayEnv, join(runDir, 'gateway.log'));
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   await waitForHttp(`${gatewayUrl}/healthz`, gateway);
   await raiseLimits(gatewayUrl, adminKey, tenant.id);
@@ -110,6 +116,7 @@ models:
   const pidOf: Record<string, Started> = { direct: upstream, passthrough: proxy, gateway };
 
   const runs: Run[] = [];
+  let streamsHeap: Record<string, number> | undefined;
   const measured = async (profile: string, target: Target, round: number, load: () => Promise<LoadResult & { p50?: number; p99?: number }>) => {
     const proc = pidOf[target.name]!;
     const cpu0 = cpuMicros(proc.pid);
@@ -148,6 +155,7 @@ models:
     process.stdout.write(`bench: round ${round} of ${rounds}\n`);
     if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS));
     if (wants('chat-1')) for (const target of targets) await measured('chat-1', target, round, () => sequential(target, 1500));
+    if (wants('stream-1')) for (const target of targets) await measured('stream-1', target, round, () => streams(target, 1, durationS / 2));
     if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS));
     if (wants('graphql-ws')) {
       await measured('graphql-ws', gatewayTarget, round, () => subscriptions(gatewayUrl, key.secret, 'bench-stream', 20, durationS));
@@ -156,7 +164,15 @@ models:
   }
   if (wants('streams-1000')) {
     process.stdout.write('bench: 1,000 concurrent slow streams (20 tokens, 250 ms apart)\n');
-    for (const target of [passthrough, gatewayTarget]) await measured('streams-1000', target, 1, () => concurrentStreams(target, 1000));
+    await measured('streams-1000', passthrough, 1, () => concurrentStreams(passthrough, 1000));
+    // Midway through, the gateway's own view of its memory: where the RSS goes.
+    const heap = sleep(3_000).then(() => {
+      if (options['heap-snapshot']) process.kill(gateway.pid, 'SIGUSR2');
+      return scrapeHeap(gatewayUrl);
+    });
+    await measured('streams-1000', gatewayTarget, 1, () => concurrentStreams(gatewayTarget, 1000));
+    streamsHeap = await heap;
+    process.stdout.write(`  gateway memory with 1,000 streams open: ${Object.entries(streamsHeap).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}\n`);
   }
 
   const elapsed = (performance.now() - started) / 1000;
@@ -181,7 +197,7 @@ models:
   await stop(proxy);
   await stop(upstream);
 
-  const report = printReport(runs, { metering, gatewayPeakRssMiB: gatewayMemory.peakMiB, rounds, durationS, storage: services.description });
+  const report = { ...printReport(runs, { metering, gatewayPeakRssMiB: gatewayMemory.peakMiB, rounds, durationS, storage: services.description }), streamsHeap };
   const file = join(runDir, 'results.json');
   writeFileSync(file, `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage: services.description, runs, ...report }, null, 2)}\n`);
   writeFileSync(join(root, 'test/bench/results/latest.json'), `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage: services.description, runs, ...report }, null, 2)}\n`);
@@ -203,6 +219,12 @@ async function raiseLimits(url: string, adminKey: string, tenantId: string): Pro
   if (!response.ok || body.errors?.length) {
     throw new Error(`could not raise the bench tenant's rate limits (HTTP ${response.status}: ${body.errors?.map((e) => e.message).join('; ') ?? ''})`);
   }
+}
+
+async function scrapeHeap(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const mib = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1_048_576;
+  return { rss: mib('process_resident_memory_bytes'), heapTotal: mib('nodejs_heap_size_total_bytes'), heapUsed: mib('nodejs_heap_size_used_bytes'), external: mib('nodejs_external_memory_bytes') };
 }
 
 async function scrapeUsage(url: string): Promise<{ recorded: number; stored: number; dropped: number }> {
