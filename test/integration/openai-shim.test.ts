@@ -152,6 +152,21 @@ describe('/v1 OpenAI-compatible shim through the official openai client', () => 
     }
   });
 
+  it('serves completions to an inference-only key but not the usage it lacks the scope for', async () => {
+    const key = await graphqlRequest<{ createApiKey: { secret: string } }>(
+      gateway.url,
+      'mutation($tenantId: ID!) { createApiKey(input: { tenantId: $tenantId, name: "inference only", scopes: [INFERENCE] }) { secret } }',
+      { tenantId },
+      asAdmin(),
+    );
+    const keyClient = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.data!.createApiKey.secret, maxRetries: 0 });
+    const completion = await keyClient.chat.completions.create({ model: 'chat-model', messages });
+    expect(completion.choices[0]?.message.content).toBe(fakeTokens('Say hello to the gateway', 6).join(''));
+    const usage = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${key.data!.createApiKey.secret}` } });
+    expect(usage.status).toBe(403);
+    expect(((await usage.json()) as { error: { message: string } }).error.message).toContain('usage:read');
+  });
+
   it('publishes an OpenAPI 3.1 document generated from the request schemas', async () => {
     const doc = (await (await fetch(`${gateway.url}/v1/openapi.json`)).json()) as { openapi: string; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
     expect(doc.openapi).toBe('3.1.0');

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import { requireActingTenant } from '../../modules/auth/access.ts';
 import type { LimitState } from '../../modules/limits/limiter-store.ts';
+import { requireUsageRead } from '../../modules/usage/usage.service.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import { credentialsFromHeaders } from '../credentials.ts';
 import { sendJson } from '../respond.ts';
@@ -22,6 +23,7 @@ export async function usage(deps: AppDeps, req: IncomingMessage, res: ServerResp
   const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
   if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
   const tenantId = requireActingTenant(principal);
+  requireUsageRead(principal, tenantId);
   const { limits: limitsService, quota: quotaService } = deps.services;
   const limits = await limitsService.limits(tenantId, principal.kind === 'api-key' ? principal.keyId : null);
   const [quota, states] = await Promise.all([quotaService.quota(tenantId), limitsService.windows(limits)]);
