@@ -70,6 +70,21 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', true),
       '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', false),
       '/v1/models': { get: { summary: "The models the caller's tenant may use", security: [{ bearer: [] }], responses: { '200': { description: 'A list of models' }, ...errorResponses } } },
+      '/v1/usage/export': {
+        get: {
+          summary: "The tenant's usage events or report buckets for a range, streamed",
+          security: [{ bearer: [] }],
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' }, description: 'Exclusive end of the range' },
+            { name: 'type', in: 'query', schema: { type: 'string', enum: ['events', 'buckets'], default: 'events' } },
+            { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'json', 'ndjson'], default: 'csv' } },
+            { name: 'groupBy', in: 'query', schema: { type: 'string' }, description: 'For buckets: hour, day, month, model, provider, api_key or user' },
+            { name: 'tenantId', in: 'query', schema: { type: 'string' }, description: 'The platform admin names the tenant' },
+          ],
+          responses: { '200': { description: 'CSV, a JSON array or NDJSON, streamed' }, ...errorResponses },
+        },
+      },
       '/v1/usage': { get: { summary: "The caller's tenant: current period usage, limits, remaining, reset time", security: [{ bearer: [] }], responses: { '200': { description: 'Usage of the current period' }, ...errorResponses } } },
     },
   };
