@@ -27,12 +27,16 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: ProxyMode = 'pass';
   const pairs = new Set<[Socket, Socket]>();
+  // Resets are the point here: no socket may turn one into an uncaught exception.
+  const ignore = () => {};
   const server = createServer((client) => {
+    client.on('error', ignore);
     if (mode === 'refuse') {
-      client.destroy();
+      client.resetAndDestroy();
       return;
     }
     const upstream = createConnection(target);
+    upstream.on('error', ignore);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
     const forget = () => {
@@ -51,6 +55,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('error', forget);
     upstream.on('error', forget);
   });
+  server.on('error', ignore);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const cutAll = () => {
