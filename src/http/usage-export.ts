@@ -136,7 +136,9 @@ function parseRequest(url: URL): ExportRequest {
 async function write(res: ServerResponse, chunk: string): Promise<boolean> {
   if (res.destroyed) return false;
   if (!res.write(chunk)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    // Whichever of drain and close comes first, the other listener is removed, so none pile up.
+    const settled = new AbortController();
+    await Promise.race([once(res, 'drain', { signal: settled.signal }), once(res, 'close', { signal: settled.signal })]).finally(() => settled.abort());
   }
   return !res.destroyed;
 }
