@@ -13,6 +13,12 @@ export interface GraphqlWsOptions {
   keepAliveMs: number;
 }
 
+/** Gives a document error yoga's code for it unless it already carries one of its own. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions.code !== 'BAD_USER_INPUT') return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
+}
+
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
@@ -63,10 +69,11 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [toGraphQLError(error, deps.logger, requestId)];
+          return [withCode(toGraphQLError(error, deps.logger, requestId), 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map((error: unknown) => toGraphQLError(error, deps.logger, requestId));
+        // The same codes yoga gives these over HTTP, so clients handle both transports alike.
+        if (errors.length > 0) return errors.map((error: unknown) => withCode(toGraphQLError(error, deps.logger, requestId), 'GRAPHQL_VALIDATION_FAILED'));
         try {
           // Credentials are checked again on every subscribe: an expired token stops working on a live socket.
           const contextValue = await contextFactory();

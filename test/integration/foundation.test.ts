@@ -103,6 +103,21 @@ describe.each(sqlDialects())('gateway foundation on $name', (dialect) => {
     }
   });
 
+  it('gives a bad document the same code over graphql-ws as over HTTP', async () => {
+    const http = await graphqlRequest(gateway.url, '{ plans { nope } }', {}, asAdmin());
+    const client = createClient({ url: gateway.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: asAdmin().authorization }, retryAttempts: 0 });
+    try {
+      const wsErrors = await new Promise<{ message: string; extensions?: { code?: string } }[]>((resolve) => {
+        client.subscribe({ query: '{ plans { nope } }' }, { next: () => {}, error: (errors) => resolve(errors as never), complete: () => {} });
+      });
+      expect(wsErrors[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(http.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(wsErrors[0]?.message).toBe(http.errors?.[0]?.message);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('closes a graphql-ws connection with bad credentials with 4403', async () => {
     const closeCode = await new Promise<number>((resolve) => {
       const client = createClient({
