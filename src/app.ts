@@ -20,7 +20,7 @@ export interface App {
 export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const deps = await createDeps(config, logger);
   const yoga = createGraphqlServer(deps);
-  const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: 100, keepAliveMs: 12_000 });
+  const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: config.server.maxSubscriptionsPerSocket, keepAliveMs: 12_000 });
   deps.telemetry.metrics.bind({ webSockets: () => ws.wss.clients.size });
   let draining = false;
   const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining, openAi: createOpenAiShim(deps) });

@@ -105,6 +105,8 @@ export const serverConfigSchema = z.strictObject({
   port: z.coerce.number().int().min(0).max(65_535).default(8000),
   shutdownGraceMs: z.coerce.number().int().positive().default(10_000),
   maxBodyBytes: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Operations one graphql-ws connection may run at once. */
+  maxSubscriptionsPerSocket: z.coerce.number().int().positive().default(100),
   publicGraphiql: z.boolean().default(true),
 });
 
@@ -274,6 +276,7 @@ const envNames: Record<string, string> = {
   'cache.maxEntries': 'TOLLGATE_CACHE_MAX_ENTRIES',
   'server.host': 'HOST',
   'server.port': 'PORT',
+  'server.maxSubscriptionsPerSocket': 'TOLLGATE_WS_MAX_SUBSCRIPTIONS',
   'storage.dataDir': 'TOLLGATE_DATA_DIR',
   'storage.databaseUrl': 'DATABASE_URL',
   'storage.embeddedDatabase': 'TOLLGATE_EMBEDDED_DATABASE',
@@ -320,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: value('PORT'),
       shutdownGraceMs: value('TOLLGATE_SHUTDOWN_GRACE_MS'),
       maxBodyBytes: value('TOLLGATE_MAX_BODY_BYTES'),
+      maxSubscriptionsPerSocket: value('TOLLGATE_WS_MAX_SUBSCRIPTIONS'),
       // GraphiQL needs introspection, so the same switch turns both on in production.
       publicGraphiql: introspection === undefined ? !production : introspection === 'true' || introspection === '1',
     },

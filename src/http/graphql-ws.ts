@@ -51,7 +51,8 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
         connections.delete(ctx);
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const active = Object.keys(ctx.subscriptions).length;
+        // graphql-ws has already registered this operation: the others are the ones running.
+        const active = Object.keys(ctx.subscriptions).length - 1;
         if (active >= options.maxSubscriptionsPerSocket) {
           return [
             new GraphQLError(`at most ${options.maxSubscriptionsPerSocket} active operations per connection`, {
