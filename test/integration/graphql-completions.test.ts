@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
+import { createTollgateClient } from '../../client/src/client.ts';
+import { TenantUsageEventsDocument } from '../../client/src/generated/graphql.ts';
 
 const input = { model: 'chat-model', messages: [{ role: 'user', content: 'Stream me a story' }] };
 const expectedText = fakeTokens('Stream me a story', 8).join('');
@@ -44,16 +46,19 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
     await upstream?.close();
   });
 
-  it('answers createChatCompletion with the same text and tokens as /v1', async () => {
+  it('answers createChatCompletion with the same text and tokens as /v1, and meters both alike', async () => {
     const result = await graphqlRequest<{ createChatCompletion: { content: string; finishReason: string; usage: Chunk['usage'] } }>(
       gateway.url,
       'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id model content finishReason usage { promptTokens completionTokens totalTokens } } }',
       { input },
-      asAdmin(tenantId),
+      { ...asAdmin(tenantId), 'x-request-id': 'same-graphql' },
     );
     expect(result.errors).toBeUndefined();
     const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
-    const rest = await openai.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'Stream me a story' }] });
+    const rest = await openai.chat.completions.create(
+      { model: 'chat-model', messages: [{ role: 'user', content: 'Stream me a story' }] },
+      { headers: { 'x-request-id': 'same-rest' } },
+    );
     expect(result.data?.createChatCompletion.content).toBe(expectedText);
     expect(rest.choices[0]?.message.content).toBe(expectedText);
     expect(result.data?.createChatCompletion.usage).toEqual({
@@ -61,6 +66,18 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
       completionTokens: rest.usage?.completion_tokens,
       totalTokens: rest.usage?.total_tokens,
     });
+
+    await gateway.app.deps.usage.meter.flush();
+    const client = createTollgateClient({ url: gateway.url, apiKey: testAdminKey });
+    const { tenant } = await client.execute(TenantUsageEventsDocument, { tenantId, first: 50 });
+    const events = tenant!.usageEvents.edges.map((edge) => edge.node);
+    const byRequest = (id: string) => events.filter((event) => event.requestId === id);
+    expect(byRequest('same-graphql')).toHaveLength(1);
+    expect(byRequest('same-rest')).toHaveLength(1);
+    const pick = ({ requestedModel, servedModel, provider, kind, promptTokens, completionTokens, totalTokens, tokensEstimated, status, cacheHit, cost }: (typeof events)[number]) =>
+      ({ requestedModel, servedModel, provider, kind, promptTokens, completionTokens, totalTokens, tokensEstimated, status, cacheHit, cost });
+    expect(pick(byRequest('same-graphql')[0]!)).toEqual(pick(byRequest('same-rest')[0]!));
+    expect(byRequest('same-rest')[0]).toMatchObject({ promptTokens: rest.usage?.prompt_tokens, completionTokens: rest.usage?.completion_tokens, status: 'OK' });
   });
 
   it('streams chunks over graphql-ws, the last with finishReason and usage', async () => {
