@@ -2,10 +2,10 @@ import { createClient, type Client } from 'graphql-ws';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { adminClient, asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 import { createTollgateClient } from '../../client/src/client.ts';
-import { TenantUsageEventsDocument } from '../../client/src/generated/graphql.ts';
+import { CreateTenantDocument, TenantUsageEventsDocument } from '../../client/src/generated/graphql.ts';
 
 const input = { model: 'chat-model', messages: [{ role: 'user', content: 'Stream me a story' }] };
 const expectedText = fakeTokens('Stream me a story', 8).join('');
@@ -31,8 +31,7 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
         models: [{ name: 'chat-model', kind: 'chat', deployments: [{ provider: 'gpu-a', model: 'upstream-chat', weight: 1 }] }],
       },
     });
-    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation { createTenant(input: { name: "Chat UI" }) { tenant { id } } }', {}, asAdmin());
-    tenantId = created.data!.createTenant.tenant.id;
+    tenantId = (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name: 'Chat UI' } })).createTenant.tenant.id;
     ws = createClient({
       url: `${gateway.url.replace('http', 'ws')}/graphql`,
       webSocketImpl: WebSocket,

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInferenceFile } from '../../src/config.ts';
-import { asAdmin, bearer, graphqlRequest, startTestApp, type TestApp } from '../testkit/app.ts';
+import { ForbiddenError } from '../../client/src/errors.ts';
+import { CreateApiKeyDocument, CreateTenantDocument, ModelsDocument, ProvidersDocument } from '../../client/src/generated/graphql.ts';
+import { adminClient, startTestApp, testClient, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 
 const yaml = (baseUrl: string, models: string[]) => `providers:
@@ -26,10 +28,7 @@ describe('model catalogue, provider health and config reload', () => {
   let gateway: TestApp;
   let path: string;
 
-  const modelNames = async () => {
-    const result = await graphqlRequest<{ models: { name: string; price: { inputPerMillion: string } | null }[] }>(gateway.url, '{ models { name price { inputPerMillion } } }', {}, asAdmin());
-    return result.data!.models.map((m) => m.name).sort();
-  };
+  const modelNames = async () => (await adminClient(gateway.url).execute(ModelsDocument)).models.map((m) => m.name).sort();
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
@@ -43,23 +42,19 @@ describe('model catalogue, provider health and config reload', () => {
   });
 
   it('lists models with their prices', async () => {
-    const result = await graphqlRequest<{ models: unknown[] }>(gateway.url, '{ models { name kind available price { inputPerMillion outputPerMillion currency } } }', {}, asAdmin());
-    expect(result.data?.models).toEqual([{ name: 'alpha', kind: 'chat', available: true, price: { inputPerMillion: '3.00', outputPerMillion: '6.00', currency: 'USD' } }]);
+    const { models } = await adminClient(gateway.url).execute(ModelsDocument);
+    expect(models).toEqual([
+      { name: 'alpha', servedBy: 'alpha', kind: 'chat', contextWindow: null, available: true, price: { inputPerMillion: '3.00', outputPerMillion: '6.00', currency: 'USD' } },
+    ]);
   });
 
   it('shows deployment health to the platform admin only', async () => {
-    const result = await graphqlRequest<{ providers: { name: string; breaker: string; healthy: boolean | null }[] }>(gateway.url, '{ providers { name provider breaker healthy inflight } }', {}, asAdmin());
-    expect(result.data?.providers).toEqual([expect.objectContaining({ name: 'gpu-a/upstream-alpha', breaker: 'CLOSED', healthy: true })]);
-    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation { createTenant(input: { name: "T" }) { tenant { id } } }', {}, asAdmin());
-    const key = await graphqlRequest<{ createApiKey: { secret: string } }>(
-      gateway.url,
-      'mutation($tenantId: ID!) { createApiKey(input: { tenantId: $tenantId, name: "app" }) { secret } }',
-      { tenantId: created.data!.createTenant.tenant.id },
-      asAdmin(),
-    );
-    const asTenant = await graphqlRequest(gateway.url, '{ providers { name } }', {}, bearer(key.data!.createApiKey.secret));
-    expect(asTenant.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect(asTenant.data).toBeNull();
+    const admin = adminClient(gateway.url);
+    const { providers } = await admin.execute(ProvidersDocument);
+    expect(providers).toEqual([expect.objectContaining({ name: 'gpu-a/upstream-alpha', breaker: 'CLOSED', healthy: true })]);
+    const { createTenant } = await admin.execute(CreateTenantDocument, { input: { name: 'T' } });
+    const { createApiKey } = await admin.execute(CreateApiKeyDocument, { input: { tenantId: createTenant.tenant.id, name: 'app' } });
+    await expect(testClient(gateway.url, { apiKey: createApiKey.secret }).execute(ProvidersDocument)).rejects.toBeInstanceOf(ForbiddenError);
   });
 
   it('applies a valid change of the file and refuses an invalid one, keeping the running config', async () => {

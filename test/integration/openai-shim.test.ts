@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { CreateApiKeyDocument, CreateTenantDocument } from '../../client/src/generated/graphql.ts';
+import { adminClient, asAdmin, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 
 describe('/v1 OpenAI-compatible shim through the official openai client', () => {
@@ -24,13 +25,7 @@ describe('/v1 OpenAI-compatible shim through the official openai client', () => 
         ],
       },
     });
-    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(
-      gateway.url,
-      'mutation { createTenant(input: { name: "Shim Co", plan: "pro" }) { tenant { id } } }',
-      {},
-      asAdmin(),
-    );
-    tenantId = created.data!.createTenant.tenant.id;
+    tenantId = (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name: 'Shim Co', plan: 'pro' } })).createTenant.tenant.id;
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
   });
   afterAll(async () => {
@@ -153,16 +148,11 @@ describe('/v1 OpenAI-compatible shim through the official openai client', () => 
   });
 
   it('serves completions to an inference-only key but not the usage it lacks the scope for', async () => {
-    const key = await graphqlRequest<{ createApiKey: { secret: string } }>(
-      gateway.url,
-      'mutation($tenantId: ID!) { createApiKey(input: { tenantId: $tenantId, name: "inference only", scopes: [INFERENCE] }) { secret } }',
-      { tenantId },
-      asAdmin(),
-    );
-    const keyClient = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.data!.createApiKey.secret, maxRetries: 0 });
+    const { createApiKey } = await adminClient(gateway.url).execute(CreateApiKeyDocument, { input: { tenantId, name: 'inference only', scopes: ['INFERENCE'] } });
+    const keyClient = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: createApiKey.secret, maxRetries: 0 });
     const completion = await keyClient.chat.completions.create({ model: 'chat-model', messages });
     expect(completion.choices[0]?.message.content).toBe(fakeTokens('Say hello to the gateway', 6).join(''));
-    const usage = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${key.data!.createApiKey.secret}` } });
+    const usage = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${createApiKey.secret}` } });
     expect(usage.status).toBe(403);
     expect(((await usage.json()) as { error: { message: string } }).error.message).toContain('usage:read');
   });
@@ -193,8 +183,7 @@ describe('exact-match response cache', () => {
   });
 
   async function tenantClient(name: string) {
-    const created = await graphqlRequest<{ createTenant: { tenant: { id: string } } }>(gateway.url, 'mutation($name: String!) { createTenant(input: { name: $name, plan: "enterprise" }) { tenant { id } } }', { name }, asAdmin());
-    const id = created.data!.createTenant.tenant.id;
+    const id = (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name, plan: 'enterprise' } })).createTenant.tenant.id;
     return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': id, 'x-tollgate-cache': 'on' }, maxRetries: 0 });
   }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { createTollgateClient, type TollgateClient, type TollgateClientOptions } from '../../client/src/client.ts';
 import { buildApp, type App } from '../../src/app.ts';
 import { configSchema, type ConfigInput, type InferenceConfigFile } from '../../src/config.ts';
 import { randomId } from '../../src/shared/ids.ts';
@@ -107,3 +108,10 @@ export async function graphqlRequest<T = Record<string, unknown>>(
 
 export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 export const asAdmin = (tenantId?: string) => ({ ...bearer(testAdminKey), ...(tenantId ? { 'x-tenant-id': tenantId } : {}) });
+
+/** The typed client the frontends use, pointed at a test app: the default way tests call GraphQL. */
+export function testClient(url: string, options: Omit<TollgateClientOptions, 'url'> = {}): TollgateClient {
+  return createTollgateClient({ url, ...options });
+}
+
+export const adminClient = (url: string, tenantId?: string) => testClient(url, { apiKey: testAdminKey, tenantId });
