@@ -51,7 +51,7 @@ process.on('SIGINT', () => {
 let cleanupServices: (() => Promise<void>) | undefined;
 
 async function main(): Promise<void> {
-  const services = await prepareServices({ embedded: options.embedded ?? false, dataDir: join(runDir, 'data') });
+  const services = await prepareServices({ embedded: options.embedded ?? false, dataDir: join(runDir, 'data'), redisKeyPrefix: `tgbench:${process.pid}:` });
   cleanupServices = services.cleanup;
   if (options.env?.length) services.description += ` (gateway environment overridden: ${options.env.join(' ')})`;
   process.stdout.write(`bench: results and logs in ${runDir}\nbench: storage ${services.description}\n`);
@@ -94,7 +94,6 @@ models:
     TOLLGATE_DATA_DIR: join(runDir, 'data'),
     TOLLGATE_ADMIN_KEY: adminKey,
     TOLLGATE_SECRET: randomBytes(24).toString('hex'),
-    TOLLGATE_LIMITS_KEY_PREFIX: `tgbench:${process.pid}:`,
     LOG_LEVEL: 'info',
     ...services.env,
     ...Object.fromEntries((options.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createClickhouse } from '../../../src/clickhouse/client.ts';
 
@@ -13,7 +14,7 @@ export interface BenchServices {
 
 const url = (name: string) => process.env[`TOLLGATE_BENCH_${name}_URL`]?.trim() || process.env[`TOLLGATE_TEST_${name}_URL`]?.trim() || undefined;
 
-export async function prepareServices(options: { embedded: boolean; dataDir: string }): Promise<BenchServices> {
+export async function prepareServices(options: { embedded: boolean; dataDir: string; redisKeyPrefix: string }): Promise<BenchServices> {
   const env: Record<string, string> = {};
   const parts: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];
@@ -43,7 +44,22 @@ export async function prepareServices(options: { embedded: boolean; dataDir: str
   }
   if (redis) {
     env.REDIS_URL = redis;
+    env.TOLLGATE_LIMITS_KEY_PREFIX = options.redisKeyPrefix;
     parts.push('Redis');
+    // Remembered request ids and quota counters would otherwise stay for an hour or a month.
+    cleanups.push(async () => {
+      const client = new Redis(redis);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${options.redisKeyPrefix}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await client.unlink(...keys);
+        } while (cursor !== '0');
+      } finally {
+        client.disconnect();
+      }
+    });
   } else {
     parts.push('in-memory limits');
   }
