@@ -26,6 +26,9 @@ export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?:
     // An idle connection dropped by the server (restart, failover) is discarded by the pool and the next
     // query opens a new one; without a listener the 'error' event would crash the process instead.
     pool.on('error', () => {});
+    // A connection reset while a query runs fails that query; the client's own 'error' event, emitted too,
+    // must not become an uncaught exception (the pool only listens on idle clients).
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const location = redactUrl(options.databaseUrl);
     try {
