@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { digestsEqual, sha256Hex } from '../../shared/digest.ts';
+import { digestsEqual, sha256 } from '../../shared/digest.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { badInput, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -31,8 +31,9 @@ export interface AuthServiceOptions {
 /** What the cache keeps about a key: enough to verify a secret and decide, nothing to display. */
 interface KeyRecord {
   tenantId: string;
-  secretHash: string;
-  previousSecretHash: string | null;
+  /** Digests decoded once when the key is loaded, not on every request. */
+  secretHash: Buffer;
+  previousSecretHash: Buffer | null;
   previousValidUntil: number | null;
   scopes: readonly string[];
   expiresAt: number | null;
@@ -52,7 +53,7 @@ const invalidApiKey = 'invalid API key';
  * anonymous. API keys are verified from an in-process cache, so the /v1 hot path reads no database.
  */
 export class AuthService {
-  readonly #adminKeyDigest: string | undefined;
+  readonly #adminKeyDigest: Buffer | undefined;
   readonly #db: SqlDatabase;
   readonly #clock: Clock;
   readonly #jwt: JwtVerifier;
@@ -65,7 +66,7 @@ export class AuthService {
   #generation = 0;
 
   constructor(options: AuthServiceOptions) {
-    this.#adminKeyDigest = options.adminKey === undefined ? undefined : sha256Hex(options.adminKey);
+    this.#adminKeyDigest = options.adminKey === undefined ? undefined : sha256(options.adminKey);
     this.#db = options.db;
     this.#clock = options.clock ?? systemClock;
     this.#jwt = new JwtVerifier({
@@ -94,7 +95,7 @@ export class AuthService {
   async authenticate(credentials: Credentials): Promise<Principal> {
     if (credentials.authorization === undefined) return anonymous;
     const secret = bearerSecret(credentials.authorization);
-    const digest = sha256Hex(secret);
+    const digest = sha256(secret);
     if (this.#adminKeyDigest !== undefined && digestsEqual(digest, this.#adminKeyDigest)) {
       const tenantId = headerValue(credentials.tenantId);
       if (tenantId !== undefined && !(await this.#tenantExists(tenantId))) throw notFound('tenant', tenantId);
@@ -120,7 +121,7 @@ export class AuthService {
     await this.#lastUsed.stop();
   }
 
-  async #apiKeyPrincipal(secret: string, digest: string, credentials: Credentials): Promise<Principal> {
+  async #apiKeyPrincipal(secret: string, digest: Buffer, credentials: Credentials): Promise<Principal> {
     const keyId = apiKeyIdOf(secret);
     if (keyId === undefined) throw unauthenticated(invalidApiKey);
     const key = await this.#keyRecord(keyId);
@@ -158,8 +159,8 @@ export class AuthService {
     const record: CachedKey = row
       ? {
           tenantId: row.tenant_id,
-          secretHash: row.secret_hash,
-          previousSecretHash: row.previous_secret_hash,
+          secretHash: Buffer.from(row.secret_hash, 'hex'),
+          previousSecretHash: row.previous_secret_hash === null ? null : Buffer.from(row.previous_secret_hash, 'hex'),
           previousValidUntil: row.previous_valid_until?.getTime() ?? null,
           scopes: Object.freeze([...row.scopes]),
           expiresAt: row.expires_at?.getTime() ?? null,
