@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { UsageEvent } from '../modules/usage/usage-event.ts';
 import { unredactedLogger, type Logger } from '../shared/logger.ts';
 import { GatewayMetrics, type CompletionTiming, type Surface } from './metrics.ts';
+import { RequestLog } from './request-log.ts';
 import { loadTracing, type Tracing } from './tracing.ts';
 
 /** Metrics always; tracing only when an OTLP endpoint is configured. */
@@ -24,6 +25,7 @@ export class Telemetry implements CompletionObserver {
   readonly metrics: GatewayMetrics;
   readonly tracing: Tracing | undefined;
   readonly #logger: Logger;
+  readonly #requestLog: RequestLog;
 
   constructor(options: { metrics: GatewayMetrics; tracing: Tracing | undefined; logger: Logger }) {
     this.metrics = options.metrics;
@@ -31,6 +33,7 @@ export class Telemetry implements CompletionObserver {
     // Request lines are built field by field from values that are never secrets, so they skip the
     // redaction pass, which would cost more than the line itself.
     this.#logger = unredactedLogger(options.logger);
+    this.#requestLog = new RequestLog(this.#logger);
   }
 
   /**
@@ -39,7 +42,8 @@ export class Telemetry implements CompletionObserver {
    */
   settled(event: UsageEvent, detail: { surface: Surface; timing: CompletionTiming | undefined; streamed: boolean }): void {
     this.metrics.completion(event, detail.surface, detail.timing, detail.streamed);
-    if (event.status === 'error' || event.status === 'refused' ? this.#logger.isLevelEnabled('warn') : this.#logger.isLevelEnabled('info')) {
+    const level = event.status === 'error' ? 'warn' : 'info';
+    if (this.#requestLog.enabled(level)) {
       const line = {
         requestId: event.requestId,
         surface: detail.surface,
@@ -61,8 +65,7 @@ export class Telemetry implements CompletionObserver {
         latencyMs: event.latencyMs,
         upstreamMs: detail.timing === undefined ? null : Math.round(detail.timing.upstreamMs),
       };
-      if (event.status === 'error') this.#logger.warn(line, 'completion failed');
-      else this.#logger.info(line, 'completion');
+      this.#requestLog.write(level, line, event.status === 'error' ? 'completion failed' : 'completion');
     }
   }
 
