@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -18,6 +19,8 @@ import { zeroTotals } from '../../src/modules/usage/usage-report.ts';
 // node test/bench/limits.ts [redis://...]: the request gate's cost per admission + settlement, over the
 // in-memory store and over Redis (one connection configured as the app's), and the tokenizer's cost for
 // the estimate. Sequential figures are latency (and CPU per request); concurrent ones are throughput.
+// "1 tenant" is the gateway benchmark's shape (every request in the same windows, which grow with the
+// rate); "100 tenants" spreads them. Redis CPU is the server's, from /proc/<pid>/stat when it is local.
 
 const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
 const plan = {
@@ -44,33 +47,48 @@ function gateOver(store: LimiterStore, tenants: number) {
 
 const usage = { promptTokens: 20, completionTokens: 100, totalTokens: 120, estimated: false };
 let n = 0;
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+// The upstream call and the client's next request each take at least a turn of the event loop.
+/** Returns how long the admission took, ms. */
 const once = async (gate: LimitsGate, tenants: number) => {
   n += 1;
+  const started = performance.now();
   const admission = await gate.admit({ tenantId: `t${n % tenants}`, userId: null, apiKeyId: null, requestId: `r${n}` }, { model: 'm', estimateTokens: async () => 532 });
+  const took = performance.now() - started;
+  await turn();
   admission.settle(usage);
+  await turn();
+  return took;
+};
+
+/** CPU µs of the Redis server (user + system), when it runs on this machine; undefined otherwise. */
+let serverCpu: () => number | undefined = () => undefined;
+const serverShare = (since: number | undefined, count: number) => {
+  const now = serverCpu();
+  return since === undefined || now === undefined ? '' : `, Redis CPU ${((now - since) / count).toFixed(1)} µs each`;
 };
 
 async function sequential(name: string, gate: LimitsGate, count: number, tenants: number) {
   for (let i = 0; i < 2_000; i++) await once(gate, tenants);
   const latencies: number[] = [];
+  const server = serverCpu();
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    await once(gate, tenants);
-    latencies.push(performance.now() - t);
+    latencies.push(await once(gate, tenants));
   }
   const wall = performance.now() - started;
   const used = process.cpuUsage(cpu);
   latencies.sort((a, b) => a - b);
   console.log(
     `${name} sequential: p50 ${(latencies[count >> 1]! * 1000).toFixed(0)} µs, p99 ${(latencies[Math.floor(count * 0.99)]! * 1000).toFixed(0)} µs, ` +
-      `CPU ${((used.user + used.system) / count).toFixed(1)} µs per admission+settlement, ${Math.round(count / (wall / 1000))}/s`,
+      `CPU ${((used.user + used.system) / count).toFixed(1)} µs per admission+settlement, ${Math.round(count / (wall / 1000))}/s${serverShare(server, count)}`,
   );
 }
 
 async function concurrent(name: string, gate: LimitsGate, count: number, concurrency: number, tenants: number) {
   const started = performance.now();
+  const server = serverCpu();
   const cpu = process.cpuUsage();
   let left = count;
   await Promise.all(
@@ -80,7 +98,7 @@ async function concurrent(name: string, gate: LimitsGate, count: number, concurr
   );
   const wall = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  console.log(`${name} ${concurrency} concurrent: ${Math.round(count / (wall / 1000))} admissions/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs each`);
+  console.log(`${name} ${concurrency} concurrent: ${Math.round(count / (wall / 1000))} admissions/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs each${serverShare(server, count)}`);
 }
 
 async function tokenizer() {
@@ -103,12 +121,31 @@ const memory = gateOver(new MemoryLimiterStore({ requestIdTtlMs: 3_600_000 }), 1
 await sequential('memory', memory, 20_000, 100);
 await concurrent('memory', memory, 50_000, 50, 100);
 if (redisUrl) {
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250, enableAutoPipelining: true, lazyConnect: true });
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250, enableAutoPipelining: false, lazyConnect: true });
   await redis.connect();
-  const store = new RedisLimiterStore({ redis, keyPrefix: `bench:${randomId(6)}:`, requestIdTtlMs: 60_000 });
-  const gate = gateOver(store, 100);
-  await sequential('redis', gate, 5_000, 100);
-  await concurrent('redis', gate, 20_000, 50, 100);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
+  serverCpu = () => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
+    } catch {
+      return undefined;
+    }
+  };
+  const prefix = `bench:${randomId(6)}:`;
+  const store = new RedisLimiterStore({ redis, keyPrefix: prefix, requestIdTtlMs: 60_000 });
+  for (const tenants of [1, 100]) {
+    const gate = gateOver(store, tenants);
+    await sequential(`redis ${tenants} tenant(s)`, gate, 5_000, tenants);
+    await concurrent(`redis ${tenants} tenant(s)`, gate, 20_000, 50, tenants);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gate.close();
+  }
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
   await redis.quit();
 }

@@ -177,59 +177,83 @@ return out
 `;
 
 /**
- * ARGV: (unused), admission id, reserved, actual, token limit, request-id ttl (ms), spec count,
- * kinds..., then threshold count and thresholds (percent).
- * Returns {seeded, tokens, requests, crossed thresholds...}.
+ * Settles several admissions in one call (the client gathers them for a few milliseconds), in order,
+ * each exactly as if alone. ARGV: settlement count, request-id ttl (ms), threshold count, thresholds
+ * (percent)..., then per settlement: admission id, reserved, actual, token limit, spec count, kinds...
+ * KEYS per settlement: quota hash, request-id key, spec keys (as for an admission).
+ * Returns per settlement: seeded, tokens, requests, crossed count, crossed thresholds...
  */
 export const settleScript = `
-local id = ARGV[2]
-local reserved = ARGV[3]
-local actual = tonumber(ARGV[4])
-local tokenLimit = tonumber(ARGV[5])
-local q = KEYS[1]
-local counted = tonumber(redis.call('GET', KEYS[2]) or '0')
-local delta = math.max(0, actual - counted)
-redis.call('SET', KEYS[2], math.max(counted, actual), 'PX', ARGV[6])
-local qv = redis.call('HMGET', q, 'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests')
-local seeded = qv[1] ~= false
-local tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0)
-local requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0)
-if seeded and delta > 0 then
-  redis.call('HINCRBY', q, 'tokens', delta)
-  tokens = tokens + delta
+local ttl = ARGV[2]
+local thresholds = {}
+local fields = {'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests'}
+for i = 1, tonumber(ARGV[3]) do
+  thresholds[i] = tonumber(ARGV[3 + i])
+  fields[5 + i] = 'alert' .. thresholds[i]
 end
-local out = {0, tokens, requests}
-if seeded then out[1] = 1 end
-
-local n = tonumber(ARGV[7])
-local k = 3
-for i = 1, n do
-  local kind = ARGV[7 + i]
-  if kind == 'c' then
-    redis.call('ZREM', KEYS[k], id)
-    k = k + 1
-  elseif kind == 't' then
-    local member = id .. ':' .. reserved
-    local score = redis.call('ZSCORE', KEYS[k], member)
-    if score then
-      redis.call('ZREM', KEYS[k], member)
-      redis.call('ZADD', KEYS[k], score, id .. ':' .. actual)
-      redis.call('INCRBY', KEYS[k + 1], actual - tonumber(reserved))
-    end
-    k = k + 2
-  else
-    k = k + 1
+-- Each quota hash is read once and written once per call; the same for each tokens window's sum.
+local quotas = {}
+local sums = {}
+local out = {}
+local a = 4 + #thresholds
+local k = 1
+for _ = 1, tonumber(ARGV[1]) do
+  local id, reserved, actual, tokenLimit, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local q = quotas[KEYS[k]]
+  if not q then
+    local qv = redis.call('HMGET', KEYS[k], unpack(fields))
+    q = { seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0, alerted = {} }
+    for i = 1, #thresholds do q.alerted[i] = qv[5 + i] ~= false end
+    quotas[KEYS[k]] = q
   end
-end
-
-local t = 8 + n
-if seeded and delta > 0 and tokenLimit > 0 then
-  for i = 1, tonumber(ARGV[t]) do
-    local percent = tonumber(ARGV[t + i])
-    if tokens * 100 >= percent * tokenLimit and redis.call('HSETNX', q, 'alert' .. percent, 1) == 1 then
-      table.insert(out, percent)
+  local counted = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+  local delta = math.max(0, actual - counted)
+  redis.call('SET', KEYS[k + 1], math.max(counted, actual), 'PX', ttl)
+  local crossed = {}
+  if q.seeded and delta > 0 then
+    q.added = q.added + delta
+    q.tokens = q.tokens + delta
+    if tokenLimit > 0 then
+      for i, percent in ipairs(thresholds) do
+        if not q.alerted[i] and q.tokens * 100 >= percent * tokenLimit then
+          q.alerted[i] = true
+          -- another instance may have flagged it since the read: only the first setter alerts
+          if redis.call('HSETNX', KEYS[k], fields[5 + i], 1) == 1 then table.insert(crossed, percent) end
+        end
+      end
     end
   end
+  table.insert(out, q.seeded and 1 or 0)
+  table.insert(out, q.tokens)
+  table.insert(out, q.requests)
+  table.insert(out, #crossed)
+  for _, percent in ipairs(crossed) do table.insert(out, percent) end
+  k = k + 2
+  for i = 1, n do
+    local kind = ARGV[a + 4 + i]
+    if kind == 'c' then
+      redis.call('ZREM', KEYS[k], id)
+      k = k + 1
+    elseif kind == 't' then
+      local member = id .. ':' .. reserved
+      local score = redis.call('ZSCORE', KEYS[k], member)
+      if score then
+        redis.call('ZREM', KEYS[k], member)
+        redis.call('ZADD', KEYS[k], score, id .. ':' .. actual)
+        sums[KEYS[k + 1]] = (sums[KEYS[k + 1]] or 0) + actual - tonumber(reserved)
+      end
+      k = k + 2
+    else
+      k = k + 1
+    end
+  end
+  a = a + 5 + n
+end
+for key, q in pairs(quotas) do
+  if q.added > 0 then redis.call('HINCRBY', key, 'tokens', q.added) end
+end
+for key, delta in pairs(sums) do
+  if delta ~= 0 then redis.call('INCRBY', key, delta) end
 end
 return out
 `;

@@ -250,3 +250,69 @@ describe.runIf(redisUrl)('redis limiter store across instances', () => {
     expect(outcomes.filter((o) => o.status === 'admitted')).toHaveLength(60);
   });
 });
+
+describe.runIf(redisUrl)('redis limiter store: the settlements of one turn travel together', () => {
+  const specs = [rpm(100), tpm(10_000), conc(5)];
+  const quota: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
+
+  /** A store on a connection configured as the app's, four admissions made, and its script calls counted. */
+  const setup = async () => {
+    const redis = new Redis(redisUrl!, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    connections.push(redis);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const store = new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 60_000 });
+    const tenantId = `tnt_${randomId(8)}`;
+    await store.seedQuota(tenantId, quota, { tokens: 0, requests: 0 });
+    for (let i = 0; i < 4; i++) {
+      await store.admit({ tenantId, apiKeyId: null, requestId: `r${i}`, admissionId: `a${i}`, estimate: 500, specs, quota, requireSeed: true });
+    }
+    const scripts = { sent: 0 };
+    const sendCommand = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, stream) => {
+      if (command.name.startsWith('eval')) scripts.sent += 1;
+      return sendCommand(command, stream);
+    };
+    const settle = (i: number, actual: number) =>
+      store.settle({ tenantId, apiKeyId: null, requestId: `r${i}`, admissionId: `a${i}`, reserved: 500, actual, specs, quota });
+    return { redis, store, tenantId, settle, scripts };
+  };
+
+  it('settles each exactly once and in order, in one script call, with the thresholds each crossed', async () => {
+    const { store, tenantId, settle, scripts } = await setup();
+    // r1 twice: a client retry of the same request id counts once
+    const outcomes = await Promise.all([settle(0, 300), settle(1, 500), settle(2, 100), settle(1, 500)]);
+    expect(scripts.sent).toBe(1);
+    expect(outcomes.map((o) => [o.quota.tokens, o.crossed])).toEqual([
+      [300, []],
+      [800, [80]],
+      [900, []],
+      [900, []],
+    ]);
+    expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 900, requests: 4 });
+    const [requests, tokens, slots] = await store.peek(tenantId, null, specs);
+    expect(requests!.remaining).toBe(96);
+    expect(tokens!.remaining).toBe(10_000 - 300 - 500 - 100 - 500);
+    expect(slots!.remaining).toBe(4);
+  });
+
+  it('sends the settlements made before a read ahead of it', async () => {
+    const { store, tenantId, settle } = await setup();
+    const settled = settle(0, 850);
+    expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 850 });
+    expect((await settled).crossed).toEqual([80]);
+  });
+
+  it('rejects every settlement of a batch that fails; settled again, each counts once', async () => {
+    const { redis, store, tenantId, settle } = await setup();
+    const first = settle(0, 300);
+    const second = settle(1, 600);
+    redis.disconnect();
+    await expect(first).rejects.toThrow();
+    await expect(second).rejects.toThrow();
+    if (redis.status !== 'end') await new Promise((resolve) => redis.once('end', resolve));
+    await redis.connect();
+    expect((await Promise.all([settle(0, 300), settle(1, 600)])).map((o) => o.crossed)).toEqual([[], [80]]);
+    await settle(0, 300);
+    expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 900 });
+  });
+});

@@ -51,14 +51,15 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
   const { config, logger } = options;
   const metrics = new LimitsMetrics(options.registry);
   // The limiter's own connection fails fast: no offline queue, no retries, a short timeout, so a Redis
-  // outage costs a request milliseconds before it fails open (or closed); calls in the same tick are
-  // pipelined into one write.
+  // outage costs a request milliseconds before it fails open (or closed). No auto-pipelining: ioredis
+  // holds every command back while a pipeline's replies are awaited, so an admission waited for the
+  // settlement sent before it; the store gathers a turn's calls into one write itself.
   const limiterRedis = options.redis?.duplicate({
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: config.redisTimeoutMs,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     retryStrategy: (times: number) => Math.min(100 * times, 1_000),
   });
   if (limiterRedis) {

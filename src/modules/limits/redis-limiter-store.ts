@@ -27,11 +27,28 @@ export interface RedisLimiterStoreOptions {
   now?: () => number;
 }
 
+interface PendingSettlement {
+  input: SettleInput;
+  resolve: (outcome: SettleOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/** At most this many settlements in one script call, so one call never holds Redis for long. */
+const maxSettlementsPerCall = 100;
+
 type ScriptRunner = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
 const kindCode = { requests: 'r', tokens: 't', concurrency: 'c' } as const;
 
-/** Shared counters in Redis: one script round trip per admission and one per settlement. */
+/**
+ * Shared counters in Redis: one script call per admission, and one per tenant for the settlements made
+ * in the same turn of the event loop. A turn's calls leave in one socket write, since the write (a
+ * system call, which also wakes Redis) costs more than building them. Settlements keep their order:
+ * a call sends those made before it first, so this instance always counts with them.
+ *
+ * The connection should not auto-pipeline: ioredis then holds every command back while a pipeline's
+ * replies are awaited, so an admission would wait for the settlements sent before it.
+ */
 export class RedisLimiterStore implements LimiterStore {
   readonly kind = 'redis' as const;
   readonly #redis: Redis;
@@ -42,6 +59,8 @@ export class RedisLimiterStore implements LimiterStore {
   readonly #settle: ScriptRunner;
   readonly #seed: ScriptRunner;
   readonly #peek: ScriptRunner;
+  #pending: PendingSettlement[] = [];
+  #turnScheduled = false;
 
   constructor(options: RedisLimiterStoreOptions) {
     this.#redis = options.redis;
@@ -61,6 +80,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
+    this.#beforeCall();
     const keys = [this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs)];
     const args: (string | number)[] = [
       this.#now?.() ?? '',
@@ -92,29 +112,21 @@ export class RedisLimiterStore implements LimiterStore {
     };
   }
 
-  async settle(input: SettleInput): Promise<SettleOutcome> {
-    const keys = [this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs)];
-    const args: (string | number)[] = [
-      '',
-      input.admissionId,
-      input.reserved,
-      input.actual,
-      input.quota.tokenLimit,
-      this.#requestIdTtlMs,
-      input.specs.length,
-      ...input.specs.map((spec) => kindCode[spec.kind]),
-      alertThresholds.length,
-      ...alertThresholds,
-    ];
-    const reply = (await this.#settle(keys.length, ...keys, ...args)) as number[];
-    return { quota: { seeded: reply[0] === 1, tokens: reply[1]!, requests: reply[2]! }, crossed: reply.slice(3) };
+  /** Resolves once its batch is settled; a batch that fails rejects each of its settlements. */
+  settle(input: SettleInput): Promise<SettleOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ input, resolve, reject });
+      this.#gatherTurn();
+    });
   }
 
   async seedQuota(tenantId: string, quota: QuotaSpec, base: { tokens: number; requests: number }): Promise<void> {
+    this.#beforeCall();
     await this.#seed(1, this.#quotaKey(tenantId, quota.period), base.tokens, base.requests, quota.expiresAtMs, quota.tokenLimit, alertThresholds.length, ...alertThresholds);
   }
 
   async readQuota(tenantId: string, period: string): Promise<QuotaUse> {
+    this.#beforeCall();
     const [seeded, baseTokens, tokens, baseRequests, requests] = await this.#redis.hmget(
       this.#quotaKey(tenantId, period),
       'seeded',
@@ -127,12 +139,81 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async peek(tenantId: string, apiKeyId: string | null, specs: readonly LimitSpec[]): Promise<LimitState[]> {
+    this.#beforeCall();
     const keys = ['-', '-', ...this.#specKeys({ tenantId, apiKeyId }, specs)];
     const reply = (await this.#peek(keys.length, ...keys, this.#now?.() ?? '', specs.length, ...specArgs(specs))) as number[];
     return states(reply, 0);
   }
 
-  async close(): Promise<void> {}
+  /** Sends the settlements still waiting and waits for their replies. */
+  async close(): Promise<void> {
+    await this.#sendSettlements();
+  }
+
+  /** Settlements waiting go first, so a read or an admission sees them. */
+  #beforeCall(): void {
+    this.#gatherTurn();
+    this.#sendSettlements();
+  }
+
+  /** Holds this turn's writes back (cork) and sends them, with the turn's settlements, at its end. */
+  #gatherTurn(): void {
+    if (this.#turnScheduled) return;
+    this.#turnScheduled = true;
+    const stream = this.#redis.stream;
+    const corked = stream?.writable === true;
+    if (corked) stream.cork();
+    setImmediate(() => {
+      this.#turnScheduled = false;
+      this.#sendSettlements();
+      if (corked) stream.uncork();
+    });
+  }
+
+  /** Resolves when every batch sent has its answer (each settlement's own promise says which). */
+  #sendSettlements(): Promise<unknown> {
+    if (this.#pending.length === 0) return Promise.resolve();
+    const byTenant = new Map<string, PendingSettlement[]>();
+    for (const pending of this.#pending) {
+      const group = byTenant.get(pending.input.tenantId);
+      if (group) group.push(pending);
+      else byTenant.set(pending.input.tenantId, [pending]);
+    }
+    this.#pending = [];
+    // One call per tenant: its keys share a hash tag, so the call stays within one cluster slot.
+    const sent: Promise<void>[] = [];
+    for (const group of byTenant.values()) {
+      for (let i = 0; i < group.length; i += maxSettlementsPerCall) sent.push(this.#settleBatch(group.slice(i, i + maxSettlementsPerCall)));
+    }
+    return Promise.all(sent);
+  }
+
+  #settleBatch(batch: PendingSettlement[]): Promise<void> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [batch.length, this.#requestIdTtlMs, alertThresholds.length, ...alertThresholds];
+    for (const { input } of batch) {
+      keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
+      args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.specs.length);
+      for (const spec of input.specs) args.push(kindCode[spec.kind]);
+    }
+    return this.#settle(keys.length, ...keys, ...args).then(
+      (reply) => {
+        const values = reply as number[];
+        let at = 0;
+        for (const { resolve } of batch) {
+          const crossedCount = values[at + 3]!;
+          resolve({
+            quota: { seeded: values[at] === 1, tokens: values[at + 1]!, requests: values[at + 2]! },
+            crossed: values.slice(at + 4, at + 4 + crossedCount),
+          });
+          at += 4 + crossedCount;
+        }
+      },
+      (error: unknown) => {
+        for (const { reject } of batch) reject(error);
+      },
+    );
+  }
 
   #tag(tenantId: string): string {
     return `{${tenantId}}`;
