@@ -1,18 +1,19 @@
+import { loadO200kBase } from './bpe-token-counter.ts';
 import type { ChatMessage, TokenUsage } from './provider.ts';
 
-// Counts for upstreams that report none (or only part). The encoder loads lazily, on first use or
-// through warmTokenizer() ahead of traffic. o200k_base is close to the ~150k-token vocabularies of
-// the open models this gateway fronts; it is an estimate, flagged as such.
+// Counts for upstreams that report none (or only part), and prompt counts for limits. The encoder
+// loads on first use or through warmTokenizer() ahead of traffic. o200k_base is close to the
+// ~150k-token vocabularies of the open models this gateway fronts; it is an estimate, flagged as such.
 
 type Encoder = { countTokens(text: string): number };
 let encoder: Promise<Encoder> | undefined;
 
 function loadEncoder(): Promise<Encoder> {
-  encoder ??= import('gpt-tokenizer/encoding/o200k_base');
+  encoder ??= loadO200kBase().then((counter) => ({ countTokens: (text: string) => counter.count(text) }));
   return encoder;
 }
 
-/** Loads the encoder ahead of traffic: its first load blocks the event loop for hundreds of ms. */
+/** Loads the encoder ahead of traffic: building its table takes a couple of hundred ms. */
 export async function warmTokenizer(): Promise<void> {
   await loadEncoder();
 }
