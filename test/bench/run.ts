@@ -103,7 +103,9 @@ models:
   const key = JSON.parse((await exec(process.execPath, [cli, 'key', 'create', '--tenant', tenant.id, '--name', 'bench', '--json'], { env: gatewayEnv })).stdout) as { secret: string };
 
   const profileDir = join(runDir, 'cpu-profile');
-  const gateway = startNode('gateway', [...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(options['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${runDir}`] : []), ...(options['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${profileDir}`, '--heap-prof-interval=32768'] : []), ...(options['node-flag'] ?? []), cli, 'serve'], gatewayEnv, join(runDir, 'gateway.log'));
+  // As npm start and the Dockerfile start it; a --node-flag given later wins.
+  const productionFlags = ['--max-semi-space-size=16'];
+  const gateway = startNode('gateway', [...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(options['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${runDir}`] : []), ...(options['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${profileDir}`, '--heap-prof-interval=32768'] : []), ...productionFlags, ...(options['node-flag'] ?? []), cli, 'serve'], gatewayEnv, join(runDir, 'gateway.log'));
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   await waitForHttp(`${gatewayUrl}/healthz`, gateway);
   await raiseLimits(gatewayUrl, adminKey, tenant.id);
