@@ -61,17 +61,22 @@ const once = async (gate: LimitsGate, tenants: number) => {
   return took;
 };
 
-/** CPU µs of the Redis server (user + system), when it runs on this machine; undefined otherwise. */
-let serverCpu: () => number | undefined = () => undefined;
-const serverShare = (since: number | undefined, count: number) => {
-  const now = serverCpu();
-  return since === undefined || now === undefined ? '' : `, Redis CPU ${((now - since) / count).toFixed(1)} µs each`;
+/**
+ * The Redis server's CPU µs (user + system, when it runs on this machine), the µs its scripts took and
+ * the commands they ran (INFO commandstats; the work itself, without reading and writing connections).
+ */
+let serverStats: () => Promise<{ cpu: number | undefined; scripts: number; commands: number } | undefined> = async () => undefined;
+const serverShare = async (since: Awaited<ReturnType<typeof serverStats>>, count: number) => {
+  const now = await serverStats();
+  if (!since || !now) return '';
+  const cpu = since.cpu === undefined || now.cpu === undefined ? '' : `, Redis CPU ${((now.cpu - since.cpu) / count).toFixed(1)} µs`;
+  return `${cpu}, Redis scripts ${((now.scripts - since.scripts) / count).toFixed(1)} µs and ${((now.commands - since.commands) / count).toFixed(1)} commands each`;
 };
 
 async function sequential(name: string, gate: LimitsGate, count: number, tenants: number) {
   for (let i = 0; i < 2_000; i++) await once(gate, tenants);
   const latencies: number[] = [];
-  const server = serverCpu();
+  const server = await serverStats();
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
@@ -82,13 +87,13 @@ async function sequential(name: string, gate: LimitsGate, count: number, tenants
   latencies.sort((a, b) => a - b);
   console.log(
     `${name} sequential: p50 ${(latencies[count >> 1]! * 1000).toFixed(0)} µs, p99 ${(latencies[Math.floor(count * 0.99)]! * 1000).toFixed(0)} µs, ` +
-      `CPU ${((used.user + used.system) / count).toFixed(1)} µs per admission+settlement, ${Math.round(count / (wall / 1000))}/s${serverShare(server, count)}`,
+      `CPU ${((used.user + used.system) / count).toFixed(1)} µs per admission+settlement, ${Math.round(count / (wall / 1000))}/s${await serverShare(server, count)}`,
   );
 }
 
 async function concurrent(name: string, gate: LimitsGate, count: number, concurrency: number, tenants: number) {
   const started = performance.now();
-  const server = serverCpu();
+  const server = await serverStats();
   const cpu = process.cpuUsage();
   let left = count;
   await Promise.all(
@@ -98,7 +103,7 @@ async function concurrent(name: string, gate: LimitsGate, count: number, concurr
   );
   const wall = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  console.log(`${name} ${concurrency} concurrent: ${Math.round(count / (wall / 1000))} admissions/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs each${serverShare(server, count)}`);
+  console.log(`${name} ${concurrency} concurrent: ${Math.round(count / (wall / 1000))} admissions/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs each${await serverShare(server, count)}`);
 }
 
 async function tokenizer() {
@@ -124,13 +129,19 @@ if (redisUrl) {
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250, enableAutoPipelining: false, lazyConnect: true });
   await redis.connect();
   const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
-  serverCpu = () => {
+  serverStats = async () => {
+    const stats = await redis.info('commandstats');
+    const scripts = /cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(stats)?.[1];
+    let commands = 0;
+    for (const [, name, calls] of stats.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) if (!/^(eval|evalsha|info)$/.test(name!)) commands += Number(calls);
+    let cpu: number | undefined;
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
+      cpu = (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
     } catch {
-      return undefined;
+      cpu = undefined;
     }
+    return { cpu, scripts: Number(scripts ?? 0), commands };
   };
   const prefix = `bench:${randomId(6)}:`;
   const store = new RedisLimiterStore({ redis, keyPrefix: prefix, requestIdTtlMs: 60_000 });

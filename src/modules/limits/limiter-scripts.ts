@@ -1,43 +1,65 @@
-// The Redis side of limiter-store.ts: one script per admission and one per settlement, each atomic.
-// Keys of one tenant share the hash tag {tenant}, so a script's keys sit in one cluster slot.
+// The Redis side of limiter-store.ts: one script per admission and one per batch of settlements, each
+// atomic. Keys of one tenant share the hash tag {tenant}, so a script's keys sit in one cluster slot.
 // Time comes from the server's clock (TIME) so instances with skewed clocks share one window, unless
-// a caller passes it (tests).
+// a caller passes it (tests). Each redis.call costs a few µs of its own, more than most commands'
+// work, so the scripts make as few as they can.
 //
-// Spec layout in ARGV: kind ('r' requests window, 't' tokens window, 'c' concurrency), limit, windowMs.
-// KEYS: quota hash, request-id key, then per spec one key ('t': the log and its running sum).
+// Spec layout in ARGV: kind, limit, windowMs. Kinds: 'r' requests window, 't' tokens window, 'c'
+// concurrency, 'n' a requests window counted from the entries of the same call's tokens window of the
+// same length (every admission enters both, so the tokens log holds the requests log as well).
+// KEYS: quota hash, request-id key, then per spec one key ('t' and 'n': the tokens log and its sum).
 
-const clock = `
-local now = tonumber(ARGV[1])
-if not now then
+const clockFunction = `
+local function clock()
+  local given = tonumber(ARGV[1])
+  if given then return given end
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 `;
+const clock = `${clockFunction}
+local now = clock()
+`;
 
-// Drops a window's expired entries and returns its count or weight; a tokens log's weight is the
-// member's suffix (id:weight) and its total is kept in the sum key.
+// Drops a window's expired entries (once per key per call) and returns its count and weight; a tokens
+// log's weight is the member's suffix (id:weight) and its total is kept in the sum key. Expired
+// concurrency leases are only skipped here: settlements remove their own and sweep the rest.
 const trim = `
-local function trim(kind, key, sumKey, win)
-  local cutoff = now - win
-  if kind == 't' then
-    local old = redis.call('ZRANGEBYSCORE', key, '-inf', cutoff)
+local trimmed = {}
+local function trim(s)
+  local done = trimmed[s.key]
+  if done then return done end
+  local cutoff = now - s.win
+  local out
+  if s.sumKey then
+    local old = redis.call('ZRANGEBYSCORE', s.key, '-inf', cutoff)
     if #old > 0 then
       local freed = 0
       for _, m in ipairs(old) do freed = freed + tonumber(string.match(m, ':(%d+)$')) end
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
-      redis.call('DECRBY', sumKey, freed)
+      redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
+      redis.call('DECRBY', s.sumKey, freed)
     end
-    if redis.call('ZCARD', key) == 0 then
-      redis.call('DEL', sumKey)
-      return 0
+    local count = redis.call('ZCARD', s.key)
+    if count == 0 then
+      redis.call('DEL', s.sumKey)
+      out = {0, 0}
+    else
+      out = {count, tonumber(redis.call('GET', s.sumKey) or '0')}
     end
-    return tonumber(redis.call('GET', sumKey) or '0')
-  elseif kind == 'c' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-    return redis.call('ZCARD', key)
+  elseif s.kind == 'c' then
+    out = {redis.call('ZCOUNT', s.key, '(' .. now, '+inf'), 0}
+  else
+    redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
+    local count = redis.call('ZCARD', s.key)
+    out = {count, count}
   end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
-  return redis.call('ZCARD', key)
+  trimmed[s.key] = out
+  return out
+end
+
+local function used(s)
+  if s.kind == 't' then return trim(s)[2] end
+  return trim(s)[1]
 end
 
 local function newest(key, win)
@@ -53,7 +75,7 @@ local k = 3
 local a = ${first}
 for i = 1, tonumber(ARGV[a - 1]) do
   local s = { kind = ARGV[a], limit = tonumber(ARGV[a + 1]), win = tonumber(ARGV[a + 2]), key = KEYS[k] }
-  if s.kind == 't' then
+  if s.kind == 't' or s.kind == 'n' then
     s.sumKey = KEYS[k + 1]
     k = k + 2
   else
@@ -66,11 +88,11 @@ end
 
 /**
  * ARGV: now, admission id, estimate, require seed (1/0), token limit, hard (1/0), request limit,
- * quota expiry (ms), period end (ms), request-id ttl (ms), spec count, specs...
+ * period end (ms), request-id ttl (ms), spec count, specs...
  * Returns {0} unseeded; {1, seeded, tokens, requests, states...} admitted;
  * {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded, tokens, requests, states...} refused.
  */
-export const admitScript = `${clock}${trim}${readSpecs(12)}
+export const admitScript = `${clock}${trim}${readSpecs(11)}
 local id = ARGV[2]
 local estimate = tonumber(ARGV[3])
 local q = KEYS[1]
@@ -79,24 +101,25 @@ local seeded = qv[1] ~= false
 if ARGV[4] == '1' and not seeded then return {0} end
 local tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0)
 local requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0)
-local fresh = redis.call('EXISTS', KEYS[2]) == 0
+-- remembers the request id if it is new; a refusal forgets it again
+local fresh = redis.call('SET', KEYS[2], 0, 'PX', ARGV[9], 'NX') ~= false
 
 -- Each limit's use before this request; states say what is left after it, or now if it is refused.
 local uses = {}
 local refusedSpec = -1
 local retry = 0
 for i, s in ipairs(specs) do
-  local used = trim(s.kind, s.key, s.sumKey, s.win)
+  local use = used(s)
   local weight = 1
   if s.kind == 't' then weight = estimate end
-  uses[i] = {used, weight}
-  if used + weight > s.limit then
+  uses[i] = {use, weight}
+  if use + weight > s.limit then
     local wait = 1000
     if s.kind ~= 'c' then
       wait = s.win
       if weight <= s.limit then
         -- the oldest entries whose expiry makes room for this one
-        local excess = used + weight - s.limit
+        local excess = use + weight - s.limit
         local entries = redis.call('ZRANGE', s.key, 0, -1, 'WITHSCORES')
         for j = 1, #entries, 2 do
           local w = 1
@@ -139,8 +162,9 @@ local seededFlag = 0
 if seeded then seededFlag = 1 end
 local tokenLimit = tonumber(ARGV[5])
 local requestLimit = tonumber(ARGV[7])
-local periodLeft = math.max(0, tonumber(ARGV[9]) - now)
+local periodLeft = math.max(0, tonumber(ARGV[8]) - now)
 local function refuse(reason, spec, wait)
+  if fresh then redis.call('DEL', KEYS[2]) end
   local out = {2, reason, spec, wait, seededFlag, tokens, requests}
   for _, v in ipairs(states(false)) do table.insert(out, v) end
   return out
@@ -158,18 +182,15 @@ for _, s in ipairs(specs) do
     redis.call('INCRBY', s.sumKey, estimate)
     redis.call('PEXPIRE', s.key, s.win)
     redis.call('PEXPIRE', s.sumKey, s.win)
-  else
+  elseif s.kind == 'r' then
     redis.call('ZADD', s.key, now, id)
     redis.call('PEXPIRE', s.key, s.win)
   end
 end
-if fresh then
-  redis.call('SET', KEYS[2], 0, 'PX', ARGV[10])
-  if seeded then
-    requests = requests + 1
-    redis.call('HINCRBY', q, 'requests', 1)
-    redis.call('PEXPIREAT', q, ARGV[8])
-  end
+-- the quota hash's expiry was set when it was seeded
+if fresh and seeded then
+  requests = requests + 1
+  redis.call('HINCRBY', q, 'requests', 1)
 end
 local out = {1, seededFlag, tokens, requests}
 for _, v in ipairs(states(true)) do table.insert(out, v) end
@@ -177,27 +198,31 @@ return out
 `;
 
 /**
- * Settles several admissions in one call (the client gathers them for a few milliseconds), in order,
- * each exactly as if alone. ARGV: settlement count, request-id ttl (ms), threshold count, thresholds
- * (percent)..., then per settlement: admission id, reserved, actual, token limit, spec count, kinds...
- * KEYS per settlement: quota hash, request-id key, spec keys (as for an admission).
+ * Settles several admissions in one call (those of one turn of the client's event loop), in order,
+ * each exactly as if alone. ARGV: now, settlement count, request-id ttl (ms), threshold count,
+ * thresholds (percent)..., then per settlement: admission id, reserved, actual, token limit, spec
+ * count, kinds... KEYS per settlement: quota hash, request-id key, spec keys (as for an admission).
  * Returns per settlement: seeded, tokens, requests, crossed count, crossed thresholds...
  */
-export const settleScript = `
-local ttl = ARGV[2]
+export const settleScript = `${clockFunction}
+local count = tonumber(ARGV[2])
+local ttl = ARGV[3]
 local thresholds = {}
 local fields = {'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests'}
-for i = 1, tonumber(ARGV[3]) do
-  thresholds[i] = tonumber(ARGV[3 + i])
+for i = 1, tonumber(ARGV[4]) do
+  thresholds[i] = tonumber(ARGV[4 + i])
   fields[5 + i] = 'alert' .. thresholds[i]
 end
 -- Each quota hash is read once and written once per call; the same for each tokens window's sum.
+-- Each concurrency set drops its expired leases (those whose settlement never came) once per call.
 local quotas = {}
 local sums = {}
+local swept = {}
+local now
 local out = {}
-local a = 4 + #thresholds
+local a = 5 + #thresholds
 local k = 1
-for _ = 1, tonumber(ARGV[1]) do
+for _ = 1, count do
   local id, reserved, actual, tokenLimit, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local q = quotas[KEYS[k]]
   if not q then
@@ -206,9 +231,10 @@ for _ = 1, tonumber(ARGV[1]) do
     for i = 1, #thresholds do q.alerted[i] = qv[5 + i] ~= false end
     quotas[KEYS[k]] = q
   end
-  local counted = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+  -- a request id keeps the largest count it was settled with
+  local counted = tonumber(redis.call('SET', KEYS[k + 1], actual, 'PX', ttl, 'GET') or '0')
+  if counted > actual then redis.call('SET', KEYS[k + 1], counted, 'PX', ttl) end
   local delta = math.max(0, actual - counted)
-  redis.call('SET', KEYS[k + 1], math.max(counted, actual), 'PX', ttl)
   local crossed = {}
   if q.seeded and delta > 0 then
     q.added = q.added + delta
@@ -233,7 +259,14 @@ for _ = 1, tonumber(ARGV[1]) do
     local kind = ARGV[a + 4 + i]
     if kind == 'c' then
       redis.call('ZREM', KEYS[k], id)
+      if not swept[KEYS[k]] then
+        swept[KEYS[k]] = true
+        now = now or clock()
+        redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
+      end
       k = k + 1
+    elseif kind == 'n' then
+      k = k + 2
     elseif kind == 't' then
       local member = id .. ':' .. reserved
       local score = redis.call('ZSCORE', KEYS[k], member)
@@ -282,11 +315,10 @@ return 1
 export const peekScript = `${clock}${trim}${readSpecs(3)}
 local out = {}
 for _, s in ipairs(specs) do
-  local used = trim(s.kind, s.key, s.sumKey, s.win)
   local reset = 0
   if s.kind ~= 'c' then reset = newest(s.key, s.win) end
   table.insert(out, s.limit)
-  table.insert(out, math.max(0, s.limit - used))
+  table.insert(out, math.max(0, s.limit - used(s)))
   table.insert(out, reset)
 end
 return out

@@ -302,6 +302,23 @@ describe.runIf(redisUrl)('redis limiter store: the settlements of one turn trave
     expect((await settled).crossed).toEqual([80]);
   });
 
+  it('drops leases whose settlement never came when it settles others', async () => {
+    const redis = new Redis(redisUrl!);
+    connections.push(redis);
+    let now = realNow;
+    const prefix = `test:limits:${randomId(8)}:`;
+    const store = new RedisLimiterStore({ redis, keyPrefix: prefix, requestIdTtlMs: 60_000, now: () => now });
+    const lease = [conc(5, 1_000)];
+    const admit = (id: string) => store.admit({ tenantId: 't', apiKeyId: null, requestId: id, admissionId: id, estimate: 0, specs: lease, quota: noQuota, requireSeed: false });
+    await admit('lost');
+    now += 1_001;
+    await admit('kept');
+    expect(await redis.zcard(`${prefix}rl:{t}:conc`)).toBe(2);
+    await admit('done');
+    await store.settle({ tenantId: 't', apiKeyId: null, requestId: 'done', admissionId: 'done', reserved: 0, actual: 0, specs: lease, quota: noQuota });
+    expect(await redis.zrange(`${prefix}rl:{t}:conc`, '0', '-1')).toEqual(['kept']);
+  });
+
   it('rejects every settlement of a batch that fails; settled again, each counts once', async () => {
     const { redis, store, tenantId, settle } = await setup();
     const first = settle(0, 300);

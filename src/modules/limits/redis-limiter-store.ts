@@ -38,7 +38,32 @@ const maxSettlementsPerCall = 100;
 
 type ScriptRunner = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
-const kindCode = { requests: 'r', tokens: 't', concurrency: 'c' } as const;
+/** How a list of specs is laid out for the scripts (see limiter-scripts.ts), worked out once per list. */
+interface SpecLayout {
+  /** kind, limit, windowMs per spec. */
+  args: (string | number)[];
+  kinds: string[];
+  /** Per spec: its key's name within the tenant, and whether a sum key follows. */
+  keys: { scope: LimitSpec['scope']; name: string; sum: boolean }[];
+}
+
+const layouts = new WeakMap<readonly LimitSpec[], SpecLayout>();
+
+function layoutOf(specs: readonly LimitSpec[]): SpecLayout {
+  let layout = layouts.get(specs);
+  if (layout) return layout;
+  layout = { args: [], kinds: [], keys: [] };
+  for (const spec of specs) {
+    // A requests window with a tokens window of the same scope and length counts that log's entries.
+    const log = spec.kind === 'requests' ? specs.find((other) => other.kind === 'tokens' && other.scope === spec.scope && other.windowMs === spec.windowMs) : undefined;
+    const kind = log ? 'n' : spec.kind === 'requests' ? 'r' : spec.kind === 'tokens' ? 't' : 'c';
+    layout.args.push(kind, spec.limit, spec.windowMs);
+    layout.kinds.push(kind);
+    layout.keys.push({ scope: spec.scope, name: (log ?? spec).name, sum: kind === 'n' || kind === 't' });
+  }
+  layouts.set(specs, layout);
+  return layout;
+}
 
 /**
  * Shared counters in Redis: one script call per admission, and one per tenant for the settlements made
@@ -90,11 +115,10 @@ export class RedisLimiterStore implements LimiterStore {
       input.quota.tokenLimit,
       input.quota.hardTokens ? 1 : 0,
       input.quota.requestLimit,
-      input.quota.expiresAtMs,
       periodEnd(input.quota),
       this.#requestIdTtlMs,
       input.specs.length,
-      ...specArgs(input.specs),
+      ...layoutOf(input.specs).args,
     ];
     const reply = (await this.#admit(keys.length, ...keys, ...args)) as number[];
     if (reply[0] === 0) return { status: 'unseeded' };
@@ -141,7 +165,7 @@ export class RedisLimiterStore implements LimiterStore {
   async peek(tenantId: string, apiKeyId: string | null, specs: readonly LimitSpec[]): Promise<LimitState[]> {
     this.#beforeCall();
     const keys = ['-', '-', ...this.#specKeys({ tenantId, apiKeyId }, specs)];
-    const reply = (await this.#peek(keys.length, ...keys, this.#now?.() ?? '', specs.length, ...specArgs(specs))) as number[];
+    const reply = (await this.#peek(keys.length, ...keys, this.#now?.() ?? '', specs.length, ...layoutOf(specs).args)) as number[];
     return states(reply, 0);
   }
 
@@ -190,11 +214,11 @@ export class RedisLimiterStore implements LimiterStore {
 
   #settleBatch(batch: PendingSettlement[]): Promise<void> {
     const keys: string[] = [];
-    const args: (string | number)[] = [batch.length, this.#requestIdTtlMs, alertThresholds.length, ...alertThresholds];
+    const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtlMs, alertThresholds.length, ...alertThresholds];
     for (const { input } of batch) {
       keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
       args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.specs.length);
-      for (const spec of input.specs) args.push(kindCode[spec.kind]);
+      args.push(...layoutOf(input.specs).kinds);
     }
     return this.#settle(keys.length, ...keys, ...args).then(
       (reply) => {
@@ -229,18 +253,14 @@ export class RedisLimiterStore implements LimiterStore {
 
   #specKeys(input: { tenantId: string; apiKeyId: string | null }, specs: readonly LimitSpec[]): string[] {
     const keys: string[] = [];
-    for (const spec of specs) {
-      const scope = spec.scope === 'key' ? `k:${input.apiKeyId ?? ''}:` : '';
-      const key = `${this.#prefix}rl:${this.#tag(input.tenantId)}:${scope}${spec.name}`;
+    const tenant = `${this.#prefix}rl:${this.#tag(input.tenantId)}:`;
+    for (const { scope, name, sum } of layoutOf(specs).keys) {
+      const key = scope === 'key' ? `${tenant}k:${input.apiKeyId ?? ''}:${name}` : `${tenant}${name}`;
       keys.push(key);
-      if (spec.kind === 'tokens') keys.push(`${key}:sum`);
+      if (sum) keys.push(`${key}:sum`);
     }
     return keys;
   }
-}
-
-function specArgs(specs: readonly LimitSpec[]): (string | number)[] {
-  return specs.flatMap((spec) => [kindCode[spec.kind], spec.limit, spec.windowMs]);
 }
 
 function states(reply: number[], from: number): LimitState[] {
