@@ -160,6 +160,15 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
     expect(await admit(specs, { apiKeyId: 'k4' })).toMatchObject({ status: 'refused', spec: 0 });
   });
 
+  it("keeps counting a key's requests when its tokens limit comes or goes", async () => {
+    const alone = [rpm(100), tpm(1_000_000), rpm(2, 'key')];
+    const withTokens = [...alone, tpm(1_000, 'key')];
+    expect((await admit(alone, { apiKeyId: 'k1', estimate: 10 })).status).toBe('admitted');
+    expect((await admit(withTokens, { apiKeyId: 'k1', estimate: 10 })).status).toBe('admitted');
+    expect(await admit(withTokens, { apiKeyId: 'k1', estimate: 10 })).toMatchObject({ status: 'refused', spec: 2 });
+    expect(await admit(alone, { apiKeyId: 'k1', estimate: 10 })).toMatchObject({ status: 'refused', spec: 2 });
+  });
+
   describe('monthly quota', () => {
     const hard: QuotaSpec = { ...noQuota, tokenLimit: 1_000, hardTokens: true };
 

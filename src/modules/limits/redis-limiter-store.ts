@@ -54,8 +54,13 @@ function layoutOf(specs: readonly LimitSpec[]): SpecLayout {
   if (layout) return layout;
   layout = { args: [], kinds: [], keys: [] };
   for (const spec of specs) {
-    // A requests window with a tokens window of the same scope and length counts that log's entries.
-    const log = spec.kind === 'requests' ? specs.find((other) => other.kind === 'tokens' && other.scope === spec.scope && other.windowMs === spec.windowMs) : undefined;
+    // The tenant's requests window counts the entries of its tokens window of the same length. Only the
+    // tenant's: its two windows always come together, while a key's are set apart, and a window that
+    // switched between its own log and the shared one would start counting afresh.
+    const log =
+      spec.kind === 'requests' && spec.scope === 'tenant'
+        ? specs.find((other) => other.kind === 'tokens' && other.scope === 'tenant' && other.windowMs === spec.windowMs)
+        : undefined;
     const kind = log ? 'n' : spec.kind === 'requests' ? 'r' : spec.kind === 'tokens' ? 't' : 'c';
     layout.args.push(kind, spec.limit, spec.windowMs);
     layout.kinds.push(kind);
