@@ -185,6 +185,12 @@ export const limitsConfigSchema = z
     redisTimeoutMs: z.coerce.number().int().positive().default(250),
     /** How long a settled request id is remembered, so a client retry with the same X-Request-ID counts once. */
     requestIdTtlMs: z.coerce.number().int().positive().default(3_600_000),
+    /**
+     * With Redis: a request whose tenant had ample headroom in its last verdict goes upstream while the
+     * verdict for it is on its way, and is aborted if refused (README, "Rate limits"). false: every
+     * request waits for its verdict.
+     */
+    earlyStart: booleanish.default(true),
     /** GraphQL operations (root fields) per minute per principal; the platform admin key is not limited. */
     graphqlPerMinute: z.coerce.number().int().positive().default(600),
     /** The platform's endpoint for quota alerts (80% and 100%), signed with quotaWebhookSecret. */
@@ -296,6 +302,7 @@ const envNames: Record<string, string> = {
   'telemetry.otlpTracesUrl': 'OTEL_EXPORTER_OTLP_ENDPOINT',
   'telemetry.serviceName': 'OTEL_SERVICE_NAME',
   'limits.keyPrefix': 'TOLLGATE_LIMITS_KEY_PREFIX',
+  'limits.earlyStart': 'TOLLGATE_LIMITS_EARLY_START',
   'limits.defaultMaxTokens': 'TOLLGATE_DEFAULT_MAX_TOKENS',
   'limits.graphqlPerMinute': 'TOLLGATE_GRAPHQL_RATE_LIMIT',
   'limits.quotaWebhookUrl': 'TOLLGATE_QUOTA_WEBHOOK_URL',
@@ -360,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     limits: {
       keyPrefix: value('TOLLGATE_LIMITS_KEY_PREFIX'),
+      earlyStart: value('TOLLGATE_LIMITS_EARLY_START'),
       defaultMaxTokens: value('TOLLGATE_DEFAULT_MAX_TOKENS'),
       graphqlPerMinute: value('TOLLGATE_GRAPHQL_RATE_LIMIT'),
       quotaWebhookUrl: value('TOLLGATE_QUOTA_WEBHOOK_URL'),

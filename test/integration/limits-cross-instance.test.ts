@@ -102,6 +102,32 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     expect(await quota(tenantId)).toMatchObject({ requests: 60 });
   });
 
+  it.each([false, true])('starts a request with ample headroom while its verdict is on its way, and aborts it when refused (stream: %s)', async (stream) => {
+    const tenantId = await createTenant('pro');
+    await setLimits(tenantId, { requestsPerMinute: 10, concurrentRequests: 100 });
+    const onA = client(a, tenantId);
+    // A's verdict leaves 9 of 10, then B uses them all: A's view is fresh but wrong.
+    await onA.chat.completions.create({ model: 'chat-model', messages });
+    await Promise.all(Array.from({ length: 9 }, () => client(b, tenantId).chat.completions.create({ model: 'chat-model', messages })));
+    const seen = upstream.requests.length;
+    const aborted = upstream.abortedRequests;
+    const abort = upstream.nextAbort();
+    // The model's first token takes 300 ms: the refusal comes while the early call waits for it.
+    const refused = stream
+      ? onA.chat.completions.create({ model: 'mid-model', messages, stream: true }).then(async (chunks) => {
+          for await (const _ of chunks) throw new Error('a refused request streamed a chunk');
+        })
+      : onA.chat.completions.create({ model: 'mid-model', messages });
+    expect(await outcome(refused)).toBe('429:rate_limited');
+    await Promise.race([abort, new Promise((_, reject) => setTimeout(() => reject(new Error('the upstream saw no request aborted')), 5_000))]);
+    expect(upstream.requests.length).toBe(seen + 1);
+    expect(upstream.abortedRequests).toBe(aborted + 1);
+    // After a refusal, A waits for each verdict again: a refused request no longer reaches the upstream.
+    expect(await outcome(onA.chat.completions.create({ model: 'mid-model', messages }))).toBe('429:rate_limited');
+    expect(upstream.requests.length).toBe(seen + 1);
+    expect(await quota(tenantId)).toMatchObject({ requests: 10 });
+  });
+
   it('sees a limit changed on one instance at once on the other', async () => {
     const tenantId = await createTenant('pro');
     const first = await client(b, tenantId).chat.completions.create({ model: 'chat-model', messages }).withResponse();

@@ -143,13 +143,11 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      meter.admission = await this.#admit(meter, input.input, 0);
-      meter.upstreamStartedAt = performance.now();
-      const routed: Routed<EmbeddingResult> = await this.#options.router.embeddings(
-        input.model,
-        { input: input.input },
-        this.#routeOptions(meter, tenant, signal),
-      );
+      const embed = (s: AbortSignal | undefined) => this.#options.router.embeddings(input.model, { input: input.input }, this.#routeOptions(meter, tenant, s));
+      const { admission, early } = await this.#admit(meter, input.input, 0, signal, embed);
+      meter.admission = admission;
+      if (!early) meter.upstreamStartedAt = performance.now();
+      const routed: Routed<EmbeddingResult> = await (early ?? embed(signal));
       meter.upstreamMs = routed.latencyMs;
       meter.routed = routed;
       usage = routed.result.usage;
@@ -177,12 +175,14 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      meter.admission = await this.#admit(meter, prompt, params.maxTokens ?? this.#defaultMaxTokens);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
           ? responseCacheKey(caller.tenantId, kind, model, prompt, { ...params })
           : undefined;
+      // A cacheable request waits for its verdict: the answer may not need the upstream at all.
+      const { admission, early } = await this.#admit(meter, prompt, params.maxTokens ?? this.#defaultMaxTokens, signal, cacheKey ? undefined : (s) => call(tenant, this.#routeOptions(meter, undefined, s)));
+      meter.admission = admission;
       const cached = cacheKey ? await this.#options.cache.get(cacheKey) : undefined;
       if (cached) {
         meter.cacheHit = true;
@@ -190,8 +190,8 @@ export class CompletionService {
         usage = cached.usage;
         return { id: completionId(kind), created: Math.floor(Date.now() / 1000), model, content: cached.content, finishReason: cached.finishReason, usage, headers: meter.admission.headers };
       }
-      meter.upstreamStartedAt = performance.now();
-      const routed = await call(tenant, this.#routeOptions(meter, undefined, signal));
+      if (!early) meter.upstreamStartedAt = performance.now();
+      const routed = await (early ?? call(tenant, this.#routeOptions(meter, undefined, signal)));
       meter.upstreamMs = routed.latencyMs;
       meter.routed = routed;
       usage = routed.result.usage;
@@ -234,10 +234,11 @@ export class CompletionService {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      meter.admission = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens);
-      meter.upstreamStartedAt = performance.now();
       meter.streamed = true;
-      const routed = await open(tenant, this.#routeOptions(meter, undefined, signal));
+      const { admission, early } = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens, signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
+      meter.admission = admission;
+      if (!early) meter.upstreamStartedAt = performance.now();
+      const routed = await (early ?? open(tenant, this.#routeOptions(meter, undefined, signal)));
       meter.routed = routed;
       const surface = caller.surface ?? 'graphql';
       this.#options.observer?.streamOpened(surface);
@@ -286,11 +287,38 @@ export class CompletionService {
     return { signal, tenant, requestId: meter.caller.requestId, trace: meter.span, traceparent: meter.caller.traceparent };
   }
 
-  #admit(meter: Meter, prompt: PromptText, replyBudget: number): Promise<Admission> {
-    return this.#options.gate.admit(meter.caller, {
-      model: meter.requestedModel,
-      estimateTokens: async () => (await estimatePromptTokens(prompt)) + replyBudget,
+  /**
+   * The admission, or the refusal thrown. When the gate lets the request start early, the
+   * upstream call runs alongside the verdict and is returned; a refusal aborts it first, before
+   * anything reached the client (streams are held until their first token anyway).
+   */
+  async #admit<T>(
+    meter: Meter,
+    prompt: PromptText,
+    replyBudget: number,
+    signal: AbortSignal | undefined,
+    start: ((signal: AbortSignal) => Promise<T>) | undefined,
+  ): Promise<{ admission: Admission; early: Promise<T> | undefined }> {
+    let early: Promise<T> | undefined;
+    let abortEarly: AbortController | undefined;
+    const startEarly = start && (() => {
+      abortEarly = followAbort(signal);
+      meter.upstreamStartedAt = performance.now();
+      early = start(abortEarly.signal);
+      // Awaited once the verdict is in; until then (and after a refusal) its failure is not unhandled.
+      early.catch(() => {});
     });
+    try {
+      const admission = await this.#options.gate.admit(meter.caller, {
+        model: meter.requestedModel,
+        estimateTokens: async () => (await estimatePromptTokens(prompt)) + replyBudget,
+        startEarly,
+      });
+      return { admission, early };
+    } catch (error) {
+      abortEarly?.abort(error);
+      throw error;
+    }
   }
 
   /** Exactly once per request: releases the admission and records the usage event. */
@@ -359,6 +387,14 @@ function endRequestSpan(span: TraceSpan, event: UsageEvent, failure: unknown): v
   });
   if (event.status === 'error' || event.status === 'refused') span.fail(failure);
   span.end();
+}
+
+/** A controller that also aborts when `signal` (the client's) does. */
+function followAbort(signal: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  return controller;
 }
 
 /** Marks a stream the consumer left before it ended. */

@@ -14,6 +14,12 @@ export interface AdmissionRequest {
   model: string;
   /** Prompt tokens (tokenizer) plus the most the reply may use; computed only if a gate asks. */
   estimateTokens: () => Promise<number>;
+  /**
+   * Given when the request may go upstream before its verdict: a gate whose verdict costs a round trip
+   * calls it (synchronously, at most once) when admission is all but certain, and the upstream call
+   * then runs alongside the check. A refusal still throws from admit(), and the caller aborts the call.
+   */
+  startEarly?: () => void;
 }
 
 export interface Admission {

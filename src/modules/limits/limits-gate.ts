@@ -6,6 +6,7 @@ import type { CompletionCaller } from '../completion/completion-caller.ts';
 import type { Admission, AdmissionRequest, RequestGate } from '../completion/request-gate.ts';
 import type { BillingPeriod } from '../quota/billing-period.ts';
 import type { QuotaService } from '../quota/quota.service.ts';
+import { EarlyStarts, earlyStartKey } from './early-start.ts';
 import type { AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';
 import type { EffectiveLimits, LimitsDirectory } from './limits-directory.ts';
 import type { LimitsMetrics } from './limits-metrics.ts';
@@ -20,6 +21,8 @@ export interface LimitsGateOptions {
   /** Settlements that could not reach the store are retried this often, up to maxPendingSettlements. */
   settleRetryMs?: number;
   maxPendingSettlements?: number;
+  /** Lets requests go upstream while their verdict is on its way (see EarlyStarts): for a store across the network. */
+  earlyStart?: boolean;
 }
 
 /** A refusal by a limit, carrying the x-ratelimit-* headers for /v1 (GraphQL shows the details only). */
@@ -57,9 +60,11 @@ export class LimitsGate implements RequestGate {
   readonly #pending: SettleInput[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   #lastWarning = 0;
+  readonly #early: EarlyStarts | undefined;
 
   constructor(options: LimitsGateOptions) {
     this.#options = options;
+    this.#early = options.earlyStart ? new EarlyStarts() : undefined;
   }
 
   async admit(caller: CompletionCaller, request: AdmissionRequest): Promise<Admission> {
@@ -68,6 +73,9 @@ export class LimitsGate implements RequestGate {
     const period = quota.currentPeriod();
     const spec = quota.spec(limits, period);
     const estimate = await request.estimateTokens();
+    const viewKey = this.#early && earlyStartKey(caller.tenantId, caller.apiKeyId);
+    // Checks that protect money always wait for their verdict.
+    if (viewKey && request.startEarly && !moneyBearing(limits) && this.#early!.allow(viewKey, limits, estimate, Date.now())) request.startEarly();
     const admissionId = `${this.#instance}.${(this.#sequence += 1)}`;
     const input = {
       tenantId: caller.tenantId,
@@ -87,13 +95,16 @@ export class LimitsGate implements RequestGate {
         outcome = await this.#options.store.admit({ ...input, requireSeed: seeded });
       }
     } catch (error) {
+      if (viewKey) this.#early!.forget(viewKey);
       if (error instanceof DomainError) throw error;
       return this.#storeUnavailable(limits, period, error, input);
     }
     if (outcome.status === 'unseeded') throw new Error('limiter store answered "unseeded" to an admission that did not require a seed');
     if (outcome.status === 'refused') {
+      if (viewKey) this.#early!.forget(viewKey);
       throw refusal(limits, period, outcome, estimate);
     }
+    if (viewKey) this.#early!.admitted(viewKey, outcome.states, Date.now());
     return this.#admission(limits, period, { ...input, reserved: estimate }, rateLimitHeaders(limits, outcome.states));
   }
 

@@ -84,7 +84,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
   const quota = new QuotaService({ store, directory, usage: options.usage, events, webhook, logger, metrics });
   const service = new LimitsService({ db: options.db.db, directory, store, broadcast, logger });
   await broadcast.ready();
-  const gate = new LimitsGate({ directory, store, quota, logger, metrics });
+  const gate = new LimitsGate({ directory, store, quota, logger, metrics, earlyStart: config.earlyStart && store.kind === 'redis' });
   const billing = new BillingService({
     db: options.db.db,
     usage: options.usage.store,
