@@ -147,6 +147,24 @@ describe('/v1 OpenAI-compatible shim through the official openai client', () => 
     }
   });
 
+  it('takes a client that leaves before the answer as a cancelled request, not an error', async () => {
+    upstream.setBehaviour({ firstTokenDelayMs: 300 });
+    try {
+      const aborted = upstream.nextAbort();
+      const controller = new AbortController();
+      const request = client.chat.completions.create({ model: 'chat-model', messages }, { signal: controller.signal }).catch((e: unknown) => e);
+      setTimeout(() => controller.abort(), 100);
+      expect(await request).toBeInstanceOf(OpenAI.APIUserAbortError);
+      await aborted;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const lines = gateway.logs.map((line) => JSON.parse(line) as { level: number; msg: string; status?: string });
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+      expect(lines.filter((line) => line.msg === 'completion').at(-1)).toMatchObject({ status: 'cancelled' });
+    } finally {
+      upstream.reset();
+    }
+  });
+
   it('serves completions to an inference-only key but not the usage it lacks the scope for', async () => {
     const { createApiKey } = await adminClient(gateway.url).execute(CreateApiKeyDocument, { input: { tenantId, name: 'inference only', scopes: ['INFERENCE'] } });
     const keyClient = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: createApiKey.secret, maxRetries: 0 });

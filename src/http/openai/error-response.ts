@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { DomainError, httpStatusFor, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { LimitRefusal } from '../../modules/limits/limits-gate.ts';
+import { ClientGone } from './shim-context.ts';
 
 // OpenAI's error body: { error: { message, type, param, code } }, with the status its SDKs map to classes.
 const typeFor: Record<ErrorCode, string> = {
@@ -34,6 +35,10 @@ export function openAiError(error: unknown, logger: Logger, requestId: string): 
       body: { error: { message: error.message, type: typeFor[error.code], param, code: error.code.toLowerCase() } },
       headers,
     };
+  }
+  if (error instanceof ClientGone) {
+    // The request log line already says "cancelled"; there is no one left to send the answer to.
+    return { status: 499, body: { error: { message: error.message, type: 'client_closed_request', param: null, code: 'client_closed_request' } }, headers: {} };
   }
   logger.error({ err: error, requestId }, 'unexpected error in the /v1 shim');
   return {

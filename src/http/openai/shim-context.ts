@@ -13,6 +13,13 @@ export async function shimCaller(deps: AppDeps, req: IncomingMessage, requestId:
   return completionCaller(principal, requestId, 'v1', traceparentOf(req));
 }
 
+/** Why a /v1 request stopped when its client left: nothing to answer and nothing gone wrong. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection');
+  }
+}
+
 /**
  * Aborts when the client goes away before the response is complete, so the upstream is released.
  * Taken just before the request goes to the completion service, whose request log line then covers it.
@@ -21,7 +28,7 @@ export function clientGoneSignal(res: ServerResponse): AbortSignal {
   handedToCompletions(res.req);
   const controller = new AbortController();
   res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
+    if (!res.writableFinished) controller.abort(new ClientGone());
   });
   return controller.signal;
 }
