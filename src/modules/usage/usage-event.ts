@@ -108,7 +108,8 @@ export function normaliseUsageEvent(input: UsageEvent): { event: UsageEvent; pro
     if (value !== normalised) problems.push(name);
   }
   const event: UsageEvent = {
-    eventId: text(raw.eventId, newEventId()),
+    // Only an event without one gets a new id (generating the fallback eagerly cost a CSPRNG read per event).
+    eventId: typeof raw.eventId === 'string' && raw.eventId.length > 0 ? raw.eventId.slice(0, MAX_TEXT) : newEventId(),
     requestId: text(raw.requestId, ''),
     ts: validTs ? new Date(ts.getTime()) : new Date(),
     tenantId: text(raw.tenantId, 'unknown'),
