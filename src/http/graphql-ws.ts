@@ -13,6 +13,16 @@ export interface GraphqlWsOptions {
   keepAliveMs: number;
 }
 
+// setTimeout fires at once past this delay (about 24.8 days), so a longer wait is taken in steps.
+const longestTimerMs = 2 ** 31 - 1;
+
+function closeAtExpiry(expiresAt: number, close: () => void, armed: (timer: NodeJS.Timeout) => void): void {
+  const wait = expiresAt - Date.now();
+  const timer = setTimeout(() => (wait > longestTimerMs ? closeAtExpiry(expiresAt, close, armed) : close()), Math.max(0, Math.min(wait, longestTimerMs)));
+  timer.unref();
+  armed(timer);
+}
+
 /** Gives a document error yoga's code for it unless it already carries one of its own. */
 function withCode(error: GraphQLError, code: string): GraphQLError {
   if (error.extensions.code !== 'BAD_USER_INPUT') return error;
@@ -31,6 +41,7 @@ interface EnvelopedRoot {
 export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, options: GraphqlWsOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const connections = new Set<{ subscriptions: Record<string, unknown> }>();
+  const expiries = new Map<object, NodeJS.Timeout>();
   const disposable = useServer(
     {
       connectionInitWaitTimeout: 3_000,
@@ -42,6 +53,10 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
           const principal = await deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams));
           if (principal.kind === 'anonymous') return false;
           connections.add(ctx);
+          // A socket lives no longer than its token: its subscriptions would otherwise go on streaming.
+          if (principal.kind === 'user' && principal.expiresAt !== undefined) {
+            closeAtExpiry(principal.expiresAt, () => ctx.extra.socket.close(4403, 'Forbidden: the token expired'), (timer) => expiries.set(ctx, timer));
+          }
           return true;
         } catch {
           return false;
@@ -49,6 +64,8 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
       },
       onClose: (ctx) => {
         connections.delete(ctx);
+        clearTimeout(expiries.get(ctx));
+        expiries.delete(ctx);
       },
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already registered this operation: the others are the ones running.
