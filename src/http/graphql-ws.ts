@@ -1,5 +1,6 @@
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Context } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { newRequestId } from '../shared/ids.ts';
@@ -29,6 +30,8 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
 }
 
+type SocketContext = Context<Record<string, unknown> | undefined, Extra>;
+
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
@@ -42,6 +45,21 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const connections = new Set<{ subscriptions: Record<string, unknown> }>();
   const expiries = new Map<object, NodeJS.Timeout>();
+  const byApiKey = new Map<string, Set<SocketContext>>();
+  const keyOf = new WeakMap<object, string>();
+  // A key revoked or rotated (on any instance) is checked again for every socket it opened: one that
+  // no longer authenticates is closed, which ends its subscriptions.
+  const recheck = (contexts: Iterable<SocketContext>) => {
+    for (const ctx of contexts) {
+      deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams)).catch((error: unknown) => {
+        ctx.extra.socket.close(4403, `Forbidden: ${error instanceof Error ? error.message : 'credentials no longer valid'}`.slice(0, 123));
+      });
+    }
+  };
+  const unsubscribe = deps.revocations.subscribe({
+    evict: (keyId) => recheck([...(byApiKey.get(keyId) ?? [])]),
+    evictAll: () => recheck([...byApiKey.values()].flatMap((contexts) => [...contexts])),
+  });
   const disposable = useServer(
     {
       connectionInitWaitTimeout: 3_000,
@@ -57,6 +75,11 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
           if (principal.kind === 'user' && principal.expiresAt !== undefined) {
             closeAtExpiry(principal.expiresAt, () => ctx.extra.socket.close(4403, 'Forbidden: the token expired'), (timer) => expiries.set(ctx, timer));
           }
+          if (principal.kind === 'api-key') {
+            const contexts = byApiKey.get(principal.keyId) ?? new Set();
+            byApiKey.set(principal.keyId, contexts.add(ctx));
+            keyOf.set(ctx, principal.keyId);
+          }
           return true;
         } catch {
           return false;
@@ -66,6 +89,11 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
         connections.delete(ctx);
         clearTimeout(expiries.get(ctx));
         expiries.delete(ctx);
+        const keyId = keyOf.get(ctx);
+        if (keyId !== undefined) {
+          byApiKey.get(keyId)?.delete(ctx);
+          if (byApiKey.get(keyId)?.size === 0) byApiKey.delete(keyId);
+        }
       },
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already registered this operation: the others are the ones running.
@@ -115,6 +143,9 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
     wss,
     /** Operations running now across all sockets; shutdown waits for them to finish. */
     activeOperations: () => [...connections].reduce((sum, ctx) => sum + Object.keys(ctx.subscriptions).length, 0),
-    dispose: () => disposable.dispose(),
+    dispose: () => {
+      unsubscribe();
+      return disposable.dispose();
+    },
   };
 }

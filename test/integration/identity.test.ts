@@ -229,6 +229,7 @@ describe.each(sqlDialects())('identity over HTTP on $name', (dialect) => {
       connectionParams: { authorization: `Bearer ${token}` },
       retryAttempts: 0,
       lazy: false,
+      onNonLazyError: () => {},
     });
     try {
       const viewer = await new Promise<unknown>((resolve) => {

@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { asAdmin, bearer, graphqlRequest, startTestApp, type TestApp } from '../testkit/app.ts';
 import { serviceUrl } from '../testkit/services.ts';
 import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
@@ -69,6 +71,28 @@ describe.skipIf(!redisUrl || !postgres)('API key revocation across instances (Po
     expect(result.errors?.[0]?.message).toBe('this API key was revoked');
     expect(elapsedMs).toBeLessThan(1_000);
     expect((await graphqlRequest(one.url, viewer, {}, bearer(secret))).status).toBe(401);
+  });
+
+  it('closes, within a second, the graphql-ws sockets a key revoked on the other instance opened', async () => {
+    const { apiKey, secret } = await createKey();
+    const client = createClient({ url: `${two.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${secret}` }, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+    try {
+      const ended = new Promise<{ code: number; reason: string; at: number }>((resolve) => {
+        client.subscribe(
+          { query: 'subscription { quotaUpdated { state } }' },
+          { next: () => {}, error: (event) => resolve({ code: (event as CloseEvent).code, reason: (event as CloseEvent).reason, at: performance.now() }), complete: () => resolve({ code: 0, reason: 'completed', at: performance.now() }) },
+        );
+      });
+      await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const revokedAt = performance.now();
+      await graphqlRequest(one.url, 'mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id } } }', { id: apiKey.id }, asAdmin());
+      const end = await ended;
+      expect(end).toMatchObject({ code: 4403, reason: 'Forbidden: this API key was revoked' });
+      expect(end.at - revokedAt).toBeLessThan(1_000);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('refuses the old secret of a key rotated on one instance on the other within a second', async () => {
