@@ -107,6 +107,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       models: () => config.inference.models,
       registry: telemetry.metrics.registry,
     });
+    inferenceConfig.shareChangesOver(limits.broadcast);
     await warmTokenizer();
     const completions = new CompletionService({
       router,

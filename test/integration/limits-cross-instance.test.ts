@@ -128,6 +128,18 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     expect(await quota(tenantId)).toMatchObject({ requests: 10 });
   });
 
+  it("sees a tenant's inference config changed on one instance at once on the other", async () => {
+    const tenantId = await createTenant('pro');
+    const listed = async () => (await client(b, tenantId).models.list()).data.map((m) => m.id).sort();
+    expect(await listed()).toEqual(['big-model', 'chat-model', 'mid-model']);
+    await gql(a, 'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { allowedModels } } }', {
+      input: { tenantId, allowedModels: ['chat-model'] },
+    });
+    // B cached the tenant's settings for 5 s: only the broadcast can make it see the change sooner.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await listed()).toEqual(['chat-model']);
+  });
+
   it('sees a limit changed on one instance at once on the other', async () => {
     const tenantId = await createTenant('pro');
     const first = await client(b, tenantId).chat.completions.create({ model: 'chat-model', messages }).withResponse();

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
+import type { Broadcast } from '../../shared/broadcast.ts';
 import type { InferenceConfigFile, ProviderConfig } from '../../config.ts';
 import type { LlmProvider } from '../../providers/provider.ts';
 import { ProviderError } from '../../providers/provider-error.ts';
@@ -102,6 +103,9 @@ export interface InferenceConfigServiceOptions {
 }
 
 const defaults = { autoFailover: true, cacheEnabled: false } as const;
+
+/** Tenant ids whose inference config or credentials changed. */
+const changedTopic = 'inference-config-changed';
 const maxApiKeyLength = 4096;
 const maxOverrides = 200;
 const maxModelNameLength = 200;
@@ -121,6 +125,7 @@ export class InferenceConfigService {
   readonly #testTimeoutMs: number;
   readonly #createProvider: (config: ProviderConfig, settings: ProviderSettings) => LlmProvider;
   readonly #prefs: LRUCache<string, Promise<TenantRoutingPrefs>>;
+  #broadcast: Broadcast | undefined;
 
   constructor(options: InferenceConfigServiceOptions) {
     this.#db = options.db;
@@ -169,7 +174,7 @@ export class InferenceConfigService {
       await recordAudit(trx, actor, { tenantId, action: 'inference_config.update', target: tenantId, details: changes });
       return toView(tenantId, row);
     });
-    this.#prefs.delete(tenantId);
+    this.#changed(tenantId);
     return view;
   }
 
@@ -203,7 +208,7 @@ export class InferenceConfigService {
       await recordAudit(trx, actor, { tenantId, action: 'provider_credential.set', target: provider, details: { provider, replaced } });
       return stored;
     });
-    this.#prefs.delete(tenantId);
+    this.#changed(tenantId);
     return toStatus(provider, row);
   }
 
@@ -216,7 +221,7 @@ export class InferenceConfigService {
       if (deleted) await recordAudit(trx, actor, { tenantId, action: 'provider_credential.remove', target: provider, details: { provider } });
       return deleted;
     });
-    this.#prefs.delete(tenantId);
+    this.#changed(tenantId);
     return { removed, credential: toStatus(provider, undefined) };
   }
 
@@ -252,8 +257,8 @@ export class InferenceConfigService {
 
   /**
    * A tenant's routing settings and decrypted credentials, for the router on every request. Answers
-   * from memory for a few seconds; changes made through this instance are seen at once, changes made
-   * on another instance within the cache TTL.
+   * from memory for a few seconds; changes are seen at once here, and on other instances once the
+   * broadcast tells them (see shareChangesOver), or else within the cache TTL.
    */
   routingPrefs(tenantId: string): Promise<TenantRoutingPrefs> {
     const cached = this.#prefs.get(tenantId);
@@ -264,6 +269,22 @@ export class InferenceConfigService {
       if (this.#prefs.get(tenantId) === loading) this.#prefs.delete(tenantId);
     });
     return loading;
+  }
+
+  /**
+   * Makes changes made here reach every instance at once: each drops what it remembers of the tenant
+   * when told over the broadcast (Redis pub/sub with several instances), instead of after its TTL.
+   */
+  shareChangesOver(broadcast: Broadcast): void {
+    this.#broadcast = broadcast;
+    broadcast.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
+  }
+
+  #changed(tenantId: string): void {
+    this.#prefs.delete(tenantId);
+    this.#broadcast?.publish(changedTopic, tenantId).catch((error: unknown) => {
+      this.#logger.warn({ err: error, tenantId }, 'could not announce an inference config change; other instances see it within seconds');
+    });
   }
 
   /** Drops what routingPrefs remembers about a tenant (all tenants without an id). */

@@ -31,6 +31,8 @@ export interface LimitsRuntime {
   store: LimiterStore;
   /** @envelop/rate-limiter for the control plane's own operations, per principal. */
   graphqlPlugin: Plugin;
+  /** Messages every instance hears (limit and plan changes here; other services may share it). */
+  broadcast: Broadcast;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     billing,
     store,
     graphqlPlugin,
+    broadcast,
     close: async () => {
       gate.close();
       service.close();
