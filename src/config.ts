@@ -152,6 +152,8 @@ export const usageConfigSchema = z.strictObject({
   batchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Events held in memory at most; past it, spooled batches wait on disk only. */
   maxQueued: z.coerce.number().int().min(1).default(200_000),
+  /** Disk the spool may take while the store is away (1 GiB is some 1.5 million events); past it, memory only. */
+  spoolMaxBytes: z.coerce.number().int().min(1_048_576).default(1_073_741_824),
   /** Bound on one insert; past it the batch's outcome is unknown and it is checked before a resend. */
   insertTimeoutMs: z.coerce.number().int().positive().default(10_000),
   /** How long shutdown waits for the store to take spooled batches (the rest is sent at the next start). */
@@ -297,6 +299,7 @@ const envNames: Record<string, string> = {
   'usage.flushIntervalMs': 'TOLLGATE_USAGE_FLUSH_INTERVAL_MS',
   'usage.batchSize': 'TOLLGATE_USAGE_BATCH_SIZE',
   'usage.maxQueued': 'TOLLGATE_USAGE_MAX_QUEUED',
+  'usage.spoolMaxBytes': 'TOLLGATE_USAGE_SPOOL_MAX_BYTES',
   'usage.retentionMonths': 'TOLLGATE_USAGE_RETENTION_MONTHS',
   'telemetry.tenantLabel': 'TOLLGATE_METRICS_TENANT_LABEL',
   'telemetry.otlpTracesUrl': 'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -358,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       flushIntervalMs: value('TOLLGATE_USAGE_FLUSH_INTERVAL_MS'),
       batchSize: value('TOLLGATE_USAGE_BATCH_SIZE'),
       maxQueued: value('TOLLGATE_USAGE_MAX_QUEUED'),
+      spoolMaxBytes: value('TOLLGATE_USAGE_SPOOL_MAX_BYTES'),
       retentionMonths: value('TOLLGATE_USAGE_RETENTION_MONTHS'),
     },
     telemetry: {

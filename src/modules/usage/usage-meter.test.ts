@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -217,6 +217,30 @@ describe('UsageMeter', () => {
     await meter.flush({ timeoutMs: 10_000 });
     expect(store.events.size).toBe(2_000);
     expect(store.doubled).toBe(0);
+  });
+
+  it('bounds the spool on disk while the store is down: past its limit batches wait in memory, and none is lost', async () => {
+    const store = new MemoryStore();
+    store.down = true;
+    const dir = spoolDir();
+    const meter = await openMeter(store, { spoolDir: dir, spoolMaxBytes: 20_000, maxQueued: 1_000 });
+    const events = Array.from({ length: 300 }, () => event());
+    for (let i = 0; i < events.length; i += 20) {
+      for (const e of events.slice(i, i + 20)) meter.record(e);
+      await meter.flush({ timeoutMs: 1 }).catch(() => {});
+    }
+    const onDisk = segmentFiles(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+    expect(onDisk).toBeGreaterThan(0);
+    expect(onDisk).toBeLessThanOrEqual(20_000);
+    // What the spool could not take is held in memory, within maxQueued.
+    expect(meter.stats().spooled).toBeLessThan(300);
+    expect(meter.stats().queued).toBeGreaterThan(0);
+    expect(meter.stats().dropped).toBe(0);
+    store.down = false;
+    await meter.flush({ timeoutMs: 10_000 });
+    expect(store.events.size).toBe(300);
+    expect(store.doubled).toBe(0);
+    expect(segmentFiles(dir)).toEqual([]);
   });
 
   it('rejects flush() with a timeout while the store is down, leaving the events spooled', async () => {

@@ -1,13 +1,15 @@
 import type { Logger } from '../../shared/logger.ts';
 import type { Tracing } from '../../observability/tracing.ts';
 import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
-import { UsageSpool, type SpoolSegment } from './usage-spool.ts';
+import { SpoolFullError, UsageSpool, type SpoolSegment } from './usage-spool.ts';
 import { UsageStoreWriteError, type UsageStore } from './usage-store.ts';
 
 export interface UsageMeterOptions {
   store: UsageStore;
   /** Directory of the local spool, e.g. `<dataDir>/spool/usage`. */
   spoolDir: string;
+  /** Disk the spool may take while the store is away; past it, batches wait in memory only (maxQueued). */
+  spoolMaxBytes?: number;
   logger: Logger;
   /** Group commit: pending events are spooled (and fsynced) and handed to the store this often. */
   flushIntervalMs: number;
@@ -109,17 +111,18 @@ export class UsageMeter {
   #problemsLogged = 0;
   // While the spool cannot write, batches live in memory only, so memory is what bounds them.
   #spoolFailing = false;
+  #spoolFull = false;
   readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
-    this.#options = { retryMinMs: 200, retryMaxMs: 30_000, ...options };
+    this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, ...options };
     this.#tracing = options.tracing;
     this.#spool = spool;
   }
 
   /** Opens the spool, queues whatever an earlier run left in it, and starts the group-commit timer. */
   static async open(options: UsageMeterOptions): Promise<UsageMeter> {
-    const spool = new UsageSpool(options.spoolDir);
+    const spool = new UsageSpool(options.spoolDir, options.spoolMaxBytes);
     const leftover = await spool.open();
     const meter = new UsageMeter(options, spool);
     for (const segment of leftover) {
@@ -254,10 +257,19 @@ export class UsageMeter {
       try {
         segment = { ...(await this.#spool.write(events)), events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: true };
         this.#spoolFailing = false;
+        this.#spoolFull = false;
       } catch (error) {
         this.#spoolFailing = true;
-        this.#options.logger.error({ err: error, spool: this.#options.spoolDir }, 'usage: cannot write the spool; the batch is kept in memory only');
-        segment = { seq: 0, path: '', events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: false };
+        const full = error instanceof SpoolFullError;
+        // A full spool says so once per outage, not once per batch.
+        if (!full || !this.#spoolFull) {
+          this.#options.logger.error(
+            { err: error, spool: this.#options.spoolDir },
+            full ? 'usage: the spool is full; batches are kept in memory only until the store takes some' : 'usage: cannot write the spool; the batch is kept in memory only',
+          );
+        }
+        this.#spoolFull = full;
+        segment = { seq: 0, path: '', bytes: 0, events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: false };
       }
       this.#lastSeq += 1;
       segment.seq = this.#lastSeq;

@@ -48,6 +48,7 @@ export async function startUsage(options: UsageRuntimeOptions): Promise<UsageRun
     flushIntervalMs: config.flushIntervalMs,
     batchSize: config.batchSize,
     maxQueued: config.maxQueued,
+    spoolMaxBytes: config.spoolMaxBytes,
     insertTimeoutMs: config.insertTimeoutMs,
     closeTimeoutMs: config.closeTimeoutMs,
     tracing: options.tracing,
