@@ -1,5 +1,5 @@
-import pino from 'pino';
-import type { Logger } from '../shared/logger.ts';
+import type pino from 'pino';
+import { destinationOf, type Logger } from '../shared/logger.ts';
 
 type Level = 'info' | 'warn';
 const levelNumbers: Record<Level, number> = { info: 30, warn: 40 };
@@ -17,7 +17,7 @@ export class RequestLog {
 
   constructor(logger: Logger) {
     this.#logger = logger;
-    this.#destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
+    this.#destination = destinationOf(logger);
   }
 
   enabled(level: Level): boolean {

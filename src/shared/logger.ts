@@ -50,5 +50,10 @@ export function createServerLogger(level: string, options: { sync: boolean }): {
  * Only for lines assembled field by field from values that are never secret (the request log).
  */
 export function unredactedLogger(logger: Logger): Logger {
-  return pino({ level: logger.level, base, timestamp: pino.stdTimeFunctions.isoTime }, (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]);
+  return pino({ level: logger.level, base, timestamp: pino.stdTimeFunctions.isoTime }, destinationOf(logger));
+}
+
+/** Where a logger writes: lines written there directly land among its own, in order. */
+export function destinationOf(logger: Logger): pino.DestinationStream {
+  return (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
 }
