@@ -150,6 +150,8 @@ export const usageConfigSchema = z.strictObject({
   flushIntervalMs: z.coerce.number().int().min(5).max(10_000).default(100),
   /** Events per insert into the usage store. */
   batchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** Least time between inserts of less than batchSize events: ClickHouse writes a part per insert. */
+  insertIntervalMs: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Events held in memory at most; past it, spooled batches wait on disk only. */
   maxQueued: z.coerce.number().int().min(1).default(200_000),
   /** Disk the spool may take while the store is away (1 GiB is some 1.5 million events); past it, memory only. */
@@ -298,6 +300,7 @@ const envNames: Record<string, string> = {
   'graphql.introspection': 'TOLLGATE_GRAPHQL_INTROSPECTION',
   'usage.flushIntervalMs': 'TOLLGATE_USAGE_FLUSH_INTERVAL_MS',
   'usage.batchSize': 'TOLLGATE_USAGE_BATCH_SIZE',
+  'usage.insertIntervalMs': 'TOLLGATE_USAGE_INSERT_INTERVAL_MS',
   'usage.maxQueued': 'TOLLGATE_USAGE_MAX_QUEUED',
   'usage.spoolMaxBytes': 'TOLLGATE_USAGE_SPOOL_MAX_BYTES',
   'usage.retentionMonths': 'TOLLGATE_USAGE_RETENTION_MONTHS',
@@ -360,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     usage: {
       flushIntervalMs: value('TOLLGATE_USAGE_FLUSH_INTERVAL_MS'),
       batchSize: value('TOLLGATE_USAGE_BATCH_SIZE'),
+      insertIntervalMs: value('TOLLGATE_USAGE_INSERT_INTERVAL_MS'),
       maxQueued: value('TOLLGATE_USAGE_MAX_QUEUED'),
       spoolMaxBytes: value('TOLLGATE_USAGE_SPOOL_MAX_BYTES'),
       retentionMonths: value('TOLLGATE_USAGE_RETENTION_MONTHS'),

@@ -98,6 +98,40 @@ describe('UsageMeter', () => {
     expect(store.calls.every((c) => c.maybeStored === false)).toBe(true);
   });
 
+  it('paces small batches insertIntervalMs apart, sends a full batch at once, and a flush ends the wait', async () => {
+    const store = new MemoryStore();
+    const dir = spoolDir();
+    const meter = await openMeter(store, { spoolDir: dir, insertIntervalMs: 400, batchSize: 100 });
+    const insertTimes: number[] = [];
+    const insert = store.insert.bind(store);
+    store.insert = (events, options) => {
+      insertTimes.push(Date.now());
+      return insert(events, options);
+    };
+    // Ten small group commits over ~200 ms: the first goes at once, the rest wait together.
+    for (let i = 0; i < 10; i += 1) {
+      meter.record(event());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => store.events.size === 10, 2_000);
+    expect(insertTimes).toHaveLength(2);
+    expect(insertTimes[1]! - insertTimes[0]!).toBeGreaterThanOrEqual(390);
+    // Events are spooled (durable) while they wait.
+    for (let i = 0; i < 5; i += 1) meter.record(event());
+    await waitFor(() => segmentFiles(dir).length > 0, 1_000);
+    expect(store.events.size).toBe(10);
+    // A full batch does not wait.
+    for (let i = 0; i < 100; i += 1) meter.record(event());
+    await waitFor(() => store.events.size >= 110, 300);
+    // A flush does not wait either.
+    meter.record(event());
+    const flushStarted = Date.now();
+    await meter.flush();
+    expect(Date.now() - flushStarted).toBeLessThan(300);
+    expect(store.events.size).toBe(116);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
   it('never throws from record(), whatever it is handed, and stores a normalised event', async () => {
     const store = new MemoryStore();
     const meter = await openMeter(store);

@@ -15,6 +15,11 @@ export interface UsageMeterOptions {
   flushIntervalMs: number;
   /** Events per insert; this many pending events are committed at once rather than at the next tick. */
   batchSize: number;
+  /**
+   * Least time between two inserts while fewer than batchSize events wait: a store such as ClickHouse
+   * writes a part per insert, so a few large inserts cost it far less than many small ones. 0: at once.
+   */
+  insertIntervalMs?: number;
   /** Events held in memory at most; beyond it spooled batches wait on disk only. */
   maxQueued: number;
   /** Bound on one insert, after which its outcome is treated as unknown. */
@@ -105,6 +110,8 @@ export class UsageMeter {
   #retryParts: Part[][] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = 0;
+  #holdTimer: NodeJS.Timeout | undefined;
+  #lastInsertAt = 0;
   #closed = false;
   #waiters: FlushWaiter[] = [];
   #lastSeq = 0;
@@ -115,7 +122,7 @@ export class UsageMeter {
   readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
-    this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, ...options };
+    this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, insertIntervalMs: 0, ...options };
     this.#tracing = options.tracing;
     this.#spool = spool;
   }
@@ -187,6 +194,8 @@ export class UsageMeter {
     if (this.#queue.length === 0 || this.#queue[0]!.seq > seq) return;
     const done = new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
     this.#retryNow();
+    // A waiter ends any hold for a fuller batch.
+    this.#pump();
     if (options.timeoutMs === undefined) return done;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -219,6 +228,8 @@ export class UsageMeter {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     await this.#commit();
   }
 
@@ -314,14 +325,40 @@ export class UsageMeter {
 
   async #dispatch(): Promise<void> {
     while (!this.#closed && this.#retryTimer === undefined && this.#inFlight < SENDERS) {
-      const parts = this.#retryParts.shift() ?? (await this.#claim());
+      let parts = this.#retryParts.shift();
+      if (parts === undefined) {
+        if (this.#holdForFullerBatch()) return;
+        parts = await this.#claim();
+      }
       if (parts === undefined) return;
       this.#inFlight += 1;
+      this.#lastInsertAt = Date.now();
       void this.#send(parts).finally(() => {
         this.#inFlight -= 1;
         this.#pump();
       });
     }
+  }
+
+  /**
+   * True while a small batch should wait for insertIntervalMs since the last insert (a timer then pumps
+   * again). Never while a flush waits, or once batchSize events are ready, or for a replayed segment.
+   */
+  #holdForFullerBatch(): boolean {
+    const wait = this.#lastInsertAt + this.#options.insertIntervalMs - Date.now();
+    if (wait <= 0 || this.#waiters.length > 0) return false;
+    let unsent = 0;
+    for (const segment of this.#queue) {
+      if (segment.count === null) return false;
+      unsent += segment.count - segment.claimed;
+    }
+    if (unsent === 0 || unsent >= this.#options.batchSize) return unsent === 0;
+    this.#holdTimer ??= setTimeout(() => {
+      this.#holdTimer = undefined;
+      this.#pump();
+    }, wait);
+    this.#holdTimer.unref();
+    return true;
   }
 
   async #claim(): Promise<Part[] | undefined> {

@@ -47,6 +47,7 @@ export async function startUsage(options: UsageRuntimeOptions): Promise<UsageRun
     logger,
     flushIntervalMs: config.flushIntervalMs,
     batchSize: config.batchSize,
+    insertIntervalMs: config.insertIntervalMs,
     maxQueued: config.maxQueued,
     spoolMaxBytes: config.spoolMaxBytes,
     insertTimeoutMs: config.insertTimeoutMs,
