@@ -29,7 +29,8 @@ export class BpeTokenCounter {
 
   /** From a `.tiktoken` file: one "<base64 token bytes> <rank>" line per token, ranks 0, 1, 2, ... */
   constructor(tiktoken: Buffer, split: RegExp) {
-    this.#split = split;
+    // Its own copy: count() moves lastIndex.
+    this.#split = new RegExp(split.source, split.flags.includes('g') ? split.flags : `${split.flags}g`);
     let count = 0;
     for (let at = tiktoken.indexOf(10); at !== -1; at = tiktoken.indexOf(10, at + 1)) count++;
     if (tiktoken.at(-1) !== 10) count++;
@@ -58,8 +59,14 @@ export class BpeTokenCounter {
   }
 
   count(text: string): number {
+    // exec() on the one global regex: matchAll() would clone it (and compile the clone) on every call.
+    const split = this.#split;
+    split.lastIndex = 0;
     let total = 0;
-    for (const [piece] of text.matchAll(this.#split)) total += this.#countPiece(piece);
+    for (let match = split.exec(text); match !== null; match = split.exec(text)) {
+      if (match[0] === '') split.lastIndex += 1;
+      else total += this.#countPiece(match[0]);
+    }
     return total;
   }
 
