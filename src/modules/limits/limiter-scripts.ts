@@ -1,5 +1,5 @@
-// The Redis side of limiter-store.ts: one script per admission and one per batch of settlements, each
-// atomic. Keys of one tenant share the hash tag {tenant}, so a script's keys sit in one cluster slot.
+// The Redis side of limiter-store.ts: one script per batch of admissions and one per batch of
+// settlements, each atomic. Keys of one tenant share the hash tag {tenant}, so a script's keys sit in one cluster slot.
 // Time comes from the server's clock (TIME) so instances with skewed clocks share one window, unless
 // a caller passes it (tests). Each redis.call costs a few µs of its own, more than most commands'
 // work, so the scripts make as few as they can.
@@ -87,114 +87,182 @@ end
 `;
 
 /**
- * ARGV: now, admission id, estimate, require seed (1/0), token limit, hard (1/0), request limit,
- * period end (ms), request-id ttl (ms), spec count, specs...
- * Returns {0} unseeded; {1, seeded, tokens, requests, states...} admitted;
- * {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded, tokens, requests, states...} refused.
+ * Admits several requests of one tenant in one call (those of one turn of the client's event loop), in
+ * order, each exactly as if alone: a window's entries are read once per call and its count is carried
+ * from one admission to the next, and the expiries, token sums and monthly request counts are written
+ * once at the end. ARGV: now, admission count, request-id ttl (ms), then per admission: admission id,
+ * estimate, require seed (1/0), token limit, hard (1/0), request limit, period end (ms), spec count,
+ * specs... KEYS per admission: quota hash, request-id key, then per spec one key ('t' and 'n': the
+ * tokens log and its sum).
+ * Returns per admission its length, then {0} unseeded; {1, seeded, tokens, requests, states...}
+ * admitted; {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded,
+ * tokens, requests, states...} refused.
  */
-export const admitScript = `${clock}${trim}${readSpecs(11)}
-local id = ARGV[2]
-local estimate = tonumber(ARGV[3])
-local q = KEYS[1]
-local qv = redis.call('HMGET', q, 'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests')
-local seeded = qv[1] ~= false
-if ARGV[4] == '1' and not seeded then return {0} end
-local tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0)
-local requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0)
--- remembers the request id if it is new; a refusal forgets it again
-local fresh = redis.call('SET', KEYS[2], 0, 'PX', ARGV[9], 'NX') ~= false
+export const admitScript = `${clock}${trim}
+local ttl = ARGV[3]
+local quotas = {}
+local sums = {}
+local expiries = {}
+local function expireLater(key, win)
+  if (expiries[key] or 0) < win then expiries[key] = win end
+end
 
--- Each limit's use before this request; states say what is left after it, or now if it is refused.
-local uses = {}
-local refusedSpec = -1
-local retry = 0
-for i, s in ipairs(specs) do
-  local use = used(s)
-  local weight = 1
-  if s.kind == 't' then weight = estimate end
-  uses[i] = {use, weight}
-  if use + weight > s.limit then
-    local wait = 1000
-    if s.kind ~= 'c' then
-      wait = s.win
-      if weight <= s.limit then
-        -- the oldest entries whose expiry makes room for this one
-        local excess = use + weight - s.limit
-        local entries = redis.call('ZRANGE', s.key, 0, -1, 'WITHSCORES')
-        for j = 1, #entries, 2 do
-          local w = 1
-          if s.kind == 't' then w = tonumber(string.match(entries[j], ':(%d+)$')) end
-          excess = excess - w
-          if excess <= 0 then
-            wait = math.max(1, tonumber(entries[j + 1]) + s.win - now)
-            break
+local function quotaOf(key)
+  local q = quotas[key]
+  if q then return q end
+  local qv = redis.call('HMGET', key, 'seeded', 'base_tokens', 'tokens', 'base_requests', 'requests')
+  q = { key = key, seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0 }
+  quotas[key] = q
+  return q
+end
+
+-- One admission; its arguments start at ARGV[a] and its keys at KEYS[k].
+local function admitOne(a, k, specs)
+  local id = ARGV[a]
+  local estimate = tonumber(ARGV[a + 1])
+  local q = quotaOf(KEYS[k])
+  if ARGV[a + 2] == '1' and not q.seeded then return {0} end
+  local tokens = q.tokens
+  local requests = q.requests
+  -- remembers the request id if it is new; a refusal forgets it again
+  local fresh = redis.call('SET', KEYS[k + 1], 0, 'PX', ttl, 'NX') ~= false
+
+  -- Each limit's use before this request; states say what is left after it, or now if it is refused.
+  local uses = {}
+  local refusedSpec = -1
+  local retry = 0
+  for i, s in ipairs(specs) do
+    local use = used(s)
+    local weight = 1
+    if s.kind == 't' then weight = estimate end
+    uses[i] = {use, weight}
+    if use + weight > s.limit then
+      local wait = 1000
+      if s.kind ~= 'c' then
+        wait = s.win
+        if weight <= s.limit then
+          -- the oldest entries whose expiry makes room for this one
+          local excess = use + weight - s.limit
+          local entries = redis.call('ZRANGE', s.key, 0, -1, 'WITHSCORES')
+          for j = 1, #entries, 2 do
+            local w = 1
+            if s.kind == 't' then w = tonumber(string.match(entries[j], ':(%d+)$')) end
+            excess = excess - w
+            if excess <= 0 then
+              wait = math.max(1, tonumber(entries[j + 1]) + s.win - now)
+              break
+            end
           end
         end
       end
+      if refusedSpec < 0 then refusedSpec = i - 1 end
+      retry = math.max(retry, wait)
     end
-    if refusedSpec < 0 then refusedSpec = i - 1 end
-    retry = math.max(retry, wait)
   end
+  local function states(admitted)
+    local out = {}
+    for i, s in ipairs(specs) do
+      local u = uses[i]
+      if admitted then
+        local reset = s.win
+        if s.kind == 'c' then reset = 0 end
+        table.insert(out, s.limit)
+        table.insert(out, s.limit - u[1] - u[2])
+        table.insert(out, reset)
+      else
+        -- refused: nothing was written, so the windows are as they stand
+        local reset = 0
+        if s.kind ~= 'c' then reset = newest(s.key, s.win) end
+        table.insert(out, s.limit)
+        table.insert(out, math.max(0, s.limit - u[1]))
+        table.insert(out, reset)
+      end
+    end
+    return out
+  end
+
+  local seededFlag = 0
+  if q.seeded then seededFlag = 1 end
+  local tokenLimit = tonumber(ARGV[a + 3])
+  local requestLimit = tonumber(ARGV[a + 5])
+  local periodLeft = math.max(0, tonumber(ARGV[a + 6]) - now)
+  local function refuse(reason, spec, wait)
+    if fresh then redis.call('DEL', KEYS[k + 1]) end
+    local out = {2, reason, spec, wait, seededFlag, tokens, requests}
+    for _, v in ipairs(states(false)) do table.insert(out, v) end
+    return out
+  end
+  if ARGV[a + 4] == '1' and tokenLimit > 0 and tokens >= tokenLimit then return refuse(1, -1, periodLeft) end
+  if fresh and requestLimit > 0 and requests >= requestLimit then return refuse(2, -1, periodLeft) end
+  if refusedSpec >= 0 then return refuse(3, refusedSpec, retry) end
+
+  -- The window counts carried to the next admission of this call take this one in.
+  for _, s in ipairs(specs) do
+    if s.kind == 'c' then
+      redis.call('ZADD', s.key, now + s.win, id)
+      expireLater(s.key, s.win)
+      trimmed[s.key][1] = trimmed[s.key][1] + 1
+    elseif s.kind == 't' then
+      redis.call('ZADD', s.key, now, id .. ':' .. estimate)
+      sums[s.sumKey] = (sums[s.sumKey] or 0) + estimate
+      expireLater(s.key, s.win)
+      expireLater(s.sumKey, s.win)
+      local t = trimmed[s.key]
+      t[1] = t[1] + 1
+      t[2] = t[2] + estimate
+    elseif s.kind == 'r' then
+      redis.call('ZADD', s.key, now, id)
+      expireLater(s.key, s.win)
+      local t = trimmed[s.key]
+      t[1] = t[1] + 1
+      t[2] = t[2] + 1
+    end
+  end
+  -- the quota hash's expiry was set when it was seeded
+  if fresh and q.seeded then
+    q.requests = q.requests + 1
+    q.added = q.added + 1
+    requests = q.requests
+  end
+  local out = {1, seededFlag, tokens, requests}
+  for _, v in ipairs(states(true)) do table.insert(out, v) end
+  return out
 end
-local function states(admitted)
-  local out = {}
-  for i, s in ipairs(specs) do
-    local u = uses[i]
-    if admitted then
-      local reset = s.win
-      if s.kind == 'c' then reset = 0 end
-      table.insert(out, s.limit)
-      table.insert(out, s.limit - u[1] - u[2])
-      table.insert(out, reset)
+
+local results = {}
+local a = 4
+local k = 1
+for _ = 1, tonumber(ARGV[2]) do
+  local specs = {}
+  local sk = k + 2
+  local sa = a + 8
+  for i = 1, tonumber(ARGV[a + 7]) do
+    local s = { kind = ARGV[sa], limit = tonumber(ARGV[sa + 1]), win = tonumber(ARGV[sa + 2]), key = KEYS[sk] }
+    if s.kind == 't' or s.kind == 'n' then
+      s.sumKey = KEYS[sk + 1]
+      sk = sk + 2
     else
-      -- refused: nothing was written, so the windows are as they stand
-      local reset = 0
-      if s.kind ~= 'c' then reset = newest(s.key, s.win) end
-      table.insert(out, s.limit)
-      table.insert(out, math.max(0, s.limit - u[1]))
-      table.insert(out, reset)
+      sk = sk + 1
     end
+    sa = sa + 3
+    specs[i] = s
   end
-  return out
+  local out = admitOne(a, k, specs)
+  table.insert(results, #out)
+  for _, v in ipairs(out) do table.insert(results, v) end
+  a = sa
+  k = sk
 end
-
-local seededFlag = 0
-if seeded then seededFlag = 1 end
-local tokenLimit = tonumber(ARGV[5])
-local requestLimit = tonumber(ARGV[7])
-local periodLeft = math.max(0, tonumber(ARGV[8]) - now)
-local function refuse(reason, spec, wait)
-  if fresh then redis.call('DEL', KEYS[2]) end
-  local out = {2, reason, spec, wait, seededFlag, tokens, requests}
-  for _, v in ipairs(states(false)) do table.insert(out, v) end
-  return out
+for _, q in pairs(quotas) do
+  if q.added > 0 then redis.call('HINCRBY', q.key, 'requests', q.added) end
 end
-if ARGV[6] == '1' and tokenLimit > 0 and tokens >= tokenLimit then return refuse(1, -1, periodLeft) end
-if fresh and requestLimit > 0 and requests >= requestLimit then return refuse(2, -1, periodLeft) end
-if refusedSpec >= 0 then return refuse(3, refusedSpec, retry) end
-
-for _, s in ipairs(specs) do
-  if s.kind == 'c' then
-    redis.call('ZADD', s.key, now + s.win, id)
-    redis.call('PEXPIRE', s.key, s.win)
-  elseif s.kind == 't' then
-    redis.call('ZADD', s.key, now, id .. ':' .. estimate)
-    redis.call('INCRBY', s.sumKey, estimate)
-    redis.call('PEXPIRE', s.key, s.win)
-    redis.call('PEXPIRE', s.sumKey, s.win)
-  elseif s.kind == 'r' then
-    redis.call('ZADD', s.key, now, id)
-    redis.call('PEXPIRE', s.key, s.win)
-  end
+for key, delta in pairs(sums) do
+  if delta ~= 0 then redis.call('INCRBY', key, delta) end
 end
--- the quota hash's expiry was set when it was seeded
-if fresh and seeded then
-  requests = requests + 1
-  redis.call('HINCRBY', q, 'requests', 1)
+for key, win in pairs(expiries) do
+  redis.call('PEXPIRE', key, win)
 end
-local out = {1, seededFlag, tokens, requests}
-for _, v in ipairs(states(true)) do table.insert(out, v) end
-return out
+return results
 `;
 
 /**

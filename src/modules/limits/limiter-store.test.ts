@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { serviceUrl } from '../../../test/testkit/services.ts';
 import { randomId } from '../../shared/ids.ts';
-import type { AdmitInput, LimiterStore, LimitSpec, QuotaSpec } from './limiter-store.ts';
+import type { AdmitInput, AdmitOutcome, LimiterStore, LimitSpec, QuotaSpec } from './limiter-store.ts';
 import { MemoryLimiterStore } from './memory-limiter-store.ts';
 import { RedisLimiterStore } from './redis-limiter-store.ts';
 
@@ -169,6 +169,38 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
     expect(await admit(alone, { apiKeyId: 'k1', estimate: 10 })).toMatchObject({ status: 'refused', spec: 2 });
   });
 
+  it('answers admissions made in one turn exactly as if they came one by one', async () => {
+    const specs = [rpm(3), tpm(1_000), rpm(2, 'key')];
+    const states = (outcome: AdmitOutcome) => outcome.status !== 'unseeded' && outcome.states.map((state) => state.remaining);
+    const outcomes = await Promise.all([
+      admit(specs, { apiKeyId: 'k1', estimate: 300 }),
+      admit(specs, { apiKeyId: 'k1', estimate: 300 }),
+      admit(specs, { apiKeyId: 'k1', estimate: 300 }),
+      admit(specs, { apiKeyId: 'k2', estimate: 300 }),
+      admit(specs, { apiKeyId: 'k3', estimate: 50 }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['admitted', 'admitted', 'refused', 'admitted', 'refused']);
+    expect(outcomes.map(states)).toEqual([
+      [2, 700, 1],
+      [1, 400, 0],
+      [1, 400, 0],
+      [0, 100, 1],
+      [0, 100, 2],
+    ]);
+    expect(outcomes[2]).toMatchObject({ spec: 2, retryAfterMs: 60_000 });
+    expect(outcomes[4]).toMatchObject({ spec: 0, retryAfterMs: 60_000 });
+    // What the turn wrote stays written: its entries, its token sum and its expiries.
+    now += 30_000;
+    expect(await admit(specs, { apiKeyId: 'k4', estimate: 0 })).toMatchObject({ status: 'refused', spec: 0, retryAfterMs: 30_000 });
+    expect(await store.peek(tenantId, 'k1', specs)).toEqual([
+      { limit: 3, remaining: 0, resetMs: 30_000 },
+      { limit: 1_000, remaining: 100, resetMs: 30_000 },
+      { limit: 2, remaining: 0, resetMs: 30_000 },
+    ]);
+    now += 30_001;
+    expect(await admit(specs, { apiKeyId: 'k1', estimate: 1_000 })).toMatchObject({ status: 'admitted' });
+  });
+
   describe('monthly quota', () => {
     const hard: QuotaSpec = { ...noQuota, tokenLimit: 1_000, hardTokens: true };
 
@@ -191,6 +223,16 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
       expect(refused).toMatchObject({ status: 'refused', reason: 'quota_tokens', spec: -1, quota: { tokens: 1_049 } });
       if (refused.status === 'refused') expect(refused.retryAfterMs).toBeGreaterThan(0);
       expect((await admit([], { quota: { ...hard, hardTokens: false } })).status).toBe('admitted');
+    });
+
+    it('counts requests of one turn against the month in order, a repeated request id once', async () => {
+      const capped: QuotaSpec = { ...noQuota, requestLimit: 3 };
+      await store.seedQuota(tenantId, capped, { tokens: 0, requests: 1 });
+      const outcomes = await Promise.all(['a', 'a', 'b', 'c'].map((requestId) => admit([], { quota: capped, requestId, requireSeed: true })));
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['admitted', 'admitted', 'admitted', 'refused']);
+      expect(outcomes[2]).toMatchObject({ quota: { requests: 3 } });
+      expect(outcomes[3]).toMatchObject({ reason: 'quota_requests', quota: { requests: 3 } });
+      expect(await store.readQuota(tenantId, period)).toMatchObject({ requests: 3 });
     });
 
     it('caps requests per month, counting a retried request id once', async () => {

@@ -27,14 +27,16 @@ export interface RedisLimiterStoreOptions {
   now?: () => number;
 }
 
-interface PendingSettlement {
-  input: SettleInput;
-  resolve: (outcome: SettleOutcome) => void;
+interface Pending<Input, Outcome> {
+  input: Input;
+  resolve: (outcome: Outcome) => void;
   reject: (error: unknown) => void;
 }
+type PendingAdmission = Pending<AdmitInput, AdmitOutcome>;
+type PendingSettlement = Pending<SettleInput, SettleOutcome>;
 
-/** At most this many settlements in one script call, so one call never holds Redis for long. */
-const maxSettlementsPerCall = 100;
+/** At most this many admissions or settlements in one script call, so one call never holds Redis for long. */
+const maxPerCall = 100;
 
 type ScriptRunner = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
@@ -71,10 +73,11 @@ function layoutOf(specs: readonly LimitSpec[]): SpecLayout {
 }
 
 /**
- * Shared counters in Redis: one script call per admission, and one per tenant for the settlements made
- * in the same turn of the event loop. A turn's calls leave in one socket write, since the write (a
- * system call, which also wakes Redis) costs more than building them. Settlements keep their order:
- * a call sends those made before it first, so this instance always counts with them.
+ * Shared counters in Redis: one script call per tenant for the admissions made in the same turn of the
+ * event loop, and one for its settlements. Under load a turn holds a dozen admissions or more, and one
+ * call reads each window once for all of them. A turn's calls leave in one socket write, since the
+ * write (a system call, which also wakes Redis) costs more than building them. Settlements keep their
+ * order: a call sends those made before it first, so this instance always counts with them.
  *
  * The connection should not auto-pipeline: ioredis then holds every command back while a pipeline's
  * replies are awaited, so an admission would wait for the settlements sent before it.
@@ -90,6 +93,7 @@ export class RedisLimiterStore implements LimiterStore {
   readonly #seed: ScriptRunner;
   readonly #peek: ScriptRunner;
   #pending: PendingSettlement[] = [];
+  #admissions: PendingAdmission[] = [];
   #turnScheduled = false;
 
   constructor(options: RedisLimiterStoreOptions) {
@@ -109,36 +113,12 @@ export class RedisLimiterStore implements LimiterStore {
     this.#peek = define('tollgateLimitPeek', peekScript);
   }
 
-  async admit(input: AdmitInput): Promise<AdmitOutcome> {
-    this.#beforeCall();
-    const keys = [this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs)];
-    const args: (string | number)[] = [
-      this.#now?.() ?? '',
-      input.admissionId,
-      input.estimate,
-      input.requireSeed ? 1 : 0,
-      input.quota.tokenLimit,
-      input.quota.hardTokens ? 1 : 0,
-      input.quota.requestLimit,
-      periodEnd(input.quota),
-      this.#requestIdTtlMs,
-      input.specs.length,
-      ...layoutOf(input.specs).args,
-    ];
-    const reply = (await this.#admit(keys.length, ...keys, ...args)) as number[];
-    if (reply[0] === 0) return { status: 'unseeded' };
-    if (reply[0] === 1) {
-      return { status: 'admitted', quota: { seeded: reply[1] === 1, tokens: reply[2]!, requests: reply[3]! }, states: states(reply, 4) };
-    }
-    const reason = reply[1] === 1 ? 'quota_tokens' : reply[1] === 2 ? 'quota_requests' : 'limit';
-    return {
-      status: 'refused',
-      reason,
-      spec: reply[2]!,
-      retryAfterMs: reply[3]!,
-      quota: { seeded: reply[4] === 1, tokens: reply[5]!, requests: reply[6]! },
-      states: states(reply, 7),
-    };
+  /** Resolves once its batch is admitted; a batch that fails rejects each of its admissions. */
+  admit(input: AdmitInput): Promise<AdmitOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#admissions.push({ input, resolve, reject });
+      this.#gatherTurn();
+    });
   }
 
   /** Resolves once its batch is settled; a batch that fails rejects each of its settlements. */
@@ -176,13 +156,15 @@ export class RedisLimiterStore implements LimiterStore {
 
   /** Sends the settlements still waiting and waits for their replies. */
   async close(): Promise<void> {
+    this.#sendAdmissions();
     await this.#sendSettlements();
   }
 
-  /** Settlements waiting go first, so a read or an admission sees them. */
+  /** Settlements and admissions waiting go first, so a read sees them. */
   #beforeCall(): void {
     this.#gatherTurn();
     this.#sendSettlements();
+    this.#sendAdmissions();
   }
 
   /** Holds this turn's writes back (cork) and sends them, with the turn's settlements, at its end. */
@@ -195,26 +177,47 @@ export class RedisLimiterStore implements LimiterStore {
     setImmediate(() => {
       this.#turnScheduled = false;
       this.#sendSettlements();
+      this.#sendAdmissions();
       if (corked) stream.uncork();
     });
   }
 
   /** Resolves when every batch sent has its answer (each settlement's own promise says which). */
   #sendSettlements(): Promise<unknown> {
-    if (this.#pending.length === 0) return Promise.resolve();
-    const byTenant = new Map<string, PendingSettlement[]>();
-    for (const pending of this.#pending) {
-      const group = byTenant.get(pending.input.tenantId);
-      if (group) group.push(pending);
-      else byTenant.set(pending.input.tenantId, [pending]);
-    }
+    const batches = byTenant(this.#pending);
     this.#pending = [];
-    // One call per tenant: its keys share a hash tag, so the call stays within one cluster slot.
-    const sent: Promise<void>[] = [];
-    for (const group of byTenant.values()) {
-      for (let i = 0; i < group.length; i += maxSettlementsPerCall) sent.push(this.#settleBatch(group.slice(i, i + maxSettlementsPerCall)));
+    return Promise.all(batches.map((batch) => this.#settleBatch(batch)));
+  }
+
+  #sendAdmissions(): void {
+    const batches = byTenant(this.#admissions);
+    this.#admissions = [];
+    for (const batch of batches) this.#admitBatch(batch);
+  }
+
+  #admitBatch(batch: PendingAdmission[]): void {
+    const keys: string[] = [];
+    const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtlMs];
+    for (const { input } of batch) {
+      keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
+      const quota = input.quota;
+      args.push(input.admissionId, input.estimate, input.requireSeed ? 1 : 0, quota.tokenLimit, quota.hardTokens ? 1 : 0, quota.requestLimit, periodEnd(quota));
+      args.push(input.specs.length, ...layoutOf(input.specs).args);
     }
-    return Promise.all(sent);
+    this.#admit(keys.length, ...keys, ...args).then(
+      (reply) => {
+        const values = reply as number[];
+        let at = 0;
+        for (const { resolve } of batch) {
+          const length = values[at]!;
+          resolve(admitOutcome(values.slice(at + 1, at + 1 + length)));
+          at += 1 + length;
+        }
+      },
+      (error: unknown) => {
+        for (const { reject } of batch) reject(error);
+      },
+    );
   }
 
   #settleBatch(batch: PendingSettlement[]): Promise<void> {
@@ -266,6 +269,37 @@ export class RedisLimiterStore implements LimiterStore {
     }
     return keys;
   }
+}
+
+/** Groups a turn's calls by tenant, at most maxPerCall to a group: a tenant's keys share a hash tag, so one call stays within one cluster slot. */
+function byTenant<T extends { input: { tenantId: string } }>(calls: T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const call of calls) {
+    const group = groups.get(call.input.tenantId);
+    if (group) group.push(call);
+    else groups.set(call.input.tenantId, [call]);
+  }
+  const batches: T[][] = [];
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i += maxPerCall) batches.push(group.slice(i, i + maxPerCall));
+  }
+  return batches;
+}
+
+function admitOutcome(reply: number[]): AdmitOutcome {
+  if (reply[0] === 0) return { status: 'unseeded' };
+  if (reply[0] === 1) {
+    return { status: 'admitted', quota: { seeded: reply[1] === 1, tokens: reply[2]!, requests: reply[3]! }, states: states(reply, 4) };
+  }
+  const reason = reply[1] === 1 ? 'quota_tokens' : reply[1] === 2 ? 'quota_requests' : 'limit';
+  return {
+    status: 'refused',
+    reason,
+    spec: reply[2]!,
+    retryAfterMs: reply[3]!,
+    quota: { seeded: reply[4] === 1, tokens: reply[5]!, requests: reply[6]! },
+    states: states(reply, 7),
+  };
 }
 
 function states(reply: number[], from: number): LimitState[] {
