@@ -156,7 +156,7 @@ export class CompletionService {
       failure = error;
       throw error;
     } finally {
-      this.#settle(meter, usage, failure, signal);
+      this.#settleAfterReply(meter, usage, failure, signal);
     }
   }
 
@@ -218,7 +218,7 @@ export class CompletionService {
       failure = error;
       throw error;
     } finally {
-      this.#settle(meter, usage, failure, signal);
+      this.#settleAfterReply(meter, usage, failure, signal);
     }
   }
 
@@ -321,14 +321,24 @@ export class CompletionService {
     }
   }
 
+  /**
+   * #settle once the caller has written its reply: a one-shot answer is returned before its event is
+   * built and recorded, its settlement queued and its log line written, which took tens of µs. It still
+   * runs within this turn of the event loop (before the client's next request is read), and the
+   * latency recorded is the request's own.
+   */
+  #settleAfterReply(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined): void {
+    const elapsedMs = performance.now() - meter.started;
+    setImmediate(() => this.#settle(meter, usage, failure, signal, elapsedMs));
+  }
+
   /** Exactly once per request: releases the admission and records the usage event. */
-  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined): void {
+  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined, elapsedMs = performance.now() - meter.started): void {
     const counted = usage ?? failureUsage(failure) ?? zeroUsage;
     meter.admission?.settle(counted);
     const status = failure === undefined ? 'ok' : signal?.aborted || failure === cancelled ? 'cancelled' : isRefusal(failure) ? 'refused' : 'error';
     const servedModel = meter.routed?.model ?? null;
     const cost = servedModel ? this.#options.prices.cost(servedModel, counted.promptTokens, counted.completionTokens) : undefined;
-    const elapsedMs = performance.now() - meter.started;
     let event: UsageEvent;
     try {
       event = newUsageEvent({
