@@ -69,20 +69,22 @@ local function newest(key, win)
 end
 `;
 
-const readSpecs = (first: number) => `
-local specs = {}
-local k = 3
-local a = ${first}
-for i = 1, tonumber(ARGV[a - 1]) do
-  local s = { kind = ARGV[a], limit = tonumber(ARGV[a + 1]), win = tonumber(ARGV[a + 2]), key = KEYS[k] }
-  if s.kind == 't' or s.kind == 'n' then
-    s.sumKey = KEYS[k + 1]
-    k = k + 2
-  else
-    k = k + 1
+// Reads n specs whose arguments start at ARGV[a] and keys at KEYS[k]; returns them and the positions after.
+const readSpecs = `
+local function readSpecs(n, a, k)
+  local specs = {}
+  for i = 1, n do
+    local s = { kind = ARGV[a], limit = tonumber(ARGV[a + 1]), win = tonumber(ARGV[a + 2]), key = KEYS[k] }
+    if s.kind == 't' or s.kind == 'n' then
+      s.sumKey = KEYS[k + 1]
+      k = k + 2
+    else
+      k = k + 1
+    end
+    a = a + 3
+    specs[i] = s
   end
-  a = a + 3
-  specs[i] = s
+  return specs, a, k
 end
 `;
 
@@ -98,7 +100,7 @@ end
  * admitted; {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded,
  * tokens, requests, states...} refused.
  */
-export const admitScript = `${clock}${trim}
+export const admitScript = `${clock}${trim}${readSpecs}
 local ttl = ARGV[3]
 local quotas = {}
 local sums = {}
@@ -233,25 +235,12 @@ local results = {}
 local a = 4
 local k = 1
 for _ = 1, tonumber(ARGV[2]) do
-  local specs = {}
-  local sk = k + 2
-  local sa = a + 8
-  for i = 1, tonumber(ARGV[a + 7]) do
-    local s = { kind = ARGV[sa], limit = tonumber(ARGV[sa + 1]), win = tonumber(ARGV[sa + 2]), key = KEYS[sk] }
-    if s.kind == 't' or s.kind == 'n' then
-      s.sumKey = KEYS[sk + 1]
-      sk = sk + 2
-    else
-      sk = sk + 1
-    end
-    sa = sa + 3
-    specs[i] = s
-  end
+  local specs, nextA, nextK = readSpecs(tonumber(ARGV[a + 7]), a + 8, k + 2)
   local out = admitOne(a, k, specs)
   table.insert(results, #out)
   for _, v in ipairs(out) do table.insert(results, v) end
-  a = sa
-  k = sk
+  a = nextA
+  k = nextK
 end
 for _, q in pairs(quotas) do
   if q.added > 0 then redis.call('HINCRBY', q.key, 'requests', q.added) end
@@ -380,7 +369,8 @@ return 1
 `;
 
 /** ARGV: now, spec count, specs... KEYS: (unused) x2, spec keys. Returns states (limit, remaining, reset) per spec. */
-export const peekScript = `${clock}${trim}${readSpecs(3)}
+export const peekScript = `${clock}${trim}${readSpecs}
+local specs = readSpecs(tonumber(ARGV[2]), 3, 3)
 local out = {}
 for _, s in ipairs(specs) do
   local reset = 0
