@@ -143,18 +143,30 @@ local function admitOne(a, k, specs)
       if s.kind ~= 'c' then
         wait = s.win
         if weight <= s.limit then
-          -- the oldest entries whose expiry makes room for this one
+          -- The oldest entries whose expiry makes room for this one. A window can hold a great many
+          -- entries, so they are read only as far as needed: a requests window's entries weigh one
+          -- each, so one read finds the entry; a tokens window is read a page at a time.
           local excess = use + weight - s.limit
-          local entries = redis.call('ZRANGE', s.key, 0, -1, 'WITHSCORES')
-          for j = 1, #entries, 2 do
-            local w = 1
-            if s.kind == 't' then w = tonumber(string.match(entries[j], ':(%d+)$')) end
-            excess = excess - w
-            if excess <= 0 then
-              wait = math.max(1, tonumber(entries[j + 1]) + s.win - now)
-              break
+          local at = nil
+          if s.kind ~= 't' then
+            local entry = redis.call('ZRANGE', s.key, excess - 1, excess - 1, 'WITHSCORES')
+            at = entry[2]
+          else
+            local first = 0
+            while not at do
+              local entries = redis.call('ZRANGE', s.key, first, first + 63, 'WITHSCORES')
+              if #entries == 0 then break end
+              for j = 1, #entries, 2 do
+                excess = excess - tonumber(string.match(entries[j], ':(%d+)$'))
+                if excess <= 0 then
+                  at = entries[j + 1]
+                  break
+                end
+              end
+              first = first + 64
             end
           end
+          if at then wait = math.max(1, tonumber(at) + s.win - now) end
         end
       end
       if refusedSpec < 0 then refusedSpec = i - 1 end

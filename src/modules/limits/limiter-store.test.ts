@@ -130,6 +130,20 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
     expect(await admit([tpm(1_000)], { estimate: 700 })).toMatchObject({ status: 'refused', retryAfterMs: 50_000 });
   });
 
+  it('finds the entry that makes room deep in a long window', async () => {
+    // 150 requests a millisecond apart, each entered in both windows.
+    const specs = [rpm(150), tpm(1_500)];
+    for (let i = 0; i < 150; i += 1) {
+      await admit(specs, { estimate: 10 });
+      now += 1;
+    }
+    // Room for 700 tokens needs the 70th entry gone (10 tokens each), past the first page of 64.
+    expect(await admit([tpm(1_500)], { estimate: 700 })).toMatchObject({ status: 'refused', retryAfterMs: 60_000 + 69 - 150 });
+    // Room for one more request needs the oldest gone, or under a limit of 100 the 51st.
+    expect(await admit(specs)).toMatchObject({ status: 'refused', spec: 0, retryAfterMs: 60_000 - 150 });
+    expect(await admit([rpm(100), tpm(1_500)])).toMatchObject({ status: 'refused', spec: 0, retryAfterMs: 60_000 + 50 - 150 });
+  });
+
   it('holds a concurrency slot until settlement, or until its lease runs out', async () => {
     const spec = conc(2, 5_000);
     await admit([spec], { requestId: 'c1', admissionId: 'c1' });
