@@ -22,36 +22,50 @@ local now = clock()
 `;
 
 // Drops a window's expired entries (once per key per call) and returns its count and weight; a tokens
-// log's weight is the member's suffix (id:weight) and its total is kept in the sum key. Expired
-// concurrency leases are only skipped here: settlements remove their own and sweep the rest.
+// log's weight is the member's suffix (id:weight) and its total is kept in the sum key. A window whose
+// traffic paused can hold tens of thousands of expired entries: a wholly expired one is unlinked, and a
+// mostly expired one has its sum rebuilt from the entries left, so a call never reads more entries than
+// the fewer of the expired and the live. Expired concurrency leases are only skipped here: settlements
+// remove their own and sweep the rest.
 const trim = `
 local trimmed = {}
+local function weightOf(member)
+  return tonumber(string.match(member, ':(%d+)$'))
+end
 local function trim(s)
   local done = trimmed[s.key]
   if done then return done end
   local cutoff = now - s.win
   local out
-  if s.sumKey then
-    local old = redis.call('ZRANGEBYSCORE', s.key, '-inf', cutoff)
-    if #old > 0 then
-      local freed = 0
-      for _, m in ipairs(old) do freed = freed + tonumber(string.match(m, ':(%d+)$')) end
-      redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
-      redis.call('DECRBY', s.sumKey, freed)
-    end
-    local count = redis.call('ZCARD', s.key)
-    if count == 0 then
-      redis.call('DEL', s.sumKey)
-      out = {0, 0}
-    else
-      out = {count, tonumber(redis.call('GET', s.sumKey) or '0')}
-    end
-  elseif s.kind == 'c' then
+  if s.kind == 'c' then
     out = {redis.call('ZCOUNT', s.key, '(' .. now, '+inf'), 0}
   else
-    redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
-    local count = redis.call('ZCARD', s.key)
-    out = {count, count}
+    local count = redis.call('ZCOUNT', s.key, '(' .. cutoff, '+inf')
+    if count == 0 then
+      redis.call('UNLINK', s.key)
+      if s.sumKey then redis.call('UNLINK', s.sumKey) end
+      out = {0, 0}
+    elseif not s.sumKey then
+      redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
+      out = {count, count}
+    else
+      local expired = redis.call('ZCARD', s.key) - count
+      local sum
+      if expired == 0 then
+        sum = tonumber(redis.call('GET', s.sumKey) or '0')
+      elseif expired <= count then
+        local freed = 0
+        for _, m in ipairs(redis.call('ZRANGEBYSCORE', s.key, '-inf', cutoff)) do freed = freed + weightOf(m) end
+        redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
+        sum = redis.call('DECRBY', s.sumKey, freed)
+      else
+        redis.call('ZREMRANGEBYSCORE', s.key, '-inf', cutoff)
+        sum = 0
+        for _, m in ipairs(redis.call('ZRANGE', s.key, 0, -1)) do sum = sum + weightOf(m) end
+        redis.call('SET', s.sumKey, sum, 'PX', s.win)
+      end
+      out = {count, sum}
+    end
   end
   trimmed[s.key] = out
   return out
@@ -157,7 +171,7 @@ local function admitOne(a, k, specs)
               local entries = redis.call('ZRANGE', s.key, first, first + 63, 'WITHSCORES')
               if #entries == 0 then break end
               for j = 1, #entries, 2 do
-                excess = excess - tonumber(string.match(entries[j], ':(%d+)$'))
+                excess = excess - weightOf(entries[j])
                 if excess <= 0 then
                   at = entries[j + 1]
                   break

@@ -130,6 +130,24 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
     expect(await admit([tpm(1_000)], { estimate: 700 })).toMatchObject({ status: 'refused', retryAfterMs: 50_000 });
   });
 
+  it('counts a window right after a pause that left most or all of it expired', async () => {
+    const specs = [rpm(100), tpm(10_000)];
+    for (let i = 0; i < 10; i += 1) {
+      await admit(specs, { estimate: 100, requestId: `p${i}`, admissionId: `p${i}` });
+      now += 1_000;
+    }
+    // The last one used 40 of its 100 tokens.
+    await store.settle({ tenantId, apiKeyId: null, requestId: 'p9', admissionId: 'p9', reserved: 100, actual: 40, specs, quota: noQuota });
+    // 58 s after the last: the entries of the first 8 s have expired, those of 100 and 40 tokens are left.
+    now += 57_000;
+    const mostly = await admit(specs, { estimate: 100 });
+    expect(mostly.status === 'admitted' && mostly.states.map((state) => state.remaining)).toEqual([97, 9_760]);
+    now += 61_000;
+    const all = await admit(specs, { estimate: 100 });
+    expect(all.status === 'admitted' && all.states.map((state) => state.remaining)).toEqual([99, 9_900]);
+    expect((await store.peek(tenantId, null, specs)).map((state) => state.remaining)).toEqual([99, 9_900]);
+  });
+
   it('finds the entry that makes room deep in a long window', async () => {
     // 150 requests a millisecond apart, each entered in both windows.
     const specs = [rpm(150), tpm(1_500)];
