@@ -341,8 +341,9 @@ export class UsageMeter {
   }
 
   /**
-   * True while a small batch should wait for insertIntervalMs since the last insert (a timer then pumps
-   * again). Never while a flush waits, or once batchSize events are ready, or for a replayed segment.
+   * True when the sender should not claim a batch now: nothing is unsent, or a small batch waits for
+   * insertIntervalMs since the last insert (a timer then pumps again). Never while a flush waits, once
+   * batchSize events are ready, or for a replayed segment not read yet.
    */
   #holdForFullerBatch(): boolean {
     const wait = this.#lastInsertAt + this.#options.insertIntervalMs - Date.now();
@@ -352,7 +353,8 @@ export class UsageMeter {
       if (segment.count === null) return false;
       unsent += segment.count - segment.claimed;
     }
-    if (unsent === 0 || unsent >= this.#options.batchSize) return unsent === 0;
+    if (unsent === 0) return true;
+    if (unsent >= this.#options.batchSize) return false;
     this.#holdTimer ??= setTimeout(() => {
       this.#holdTimer = undefined;
       this.#pump();
