@@ -195,6 +195,14 @@ export const limitsConfigSchema = z
      * request waits for its verdict.
      */
     earlyStart: booleanish.default(true),
+    /**
+     * With earlyStart: such a request is also answered without waiting for its verdict. A refusal that
+     * comes after the upstream answered lets it be served past the limit (README, "Rate limits"). false:
+     * early starts still wait for their verdict, and a refusal always aborts them.
+     */
+    earlyAnswer: booleanish.default(true),
+    /** With Redis: settlements and the verdicts of early answers are held back this long, to be sent together (0: at once). */
+    flushIntervalMs: z.coerce.number().int().min(0).max(1_000).default(5),
     /** GraphQL operations (root fields) per minute per principal; the platform admin key is not limited. */
     graphqlPerMinute: z.coerce.number().int().positive().default(600),
     /** The platform's endpoint for quota alerts (80% and 100%), signed with quotaWebhookSecret. */
@@ -309,6 +317,8 @@ const envNames: Record<string, string> = {
   'telemetry.serviceName': 'OTEL_SERVICE_NAME',
   'limits.keyPrefix': 'TOLLGATE_LIMITS_KEY_PREFIX',
   'limits.earlyStart': 'TOLLGATE_LIMITS_EARLY_START',
+  'limits.earlyAnswer': 'TOLLGATE_LIMITS_EARLY_ANSWER',
+  'limits.flushIntervalMs': 'TOLLGATE_LIMITS_FLUSH_INTERVAL_MS',
   'limits.defaultMaxTokens': 'TOLLGATE_DEFAULT_MAX_TOKENS',
   'limits.graphqlPerMinute': 'TOLLGATE_GRAPHQL_RATE_LIMIT',
   'limits.quotaWebhookUrl': 'TOLLGATE_QUOTA_WEBHOOK_URL',
@@ -376,6 +386,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       keyPrefix: value('TOLLGATE_LIMITS_KEY_PREFIX'),
       earlyStart: value('TOLLGATE_LIMITS_EARLY_START'),
+      earlyAnswer: value('TOLLGATE_LIMITS_EARLY_ANSWER'),
+      flushIntervalMs: value('TOLLGATE_LIMITS_FLUSH_INTERVAL_MS'),
       defaultMaxTokens: value('TOLLGATE_DEFAULT_MAX_TOKENS'),
       graphqlPerMinute: value('TOLLGATE_GRAPHQL_RATE_LIMIT'),
       quotaWebhookUrl: value('TOLLGATE_QUOTA_WEBHOOK_URL'),

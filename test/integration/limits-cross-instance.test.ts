@@ -99,7 +99,8 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     );
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(60);
     expect(outcomes.filter((o) => o !== 'ok')).toEqual(Array.from({ length: 40 }, () => '429:rate_limited'));
-    expect(await quota(tenantId)).toMatchObject({ requests: 60 });
+    // A request answered before its verdict may have its admission still held back (a few ms) by its instance.
+    await expect.poll(async () => (await quota(tenantId)).requests, { timeout: 1_000 }).toBe(60);
   });
 
   it.each([false, true])('starts a request with ample headroom while its verdict is on its way, and aborts it when refused (stream: %s)', async (stream) => {

@@ -290,7 +290,9 @@ export class CompletionService {
   /**
    * The admission, or the refusal thrown. When the gate lets the request start early, the
    * upstream call runs alongside the verdict and is returned; a refusal aborts it first, before
-   * anything reached the client (streams are held until their first token anyway).
+   * anything reached the client (streams are held until their first token anyway). When the gate
+   * answered before its verdict, the call is returned at once and a refusal aborts it only if it
+   * comes before the upstream answered.
    */
   async #admit<T>(
     meter: Meter,
@@ -314,6 +316,7 @@ export class CompletionService {
         estimateTokens: async () => (await estimatePromptTokens(prompt)) + replyBudget,
         startEarly,
       });
+      if (admission.verdict && early) early = unlessRefusedFirst(early, admission.verdict, abortEarly!);
       return { admission, early };
     } catch (error) {
       abortEarly?.abort(error);
@@ -421,3 +424,24 @@ function failureUsage(error: unknown): TokenUsage | undefined {
 
 const completionId = (kind: UsageKind) => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomId(24)}`;
 
+/** The call's outcome, unless the verdict refuses before the call has answered: the call is then aborted and the refusal thrown. */
+function unlessRefusedFirst<T>(call: Promise<T>, verdict: Promise<void>, abort: AbortController): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let answered = false;
+    call.then(
+      (value) => {
+        answered = true;
+        resolve(value);
+      },
+      (error: unknown) => {
+        answered = true;
+        reject(error);
+      },
+    );
+    verdict.catch((refusal: unknown) => {
+      if (answered) return;
+      abort.abort(refusal);
+      reject(refusal);
+    });
+  });
+}

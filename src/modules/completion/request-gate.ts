@@ -17,7 +17,8 @@ export interface AdmissionRequest {
   /**
    * Given when the request may go upstream before its verdict: a gate whose verdict costs a round trip
    * calls it (synchronously, at most once) when admission is all but certain, and the upstream call
-   * then runs alongside the check. A refusal still throws from admit(), and the caller aborts the call.
+   * then runs alongside the check. A refusal still throws from admit(), or rejects the admission's
+   * verdict, and the caller aborts the call.
    */
   startEarly?: () => void;
 }
@@ -25,6 +26,12 @@ export interface AdmissionRequest {
 export interface Admission {
   /** Rate-limit state to report to the caller (x-ratelimit-* headers on /v1). */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Set when admit() answered before the store did (the request was started early): rejects with the
+   * refusal should one come. A refusal before the upstream call has answered aborts the call; after, the
+   * request is served past the limit.
+   */
+  readonly verdict?: Promise<void>;
   settle(usage: TokenUsage | undefined): void;
 }
 

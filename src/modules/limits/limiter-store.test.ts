@@ -339,11 +339,11 @@ describe.runIf(redisUrl)('redis limiter store: the settlements of one turn trave
   const quota: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
 
   /** A store on a connection configured as the app's, four admissions made, and its script calls counted. */
-  const setup = async () => {
+  const setup = async (flushIntervalMs = 0) => {
     const redis = new Redis(redisUrl!, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     connections.push(redis);
     await new Promise((resolve) => redis.once('ready', resolve));
-    const store = new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 60_000 });
+    const store = new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 60_000, flushIntervalMs });
     const tenantId = `tnt_${randomId(8)}`;
     await store.seedQuota(tenantId, quota, { tokens: 0, requests: 0 });
     for (let i = 0; i < 4; i++) {
@@ -355,10 +355,36 @@ describe.runIf(redisUrl)('redis limiter store: the settlements of one turn trave
       if (command.name.startsWith('eval')) scripts.sent += 1;
       return sendCommand(command, stream);
     };
-    const settle = (i: number, actual: number) =>
-      store.settle({ tenantId, apiKeyId: null, requestId: `r${i}`, admissionId: `a${i}`, reserved: 500, actual, specs, quota });
-    return { redis, store, tenantId, settle, scripts };
+    const settle = (i: number, actual: number, lazy = false) =>
+      store.settle({ tenantId, apiKeyId: null, requestId: `r${i}`, admissionId: `a${i}`, reserved: 500, actual, specs, quota, lazy });
+    const admit = (i: number, lazy: boolean) =>
+      store.admit({ tenantId, apiKeyId: null, requestId: `r${i}`, admissionId: `a${i}`, estimate: 500, specs, quota, requireSeed: true, lazy });
+    return { redis, store, tenantId, settle, admit, scripts };
   };
+
+  it('holds lazy admissions and settlements back for the flush interval, unless a waited-for admission takes them along', async () => {
+    const { store, tenantId, settle, admit, scripts } = await setup(300);
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const settled = settle(0, 300, true);
+    await turn();
+    const lazy = admit(4, true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(scripts.sent).toBe(0);
+    // A verdict someone waits for goes at the end of its turn, with what was held: the settlement first.
+    expect((await admit(5, false)).status).toBe('admitted');
+    expect(scripts.sent).toBe(2);
+    expect((await settled).quota.tokens).toBe(300);
+    expect(await lazy).toMatchObject({ status: 'admitted', quota: { requests: 5 } });
+    const started = Date.now();
+    await settle(1, 200, true);
+    expect(scripts.sent).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // close() sends what is still held.
+    const last = settle(2, 100, true);
+    await store.close();
+    expect((await last).quota.tokens).toBe(600);
+    expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 600, requests: 6 });
+  });
 
   it('settles each exactly once and in order, in one script call, with the thresholds each crossed', async () => {
     const { store, tenantId, settle, scripts } = await setup();

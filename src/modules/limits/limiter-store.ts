@@ -53,6 +53,8 @@ export interface AdmitInput {
   quota: QuotaSpec;
   /** When the period is not seeded yet, answer "unseeded" and change nothing. */
   requireSeed: boolean;
+  /** Nothing waits on this verdict to answer the client: a store across the network may hold it back to send it with others. */
+  lazy?: boolean;
 }
 
 /** Where one limit stands, for x-ratelimit-* headers. */
@@ -93,6 +95,8 @@ export interface SettleInput {
   actual: number;
   specs: readonly LimitSpec[];
   quota: QuotaSpec;
+  /** Far from every limit, so a release a few ms late refuses no one: a store across the network may hold it back to send it with others. */
+  lazy?: boolean;
 }
 
 export interface SettleOutcome {

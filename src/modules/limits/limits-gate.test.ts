@@ -41,10 +41,16 @@ class BreakableStore implements LimiterStore {
   readonly inner = new MemoryLimiterStore({ requestIdTtlMs: 60_000 });
   down = false;
   settlements = 0;
+  /** While set, admissions wait for it: a verdict still on its way. */
+  held: Promise<void> | undefined;
   #check() {
     if (this.down) throw new Error('Stream isn\'t writeable and enableOfflineQueue options is false');
   }
-  admit: LimiterStore['admit'] = async (input) => (this.#check(), this.inner.admit(input));
+  admit: LimiterStore['admit'] = async (input) => {
+    await this.held;
+    this.#check();
+    return this.inner.admit(input);
+  };
   settle: LimiterStore['settle'] = async (input) => {
     this.#check();
     this.settlements += 1;
@@ -67,6 +73,7 @@ describe('limits gate', () => {
   let webhooks: number[];
   let gate: LimitsGate;
   let logs: string[];
+  let quota: QuotaService;
 
   const limitsOf = (tenantId: string, planRow: PlanRow) => {
     const limits = effectiveLimits({ tenantId, plan: planRow, tenantOverride: undefined, keyOverride: undefined }, null, 60_000);
@@ -89,7 +96,7 @@ describe('limits gate', () => {
     const events = new QuotaEvents(createLocalBroadcast(logger));
     events.subscribe(null);
     const usageReport = (): UsageReport => ({ totals: { ...zeroTotals(), totalTokens: seeded, requests: 12, refused: 2 }, buckets: [] });
-    const quota = new QuotaService({
+    quota = new QuotaService({
       store,
       directory: { get: (tenantId) => limitsByTenant.get(tenantId)! },
       usage: {
@@ -177,6 +184,47 @@ describe('limits gate', () => {
     await gate.admit(caller('capped'), request(1));
     store.down = true;
     await expect(gate.admit(caller('capped'), request(1))).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+  });
+
+  it('answers a request far from every limit before its verdict, settles it after that verdict, and counts a refusal that came late', async () => {
+    limitsOf('early', plan({ id: 'pro', hard_quota: false, monthly_tokens: 25_000_000, tokens_per_minute: 100_000, concurrent_requests: 100 }));
+    limitsOf('hard', plan({ requests_per_minute: 100, concurrent_requests: 100 }));
+    const earlyGate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)! }, store, quota, logger: createLogger('silent'), metrics, earlyStart: true, earlyAnswer: true });
+    let started = 0;
+    const startable = (tokens: number) => ({ ...request(tokens), startEarly: () => void (started += 1) });
+
+    // No verdict seen yet: it waits for one.
+    const first = await earlyGate.admit(caller('early'), startable(10));
+    expect([started, first.verdict]).toEqual([0, undefined]);
+    // That verdict left 9 of 10 requests: the next one is answered while the store has not answered.
+    let release!: () => void;
+    store.held = new Promise((resolve) => (release = resolve));
+    const second = await earlyGate.admit(caller('early'), startable(10));
+    expect(started).toBe(1);
+    expect(second.headers['x-ratelimit-remaining-requests']).toBe('8');
+    second.settle({ promptTokens: 5, completionTokens: 2, totalTokens: 7, estimated: false });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.settlements).toBe(0); // the store must count the admission before its release
+    release();
+    store.held = undefined;
+    await second.verdict;
+    await until(() => store.settlements === 1);
+    expect(await counter('tollgate_limit_early_answers_total', '')).toBe(1);
+
+    // Another instance uses the 8 left; this one's view still says 8, so it answers early, and the verdict refuses.
+    for (let i = 0; i < 8; i++) await gate.admit(caller('early'), request(10));
+    const third = await earlyGate.admit(caller('early'), startable(10));
+    expect(started).toBe(2);
+    await expect(third.verdict).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await counter('tollgate_limit_early_answers_refused_total', '')).toBe(1);
+    // After the refusal it waits for every verdict again.
+    await expect(earlyGate.admit(caller('early'), startable(10))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(started).toBe(2);
+
+    // A hard quota protects money: never answered early, however much headroom.
+    await earlyGate.admit(caller('hard'), startable(10));
+    const waited = await earlyGate.admit(caller('hard'), startable(10));
+    expect([started, waited.verdict]).toEqual([2, undefined]);
   });
 
   it('names the limit, its scope and when to retry in a refusal', async () => {

@@ -7,7 +7,7 @@ import type { Admission, AdmissionRequest, RequestGate } from '../completion/req
 import type { BillingPeriod } from '../quota/billing-period.ts';
 import type { QuotaService } from '../quota/quota.service.ts';
 import { EarlyStarts, earlyStartKey } from './early-start.ts';
-import type { AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';
+import type { AdmitInput, AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';
 import type { EffectiveLimits, LimitsDirectory } from './limits-directory.ts';
 import type { LimitsMetrics } from './limits-metrics.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
@@ -23,6 +23,11 @@ export interface LimitsGateOptions {
   maxPendingSettlements?: number;
   /** Lets requests go upstream while their verdict is on its way (see EarlyStarts): for a store across the network. */
   earlyStart?: boolean;
+  /**
+   * With earlyStart: such a request is also answered without waiting for its verdict. A refusal that
+   * comes before the upstream has answered still aborts it; one that comes after is served past the limit.
+   */
+  earlyAnswer?: boolean;
 }
 
 /** A refusal by a limit, carrying the x-ratelimit-* headers for /v1 (GraphQL shows the details only). */
@@ -46,7 +51,9 @@ const limitNames: Record<string, string> = {
 /**
  * The RequestGate of every completion: rate limits per tenant and per API key (requests and tokens per
  * minute, concurrency, requests per hour) and the monthly quota, in one store round trip per admission
- * and one per settlement.
+ * and one per settlement. A request far from every limit (see EarlyStarts) is answered before its
+ * verdict: the store batches that verdict and the settlement with others, and a refusal, should other
+ * instances have used the headroom meanwhile, aborts the request if the upstream has not answered yet.
  *
  * When the store is unreachable, rate limits fail open (served, with a warning and a metric), while a
  * check that protects money fails closed: a tenant with a hard token quota or a monthly request cap is
@@ -73,39 +80,59 @@ export class LimitsGate implements RequestGate {
     const period = quota.currentPeriod();
     const spec = quota.spec(limits, period);
     const estimate = await request.estimateTokens();
-    const viewKey = this.#early && earlyStartKey(caller.tenantId, caller.apiKeyId);
+    const viewKey = this.#early && earlyStartKey(caller.tenantId, caller.apiKeyId, spec.period);
     // Checks that protect money always wait for their verdict.
-    if (viewKey && request.startEarly && !moneyBearing(limits) && this.#early!.allow(viewKey, limits, estimate, Date.now())) request.startEarly();
-    const admissionId = `${this.#instance}.${(this.#sequence += 1)}`;
+    const early = viewKey && request.startEarly && !moneyBearing(limits) ? this.#early!.allow(viewKey, limits, estimate, Date.now()) : undefined;
+    if (early) request.startEarly!();
+    const answerEarly = early !== undefined && this.#options.earlyAnswer === true;
     const input = {
       tenantId: caller.tenantId,
       apiKeyId: caller.apiKeyId,
       requestId: caller.requestId,
-      admissionId,
+      admissionId: `${this.#instance}.${(this.#sequence += 1)}`,
       estimate,
       specs: limits.specs,
       quota: spec,
       requireSeed: true,
+      // Far from every limit: the store may hold the verdict and the release back to batch them.
+      lazy: answerEarly,
     };
+    const verdict = this.#verdict(limits, period, input, viewKey);
+    if (!answerEarly) return this.#admission(limits, period, { ...input, reserved: estimate }, await verdict);
+    this.#options.metrics.earlyAnswers.inc();
+    const lateVerdict = verdict.then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof LimitRefusal) this.#options.metrics.earlyAnswersRefused.inc();
+        throw error;
+      },
+    );
+    // Handled here; the caller races it against its upstream call.
+    lateVerdict.catch(() => {});
+    return this.#admission(limits, period, { ...input, reserved: estimate }, rateLimitHeaders(limits, early), lateVerdict);
+  }
+
+  /** The store's verdict: the admission's x-ratelimit-* headers, or the refusal thrown. Keeps this instance's early-start view. */
+  async #verdict(limits: EffectiveLimits, period: BillingPeriod, input: AdmitInput, viewKey: string | undefined): Promise<Readonly<Record<string, string>>> {
     let outcome: AdmitOutcome;
     try {
       outcome = await this.#options.store.admit(input);
       if (outcome.status === 'unseeded') {
-        const seeded = await this.#seed(caller.tenantId, limits, spec, period);
+        const seeded = await this.#seed(input.tenantId, limits, input.quota, period);
         outcome = await this.#options.store.admit({ ...input, requireSeed: seeded });
       }
     } catch (error) {
       if (viewKey) this.#early!.forget(viewKey);
       if (error instanceof DomainError) throw error;
-      return this.#storeUnavailable(limits, period, error, input);
+      return this.#storeUnavailable(limits, error);
     }
     if (outcome.status === 'unseeded') throw new Error('limiter store answered "unseeded" to an admission that did not require a seed');
     if (outcome.status === 'refused') {
       if (viewKey) this.#early!.forget(viewKey);
-      throw refusal(limits, period, outcome, estimate);
+      throw refusal(limits, period, outcome, input.estimate);
     }
     if (viewKey) this.#early!.admitted(viewKey, outcome.states, Date.now());
-    return this.#admission(limits, period, { ...input, reserved: estimate }, rateLimitHeaders(limits, outcome.states));
+    return rateLimitHeaders(limits, outcome.states);
   }
 
   /** Stops retrying settlements; those still pending are lost (their slots expire with their leases). */
@@ -126,7 +153,8 @@ export class LimitsGate implements RequestGate {
     }
   }
 
-  #storeUnavailable(limits: EffectiveLimits, period: BillingPeriod, error: unknown, input: Omit<SettleInput, 'reserved' | 'actual'> & { estimate: number }): Admission {
+  /** Fails open (no headers) or, for a tenant whose checks protect money, closed. */
+  #storeUnavailable(limits: EffectiveLimits, error: unknown): Readonly<Record<string, string>> {
     const failClosed = moneyBearing(limits);
     this.#options.metrics.storeFailures.inc({ operation: 'admit', handling: failClosed ? 'fail_closed' : 'fail_open' });
     const now = Date.now();
@@ -141,17 +169,21 @@ export class LimitsGate implements RequestGate {
     }
     if (failClosed) throw quotaUnavailable('the limits store (Redis)');
     // Settled all the same: if the admission did reach the store (a lost reply), its slot is released.
-    return this.#admission(limits, period, { ...input, reserved: input.estimate }, noHeaders);
+    return noHeaders;
   }
 
-  #admission(limits: EffectiveLimits, period: BillingPeriod, input: Omit<SettleInput, 'actual'>, headers: Readonly<Record<string, string>>): Admission {
+  /** With a verdict still on its way, the settlement waits for it: the store must count the admission before its release. */
+  #admission(limits: EffectiveLimits, period: BillingPeriod, input: Omit<SettleInput, 'actual'>, headers: Readonly<Record<string, string>>, verdict?: Promise<void>): Admission {
     let settled = false;
     return {
       headers,
+      verdict,
       settle: (usage: TokenUsage | undefined) => {
         if (settled) return;
         settled = true;
-        this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0 });
+        const settle = () => this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0 });
+        if (verdict) verdict.then(settle, settle);
+        else settle();
       },
     };
   }

@@ -7,6 +7,8 @@ export class LimitsMetrics {
   readonly quotaAlerts: Counter<'threshold'>;
   readonly webhookDeliveries: Counter<'outcome'>;
   readonly graphqlRefusals: Counter;
+  readonly earlyAnswers: Counter;
+  readonly earlyAnswersRefused: Counter;
 
   constructor(registry: Registry | undefined) {
     const registers = registry ? [registry] : [];
@@ -21,6 +23,12 @@ export class LimitsMetrics {
       name: 'tollgate_quota_webhook_deliveries_total',
       help: 'Quota webhook deliveries by outcome (delivered, refused, failed).',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.earlyAnswers = new Counter({ name: 'tollgate_limit_early_answers_total', help: 'Requests answered without waiting for their verdict from the limits store (ample headroom).', registers });
+    this.earlyAnswersRefused = new Counter({
+      name: 'tollgate_limit_early_answers_refused_total',
+      help: 'Requests answered early whose verdict was a refusal: aborted if the upstream had not answered yet, otherwise served past the limit.',
       registers,
     });
     this.graphqlRefusals = new Counter({ name: 'tollgate_graphql_rate_limited_total', help: 'GraphQL operations refused by the per-principal rate limit.', registers });

@@ -69,7 +69,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     await limiterRedis.connect();
   }
   const store: LimiterStore = limiterRedis
-    ? new RedisLimiterStore({ redis: limiterRedis, keyPrefix: config.keyPrefix, requestIdTtlMs: config.requestIdTtlMs })
+    ? new RedisLimiterStore({ redis: limiterRedis, keyPrefix: config.keyPrefix, requestIdTtlMs: config.requestIdTtlMs, flushIntervalMs: config.flushIntervalMs })
     : new MemoryLimiterStore({ requestIdTtlMs: config.requestIdTtlMs });
   let broadcast: Broadcast;
   try {
@@ -86,7 +86,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
   const quota = new QuotaService({ store, directory, usage: options.usage, events, webhook, logger, metrics });
   const service = new LimitsService({ db: options.db.db, directory, store, broadcast, logger });
   await broadcast.ready();
-  const gate = new LimitsGate({ directory, store, quota, logger, metrics, earlyStart: config.earlyStart && store.kind === 'redis' });
+  const gate = new LimitsGate({ directory, store, quota, logger, metrics, earlyStart: config.earlyStart && store.kind === 'redis', earlyAnswer: config.earlyAnswer });
   const billing = new BillingService({
     db: options.db.db,
     usage: options.usage.store,
