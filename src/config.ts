@@ -201,7 +201,7 @@ export const limitsConfigSchema = z
      * early starts still wait for their verdict, and a refusal always aborts them.
      */
     earlyAnswer: booleanish.default(true),
-    /** With Redis: settlements and the verdicts of early answers are held back this long, to be sent together (0: at once). */
+    /** With Redis: the admissions of early answers, and their settlements, are held back this long to be sent together (0: at once). */
     flushIntervalMs: z.coerce.number().int().min(0).max(1_000).default(5),
     /** GraphQL operations (root fields) per minute per principal; the platform admin key is not limited. */
     graphqlPerMinute: z.coerce.number().int().positive().default(600),

@@ -14,9 +14,9 @@ const freshMs = 1_000;
 /**
  * Decides whether a request may go ahead while the shared store checks its limits (a round trip to
  * Redis, the largest part of the latency the gateway adds). Only when the last verdict this instance
- * had for the same tenant, API key and billing period, under a second old and for the same limits, left
- * at least half of every limit once the requests started early since are counted: the store then refuses only if other
- * instances used that half within the second.
+ * had for the same tenant, API key, billing period and limits, under a second old, left at least half
+ * of every limit once the requests that went ahead since are counted: the store then refuses only if
+ * other instances used that half within the second.
  */
 export class EarlyStarts {
   readonly #views = new LRUCache<string, View>({ max: 10_000 });
