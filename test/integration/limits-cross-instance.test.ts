@@ -22,6 +22,7 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
   let a: TestApp;
   let b: TestApp;
   let hookServer: Server;
+  let options: Parameters<typeof startTestApp>[0] & { config: { limits: Record<string, unknown> } };
   const hooks: string[] = [];
   const messages = [{ role: 'user' as const, content: 'Spread me over two instances' }];
 
@@ -58,7 +59,7 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     });
     await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
     database = await postgres!.create();
-    const options = {
+    options = {
       databaseUrl: database.databaseUrl,
       redisUrl,
       inference: {
@@ -67,6 +68,7 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
           { name: 'chat-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream', weight: 1 }] },
           { name: 'big-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream?tokens=30000', weight: 1 }] },
           { name: 'mid-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream?tokens=2000&first-token-delay-ms=300', weight: 1 }] },
+          { name: 'slow-stream-model', kind: 'chat' as const, deployments: [{ provider: 'gpu', model: 'upstream?tokens=20&token-delay-ms=50', weight: 1 }] },
         ],
       },
       config: {
@@ -129,10 +131,53 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     expect(await quota(tenantId)).toMatchObject({ requests: 10 });
   });
 
+  it.each([false, true])('serves a request answered early past the limit when its refusal comes after the upstream answered, and counts it (stream: %s)', async (stream) => {
+    // A third instance holds its early answers' admissions back for 500 ms: far longer than the upstream takes.
+    const c = await startTestApp({ ...options, config: { ...options.config, limits: { ...options.config.limits, flushIntervalMs: 500 } } });
+    try {
+      const tenantId = await createTenant('pro');
+      await setLimits(tenantId, { requestsPerMinute: 10, concurrentRequests: 100 });
+      const onC = client(c, tenantId);
+      await onC.chat.completions.create({ model: 'chat-model', messages });
+      await Promise.all(Array.from({ length: 9 }, () => client(b, tenantId).chat.completions.create({ model: 'chat-model', messages })));
+      // C's verdict left 9 of 10: it answers at once, and hears of the refusal only after (a stream's
+      // 20 tokens take a second, so the refusal comes halfway through it, and must not cut it).
+      if (stream) {
+        const chunks = await onC.chat.completions.create({ model: 'slow-stream-model', messages, stream: true });
+        let deltas = 0;
+        let finish: string | null = null;
+        for await (const chunk of chunks) {
+          if (chunk.choices[0]?.delta.content) deltas += 1;
+          finish = chunk.choices[0]?.finish_reason ?? finish;
+        }
+        expect([deltas, finish]).toEqual([20, 'stop']);
+      } else {
+        const served = await onC.chat.completions.create({ model: 'chat-model', messages }).withResponse();
+        expect(served.response.status).toBe(200);
+        expect(served.response.headers.get('x-ratelimit-remaining-requests')).toBe('8');
+      }
+      const refusedLate = async () => {
+        const text = await (await fetch(`${c.url}/metrics`)).text();
+        return Number(/^tollgate_limit_early_answers_refused_total (\d+)/m.exec(text)?.[1] ?? 0);
+      };
+      await expect.poll(refusedLate, { timeout: 3_000 }).toBe(1);
+      // Then C waits for each verdict again, and the window is full.
+      expect(await outcome(onC.chat.completions.create({ model: 'chat-model', messages }))).toBe('429:rate_limited');
+      // The month counts only the admitted requests; the usage store has every served one.
+      expect(await quota(tenantId)).toMatchObject({ requests: 10 });
+      await Promise.all([b.app.deps.usage.meter.flush(), c.app.deps.usage.meter.flush()]);
+      const events = await c.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+      expect(events.filter((e) => e.status === 'ok')).toHaveLength(11);
+      expect(events.filter((e) => e.status === 'refused')).toHaveLength(1);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("sees a tenant's inference config changed on one instance at once on the other", async () => {
     const tenantId = await createTenant('pro');
     const listed = async () => (await client(b, tenantId).models.list()).data.map((m) => m.id).sort();
-    expect(await listed()).toEqual(['big-model', 'chat-model', 'mid-model']);
+    expect(await listed()).toEqual(['big-model', 'chat-model', 'mid-model', 'slow-stream-model']);
     await gql(a, 'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { allowedModels } } }', {
       input: { tenantId, allowedModels: ['chat-model'] },
     });
