@@ -150,7 +150,7 @@ if (redisUrl) {
     await sequential(`redis ${tenants} tenant(s)`, gate, 5_000, tenants);
     await concurrent(`redis ${tenants} tenant(s)`, gate, 20_000, 50, tenants);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    gate.close();
+    await gate.close();
   }
   let cursor = '0';
   do {

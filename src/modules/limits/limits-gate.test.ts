@@ -225,6 +225,22 @@ describe('limits gate', () => {
     await earlyGate.admit(caller('hard'), startable(10));
     const waited = await earlyGate.admit(caller('hard'), startable(10));
     expect([started, waited.verdict]).toEqual([2, undefined]);
+
+    // Shutting down waits for a settlement that waits for its verdict, so the store (closed next) gets it.
+    limitsOf('closing', plan({ id: 'pro', hard_quota: false, monthly_tokens: 25_000_000, tokens_per_minute: 100_000, concurrent_requests: 100 }));
+    await earlyGate.admit(caller('closing'), startable(10));
+    store.held = new Promise((resolve) => (release = resolve));
+    const last = await earlyGate.admit(caller('closing'), startable(10));
+    last.settle(undefined);
+    const settlementsBefore = store.settlements;
+    let closed = false;
+    const closing = earlyGate.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed).toBe(false);
+    release();
+    store.held = undefined;
+    await closing;
+    expect(store.settlements).toBe(settlementsBefore + 1);
   });
 
   it('names the limit, its scope and when to retry in a refusal', async () => {

@@ -68,6 +68,8 @@ export class LimitsGate implements RequestGate {
   #retryTimer: NodeJS.Timeout | undefined;
   #lastWarning = 0;
   readonly #early: EarlyStarts | undefined;
+  /** Settlements of early answers, each waiting for its verdict; close() waits for them. */
+  readonly #settlingAfterVerdict = new Set<Promise<void>>();
 
   constructor(options: LimitsGateOptions) {
     this.#options = options;
@@ -135,8 +137,12 @@ export class LimitsGate implements RequestGate {
     return rateLimitHeaders(limits, outcome.states);
   }
 
-  /** Stops retrying settlements; those still pending are lost (their slots expire with their leases). */
-  close(): void {
+  /**
+   * Waits for the settlements that wait for a verdict to reach the store (close the store after), then
+   * stops retrying settlements; those still pending are lost (their slots expire with their leases).
+   */
+  async close(): Promise<void> {
+    await Promise.all(this.#settlingAfterVerdict);
     clearTimeout(this.#retryTimer);
     if (this.#pending.length > 0) this.#options.logger.warn({ pending: this.#pending.length }, 'limits: settlements not delivered before shutdown');
   }
@@ -182,8 +188,10 @@ export class LimitsGate implements RequestGate {
         if (settled) return;
         settled = true;
         const settle = () => this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0 });
-        if (verdict) verdict.then(settle, settle);
-        else settle();
+        if (!verdict) return settle();
+        const settling = verdict.then(settle, settle);
+        this.#settlingAfterVerdict.add(settling);
+        void settling.then(() => this.#settlingAfterVerdict.delete(settling));
       },
     };
   }

@@ -105,7 +105,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     graphqlPlugin,
     broadcast,
     close: async () => {
-      gate.close();
+      await gate.close();
       service.close();
       events.close();
       await webhook?.close();
