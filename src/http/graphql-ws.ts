@@ -4,6 +4,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { newRequestId } from '../shared/ids.ts';
+import type { Principal } from '../modules/auth/principal.ts';
 import { credentialsFromConnectionParams } from './credentials.ts';
 import type { GraphqlServer } from './graphql.ts';
 import { toGraphQLError } from './graphql-errors.ts';
@@ -47,13 +48,26 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
   const expiries = new Map<object, NodeJS.Timeout>();
   const byApiKey = new Map<string, Set<SocketContext>>();
   const keyOf = new WeakMap<object, string>();
+  // A socket lives no longer than its token or key secret: its subscriptions would otherwise go on streaming.
+  const closeWhenExpired = (ctx: SocketContext, principal: Principal) => {
+    clearTimeout(expiries.get(ctx));
+    expiries.delete(ctx);
+    if (!connections.has(ctx)) return;
+    if ((principal.kind !== 'user' && principal.kind !== 'api-key') || principal.expiresAt === undefined) return;
+    const reason = principal.kind === 'user' ? 'Forbidden: the token expired' : 'Forbidden: the API key secret is no longer accepted';
+    closeAtExpiry(principal.expiresAt, () => ctx.extra.socket.close(4403, reason), (timer) => expiries.set(ctx, timer));
+  };
   // A key revoked or rotated (on any instance) is checked again for every socket it opened: one that
-  // no longer authenticates is closed, which ends its subscriptions.
+  // no longer authenticates is closed, which ends its subscriptions, and one opened with a secret now
+  // in its grace period is closed when that ends.
   const recheck = (contexts: Iterable<SocketContext>) => {
     for (const ctx of contexts) {
-      deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams)).catch((error: unknown) => {
-        ctx.extra.socket.close(4403, `Forbidden: ${error instanceof Error ? error.message : 'credentials no longer valid'}`.slice(0, 123));
-      });
+      deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams)).then(
+        (principal) => closeWhenExpired(ctx, principal),
+        (error: unknown) => {
+          ctx.extra.socket.close(4403, `Forbidden: ${error instanceof Error ? error.message : 'credentials no longer valid'}`.slice(0, 123));
+        },
+      );
     }
   };
   const unsubscribe = deps.revocations.subscribe({
@@ -71,10 +85,7 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
           const principal = await deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams));
           if (principal.kind === 'anonymous') return false;
           connections.add(ctx);
-          // A socket lives no longer than its token: its subscriptions would otherwise go on streaming.
-          if (principal.kind === 'user' && principal.expiresAt !== undefined) {
-            closeAtExpiry(principal.expiresAt, () => ctx.extra.socket.close(4403, 'Forbidden: the token expired'), (timer) => expiries.set(ctx, timer));
-          }
+          closeWhenExpired(ctx, principal);
           if (principal.kind === 'api-key') {
             const contexts = byApiKey.get(principal.keyId) ?? new Set();
             byApiKey.set(principal.keyId, contexts.add(ctx));

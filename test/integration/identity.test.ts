@@ -251,6 +251,41 @@ describe.each(sqlDialects())('identity over HTTP on $name', (dialect) => {
     }
   });
 
+  it("closes a graphql-ws socket opened with a key's secret when that secret's grace period after a rotation ends", async () => {
+    const { apiKey, secret } = await newKey({ tenantId: tenantA, name: 'rotated-under-a-socket' });
+    const client: Client = createClient({
+      url: `${gateway.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${secret}` },
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => {},
+    });
+    try {
+      const viewer = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: '{ viewer { kind } }' }, { next: resolve, error: resolve, complete: () => {} });
+      });
+      expect(viewer).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
+      const ended = new Promise<{ code: number; reason: string; at: number }>((resolve) => {
+        client.subscribe(
+          { query: 'subscription { quotaUpdated { state } }' },
+          { next: () => {}, error: (event) => resolve({ code: (event as CloseEvent).code, reason: (event as CloseEvent).reason, at: Date.now() }), complete: () => resolve({ code: 0, reason: 'completed', at: Date.now() }) },
+        );
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Rotated while the socket is open: its secret keeps working for 2 s, and the socket with it.
+      const rotated = await gql<{ rotateApiKey: { secret: string; apiKey: { previousSecretValidUntil: string } } }>(rotateKey, { id: apiKey.id, grace: 2 }, asAdmin());
+      secrets.push(rotated.data!.rotateApiKey.secret);
+      const validUntil = Date.parse(rotated.data!.rotateApiKey.apiKey.previousSecretValidUntil);
+      const closed = await ended;
+      expect(closed).toMatchObject({ code: 4403, reason: 'Forbidden: the API key secret is no longer accepted' });
+      expect(closed.at).toBeGreaterThanOrEqual(validUntil);
+      expect(closed.at - validUntil).toBeLessThan(1_000);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('never writes a secret to the log', async () => {
     expect(secrets.length).toBeGreaterThan(5);
     expect(gateway.logs.length).toBeGreaterThan(0);

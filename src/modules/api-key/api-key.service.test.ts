@@ -14,7 +14,7 @@ const platform: Principal = { kind: 'platform', tenantId: undefined, userId: 'op
 const as = (principal: Principal) => ({ principal, requestId: 'req_test' });
 const adminUser = (tenantId: string): Principal => ({ kind: 'user', tenantId, userId: 'alice', role: 'admin', expiresAt: undefined });
 const memberUser = (tenantId: string): Principal => ({ kind: 'user', tenantId, userId: 'bob', role: 'member', expiresAt: undefined });
-const keyPrincipal = (tenantId: string, scopes: string[]): Principal => ({ kind: 'api-key', tenantId, keyId: 'k0000000', scopes, userId: undefined });
+const keyPrincipal = (tenantId: string, scopes: string[]): Principal => ({ kind: 'api-key', tenantId, keyId: 'k0000000', scopes, userId: undefined, expiresAt: undefined });
 const firstPage = { limit: 100, after: undefined, before: undefined, inverted: false };
 
 describe.each(sqlDialects())('ApiKeyService on $name', (dialect) => {

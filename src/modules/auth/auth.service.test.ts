@@ -103,7 +103,7 @@ describe.each(sqlDialects())('AuthService on $name', (dialect) => {
     it('refuses an expired key, naming when it expired', async () => {
       const expiresAt = new Date(clock.at + 60_000);
       const { secret } = await keys.create(as(platform), { tenantId: tenantA, name: 'short-lived', expiresAt });
-      await expect(auth.authenticate(bearer(secret))).resolves.toMatchObject({ kind: 'api-key' });
+      await expect(auth.authenticate(bearer(secret))).resolves.toMatchObject({ kind: 'api-key', expiresAt: expiresAt.getTime() });
       clock.at += 60_000;
       await expect(auth.authenticate(bearer(secret))).rejects.toThrow(`this API key expired at ${expiresAt.toISOString()}`);
     });
@@ -112,8 +112,9 @@ describe.each(sqlDialects())('AuthService on $name', (dialect) => {
       const { apiKey, secret: original } = await keys.create(as(platform), { tenantId: tenantA, name: 'rotating' });
       await auth.authenticate(bearer(original));
       const graced = await keys.rotate(as(platform), apiKey.id, { gracePeriodSeconds: 30 });
-      await expect(auth.authenticate(bearer(graced.secret))).resolves.toMatchObject({ keyId: apiKey.id });
-      await expect(auth.authenticate(bearer(original))).resolves.toMatchObject({ keyId: apiKey.id });
+      // The new secret does not expire; the previous one is accepted until its grace period ends.
+      expect(await auth.authenticate(bearer(graced.secret))).toMatchObject({ keyId: apiKey.id, expiresAt: undefined });
+      expect(await auth.authenticate(bearer(original))).toMatchObject({ keyId: apiKey.id, expiresAt: clock.at + 30_000 });
       clock.at += 30_000;
       await expect(auth.authenticate(bearer(original))).rejects.toThrow('this API key was rotated: its previous secret is no longer accepted');
       const immediate = await keys.rotate(as(platform), apiKey.id);

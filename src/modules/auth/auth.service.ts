@@ -127,18 +127,20 @@ export class AuthService {
     const key = await this.#keyRecord(keyId);
     if (key === missing) throw unauthenticated(invalidApiKey);
     const now = this.#clock.now().getTime();
+    let expiresAt = key.expiresAt ?? undefined;
     if (!digestsEqual(digest, key.secretHash)) {
       if (key.previousSecretHash === null || !digestsEqual(digest, key.previousSecretHash)) throw unauthenticated(invalidApiKey);
       // Only a holder of the old secret gets here, so saying it was rotated tells a guesser nothing.
       if (key.previousValidUntil === null || key.previousValidUntil <= now) {
         throw unauthenticated('this API key was rotated: its previous secret is no longer accepted');
       }
+      expiresAt = Math.min(expiresAt ?? Number.POSITIVE_INFINITY, key.previousValidUntil);
     }
     if (key.revokedAt !== null) throw unauthenticated('this API key was revoked');
     if (key.expiresAt !== null && key.expiresAt <= now) throw unauthenticated(`this API key expired at ${new Date(key.expiresAt).toISOString()}`);
     requireOwnTenant(credentials, key.tenantId, 'API key');
     this.#lastUsed.touch(keyId, now);
-    return { kind: 'api-key', tenantId: key.tenantId, keyId, scopes: key.scopes, userId: userIdHeader(credentials.userId) };
+    return { kind: 'api-key', tenantId: key.tenantId, keyId, scopes: key.scopes, userId: userIdHeader(credentials.userId), expiresAt };
   }
 
   #keyRecord(keyId: string): CachedKey | Promise<CachedKey> {

@@ -7,8 +7,12 @@ export type Principal =
       tenantId: string | undefined;
       userId: string | undefined;
     }
-  /** A tenant API key; `userId` is the caller's X-User-ID, recorded but not verified. */
-  | { kind: 'api-key'; tenantId: string; keyId: string; scopes: readonly string[]; userId: string | undefined }
+  /**
+   * A tenant API key; `userId` is the caller's X-User-ID, recorded but not verified. `expiresAt` (epoch
+   * ms): when the secret presented stops being accepted (the key's expiry, or the end of the grace
+   * period of a rotated key's previous secret), if ever.
+   */
+  | { kind: 'api-key'; tenantId: string; keyId: string; scopes: readonly string[]; userId: string | undefined; expiresAt: number | undefined }
   /** A dashboard user's JWT; `expiresAt` (epoch ms) is the token's `exp`. */
   | { kind: 'user'; tenantId: string; userId: string; role: 'admin' | 'member'; expiresAt: number | undefined };
 
