@@ -220,29 +220,38 @@ describe.each(sqlDialects())('identity over HTTP on $name', (dialect) => {
     expect(secretField.status).toBe(400);
   });
 
-  it('closes a graphql-ws socket with 4403 when its token expires, ending its subscriptions', async () => {
-    const token = await jwt({}, { expiresIn: 2 });
-    const expiresAt = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
+  /** A graphql-ws client opened with `secret`, once its first operation (viewer) answered. */
+  const openSocket = async (secret: string) => {
     const client: Client = createClient({
       url: `${gateway.url.replace('http', 'ws')}/graphql`,
       webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
+      connectionParams: { authorization: `Bearer ${secret}` },
       retryAttempts: 0,
       lazy: false,
       onNonLazyError: () => {},
     });
+    const viewer = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: '{ viewer { kind } }' }, { next: resolve, error: resolve, complete: () => {} });
+    });
+    return { client, viewer };
+  };
+  /** A subscription that would run for ever: resolves with how and when the socket ended it. */
+  const untilClosed = (client: Client) =>
+    new Promise<{ code: number; reason: string; at: number }>((resolve) => {
+      client.subscribe(
+        { query: 'subscription { quotaUpdated { state } }' },
+        { next: () => {}, error: (event) => resolve({ code: (event as CloseEvent).code, reason: (event as CloseEvent).reason, at: Date.now() }), complete: () => resolve({ code: 0, reason: 'completed', at: Date.now() }) },
+      );
+    });
+
+  it('closes a graphql-ws socket with 4403 when its token expires, ending its subscriptions', async () => {
+    const token = await jwt({}, { expiresIn: 2 });
+    const expiresAt = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
+    const { client, viewer } = await openSocket(token);
     try {
-      const viewer = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: '{ viewer { kind } }' }, { next: resolve, error: resolve, complete: () => {} });
-      });
       expect(viewer).toEqual({ data: { viewer: { kind: 'USER' } } });
-      // A subscription that would run for ever: it ends when the token does.
-      const ended = await new Promise<{ code: number; reason: string; at: number }>((resolve) => {
-        client.subscribe(
-          { query: 'subscription { quotaUpdated { state } }' },
-          { next: () => {}, error: (event) => resolve({ code: (event as CloseEvent).code, reason: (event as CloseEvent).reason, at: Date.now() }), complete: () => resolve({ code: 0, reason: 'completed', at: Date.now() }) },
-        );
-      });
+      // It ends when the token does.
+      const ended = await untilClosed(client);
       expect(ended).toMatchObject({ code: 4403, reason: 'Forbidden: the token expired' });
       expect(ended.at).toBeGreaterThanOrEqual(expiresAt);
       expect(ended.at - expiresAt).toBeLessThan(1_000);
@@ -253,25 +262,10 @@ describe.each(sqlDialects())('identity over HTTP on $name', (dialect) => {
 
   it("closes a graphql-ws socket opened with a key's secret when that secret's grace period after a rotation ends", async () => {
     const { apiKey, secret } = await newKey({ tenantId: tenantA, name: 'rotated-under-a-socket' });
-    const client: Client = createClient({
-      url: `${gateway.url.replace('http', 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${secret}` },
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => {},
-    });
+    const { client, viewer } = await openSocket(secret);
     try {
-      const viewer = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: '{ viewer { kind } }' }, { next: resolve, error: resolve, complete: () => {} });
-      });
       expect(viewer).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
-      const ended = new Promise<{ code: number; reason: string; at: number }>((resolve) => {
-        client.subscribe(
-          { query: 'subscription { quotaUpdated { state } }' },
-          { next: () => {}, error: (event) => resolve({ code: (event as CloseEvent).code, reason: (event as CloseEvent).reason, at: Date.now() }), complete: () => resolve({ code: 0, reason: 'completed', at: Date.now() }) },
-        );
-      });
+      const ended = untilClosed(client);
       await new Promise((resolve) => setTimeout(resolve, 100));
       // Rotated while the socket is open: its secret keeps working for 2 s, and the socket with it.
       const rotated = await gql<{ rotateApiKey: { secret: string; apiKey: { previousSecretValidUntil: string } } }>(rotateKey, { id: apiKey.id, grace: 2 }, asAdmin());
