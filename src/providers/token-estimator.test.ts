@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countTokens, estimatePromptTokens, estimateUsage, reportedUsage } from './token-estimator.ts';
+import { countTokens, estimatePromptTokens, estimateUsage, promptTokensBySize, reportedUsage } from './token-estimator.ts';
 
 describe('token estimator', () => {
   it('counts with a real tokenizer', async () => {
@@ -11,6 +11,20 @@ describe('token estimator', () => {
     const messages = [{ role: 'user', content: 'Hello world' }];
     expect(await estimatePromptTokens(messages)).toBe(3 + 1 + 2 + 3);
     expect(await estimatePromptTokens(['Hello world', 'Hello'])).toBe(3);
+  });
+
+  it('estimates a prompt for rate limits from its UTF-8 size, four bytes a token, with the same chat framing', async () => {
+    expect(promptTokensBySize('')).toBe(0);
+    expect(promptTokensBySize('Hello world')).toBe(3);
+    // Three bytes a character in UTF-8: 12 bytes.
+    expect(promptTokensBySize('网关计量')).toBe(3);
+    expect(promptTokensBySize(['Hello world', 'Hello'])).toBe(3 + 2);
+    expect(promptTokensBySize([{ role: 'user', content: 'Hello world' }])).toBe(3 + 1 + 3 + 3);
+    // An estimate: plain English of common words runs over the tokenizer's count, by about a third here.
+    const prose = 'The gateway authenticates every caller, routes each request to a healthy backend and meters it exactly once. '.repeat(20);
+    const ratio = promptTokensBySize(prose) / (await countTokens(prose));
+    expect(ratio).toBeGreaterThan(1);
+    expect(ratio).toBeLessThan(1.5);
   });
 
   it('keeps what the upstream reported and marks the result estimated', async () => {

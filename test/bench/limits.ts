@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { createLocalBroadcast } from '../../src/shared/broadcast.ts';
 import { randomId } from '../../src/shared/ids.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { estimatePromptTokens, warmTokenizer } from '../../src/providers/token-estimator.ts';
+import { estimatePromptTokens, promptTokensBySize, warmTokenizer } from '../../src/providers/token-estimator.ts';
 import type { LimiterStore } from '../../src/modules/limits/limiter-store.ts';
 import { effectiveLimits } from '../../src/modules/limits/limits-directory.ts';
 import { LimitsGate } from '../../src/modules/limits/limits-gate.ts';
@@ -17,8 +17,9 @@ import { QuotaService } from '../../src/modules/quota/quota.service.ts';
 import { zeroTotals } from '../../src/modules/usage/usage-report.ts';
 
 // node test/bench/limits.ts [redis://...]: the request gate's cost per admission + settlement, over the
-// in-memory store and over Redis (one connection configured as the app's), and the tokenizer's cost for
-// the estimate. Sequential figures are latency (and CPU per request); concurrent ones are throughput.
+// in-memory store and over Redis (one connection configured as the app's), and the cost of the prompt's
+// estimate by size against the tokenizer's. Sequential figures are latency (and CPU per request);
+// concurrent ones are throughput.
 // "1 tenant" is the gateway benchmark's shape (every request in the same windows, which grow with the
 // rate); "100 tenants" spreads them. Redis CPU is the server's, from /proc/<pid>/stat when it is local.
 
@@ -106,17 +107,24 @@ async function concurrent(name: string, gate: LimitsGate, count: number, concurr
   console.log(`${name} ${concurrency} concurrent: ${Math.round(count / (wall / 1000))} admissions/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs each${await serverShare(server, count)}`);
 }
 
+/** The admission's estimate from the prompt's size (what the gate reserves) against the tokenizer's count. */
 async function tokenizer() {
   await warmTokenizer();
   const words = (k: number) => Array.from({ length: k }, (_, i) => `word${i % 97} and some text`).join(' ');
+  const cpuPerCall = async (rounds: number, estimate: () => unknown) => {
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) await estimate();
+    const used = process.cpuUsage(cpu);
+    return ((used.user + used.system) / rounds).toFixed(1);
+  };
   for (const [label, text] of [['~25 tokens', 'Summarise the following paragraph in two sentences for a busy reader.'], ['~1k tokens', words(200)], ['~8k tokens', words(1_600)]] as const) {
     const messages = [{ role: 'user', content: text }];
     for (let i = 0; i < 20; i++) await estimatePromptTokens(messages);
     const rounds = label === '~8k tokens' ? 200 : 2_000;
-    const cpu = process.cpuUsage();
-    for (let i = 0; i < rounds; i++) await estimatePromptTokens(messages);
-    const used = process.cpuUsage(cpu);
-    console.log(`tokenizer ${label} (${await estimatePromptTokens(messages)}): ${((used.user + used.system) / rounds).toFixed(1)} µs per estimate`);
+    const counted = await estimatePromptTokens(messages);
+    const tokenizerUs = await cpuPerCall(rounds, () => estimatePromptTokens(messages));
+    const bySizeUs = await cpuPerCall(rounds * 10, () => promptTokensBySize(messages));
+    console.log(`prompt ${label}: by size ${promptTokensBySize(messages)} tokens in ${bySizeUs} µs (the admission's estimate), tokenizer ${counted} in ${tokenizerUs} µs`);
   }
 }
 

@@ -112,7 +112,7 @@ describe('rate limits, quotas and billing', () => {
     expect(first.response.headers.get('x-ratelimit-reset-requests')).toBe('1m0s');
     expect(first.response.headers.get('x-ratelimit-limit-tokens')).toBe('200000');
     const reserved = 200_000 - Number(first.response.headers.get('x-ratelimit-remaining-tokens'));
-    // The reservation is the prompt (tokenizer) plus max_tokens.
+    // The reservation is the prompt (estimated from its size) plus max_tokens.
     expect(reserved).toBeGreaterThan(100);
     expect(reserved).toBeLessThan(130);
     const second = await openai.chat.completions.create({ model: 'chat-model', messages, max_tokens: 100 }).withResponse();

@@ -1,5 +1,5 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage } from '../../providers/provider.ts';
-import { estimatePromptTokens, type PromptText } from '../../providers/token-estimator.ts';
+import { promptTokensBySize, type PromptText } from '../../providers/token-estimator.ts';
 import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
@@ -313,7 +313,7 @@ export class CompletionService {
     try {
       const admission = await this.#options.gate.admit(meter.caller, {
         model: meter.requestedModel,
-        estimateTokens: async () => (await estimatePromptTokens(prompt)) + replyBudget,
+        estimateTokens: async () => promptTokensBySize(prompt) + replyBudget,
         startEarly,
       });
       if (admission.verdict && early) early = unlessRefusedFirst(early, admission.verdict, abortEarly!);

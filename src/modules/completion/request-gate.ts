@@ -12,7 +12,7 @@ export interface RequestGate {
 
 export interface AdmissionRequest {
   model: string;
-  /** Prompt tokens (tokenizer) plus the most the reply may use; computed only if a gate asks. */
+  /** Prompt tokens (estimated from the prompt's size) plus the most the reply may use; computed only if a gate asks. */
   estimateTokens: () => Promise<number>;
   /**
    * Given when the request may go upstream before its verdict: a gate whose verdict costs a round trip
