@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { concurrentStreams, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
+import { concurrentStreams, longPrompt, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
 import { cpuMicros, freePort, killAll, memory, sampleRss, startNode, stop, waitForHttp, type Started } from './lib/processes.ts';
 import { prepareServices } from './lib/services.ts';
 import { printReport, type Run } from './lib/report.ts';
@@ -170,6 +170,7 @@ models:
   for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`bench: round ${round} of ${rounds}\n`);
     if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS));
+    if (wants('chat-50-long')) for (const target of targets) await measured('chat-50-long', target, round, () => saturate(target, 50, durationS, longPrompt));
     if (wants('chat-1')) for (const target of targets) await measured('chat-1', target, round, () => sequential(target, 1500));
     if (wants('stream-1')) for (const target of targets) await measured('stream-1', target, round, () => streams(target, 1, durationS / 2));
     if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS));

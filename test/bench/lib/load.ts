@@ -36,16 +36,25 @@ export interface LoadResult {
   ttfts?: number[];
 }
 
-const chatBody = (model: string, stream: boolean) =>
-  JSON.stringify({ model, messages: [{ role: 'user', content: 'Benchmark the gateway with a short prompt.' }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
+const shortPrompt = 'Benchmark the gateway with a short prompt.';
+const chatBody = (model: string, stream: boolean, prompt = shortPrompt) =>
+  JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
+
+/** A chat history's worth of English, about 2,000 tokens (8 KiB): what a production prompt looks like. */
+export const longPrompt = (() => {
+  const words = 'the gateway meters every request exactly once and prices it while tenants stream tokens from their own models over plans with limits'.split(' ');
+  let text = '';
+  for (let i = 0; text.length < 8_192; i++) text += `${words[(i * 7) % words.length]}${i % 11 === 10 ? '. ' : ' '}`;
+  return text;
+})();
 
 /** Saturating load: autocannon at a fixed number of connections for durationS. */
-export async function saturate(target: Target, connections: number, durationS: number): Promise<LoadResult & { p50: number; p99: number }> {
+export async function saturate(target: Target, connections: number, durationS: number, prompt?: string): Promise<LoadResult & { p50: number; p99: number }> {
   const result = await autocannon({
     url: `${target.url}/v1/chat/completions`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: chatBody(target.model('chat'), false),
+    body: chatBody(target.model('chat'), false, prompt),
     connections,
     duration: durationS,
     pipelining: 1,

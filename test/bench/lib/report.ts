@@ -89,7 +89,7 @@ export function printReport(runs: Run[], extra: { metering: Record<string, unkno
     const b = p ? pick(p) : null;
     return a === null || b === null || b === 0 ? null : a / b;
   };
-  const ratios = ['chat-50', 'chat-1', 'stream-1', 'stream-20', 'streams-1000'].map((profile) => ({
+  const ratios = ['chat-50', 'chat-50-long', 'chat-1', 'stream-1', 'stream-20', 'streams-1000'].map((profile) => ({
     profile,
     throughput: ratio(profile, (s) => s.rps),
     p50: ratio(profile, (s) => s.p50Ms),
