@@ -190,6 +190,11 @@ export const limitsConfigSchema = z
     /** How long a settled request id is remembered, so a client retry with the same X-Request-ID counts once. */
     requestIdTtlMs: z.coerce.number().int().positive().default(3_600_000),
     /**
+     * The same for a request id minted by the gateway (the client sent none), which only a settlement's
+     * retry can repeat: most ids, and so most of the limiter's memory in Redis.
+     */
+    generatedRequestIdTtlMs: z.coerce.number().int().positive().default(600_000),
+    /**
      * With Redis: a request whose tenant had ample headroom in its last verdict goes upstream while the
      * verdict for it is on its way, and is aborted if refused (README, "Rate limits"). false: every
      * request waits for its verdict.

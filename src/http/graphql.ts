@@ -8,7 +8,7 @@ import { newRequestId } from '../shared/ids.ts';
 import { credentialsFromHeaders } from './credentials.ts';
 import { toGraphQLError } from './graphql-errors.ts';
 import { graphqlSecurityPlugins, introspectionEnabled } from './graphql-plugins.ts';
-import { requestIdOf } from './request-id.ts';
+import { callerSentRequestId, requestIdOf } from './request-id.ts';
 
 /** What the transports hand to yoga: node's req/res over HTTP, credentials and request id over WebSocket. */
 export interface ServerContext {
@@ -38,7 +38,7 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
       const requestId = initial.wsRequestId ?? (initial.req ? requestIdOf(initial.req) : undefined) ?? newRequestId();
       const credentials = initial.wsCredentials ?? (initial.req ? credentialsFromHeaders(initial.req.headers) : undefined);
       const principal = credentials ? await deps.auth.authenticate(credentials) : ({ kind: 'anonymous' } as const);
-      return buildContext(deps, requestId, principal);
+      return buildContext(deps, requestId, principal, initial.req !== undefined && callerSentRequestId(initial.req, requestId));
     },
   });
 }

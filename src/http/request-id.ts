@@ -13,3 +13,9 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
 }
 
 export const requestIdOf = (req: IncomingMessage): string | undefined => ids.get(req);
+
+/** True when `id` is the caller's own X-Request-ID, which a retry may send again, rather than one minted here. */
+export function callerSentRequestId(req: IncomingMessage, id: string): boolean {
+  const header = req.headers['x-request-id'];
+  return (Array.isArray(header) ? header[0] : header) === id;
+}

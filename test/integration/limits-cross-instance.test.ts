@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -273,6 +274,25 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
       { id: tenantId, r: { from: month, to: new Date(Date.now() + 60_000).toISOString() } },
     );
     expect(report.tenant.usage.totals.totalTokens).toBe(after.used);
+  });
+
+  it('remembers a request id the client sent for an hour, and one it minted for ten minutes', async () => {
+    const tenantId = await createTenant('pro');
+    const sent = await client(a, tenantId).chat.completions.create({ model: 'chat-model', messages }, { headers: { 'x-request-id': 'client-sent-0001' } }).withResponse();
+    const minted = await client(a, tenantId).chat.completions.create({ model: 'chat-model', messages }).withResponse();
+    const mintedId = minted.response.headers.get('x-request-id')!;
+    expect(sent.response.headers.get('x-request-id')).toBe('client-sent-0001');
+    expect(mintedId).toMatch(/^req_/);
+    const redis = new Redis(redisUrl!);
+    try {
+      const ttlOf = (requestId: string) => redis.pttl(`${options.config.limits.keyPrefix as string}rid:{${tenantId}}:${requestId}`);
+      // Each is remembered once admitted (and again once settled).
+      await expect.poll(() => ttlOf('client-sent-0001')).toBeGreaterThan(3_500_000);
+      await expect.poll(() => ttlOf(mintedId)).toBeGreaterThan(500_000);
+      expect(await ttlOf(mintedId)).toBeLessThanOrEqual(600_000);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it("limits the control plane's GraphQL operations per principal on the shared Redis", async () => {

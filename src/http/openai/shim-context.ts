@@ -3,6 +3,7 @@ import type { AppDeps } from '../../deps.ts';
 import { completionCaller, type CompletionCaller } from '../../modules/completion/completion-caller.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import { credentialsFromHeaders } from '../credentials.ts';
+import { callerSentRequestId } from '../request-id.ts';
 import { traceparentOf } from '../traceparent.ts';
 import { handedToCompletions } from '../../observability/telemetry.ts';
 
@@ -10,7 +11,7 @@ import { handedToCompletions } from '../../observability/telemetry.ts';
 export async function shimCaller(deps: AppDeps, req: IncomingMessage, requestId: string): Promise<CompletionCaller> {
   const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
   if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
-  return completionCaller(principal, requestId, 'v1', traceparentOf(req));
+  return completionCaller(principal, requestId, { surface: 'v1', traceparent: traceparentOf(req), requestIdGiven: callerSentRequestId(req, requestId) });
 }
 
 /** Why a /v1 request stopped when its client left: nothing to answer and nothing gone wrong. */

@@ -9,6 +9,8 @@ export interface CompletionCaller {
   userId: string | null;
   apiKeyId: string | null;
   requestId: string;
+  /** The caller sent the request id (X-Request-ID), so a retry may send it again; otherwise it was minted here. */
+  requestIdGiven?: boolean;
   /** Which front door the request came through, for metrics and the request log. */
   surface?: Surface;
   /** The caller's W3C traceparent, forwarded upstream when the gateway does not trace itself. */
@@ -16,7 +18,11 @@ export interface CompletionCaller {
 }
 
 /** Any principal acting within a tenant may run completions; an API key needs the inference scope. */
-export function completionCaller(principal: Principal, requestId: string, surface: Surface = 'graphql', traceparent?: string): CompletionCaller {
+export function completionCaller(
+  principal: Principal,
+  requestId: string,
+  { surface = 'graphql', traceparent, requestIdGiven = false }: Pick<CompletionCaller, 'surface' | 'traceparent' | 'requestIdGiven'> = {},
+): CompletionCaller {
   const tenantId = requireActingTenant(principal);
   if (principal.kind === 'api-key' && !principal.scopes.includes('inference')) {
     throw forbidden('this API key lacks the "inference" scope');
@@ -26,6 +32,7 @@ export function completionCaller(principal: Principal, requestId: string, surfac
     userId: principal.kind === 'anonymous' ? null : (principal.userId ?? null),
     apiKeyId: principal.kind === 'api-key' ? principal.keyId : null,
     requestId,
+    requestIdGiven,
     surface,
     traceparent,
   };

@@ -79,7 +79,7 @@ builder.mutationField('createChatCompletion', (t) =>
     args: { input: t.arg({ type: ChatCompletionInput, required: true }) },
     description: "A whole chat completion for the caller's tenant (same routing, limits and metering as /v1).",
     resolve: (_root, { input }, ctx) =>
-      ctx.deps.services.completions.chat(completionCaller(ctx.principal, ctx.requestId), toChatInput(input)),
+      ctx.deps.services.completions.chat(completionCaller(ctx.principal, ctx.requestId, { requestIdGiven: ctx.requestIdGiven }), toChatInput(input)),
   }),
 );
 
@@ -89,7 +89,7 @@ builder.subscriptionField('chatCompletion', (t) =>
     args: { input: t.arg({ type: ChatCompletionInput, required: true }) },
     description: 'Streams a chat completion, one chunk per upstream delta. Completing the subscription aborts the upstream request.',
     subscribe: (_root, { input }, ctx) =>
-      ctx.deps.services.completions.streamChat(completionCaller(ctx.principal, ctx.requestId), toChatInput(input)),
+      ctx.deps.services.completions.streamChat(completionCaller(ctx.principal, ctx.requestId, { requestIdGiven: ctx.requestIdGiven }), toChatInput(input)),
     resolve: (chunk) => chunk,
   }),
 );

@@ -10,20 +10,23 @@ import { RedisLimiterStore } from './redis-limiter-store.ts';
 
 interface StoreUnderTest {
   name: string;
-  create(now: () => number): LimiterStore;
+  /** generatedRequestIdTtlMs: as requestIdTtlMs (an hour) unless given. */
+  create(now: () => number, generatedRequestIdTtlMs?: number): LimiterStore;
 }
 
 const redisUrl = serviceUrl('REDIS');
 const connections: Redis[] = [];
 
-const stores: StoreUnderTest[] = [{ name: 'memory', create: (now) => new MemoryLimiterStore({ requestIdTtlMs: 3_600_000, now }) }];
+const stores: StoreUnderTest[] = [
+  { name: 'memory', create: (now, generatedRequestIdTtlMs) => new MemoryLimiterStore({ requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now }) },
+];
 if (redisUrl) {
   stores.push({
     name: 'redis',
-    create: (now) => {
+    create: (now, generatedRequestIdTtlMs) => {
       const redis = new Redis(redisUrl);
       connections.push(redis);
-      return new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, now });
+      return new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now });
     },
   });
 }
@@ -274,6 +277,26 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
       expect((await admit([], { quota: capped, requestId: 'same' })).status).toBe('admitted');
       expect(await admit([], { quota: capped, requestId: 'other' })).toMatchObject({ status: 'refused', reason: 'quota_requests' });
       expect(await store.readQuota(tenantId, period)).toMatchObject({ requests: 2 });
+    });
+
+    it('remembers a request id it minted for a shorter time than one the client sent', async () => {
+      const capped: QuotaSpec = { ...noQuota, requestLimit: 1_000 };
+      const shortMemory = create(() => now, 100);
+      await shortMemory.seedQuota(tenantId, capped, { tokens: 0, requests: 0 });
+      const admitBoth = () =>
+        Promise.all(
+          (['minted', 'sent'] as const).map((requestId) =>
+            shortMemory.admit({ tenantId, apiKeyId: null, requestId, requestIdGiven: requestId === 'sent', admissionId: randomId(6), estimate: 0, specs: [], quota: capped, requireSeed: true }),
+          ),
+        );
+      await admitBoth();
+      await admitBoth();
+      expect(await shortMemory.readQuota(tenantId, period)).toMatchObject({ requests: 2 });
+      // Redis expires keys by its own clock, the memory store by the one given.
+      now += 150;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await admitBoth();
+      expect(await shortMemory.readQuota(tenantId, period)).toMatchObject({ requests: 3 });
     });
 
     it('counts a request id once when the client retries it, keeping the larger count', async () => {

@@ -45,6 +45,8 @@ export interface AdmitInput {
   apiKeyId: string | null;
   /** The caller's request id: a retry with the same id is not counted twice in the month. */
   requestId: string;
+  /** True when the client sent the request id: remembered for the store's requestIdTtlMs, else (minted here) for the shorter generatedRequestIdTtlMs. */
+  requestIdGiven?: boolean;
   /** Unique per admission: names its window entries and its concurrency slot. */
   admissionId: string;
   /** Tokens reserved in token windows until the settlement says what was used. */
@@ -88,6 +90,8 @@ export interface SettleInput {
   tenantId: string;
   apiKeyId: string | null;
   requestId: string;
+  /** As for the admission. */
+  requestIdGiven?: boolean;
   admissionId: string;
   /** What the admission reserved in token windows. */
   reserved: number;

@@ -91,6 +91,7 @@ export class LimitsGate implements RequestGate {
       tenantId: caller.tenantId,
       apiKeyId: caller.apiKeyId,
       requestId: caller.requestId,
+      requestIdGiven: caller.requestIdGiven === true,
       admissionId: `${this.#instance}.${(this.#sequence += 1)}`,
       estimate,
       specs: limits.specs,

@@ -69,8 +69,14 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     await limiterRedis.connect();
   }
   const store: LimiterStore = limiterRedis
-    ? new RedisLimiterStore({ redis: limiterRedis, keyPrefix: config.keyPrefix, requestIdTtlMs: config.requestIdTtlMs, flushIntervalMs: config.flushIntervalMs })
-    : new MemoryLimiterStore({ requestIdTtlMs: config.requestIdTtlMs });
+    ? new RedisLimiterStore({
+        redis: limiterRedis,
+        keyPrefix: config.keyPrefix,
+        requestIdTtlMs: config.requestIdTtlMs,
+        generatedRequestIdTtlMs: config.generatedRequestIdTtlMs,
+        flushIntervalMs: config.flushIntervalMs,
+      })
+    : new MemoryLimiterStore({ requestIdTtlMs: config.requestIdTtlMs, generatedRequestIdTtlMs: config.generatedRequestIdTtlMs });
   let broadcast: Broadcast;
   try {
     broadcast = options.redis ? await createRedisBroadcast(options.redis, logger, `${config.keyPrefix}bus:`) : createLocalBroadcast(logger);

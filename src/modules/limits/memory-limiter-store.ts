@@ -39,27 +39,37 @@ interface Period {
 }
 
 export interface MemoryLimiterStoreOptions {
-  /** How long a request id's counted tokens are remembered, so a client retry is not counted twice. */
+  /** How long a request id the client sent is remembered with its counted tokens, so a retry is not counted twice. */
   requestIdTtlMs: number;
+  /** The same for a request id minted here (the default: requestIdTtlMs), which only a settlement's retry repeats. */
+  generatedRequestIdTtlMs?: number;
   now?: () => number;
   /** How often idle windows and forgotten periods are dropped. */
   sweepEveryMs?: number;
 }
+
+type RequestIdMemory = Map<string, { counted: number; expiresAt: number }>;
+type RequestIdOf = Pick<AdmitInput, 'tenantId' | 'requestId' | 'requestIdGiven'>;
 
 export class MemoryLimiterStore implements LimiterStore {
   readonly kind = 'memory' as const;
   readonly #windows = new Map<string, Window>();
   readonly #leases = new Map<string, Map<string, number>>();
   readonly #periods = new Map<string, Period>();
-  /** requestId -> tokens counted; insertion order is expiry order (each touch re-inserts). */
-  readonly #requestIds = new Map<string, { counted: number; expiresAt: number }>();
+  /**
+   * requestId -> tokens counted, for ids the client sent and for ids minted here: in each, insertion
+   * order is expiry order (each touch re-inserts), so a sweep stops at the first live entry.
+   */
+  readonly #requestIds: Record<'given' | 'generated', RequestIdMemory> = { given: new Map(), generated: new Map() };
   readonly #requestIdTtlMs: number;
+  readonly #generatedRequestIdTtlMs: number;
   readonly #clock: () => number;
   readonly #sweeper: NodeJS.Timeout;
   #last = 0;
 
   constructor(options: MemoryLimiterStoreOptions) {
     this.#requestIdTtlMs = options.requestIdTtlMs;
+    this.#generatedRequestIdTtlMs = options.generatedRequestIdTtlMs ?? options.requestIdTtlMs;
     this.#clock = options.now ?? Date.now;
     this.#sweeper = setInterval(() => this.#sweep(), options.sweepEveryMs ?? 60_000);
     this.#sweeper.unref();
@@ -70,7 +80,7 @@ export class MemoryLimiterStore implements LimiterStore {
     const period = this.#period(input.tenantId, input.quota);
     if (input.requireSeed && !period.seeded) return { status: 'unseeded' };
     const quota = use(period);
-    const fresh = this.#countedTokens(input.tenantId, input.requestId, now) === undefined;
+    const fresh = this.#countedTokens(input, now) === undefined;
     const periodLeft = Math.max(0, periodEnd(input.quota) - now);
     // Each limit's use before this request; states say what is left after it, or now if it is refused.
     const uses: { used: number; weight: number; resetMs: number }[] = [];
@@ -125,7 +135,7 @@ export class MemoryLimiterStore implements LimiterStore {
       if (spec.kind === 'tokens') window.byId.set(entry.id, entry);
     });
     if (fresh) {
-      this.#remember(input.tenantId, input.requestId, 0, now);
+      this.#remember(input, 0, now);
       if (period.seeded) period.requests += 1;
     }
     return { status: 'admitted', states: states(true), quota: use(period) };
@@ -134,9 +144,9 @@ export class MemoryLimiterStore implements LimiterStore {
   async settle(input: SettleInput): Promise<SettleOutcome> {
     const now = this.#now();
     const period = this.#period(input.tenantId, input.quota);
-    const counted = this.#countedTokens(input.tenantId, input.requestId, now) ?? 0;
+    const counted = this.#countedTokens(input, now) ?? 0;
     const delta = Math.max(0, input.actual - counted);
-    this.#remember(input.tenantId, input.requestId, Math.max(counted, input.actual), now);
+    this.#remember(input, Math.max(counted, input.actual), now);
     const crossed: number[] = [];
     if (period.seeded && delta > 0) {
       period.tokens += delta;
@@ -249,22 +259,25 @@ export class MemoryLimiterStore implements LimiterStore {
     return period;
   }
 
-  #countedTokens(tenantId: string, requestId: string, now: number): number | undefined {
-    const entry = this.#requestIds.get(`${tenantId}\0${requestId}`);
+  #countedTokens(input: RequestIdOf, now: number): number | undefined {
+    const entry = this.#requestIds[input.requestIdGiven ? 'given' : 'generated'].get(`${input.tenantId}\0${input.requestId}`);
     return entry && entry.expiresAt > now ? entry.counted : undefined;
   }
 
-  #remember(tenantId: string, requestId: string, counted: number, now: number): void {
-    const key = `${tenantId}\0${requestId}`;
-    this.#requestIds.delete(key);
-    this.#requestIds.set(key, { counted, expiresAt: now + this.#requestIdTtlMs });
+  #remember(input: RequestIdOf, counted: number, now: number): void {
+    const key = `${input.tenantId}\0${input.requestId}`;
+    const memory = this.#requestIds[input.requestIdGiven ? 'given' : 'generated'];
+    memory.delete(key);
+    memory.set(key, { counted, expiresAt: now + (input.requestIdGiven ? this.#requestIdTtlMs : this.#generatedRequestIdTtlMs) });
   }
 
   #sweep(): void {
     const now = this.#now();
-    for (const [key, entry] of this.#requestIds) {
-      if (entry.expiresAt > now) break;
-      this.#requestIds.delete(key);
+    for (const memory of Object.values(this.#requestIds)) {
+      for (const [key, entry] of memory) {
+        if (entry.expiresAt > now) break;
+        memory.delete(key);
+      }
     }
     for (const [key, window] of this.#windows) {
       const newest = window.entries[window.entries.length - 1];

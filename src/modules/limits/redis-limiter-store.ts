@@ -22,7 +22,13 @@ export interface RedisLimiterStoreOptions {
   redis: Redis;
   /** Prefix of every key, e.g. "tollgate:" (tests use their own). */
   keyPrefix: string;
+  /** How long a request id the client sent is remembered, so a retry counts once. */
   requestIdTtlMs: number;
+  /**
+   * The same for an id minted here (the default: requestIdTtlMs). Only a settlement's retry repeats it,
+   * and these are most ids: at 1,000 requests a second each minute of memory is about 7 MB of Redis.
+   */
+  generatedRequestIdTtlMs?: number;
   /**
    * Lazy admissions and settlements (see AdmitInput and SettleInput) are held back up to this long and
    * sent together; others go at the end of their turn, and take those held with them. 0: no holding back.
@@ -94,6 +100,7 @@ export class RedisLimiterStore implements LimiterStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #requestIdTtlMs: number;
+  readonly #generatedRequestIdTtlMs: number;
   readonly #now: (() => number) | undefined;
   readonly #admit: ScriptRunner;
   readonly #settle: ScriptRunner;
@@ -109,6 +116,7 @@ export class RedisLimiterStore implements LimiterStore {
     this.#redis = options.redis;
     this.#prefix = options.keyPrefix;
     this.#requestIdTtlMs = options.requestIdTtlMs;
+    this.#generatedRequestIdTtlMs = options.generatedRequestIdTtlMs ?? options.requestIdTtlMs;
     this.#now = options.now;
     this.#flushIntervalMs = options.flushIntervalMs ?? 0;
     // EVALSHA, falling back to EVAL (and caching the script) when the server does not know it yet.
@@ -221,7 +229,7 @@ export class RedisLimiterStore implements LimiterStore {
 
   #admitBatch(batch: PendingAdmission[]): void {
     const keys: string[] = [];
-    const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtlMs];
+    const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtl(batch)];
     for (const { input } of batch) {
       keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
       const quota = input.quota;
@@ -246,7 +254,7 @@ export class RedisLimiterStore implements LimiterStore {
 
   #settleBatch(batch: PendingSettlement[]): Promise<void> {
     const keys: string[] = [];
-    const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtlMs, alertThresholds.length, ...alertThresholds];
+    const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtl(batch), alertThresholds.length, ...alertThresholds];
     for (const { input } of batch) {
       keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
       args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.specs.length);
@@ -269,6 +277,11 @@ export class RedisLimiterStore implements LimiterStore {
         for (const { reject } of batch) reject(error);
       },
     );
+  }
+
+  /** A batch's request ids are all the client's or all minted here (see byTenant). */
+  #requestIdTtl(batch: { input: { requestIdGiven?: boolean } }[]): number {
+    return batch[0]?.input.requestIdGiven ? this.#requestIdTtlMs : this.#generatedRequestIdTtlMs;
   }
 
   #tag(tenantId: string): string {
@@ -295,13 +308,18 @@ export class RedisLimiterStore implements LimiterStore {
   }
 }
 
-/** Groups a turn's calls by tenant, at most maxPerCall to a group: a tenant's keys share a hash tag, so one call stays within one cluster slot. */
-function byTenant<T extends { input: { tenantId: string } }>(calls: T[]): T[][] {
+/**
+ * Groups a turn's calls by tenant, at most maxPerCall to a group: a tenant's keys share a hash tag, so one
+ * call stays within one cluster slot. Request ids the client sent go apart from those minted here, since
+ * a call remembers all of its ids for one time.
+ */
+function byTenant<T extends { input: { tenantId: string; requestIdGiven?: boolean } }>(calls: T[]): T[][] {
   const groups = new Map<string, T[]>();
   for (const call of calls) {
-    const group = groups.get(call.input.tenantId);
+    const key = call.input.requestIdGiven ? `${call.input.tenantId}\0given` : call.input.tenantId;
+    const group = groups.get(key);
     if (group) group.push(call);
-    else groups.set(call.input.tenantId, [call]);
+    else groups.set(key, [call]);
   }
   const batches: T[][] = [];
   for (const group of groups.values()) {
