@@ -289,14 +289,19 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
             shortMemory.admit({ tenantId, apiKeyId: null, requestId, requestIdGiven: requestId === 'sent', admissionId: randomId(6), estimate: 0, specs: [], quota: capped, requireSeed: true }),
           ),
         );
+      const admitEchoed = (requestIdGiven: boolean) =>
+        shortMemory.admit({ tenantId, apiKeyId: null, requestId: 'echoed', requestIdGiven, admissionId: randomId(6), estimate: 0, specs: [], quota: capped, requireSeed: true });
       await admitBoth();
       await admitBoth();
-      expect(await shortMemory.readQuota(tenantId, period)).toMatchObject({ requests: 2 });
+      // An id minted here that the client then sends back as its own is the same request.
+      await admitEchoed(false);
+      await admitEchoed(true);
+      expect(await shortMemory.readQuota(tenantId, period)).toMatchObject({ requests: 3 });
       // Redis expires keys by its own clock, the memory store by the one given.
       now += 150;
       await new Promise((resolve) => setTimeout(resolve, 150));
       await admitBoth();
-      expect(await shortMemory.readQuota(tenantId, period)).toMatchObject({ requests: 3 });
+      expect(await shortMemory.readQuota(tenantId, period)).toMatchObject({ requests: 4 });
     });
 
     it('counts a request id once when the client retries it, keeping the larger count', async () => {

@@ -57,8 +57,9 @@ export class MemoryLimiterStore implements LimiterStore {
   readonly #leases = new Map<string, Map<string, number>>();
   readonly #periods = new Map<string, Period>();
   /**
-   * requestId -> tokens counted, for ids the client sent and for ids minted here: in each, insertion
-   * order is expiry order (each touch re-inserts), so a sweep stops at the first live entry.
+   * requestId -> tokens counted, ids the client sent apart from ids minted here: in each, insertion order
+   * is expiry order (each touch re-inserts), so a sweep stops at the first live entry. An id is in one
+   * of them at a time, as in Redis, where it is one key: a client may send back an id minted here.
    */
   readonly #requestIds: Record<'given' | 'generated', RequestIdMemory> = { given: new Map(), generated: new Map() };
   readonly #requestIdTtlMs: number;
@@ -260,15 +261,17 @@ export class MemoryLimiterStore implements LimiterStore {
   }
 
   #countedTokens(input: RequestIdOf, now: number): number | undefined {
-    const entry = this.#requestIds[input.requestIdGiven ? 'given' : 'generated'].get(`${input.tenantId}\0${input.requestId}`);
+    const key = `${input.tenantId}\0${input.requestId}`;
+    const entry = this.#requestIds.given.get(key) ?? this.#requestIds.generated.get(key);
     return entry && entry.expiresAt > now ? entry.counted : undefined;
   }
 
   #remember(input: RequestIdOf, counted: number, now: number): void {
     const key = `${input.tenantId}\0${input.requestId}`;
-    const memory = this.#requestIds[input.requestIdGiven ? 'given' : 'generated'];
-    memory.delete(key);
-    memory.set(key, { counted, expiresAt: now + (input.requestIdGiven ? this.#requestIdTtlMs : this.#generatedRequestIdTtlMs) });
+    this.#requestIds.given.delete(key);
+    this.#requestIds.generated.delete(key);
+    const ttl = input.requestIdGiven ? this.#requestIdTtlMs : this.#generatedRequestIdTtlMs;
+    this.#requestIds[input.requestIdGiven ? 'given' : 'generated'].set(key, { counted, expiresAt: now + ttl });
   }
 
   #sweep(): void {
