@@ -31,8 +31,8 @@ export async function countTokens(text: string): Promise<number> {
 const perMessage = 3;
 const replyPriming = 3;
 
-export async function estimatePromptTokens(prompt: PromptText): Promise<number> {
-  const { countTokens: count } = await loadEncoder();
+/** A prompt's tokens as `count` counts each text, with the chat framing when it is a conversation. */
+function promptTokens(prompt: PromptText, count: (text: string) => number): number {
   if (typeof prompt === 'string') return prompt === '' ? 0 : count(prompt);
   let total = 0;
   let chat = false;
@@ -47,6 +47,10 @@ export async function estimatePromptTokens(prompt: PromptText): Promise<number> 
   return chat ? total + replyPriming : total;
 }
 
+export async function estimatePromptTokens(prompt: PromptText): Promise<number> {
+  return promptTokens(prompt, (await loadEncoder()).countTokens);
+}
+
 /**
  * A prompt's tokens from its UTF-8 size, for what a request reserves against its tokens-per-minute
  * limits: about four bytes a token, as rate limiters commonly estimate. Against o200k it came within 10%
@@ -57,19 +61,7 @@ export async function estimatePromptTokens(prompt: PromptText): Promise<number> 
  * actually used when the request settles.
  */
 export function promptTokensBySize(prompt: PromptText): number {
-  if (typeof prompt === 'string') return tokensBySize(prompt);
-  let total = 0;
-  let chat = false;
-  for (const item of prompt) {
-    if (typeof item === 'string') {
-      total += tokensBySize(item);
-    } else {
-      chat = true;
-      // A role is one token.
-      total += perMessage + 1 + tokensBySize(item.content);
-    }
-  }
-  return chat ? total + replyPriming : total;
+  return promptTokens(prompt, tokensBySize);
 }
 
 const bytesPerToken = 4;
