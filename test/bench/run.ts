@@ -121,11 +121,14 @@ models:
   let streamsHeap: Record<string, number> | undefined;
   const measured = async (profile: string, target: Target, round: number, load: () => Promise<LoadResult & { p50?: number; p99?: number }>) => {
     const proc = pidOf[target.name]!;
+    // The gateway's GC pauses, read outside the CPU window: a pause holds every request in flight.
+    const gc0 = target === gatewayTarget ? await scrapeGc(gatewayUrl) : undefined;
     const cpu0 = cpuMicros(proc.pid);
     const rss = sampleRss([proc.pid]);
     const result = await load();
     const peak = rss.stop().get(proc.pid) ?? 0;
     const cpu = cpuMicros(proc.pid) - cpu0;
+    const gc1 = gc0 && (await scrapeGc(gatewayUrl));
     const run: Run = {
       profile,
       target: target.name,
@@ -139,11 +142,13 @@ models:
       ttftP99Ms: result.ttfts ? percentile(result.ttfts, 99) : null,
       cpuUsPerRequest: result.completed > 0 ? cpu / result.completed : null,
       peakRssMiB: peak,
+      gc: gc0 && gc1 ? { pauses: gc1.pauses - gc0.pauses, pauseMs: gc1.pauseMs - gc0.pauseMs, over1Ms: gc1.over1Ms - gc0.over1Ms } : null,
     };
     runs.push(run);
     process.stdout.write(
       `  ${profile.padEnd(16)} ${target.name.padEnd(12)} round ${round}: ${run.rps.toFixed(0).padStart(6)}/s p50 ${run.p50Ms.toFixed(3)} ms p99 ${run.p99Ms.toFixed(3)} ms` +
-        `${run.ttftP50Ms === null ? '' : ` ttft p50 ${run.ttftP50Ms.toFixed(3)} ms`} cpu ${run.cpuUsPerRequest?.toFixed(0) ?? '-'} µs/req${run.failed ? ` FAILED ${run.failed}` : ''}\n`,
+        `${run.ttftP50Ms === null ? '' : ` ttft p50 ${run.ttftP50Ms.toFixed(3)} ms`} cpu ${run.cpuUsPerRequest?.toFixed(0) ?? '-'} µs/req` +
+        `${run.gc ? ` gc ${run.gc.pauses} pauses ${run.gc.pauseMs.toFixed(1)} ms (${run.gc.over1Ms} over 1 ms)` : ''}${run.failed ? ` FAILED ${run.failed}` : ''}\n`,
     );
   };
 
@@ -229,6 +234,18 @@ async function scrapeHeap(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const mib = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1_048_576;
   return { rss: mib('process_resident_memory_bytes'), heapTotal: mib('nodejs_heap_size_total_bytes'), heapUsed: mib('nodejs_heap_size_used_bytes'), external: mib('nodejs_external_memory_bytes') };
+}
+
+/** The gateway's GC pauses so far, every kind (prom-client's nodejs_gc_duration_seconds). */
+async function scrapeGc(url: string): Promise<{ pauses: number; pauseMs: number; over1Ms: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+  const pauses = sum(/^nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)$/gm);
+  return {
+    pauses,
+    pauseMs: sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm) * 1000,
+    over1Ms: pauses - sum(/^nodejs_gc_duration_seconds_bucket\{[^}]*le="0\.001"[^}]*\} (\S+)$/gm),
+  };
 }
 
 async function scrapeUsage(url: string): Promise<{ recorded: number; stored: number; dropped: number }> {

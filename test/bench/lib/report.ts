@@ -14,6 +14,8 @@ export interface Run {
   ttftP99Ms: number | null;
   cpuUsPerRequest: number | null;
   peakRssMiB: number;
+  /** The gateway's GC pauses during the run (every kind); null for the other targets. */
+  gc?: { pauses: number; pauseMs: number; over1Ms: number } | null;
 }
 
 interface Summary {
@@ -112,6 +114,20 @@ export function printReport(runs: Run[], extra: { metering: Record<string, unkno
   lines.push('|---|---:|---:|---:|---:|---:|');
   for (const r of ratios) lines.push(`| ${r.profile} | ${fmt(r.throughput)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuPerRequest)} | ${fmt(r.peakRss)} |`);
 
+  // A pause holds every request in flight, so pauses over 1 ms per 1,000 requests bound how much of the
+  // unloaded tail they can explain.
+  const gcRows = [...new Set(runs.filter((r) => r.gc).map((r) => r.profile))].map((profile) => {
+    const mine = runs.filter((r) => r.profile === profile && r.gc && r.completed > 0);
+    const per1k = (pick: (gc: NonNullable<Run['gc']>) => number) => med(mine.map((r) => (pick(r.gc!) * 1000) / r.completed));
+    return { profile, pauses: per1k((gc) => gc.pauses), pauseMs: per1k((gc) => gc.pauseMs), over1Ms: per1k((gc) => gc.over1Ms) };
+  });
+  if (gcRows.length > 0) {
+    lines.push('\nGateway GC pauses per 1,000 requests (median over rounds):');
+    lines.push('| profile | pauses | pause ms | pauses over 1 ms |');
+    lines.push('|---|---:|---:|---:|');
+    for (const g of gcRows) lines.push(`| ${g.profile} | ${fmt(g.pauses, 1)} | ${fmt(g.pauseMs, 1)} | ${fmt(g.over1Ms, 1)} |`);
+  }
+
   const checks: Check[] = [];
   const check = (target: string, value: number | null | undefined, limit: string, pass: (v: number) => boolean) => {
     if (value === null || value === undefined) return;
@@ -132,5 +148,5 @@ export function printReport(runs: Run[], extra: { metering: Record<string, unkno
       `${String(m.eventsDropped)} dropped; the store caught up ${String(m.storeCatchUpMs)} ms after the load stopped. Gateway VmHWM ${extra.gatewayPeakRssMiB.toFixed(0)} MiB.`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
-  return { summaries, ratios, checks, metering: extra.metering, gatewayPeakRssMiB: extra.gatewayPeakRssMiB };
+  return { summaries, ratios, gcPausesPer1kRequests: gcRows, checks, metering: extra.metering, gatewayPeakRssMiB: extra.gatewayPeakRssMiB };
 }
