@@ -14,8 +14,9 @@ import { startFakeUpstream } from '../testkit/fake-upstream.ts';
 // in-memory limits), a sampling heap profile that keeps collected objects too (so it is an allocation
 // profile, not a live-memory one), then a summary of our frames. Usage:
 //   node test/bench/allocations.ts [--requests 3000] [--stream] [--survivors] [--out file.heapprofile]
-// With --survivors, only what outlived the young generation (promoted, or still live at the end): what
-// the scavenger copies is what its pauses cost, far more than what dies young.
+// With --survivors, only what no scavenge collected: what was promoted, still live at the end, or still
+// young when a full GC ran (few of those in a short run). What the scavenger copies is what its pauses
+// cost, far more than what dies young.
 
 const { values } = parseArgs({
   options: { requests: { type: 'string', default: '3000' }, stream: { type: 'boolean', default: false }, survivors: { type: 'boolean', default: false }, out: { type: 'string' } },
