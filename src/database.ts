@@ -3,6 +3,7 @@ import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
 import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
 import type { PlanTable } from './modules/plan/plan.table.ts';
+import type { QuotaAlertDeliveryTable } from './modules/quota/quota-alert-delivery.table.ts';
 import type { TenantTable } from './modules/tenant/tenant.table.ts';
 
 export interface Database {
@@ -13,4 +14,5 @@ export interface Database {
   inference_config: InferenceConfigTable;
   audit_log: AuditLogTable;
   limit_override: LimitOverrideTable;
+  quota_alert_delivery: QuotaAlertDeliveryTable;
 }

@@ -10,6 +10,7 @@ import type { PriceBook } from '../pricing/price-book.ts';
 import { decimalToMicros } from '../pricing/money.ts';
 import { QuotaEvents } from '../quota/quota-events.ts';
 import { QuotaService } from '../quota/quota.service.ts';
+import { QuotaAlertOutbox } from '../quota/quota-alert-outbox.ts';
 import { QuotaWebhook } from '../quota/quota-webhook.ts';
 import type { UsageRuntime } from '../usage/usage-runtime.ts';
 import { graphqlRateLimitPlugin } from './graphql-rate-limit.ts';
@@ -87,7 +88,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
   const directory = new LimitsDirectory({ db: options.db.db, freshMs: config.cacheMs, concurrencyLeaseMs: config.concurrencyLeaseMs });
   const events = new QuotaEvents(broadcast);
   const webhook = config.quotaWebhookUrl
-    ? new QuotaWebhook({ url: config.quotaWebhookUrl, secret: config.quotaWebhookSecret ?? '', logger, metrics })
+    ? new QuotaWebhook({ url: config.quotaWebhookUrl, secret: config.quotaWebhookSecret ?? '', outbox: new QuotaAlertOutbox(options.db.db), logger, metrics })
     : undefined;
   const quota = new QuotaService({ store, directory, usage: options.usage, events, webhook, logger, metrics });
   const service = new LimitsService({ db: options.db.db, directory, store, broadcast, logger });

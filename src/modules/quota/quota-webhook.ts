@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.ts';
 import type { LimitsMetrics } from '../limits/limits-metrics.ts';
+import type { QuotaAlertDeliveryRow } from './quota-alert-delivery.table.ts';
+import type { QuotaAlertOutbox } from './quota-alert-outbox.ts';
 import type { QuotaView } from './quota-view.ts';
 
 export interface QuotaWebhookOptions {
@@ -9,11 +10,16 @@ export interface QuotaWebhookOptions {
   /** Signs each body: the platform checks `tollgate-signature` before trusting it. */
   secret: string;
   logger: Logger;
+  /** Where deliveries wait until the platform takes them, shared by every instance. */
+  outbox: QuotaAlertOutbox;
   /** Attempts in all, the first included. */
   maxAttempts?: number;
-  /** Delay before the first retry; doubled each time (with jitter). */
+  /** Delay before the first retry; doubled each time (with jitter) up to maxRetryDelayMs. */
   retryBaseMs?: number;
+  maxRetryDelayMs?: number;
   timeoutMs?: number;
+  /** How often to look for deliveries other instances queued since (one that died may have left some). */
+  pollMs?: number;
   metrics?: LimitsMetrics | undefined;
 }
 
@@ -31,97 +37,186 @@ export const alertEventId = (view: QuotaView, threshold: number) => `quota_${vie
 
 /**
  * Tells the platform that a tenant reached 80% or 100% of its quota. The limiter store guarantees one
- * alert per threshold per period across instances; this retries each delivery with backoff while the
- * platform answers 5xx, 408 or 429 or cannot be reached. A delivery still failing after the last
- * attempt is logged and dropped (the quotaUpdated subscription carried it too).
+ * alert per threshold per period across instances; each alert is queued in the SQL database before its
+ * first attempt and waits there until the platform takes it, so it outlives a restart, a crash, or an
+ * outage of the platform's endpoint of up to about an hour (20 attempts from 1 s, doubling up to 5
+ * minutes apart). It is retried while the platform answers 5xx, 408 or 429 or cannot be reached; any
+ * other answer ends it (a 4xx is logged as a refusal). Delivery is at least once (an instance that dies
+ * after the platform's answer and before recording it leaves the attempt to be made again): the
+ * platform recognises a repeat by its event id, the same on every attempt.
  */
 export class QuotaWebhook {
   readonly #options: Required<Omit<QuotaWebhookOptions, 'metrics'>> & Pick<QuotaWebhookOptions, 'metrics'>;
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Alerts being queued (and the pruning of old ones): close() waits for them. */
+  readonly #queueing = new Set<Promise<void>>();
   readonly #closing = new AbortController();
+  #pumping: Promise<void> | undefined;
+  #pumpAgain = false;
+  #closed = false;
+  readonly #poll: NodeJS.Timeout;
+  #wake: { timer: NodeJS.Timeout; at: number } | undefined;
 
   constructor(options: QuotaWebhookOptions) {
-    this.#options = { maxAttempts: 6, retryBaseMs: 1_000, timeoutMs: 10_000, ...options };
+    this.#options = { maxAttempts: 20, retryBaseMs: 1_000, maxRetryDelayMs: 300_000, timeoutMs: 10_000, pollMs: 30_000, ...options };
+    this.#poll = setInterval(() => this.#pump(), this.#options.pollMs);
+    this.#poll.unref();
+    // Deliveries an earlier run left behind; alerts of periods long over are forgotten.
+    this.#pump();
+    this.#track(options.outbox.prune(doneKeptDays).catch((error: unknown) => options.logger.warn({ err: error }, 'quota webhook: cannot forget old alerts')));
   }
 
   send(view: QuotaView, threshold: number): void {
-    const delivery = this.#deliver(view, threshold).finally(() => this.#inFlight.delete(delivery));
-    this.#inFlight.add(delivery);
+    const id = alertEventId(view, threshold);
+    const body = alertBody(id, view, threshold);
+    const queued = this.#options.outbox.enqueue(id, body).then(
+      () => this.#pump(),
+      (error: unknown) => {
+        // Without the database the alert cannot be kept: the log carries it whole, for an operator to replay.
+        this.#options.metrics?.webhookDeliveries.inc({ outcome: 'failed' });
+        this.#options.logger.error({ err: error, eventId: id, body }, 'quota webhook: cannot queue the alert in the database; it is not delivered');
+      },
+    );
+    this.#track(queued);
   }
 
-  /** Waits for deliveries in progress up to `graceMs`, then abandons their retries. */
+  /** Database work close() waits for. */
+  #track(work: Promise<void>): void {
+    this.#queueing.add(work);
+    void work.finally(() => this.#queueing.delete(work));
+  }
+
+  /**
+   * Stops attempting: waits for alerts being queued and for attempts under way up to `graceMs`, then
+   * abandons those. Whatever is not delivered stays queued for the next start or another instance.
+   */
   async close(graceMs = 2_000): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#poll);
+    clearTimeout(this.#wake?.timer);
     const timer = setTimeout(() => this.#closing.abort(), graceMs);
-    await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled([...this.#queueing]);
+    await this.#pumping;
     clearTimeout(timer);
     this.#closing.abort();
   }
 
-  async #deliver(view: QuotaView, threshold: number): Promise<void> {
-    const id = alertEventId(view, threshold);
-    const body = JSON.stringify({
-      id,
-      type: 'quota.threshold_reached',
-      created: Math.floor(Date.now() / 1000),
-      data: {
-        tenant_id: view.tenantId,
-        plan: view.planId,
-        period: view.period.month,
-        threshold,
-        limit: view.limit,
-        used: view.used,
-        remaining: view.remaining,
-        overage: view.overage,
-        state: view.state,
-        hard_quota: view.hardQuota,
-      },
-    });
-    const { logger, maxAttempts, retryBaseMs } = this.#options;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      let outcome: string;
-      try {
-        const response = await fetch(this.#options.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'tollgate-webhook/1',
-            'tollgate-event-id': id,
-            'tollgate-attempt': String(attempt),
-            'tollgate-signature': signWebhook(this.#options.secret, body, Math.floor(Date.now() / 1000)),
-          },
-          body,
-          signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closing.signal]),
-        });
-        await response.body?.cancel();
-        if (response.ok) {
-          this.#options.metrics?.webhookDeliveries.inc({ outcome: 'delivered' });
-          logger.info({ eventId: id, attempt }, 'quota webhook delivered');
-          return;
+  /** Attempts every due delivery, a few at a time, until none is due; one pump at a time per instance. */
+  #pump(): void {
+    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = this.#drain()
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'quota webhook: cannot read the delivery queue; it is read again at the next poll'))
+      .finally(() => {
+        this.#pumping = undefined;
+        if (this.#pumpAgain) {
+          this.#pumpAgain = false;
+          this.#pump();
         }
-        outcome = `HTTP ${response.status}`;
-        if (response.status < 500 && response.status !== 408 && response.status !== 429) {
-          this.#options.metrics?.webhookDeliveries.inc({ outcome: 'refused' });
-          logger.error({ eventId: id, status: response.status }, 'quota webhook refused by the platform; not retried');
-          return;
-        }
-      } catch (error) {
-        outcome = (error as Error).message;
-      }
-      if (this.#closing.signal.aborted) break;
-      if (attempt < maxAttempts) {
-        const delay = retryBaseMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
-        logger.warn({ eventId: id, attempt, outcome, retryInMs: Math.round(delay) }, 'quota webhook failed; retrying');
-        try {
-          await sleep(delay, undefined, { signal: this.#closing.signal });
-        } catch {
-          break;
-        }
-      } else {
-        this.#options.metrics?.webhookDeliveries.inc({ outcome: 'failed' });
-        logger.error({ eventId: id, attempts: attempt, outcome }, 'quota webhook failed; giving up');
+      });
+  }
+
+  async #drain(): Promise<void> {
+    while (!this.#closed) {
+      const rows = await this.#options.outbox.claimDue(10, this.#options.timeoutMs + 5_000);
+      if (rows.length === 0) {
+        // Wake when the next retry is due, whichever instance made the last attempt.
+        const dueInMs = await this.#options.outbox.nextDueInMs();
+        if (dueInMs !== null) this.#wakeIn(Math.max(50, dueInMs + 10));
         return;
       }
+      await Promise.all(rows.map((row) => this.#attempt(row)));
     }
-    logger.warn({ eventId: id }, 'quota webhook abandoned at shutdown');
   }
+
+  async #attempt(row: QuotaAlertDeliveryRow): Promise<void> {
+    const { logger, maxAttempts, outbox } = this.#options;
+    const id = row.event_id;
+    const attempt = row.attempts + 1;
+    let outcome: string;
+    try {
+      const response = await fetch(this.#options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'tollgate-webhook/1',
+          'tollgate-event-id': id,
+          'tollgate-attempt': String(attempt),
+          'tollgate-signature': signWebhook(this.#options.secret, row.body, Math.floor(Date.now() / 1000)),
+        },
+        body: row.body,
+        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closing.signal]),
+      });
+      await response.body?.cancel();
+      if (response.ok) {
+        await outbox.done(id, 'delivered', attempt);
+        this.#options.metrics?.webhookDeliveries.inc({ outcome: 'delivered' });
+        logger.info({ eventId: id, attempt }, 'quota webhook delivered');
+        return;
+      }
+      outcome = `HTTP ${response.status}`;
+      if (response.status < 500 && response.status !== 408 && response.status !== 429) {
+        await outbox.done(id, 'refused', attempt, outcome);
+        this.#options.metrics?.webhookDeliveries.inc({ outcome: 'refused' });
+        logger.error({ eventId: id, status: response.status }, 'quota webhook refused by the platform; not retried');
+        return;
+      }
+    } catch (error) {
+      outcome = (error as Error).message;
+    }
+    if (this.#closing.signal.aborted) {
+      // Cut short by shutdown: not counted, and at once due again for whoever runs next.
+      await outbox.release(id);
+      logger.warn({ eventId: id }, 'quota webhook attempt abandoned at shutdown; it stays queued');
+      return;
+    }
+    if (attempt >= maxAttempts) {
+      await outbox.done(id, 'failed', attempt, outcome);
+      this.#options.metrics?.webhookDeliveries.inc({ outcome: 'failed' });
+      logger.error({ eventId: id, attempts: attempt, outcome, body: row.body }, 'quota webhook failed; giving up');
+      return;
+    }
+    const delay = Math.min(this.#options.retryBaseMs * 2 ** (attempt - 1), this.#options.maxRetryDelayMs) * (0.8 + Math.random() * 0.4);
+    await outbox.retryLater(id, attempt, delay, outcome);
+    logger.warn({ eventId: id, attempt, outcome, retryInMs: Math.round(delay) }, 'quota webhook failed; retrying');
+  }
+
+  /** Pumps again in `delayMs`, unless a wake is due sooner already. */
+  #wakeIn(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.#closed || (this.#wake && this.#wake.at <= at)) return;
+    clearTimeout(this.#wake?.timer);
+    const timer = setTimeout(() => {
+      this.#wake = undefined;
+      this.#pump();
+    }, delayMs);
+    timer.unref();
+    this.#wake = { timer, at };
+  }
+}
+
+/** Alerts done are kept this long, past the end of their period, so one raised again is not sent again. */
+const doneKeptDays = 62;
+
+/** The body sent on every attempt: fixed when the alert is raised, so a repeat is the same alert. */
+function alertBody(id: string, view: QuotaView, threshold: number): string {
+  return JSON.stringify({
+    id,
+    type: 'quota.threshold_reached',
+    created: Math.floor(Date.now() / 1000),
+    data: {
+      tenant_id: view.tenantId,
+      plan: view.planId,
+      period: view.period.month,
+      threshold,
+      limit: view.limit,
+      used: view.used,
+      remaining: view.remaining,
+      overage: view.overage,
+      state: view.state,
+      hard_quota: view.hardQuota,
+    },
+  });
 }
