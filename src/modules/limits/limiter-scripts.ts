@@ -285,7 +285,8 @@ return results
  * each exactly as if alone. ARGV: now, settlement count, request-id ttl (ms), threshold count,
  * thresholds (percent)..., then per settlement: admission id, reserved, actual, token limit, spec
  * count, kinds... KEYS per settlement: quota hash, request-id key, spec keys (as for an admission).
- * Returns per settlement: seeded, tokens, requests, crossed count, crossed thresholds...
+ * Returns per settlement: seeded, tokens, requests, crossed count, crossed thresholds... (those it crossed
+ * first in the period, and again when it is settled again: a retry whose reply was lost).
  */
 export const settleScript = `${clockFunction}
 local count = tonumber(ARGV[2])
@@ -311,7 +312,8 @@ for _ = 1, count do
   if not q then
     local qv = redis.call('HMGET', KEYS[k], unpack(fields))
     q = { seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0, alerted = {} }
-    for i = 1, #thresholds do q.alerted[i] = qv[5 + i] ~= false end
+    -- each flag holds the admission whose settlement crossed it ('1' when it was behind at seeding)
+    for i = 1, #thresholds do q.alerted[i] = qv[5 + i] end
     quotas[KEYS[k]] = q
   end
   -- a request id keeps the largest count it was settled with
@@ -322,14 +324,21 @@ for _ = 1, count do
   if q.seeded and delta > 0 then
     q.added = q.added + delta
     q.tokens = q.tokens + delta
-    if tokenLimit > 0 then
-      for i, percent in ipairs(thresholds) do
-        if not q.alerted[i] and q.tokens * 100 >= percent * tokenLimit then
-          q.alerted[i] = true
-          -- another instance may have flagged it since the read: only the first setter alerts
-          if redis.call('HSETNX', KEYS[k], fields[5 + i], 1) == 1 then table.insert(crossed, percent) end
+  end
+  for i, percent in ipairs(thresholds) do
+    if not q.alerted[i] then
+      if q.seeded and delta > 0 and tokenLimit > 0 and q.tokens * 100 >= percent * tokenLimit then
+        -- another instance may have flagged it since the read: only the first setter alerts
+        if redis.call('HSETNX', KEYS[k], fields[5 + i], id) == 1 then
+          q.alerted[i] = id
+          table.insert(crossed, percent)
+        else
+          q.alerted[i] = '?'
         end
       end
+    elseif q.alerted[i] == id then
+      -- settled again (a retry whose first reply was lost): the crossing is reported again
+      table.insert(crossed, percent)
     end
   end
   table.insert(out, q.seeded and 1 or 0)

@@ -327,6 +327,18 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
       expect((await settle('s5', 500)).crossed).toEqual([]);
     });
 
+    it('reports a crossing again when the settlement that crossed it is settled again (its reply was lost), and counts it once', async () => {
+      const spec: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
+      await store.seedQuota(tenantId, spec, { tokens: 700, requests: 0 });
+      const settle = (admissionId: string, actual: number) =>
+        store.settle({ tenantId, apiKeyId: null, requestId: admissionId, admissionId, reserved: 0, actual, specs: [], quota: spec });
+      expect((await settle('crossing', 150)).crossed).toEqual([80]);
+      expect((await settle('crossing', 150)).crossed).toEqual([80]);
+      expect((await settle('later', 50)).crossed).toEqual([]);
+      expect((await settle('crossing', 150)).crossed).toEqual([80]);
+      expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 900 });
+    });
+
     it('treats thresholds already behind at seeding as alerted', async () => {
       const spec: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
       await store.seedQuota(tenantId, spec, { tokens: 850, requests: 0 });
@@ -416,14 +428,14 @@ describe.runIf(redisUrl)('redis limiter store: the settlements of one turn trave
 
   it('settles each exactly once and in order, in one script call, with the thresholds each crossed', async () => {
     const { store, tenantId, settle, scripts } = await setup();
-    // r1 twice: a client retry of the same request id counts once
+    // a1 settled twice (a retry after a lost reply): counted once, and its crossing reported again
     const outcomes = await Promise.all([settle(0, 300), settle(1, 500), settle(2, 100), settle(1, 500)]);
     expect(scripts.sent).toBe(1);
     expect(outcomes.map((o) => [o.quota.tokens, o.crossed])).toEqual([
       [300, []],
       [800, [80]],
       [900, []],
-      [900, []],
+      [900, [80]],
     ]);
     expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 900, requests: 4 });
     const [requests, tokens, slots] = await store.peek(tenantId, null, specs);

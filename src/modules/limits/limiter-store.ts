@@ -105,7 +105,10 @@ export interface SettleInput {
 
 export interface SettleOutcome {
   quota: QuotaUse;
-  /** Alert thresholds (percent of tokenLimit) this settlement crossed first in the period. */
+  /**
+   * Alert thresholds (percent of tokenLimit) this settlement crossed first in the period; reported again
+   * when the same admission is settled again (a retry whose reply was lost), so no crossing goes unheard.
+   */
   crossed: number[];
 }
 
@@ -114,7 +117,7 @@ export const alertThresholds = [80, 100] as const;
 export interface LimiterStore {
   readonly kind: 'memory' | 'redis';
   admit(input: AdmitInput): Promise<AdmitOutcome>;
-  /** Idempotent: settling an admission twice (a retry after a lost reply) changes nothing more. */
+  /** Idempotent: settling an admission twice (a retry after a lost reply) changes no counter again. */
   settle(input: SettleInput): Promise<SettleOutcome>;
   /** Sets the period's starting point once; a period already seeded keeps its counters. */
   seedQuota(tenantId: string, quota: QuotaSpec, base: { tokens: number; requests: number }): Promise<void>;

@@ -41,6 +41,8 @@ class BreakableStore implements LimiterStore {
   readonly inner = new MemoryLimiterStore({ requestIdTtlMs: 60_000 });
   down = false;
   settlements = 0;
+  /** Settlements that land but whose reply is lost, as on a timeout after Redis ran the script. */
+  loseReplies = 0;
   /** While set, admissions wait for it: a verdict still on its way. */
   held: Promise<void> | undefined;
   #check() {
@@ -54,7 +56,12 @@ class BreakableStore implements LimiterStore {
   settle: LimiterStore['settle'] = async (input) => {
     this.#check();
     this.settlements += 1;
-    return this.inner.settle(input);
+    const outcome = await this.inner.settle(input);
+    if (this.loseReplies > 0) {
+      this.loseReplies -= 1;
+      throw new Error('Command timed out');
+    }
+    return outcome;
   };
   seedQuota: LimiterStore['seedQuota'] = async (...args) => (this.#check(), this.inner.seedQuota(...args));
   readQuota: LimiterStore['readQuota'] = async (...args) => (this.#check(), this.inner.readQuota(...args));
@@ -133,6 +140,19 @@ describe('limits gate', () => {
     expect(refused).toBeInstanceOf(LimitRefusal);
     expect(refused).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { limit: 'monthly_tokens', used: 100_000 } });
     expect((refused as LimitRefusal).headers['retry-after-ms']).toBeDefined();
+  });
+
+  it('alerts for a crossing whose settlement landed but whose reply was lost: the retry reports it again', async () => {
+    limitsOf('lost', plan({}));
+    const admission = await gate.admit(caller('lost'), request(100));
+    store.loseReplies = 1;
+    admission.settle({ promptTokens: 1_000, completionTokens: 5_000, totalTokens: 6_000, estimated: false });
+    await until(() => webhooks.length > 0);
+    expect(webhooks).toEqual([100]);
+    expect(published.map((view) => view.threshold)).toEqual([100]);
+    expect(store.settlements).toBe(2);
+    // Counted once all the same.
+    expect(await store.readQuota('lost', billingMonth())).toMatchObject({ tokens: 101_000 });
   });
 
   it('settles once, whatever calls settle again', async () => {

@@ -64,7 +64,7 @@ export class LimitsGate implements RequestGate {
   readonly #options: LimitsGateOptions;
   readonly #instance = randomId(8);
   #sequence = 0;
-  readonly #pending: SettleInput[] = [];
+  readonly #pending: PendingSettlement[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   #lastWarning = 0;
   readonly #early: EarlyStarts | undefined;
@@ -205,29 +205,35 @@ export class LimitsGate implements RequestGate {
       (error: unknown) => {
         this.#options.metrics.storeFailures.inc({ operation: 'settle', handling: 'retry' });
         this.#options.logger.debug({ err: error }, 'limits: settlement failed; it is retried');
-        this.#retryLater(input);
+        this.#retryLater({ limits, period, input });
       },
     );
   }
 
-  #retryLater(input: SettleInput): void {
+  #retryLater(pending: PendingSettlement): void {
     const max = this.#options.maxPendingSettlements ?? 10_000;
     if (this.#pending.length >= max) {
       this.#pending.shift();
       this.#options.metrics.storeFailures.inc({ operation: 'settle', handling: 'dropped' });
     }
-    this.#pending.push(input);
+    this.#pending.push(pending);
     if (this.#retryTimer) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       const batch = this.#pending.splice(0);
-      // Settlements are idempotent, so one that did land before its reply was lost changes nothing more.
-      for (const pending of batch) {
-        this.#options.store.settle(pending).catch(() => this.#retryLater(pending));
-      }
+      // Settlements are idempotent, so one that did land before its reply was lost counts nothing more;
+      // the store reports its alert crossings again, since the lost reply carried them.
+      for (const { limits, period, input } of batch) this.#settle(limits, period, input);
     }, this.#options.settleRetryMs ?? 1_000);
     this.#retryTimer.unref();
   }
+}
+
+/** A settlement that could not reach the store, with what its alerts need. */
+interface PendingSettlement {
+  limits: EffectiveLimits;
+  period: BillingPeriod;
+  input: SettleInput;
 }
 
 /** A hard token quota or a monthly request cap: letting requests through unchecked would give away what the plan does not include. */

@@ -1,4 +1,5 @@
 import {
+  alertThresholds,
   reachedThresholds,
   type AdmitInput,
   type AdmitOutcome,
@@ -34,7 +35,8 @@ interface Period {
   tokens: number;
   baseRequests: number;
   requests: number;
-  alerted: Set<number>;
+  /** Thresholds alerted, each with the admission whose settlement crossed it ('' when behind at seeding). */
+  alerted: Map<number, string>;
   expiresAtMs: number;
 }
 
@@ -149,11 +151,15 @@ export class MemoryLimiterStore implements LimiterStore {
     const delta = Math.max(0, input.actual - counted);
     this.#remember(input, Math.max(counted, input.actual), now);
     const crossed: number[] = [];
-    if (period.seeded && delta > 0) {
-      period.tokens += delta;
-      for (const threshold of reachedThresholds(period.baseTokens + period.tokens, input.quota.tokenLimit)) {
-        if (period.alerted.has(threshold)) continue;
-        period.alerted.add(threshold);
+    if (period.seeded && delta > 0) period.tokens += delta;
+    const reached = period.seeded && delta > 0 ? reachedThresholds(period.baseTokens + period.tokens, input.quota.tokenLimit) : [];
+    for (const threshold of alertThresholds) {
+      const by = period.alerted.get(threshold);
+      if (by === undefined && reached.includes(threshold)) {
+        period.alerted.set(threshold, input.admissionId);
+        crossed.push(threshold);
+      } else if (by === input.admissionId) {
+        // Settled again (a retry whose first reply was lost): the crossing is reported again.
         crossed.push(threshold);
       }
     }
@@ -181,7 +187,7 @@ export class MemoryLimiterStore implements LimiterStore {
     period.baseTokens = base.tokens;
     period.baseRequests = base.requests;
     // Thresholds already behind at seeding were alerted before (a restart): only new crossings alert.
-    for (const threshold of reachedThresholds(base.tokens, quota.tokenLimit)) period.alerted.add(threshold);
+    for (const threshold of reachedThresholds(base.tokens, quota.tokenLimit)) period.alerted.set(threshold, '');
   }
 
   async readQuota(tenantId: string, periodId: string): Promise<QuotaUse> {
@@ -254,7 +260,7 @@ export class MemoryLimiterStore implements LimiterStore {
     const key = `${tenantId}\0${quota.period}`;
     let period = this.#periods.get(key);
     if (!period) {
-      period = { seeded: false, baseTokens: 0, tokens: 0, baseRequests: 0, requests: 0, alerted: new Set(), expiresAtMs: quota.expiresAtMs };
+      period = { seeded: false, baseTokens: 0, tokens: 0, baseRequests: 0, requests: 0, alerted: new Map(), expiresAtMs: quota.expiresAtMs };
       this.#periods.set(key, period);
     }
     return period;
