@@ -11,5 +11,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests share real servers; files run in parallel but each uses its own database/schema.
     pool: 'forks',
+    reporters: ['default', './test/testkit/skipped-services-reporter.ts'],
   },
 });

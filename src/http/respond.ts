@@ -5,3 +5,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
   res.end(payload);
 }
+
+/**
+ * Ends a response that broke after its headers left, so the client sees it cut, but a turn later:
+ * node:http holds the chunks written in this turn until the next one, and destroying now drops them.
+ */
+export function cutResponse(res: ServerResponse): void {
+  setImmediate(() => res.destroy());
+}

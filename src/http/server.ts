@@ -6,7 +6,7 @@ import type { WebSocketServer } from 'ws';
 import { checkDependencies, deploymentSummary, usageBacklog } from './health.ts';
 import type { TraceSpan, Tracing } from '../observability/tracing.ts';
 import { assignRequestId } from './request-id.ts';
-import { sendJson } from './respond.ts';
+import { cutResponse, sendJson } from './respond.ts';
 import { handleUsageExport } from './usage-export.ts';
 import { routeOf, type RouteLabel } from '../observability/telemetry.ts';
 import { traceparentOf } from './traceparent.ts';
@@ -28,7 +28,7 @@ export function createHttpServer(parts: HttpServerParts): Server {
     route(parts, req, res, path).catch((error: unknown) => {
       deps.logger.error({ err: error, path }, 'unhandled error in the HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { error: { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' } });
-      else res.destroy();
+      else cutResponse(res);
     });
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

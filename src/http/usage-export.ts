@@ -10,6 +10,7 @@ import { badInput, notFound } from '../shared/errors.ts';
 import { credentialsFromHeaders } from './credentials.ts';
 import { sendOpenAiError } from './openai/error-response.ts';
 import { requestIdOf } from './request-id.ts';
+import { cutResponse } from './respond.ts';
 
 // GET /v1/usage/export?from=&to=[&type=events|buckets][&format=csv|json|ndjson][&groupBy=day][&model=..]
 // Streams a tenant's events (or report buckets) for a range: rows go out as the store yields them, in
@@ -214,7 +215,7 @@ export async function handleUsageExport(deps: AppDeps, req: IncomingMessage, res
   } catch (error) {
     if (res.headersSent) {
       deps.logger.error({ err: error, requestId }, 'usage export failed mid-stream');
-      res.destroy();
+      cutResponse(res);
       return;
     }
     sendOpenAiError(res, error, deps.logger, requestId);

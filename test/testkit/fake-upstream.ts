@@ -277,10 +277,12 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       sendJson(res, b.fail, ollama ? { error: message } : { error: { message, type: 'fake_error', code: b.fail } });
       return;
     }
-    // Flush what was written, then drop the connection without finishing the chunked body.
+    // Drop the connection without finishing the chunked body, a turn later: node:http holds a
+    // response's chunks until the next tick to send them in one write, and since Node 24 it holds
+    // them in the response, not the socket, so ending the socket in the same tick drops them.
     const cut = () => {
       selfDestroyed = true;
-      res.socket?.destroySoon();
+      setImmediate(() => res.socket?.destroySoon());
     };
     const closed = new AbortController();
     res.on('close', () => closed.abort());

@@ -4,6 +4,8 @@
 
 export type ServiceName = 'DATABASE' | 'REDIS' | 'CLICKHOUSE';
 
+export const serviceVariables = ['DATABASE', 'REDIS', 'CLICKHOUSE'].map((name) => `TOLLGATE_TEST_${name}_URL`);
+
 export function servicesRequired(): boolean {
   return process.env.TOLLGATE_REQUIRE_SERVICES === '1';
 }

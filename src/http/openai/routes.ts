@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { requestIdOf } from '../request-id.ts';
-import { sendJson } from '../respond.ts';
+import { cutResponse, sendJson } from '../respond.ts';
 import { chatCompletions } from './chat-completions.ts';
 import { embeddings } from './embeddings.ts';
 import { sendOpenAiError } from './error-response.ts';
@@ -46,7 +46,7 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
       await handler(deps, req, res, requestId);
     } catch (error) {
       if (res.headersSent) {
-        res.destroy();
+        cutResponse(res);
         return;
       }
       sendOpenAiError(res, error, deps.logger, requestId);
