@@ -196,13 +196,13 @@ export const limitsConfigSchema = z
     generatedRequestIdTtlMs: z.coerce.number().int().positive().default(600_000),
     /**
      * With Redis: a request whose tenant had ample headroom in its last verdict goes upstream while the
-     * verdict for it is on its way, and is aborted if refused (README, "Rate limits"). false: every
+     * verdict for it is on its way, and is aborted if refused (docs/limits.md). false: every
      * request waits for its verdict.
      */
     earlyStart: booleanish.default(true),
     /**
      * With earlyStart: such a request is also answered without waiting for its verdict. A refusal that
-     * comes after the upstream answered lets it be served past the limit (README, "Rate limits"). false:
+     * comes after the upstream answered lets it be served past the limit (docs/limits.md). false:
      * early starts still wait for their verdict, and a refusal always aborts them.
      */
     earlyAnswer: booleanish.default(true),

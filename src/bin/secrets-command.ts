@@ -4,7 +4,7 @@ import { loadSecretBox } from '../shared/secret-keyring.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
 
-// Key management for stored provider credentials. See README.md, "Provider credential keys".
+// Key management for stored provider credentials. See docs/identity.md, "Provider credential keys".
 
 export const secretsCommandHelp: Record<string, string> = {
   secrets: `Usage: tollgate secrets rotate
