@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../database.ts';
+import { lockEmbeddedDatabase } from './embedded-lock.ts';
 
 export type SqlDatabase = Kysely<Database>;
 
@@ -43,6 +44,7 @@ export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?:
   if (!options.inMemory) {
     dataPath = resolve(join(options.dataDir ?? './.tollgate', 'pgdata'));
     mkdirSync(dataPath, { recursive: true });
+    lockEmbeddedDatabase(dataPath);
   }
   const pglite = new PGlite(dataPath, {
     parsers: { 20: (value: string) => Number(value) },
