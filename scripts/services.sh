@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Local Postgres, Redis and ClickHouse for integration tests and development.
+# Local Postgres, Redis, a Redis Cluster and ClickHouse for integration tests and development.
 #
 #   scripts/services.sh                 install if missing, start all, wait, print the env to export
-#   scripts/services.sh stop            stop ClickHouse, Redis and Postgres
-#   scripts/services.sh start-one NAME  start one of postgres|redis|clickhouse and wait until it answers
+#   scripts/services.sh stop            stop ClickHouse, the Redis Cluster, Redis and Postgres
+#   scripts/services.sh start-one NAME  start one of postgres|redis|redis-cluster|clickhouse, wait until it answers
 #   scripts/services.sh stop-one NAME   stop one and wait until it is gone
 #   scripts/services.sh status          say which ones answer
 #
 # Every command is idempotent. Environment knobs: SERVICES_TIMEOUT (seconds to wait, default 60),
 # PG_VERSION (default: the existing cluster, else the newest installed), TOLLGATE_SERVICES_DIR
-# (pid and log files, default /tmp/tollgate-services).
+# (pid and log files, default /tmp/tollgate-services), REDIS_CLUSTER_PORT (the first of the Redis
+# Cluster's six ports: three masters, then their three replicas; default 7001).
+# start-one redis-cluster also restarts a node that was killed: it rejoins as a replica.
 set -euo pipefail
 
 PATH="$PATH:/usr/sbin:/sbin"
@@ -20,6 +22,9 @@ PG_CLUSTER=main
 PG_PORT=5432
 PG_DATABASE=tollgate_test
 REDIS_PORT=6379
+REDIS_CLUSTER_PORT="${REDIS_CLUSTER_PORT:-7001}"
+# A node unreachable this long is failed over to its replica (the default 15 s would stall tests).
+REDIS_CLUSTER_NODE_TIMEOUT_MS=1000
 CLICKHOUSE_CONFIG=/etc/clickhouse-server/config.xml
 CLICKHOUSE_HTTP=http://127.0.0.1:8123
 CLICKHOUSE_PID="$STATE_DIR/clickhouse.pid"
@@ -169,6 +174,71 @@ stop_redis() {
   wait_while redis redis_ready
 }
 
+# --- redis cluster -------------------------------------------------------------------------------
+
+redis_cluster_ports() { seq "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + 5)); }
+
+redis_cluster_dir() { echo "$STATE_DIR/redis-cluster/$1"; }
+
+redis_node_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
+
+# Every node answers, sees all six, and serves all 16384 slots.
+redis_cluster_ready() {
+  local port info
+  for port in $(redis_cluster_ports); do
+    info="$(redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null)" || return 1
+    grep -q '^cluster_state:ok' <<<"$info" || return 1
+    grep -q '^cluster_slots_ok:16384' <<<"$info" || return 1
+    grep -q '^cluster_known_nodes:6' <<<"$info" || return 1
+  done
+  # A restarted node is ready once it replicates again.
+  for port in $(redis_cluster_ports); do
+    info="$(redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null)" || return 1
+    if grep -q '^role:slave' <<<"$info"; then grep -q '^master_link_status:up' <<<"$info" || return 1; fi
+  done
+}
+
+start_redis_cluster() {
+  if redis_cluster_ready; then
+    log "redis cluster ($REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))): already running"
+    return
+  fi
+  local port dir
+  for port in $(redis_cluster_ports); do
+    redis_node_ready "$port" && continue
+    dir="$(redis_cluster_dir "$port")"
+    log "redis cluster: starting node $port"
+    as_root mkdir -p "$dir"
+    # nodes.conf in its own directory lets a killed node rejoin with its identity.
+    as_root redis-server --daemonize yes --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$REDIS_CLUSTER_NODE_TIMEOUT_MS" \
+      --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
+      die "redis cluster node $port failed to start; see $dir/redis.log"
+    wait_until "redis cluster node $port" "log: $dir/redis.log" redis_node_ready "$port"
+  done
+  if [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_CLUSTER_PORT" cluster info | tr -d '\r' | awk -F: '$1 == "cluster_slots_assigned" { print $2 }')" == 0 ]]; then
+    log "redis cluster: creating three masters with a replica each"
+    local nodes=()
+    for port in $(redis_cluster_ports); do nodes+=("127.0.0.1:$port"); done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$STATE_DIR/redis-cluster/create.log" 2>&1 ||
+      die "redis-cli --cluster create failed; see $STATE_DIR/redis-cluster/create.log"
+  fi
+  wait_until "redis cluster" "redis-cli -p $REDIS_CLUSTER_PORT cluster info; logs: $STATE_DIR/redis-cluster/*/redis.log" redis_cluster_ready
+}
+
+stop_redis_cluster() {
+  local port
+  for port in $(redis_cluster_ports); do
+    if redis_node_ready "$port"; then
+      log "redis cluster: stopping node $port"
+      redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    wait_while "redis cluster node $port" redis_node_ready "$port"
+    # The next start makes a new cluster.
+    as_root rm -rf "$(redis_cluster_dir "$port")"
+  done
+}
+
 # --- clickhouse ----------------------------------------------------------------------------------
 
 clickhouse_ready() { [[ "$(curl -fsS --max-time 2 "$CLICKHOUSE_HTTP/ping" 2>/dev/null)" == Ok.* ]]; }
@@ -226,26 +296,27 @@ Services are up. Export these to run the integration tests against them:
 
 export TOLLGATE_TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:$PG_PORT/$PG_DATABASE
 export TOLLGATE_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export TOLLGATE_TEST_REDIS_CLUSTER_URL=redis+cluster://127.0.0.1:$REDIS_CLUSTER_PORT,127.0.0.1:$((REDIS_CLUSTER_PORT + 1)),127.0.0.1:$((REDIS_CLUSTER_PORT + 2))
 export TOLLGATE_TEST_CLICKHOUSE_URL=$CLICKHOUSE_HTTP
 EOF
 }
 
 check_name() {
   case "${1:-}" in
-    postgres | redis | clickhouse) ;;
-    *) die "expected a service name: postgres, redis or clickhouse (got '${1:-}')" ;;
+    postgres | redis | redis-cluster | clickhouse) ;;
+    *) die "expected a service name: postgres, redis, redis-cluster or clickhouse (got '${1:-}')" ;;
   esac
 }
 
 status() {
   local name
-  for name in postgres redis clickhouse; do
-    if "${name}_ready"; then echo "$name: up"; else echo "$name: down"; fi
+  for name in postgres redis redis_cluster clickhouse; do
+    if "${name}_ready"; then echo "${name//_/-}: up"; else echo "${name//_/-}: down"; fi
   done
 }
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -255,22 +326,24 @@ main() {
       install_if_missing
       start_postgres
       start_redis
+      start_redis_cluster
       start_clickhouse
       print_env
       ;;
     stop | down)
       stop_clickhouse
+      stop_redis_cluster
       stop_redis
       stop_postgres
       ;;
     start-one)
       check_name "${2:-}"
       install_if_missing
-      "start_$2"
+      "start_${2//-/_}"
       ;;
     stop-one)
       check_name "${2:-}"
-      "stop_$2"
+      "stop_${2//-/_}"
       ;;
     status) status ;;
     env) print_env ;;

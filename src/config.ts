@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { parseRedisUrl } from './storage/redis-connection.ts';
 
 // One zod model per subsystem; loadConfig() prints every wrong field at once.
 
@@ -115,7 +116,17 @@ export const storageConfigSchema = z.strictObject({
   databaseUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Without DATABASE_URL: PGlite on disk under dataDir, or in memory (nothing survives a restart: demos and tests). */
   embeddedDatabase: z.enum(['disk', 'memory']).default('disk'),
-  redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** redis://, rediss://, or redis+cluster://host:port,host:port,... for a Redis Cluster. */
+  redisUrl: z
+    .string()
+    .superRefine((url, context) => {
+      try {
+        parseRedisUrl(url);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 

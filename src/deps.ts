@@ -1,5 +1,4 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { createClickhouse } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
@@ -27,6 +26,7 @@ import { loadSecretBox } from './shared/secret-keyring.ts';
 import type { Logger } from './shared/logger.ts';
 import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
 import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
+import { describeRedisUrl, openRedis, parseRedisUrl, type RedisClient } from './storage/redis-connection.ts';
 import { migrateSql } from './storage/sql-migrations.ts';
 
 /** Everything a request may need, created once per process and closed on shutdown. */
@@ -34,7 +34,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   db: SqlDatabaseHandle;
-  redis: Redis | undefined;
+  /** One Redis or a Redis Cluster (REDIS_URL=redis+cluster://...). */
+  redis: RedisClient | undefined;
   clickhouse: ClickHouseClient | undefined;
   auth: AuthService;
   /** API key revocations and rotations, heard by every instance (Redis pub/sub, or in-process). */
@@ -150,20 +151,20 @@ async function openClickhouse(url: string, logger: Logger): Promise<ClickHouseCl
   return clickhouse;
 }
 
-async function connectRedis(url: string, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
+  const redis = openRedis(parseRedisUrl(url), { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   // While Redis is away ioredis reconnects on its own; each failed attempt is logged, not thrown.
   let lastWarning = 0;
   redis.on('error', (error: Error) => {
     if (Date.now() - lastWarning < 10_000) return;
     lastWarning = Date.now();
-    logger.warn({ err: error, redis: redactUrl(url) }, 'Redis connection error; reconnecting');
+    logger.warn({ err: error, redis: describeRedisUrl(url) }, 'Redis connection error; reconnecting');
   });
   try {
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot connect to Redis at ${describeRedisUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
   return redis;
 }

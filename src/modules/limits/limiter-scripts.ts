@@ -403,7 +403,7 @@ end
 return 1
 `;
 
-/** ARGV: now, spec count, specs... KEYS: (unused) x2, spec keys. Returns states (limit, remaining, reset) per spec. */
+/** ARGV: now, spec count, specs... KEYS: (unused, in the tenant's slot) x2, spec keys. Returns states (limit, remaining, reset) per spec. */
 export const peekScript = `${clock}${trim}${readSpecs}
 local specs = readSpecs(tonumber(ARGV[2]), 3, 3)
 local out = {}

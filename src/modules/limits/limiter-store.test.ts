@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { redisTargets as redisTargetsUnderTest } from '../../../test/testkit/redis-targets.ts';
 import { serviceUrl } from '../../../test/testkit/services.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { AdmitInput, AdmitOutcome, LimiterStore, LimitSpec, QuotaSpec } from './limiter-store.ts';
@@ -16,23 +17,22 @@ interface StoreUnderTest {
 
 const redisUrl = serviceUrl('REDIS');
 const connections: Redis[] = [];
+const redisTargets = redisTargetsUnderTest();
 
 const stores: StoreUnderTest[] = [
   { name: 'memory', create: (now, generatedRequestIdTtlMs) => new MemoryLimiterStore({ requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now }) },
 ];
-if (redisUrl) {
+for (const target of redisTargets) {
   stores.push({
-    name: 'redis',
-    create: (now, generatedRequestIdTtlMs) => {
-      const redis = new Redis(redisUrl);
-      connections.push(redis);
-      return new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now });
-    },
+    name: target.name,
+    create: (now, generatedRequestIdTtlMs) =>
+      new RedisLimiterStore({ redis: target.client(), keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now }),
   });
 }
 
 afterAll(async () => {
   await Promise.all(connections.map((redis) => redis.quit()));
+  await Promise.all(redisTargets.map((target) => target.closeAll()));
 });
 
 const realNow = Date.now();
@@ -348,14 +348,11 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
   });
 });
 
-describe.runIf(redisUrl)('redis limiter store across instances', () => {
+describe.each(redisTargets)('redis limiter store across instances: $name', (target) => {
   it('admits exactly the limit when two stores on two connections race for it', async () => {
     const prefix = `test:limits:${randomId(8)}:`;
-    const a = new Redis(redisUrl!);
-    const b = new Redis(redisUrl!);
-    connections.push(a, b);
-    const storeA = new RedisLimiterStore({ redis: a, keyPrefix: prefix, requestIdTtlMs: 60_000 });
-    const storeB = new RedisLimiterStore({ redis: b, keyPrefix: prefix, requestIdTtlMs: 60_000 });
+    const storeA = new RedisLimiterStore({ redis: target.client(), keyPrefix: prefix, requestIdTtlMs: 60_000 });
+    const storeB = new RedisLimiterStore({ redis: target.client(), keyPrefix: prefix, requestIdTtlMs: 60_000 });
     const outcomes = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
         (i % 2 ? storeA : storeB).admit({
