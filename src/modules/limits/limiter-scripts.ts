@@ -311,14 +311,20 @@ for _ = 1, count do
   local q = quotas[KEYS[k]]
   if not q then
     local qv = redis.call('HMGET', KEYS[k], unpack(fields))
-    q = { seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0, alerted = {} }
+    q = { seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0, addedRequests = 0, alerted = {} }
     -- each flag holds the admission whose settlement crossed it ('1' when it was behind at seeding)
     for i = 1, #thresholds do q.alerted[i] = qv[5 + i] end
     quotas[KEYS[k]] = q
   end
   -- a request id keeps the largest count it was settled with
-  local counted = tonumber(redis.call('SET', KEYS[k + 1], actual, 'PX', ttl, 'GET') or '0')
+  local previous = redis.call('SET', KEYS[k + 1], actual, 'PX', ttl, 'GET')
+  local counted = tonumber(previous or '0')
   if counted > actual then redis.call('SET', KEYS[k + 1], counted, 'PX', ttl) end
+  -- a request whose admission never got here (served while limits failed open) is counted now, once
+  if previous == false and q.seeded then
+    q.addedRequests = q.addedRequests + 1
+    q.requests = q.requests + 1
+  end
   local delta = math.max(0, actual - counted)
   local crossed = {}
   if q.seeded and delta > 0 then
@@ -376,6 +382,7 @@ for _ = 1, count do
 end
 for key, q in pairs(quotas) do
   if q.added > 0 then redis.call('HINCRBY', key, 'tokens', q.added) end
+  if q.addedRequests > 0 then redis.call('HINCRBY', key, 'requests', q.addedRequests) end
 end
 for key, delta in pairs(sums) do
   if delta ~= 0 then redis.call('INCRBY', key, delta) end
