@@ -128,6 +128,8 @@ export const storageConfigSchema = z.strictObject({
     })
     .optional(),
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** A cluster in the ClickHouse servers' remote_servers: replicated tables behind Distributed ones. */
+  clickhouseCluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name from remote_servers (letters, digits, _)').optional(),
 });
 
 export const authConfigSchema = z.strictObject({
@@ -316,6 +318,7 @@ const envNames: Record<string, string> = {
   'storage.embeddedDatabase': 'TOLLGATE_EMBEDDED_DATABASE',
   'storage.redisUrl': 'REDIS_URL',
   'storage.clickhouseUrl': 'CLICKHOUSE_URL',
+  'storage.clickhouseCluster': 'CLICKHOUSE_CLUSTER',
   'auth.adminKey': 'TOLLGATE_ADMIN_KEY',
   'auth.secret': 'TOLLGATE_SECRET',
   'auth.jwtSecret': 'TOLLGATE_JWT_SECRET',
@@ -372,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedDatabase: value('TOLLGATE_EMBEDDED_DATABASE'),
       redisUrl: value('REDIS_URL'),
       clickhouseUrl: value('CLICKHOUSE_URL'),
+      clickhouseCluster: value('CLICKHOUSE_CLUSTER'),
     },
     auth: {
       adminKey: value('TOLLGATE_ADMIN_KEY'),

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from './config.ts';
-import { createClickhouse } from './clickhouse/client.ts';
+import { createClickhouse, databaseFromUrl } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
@@ -86,7 +86,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const inferenceConfig = new InferenceConfigService({ db: db.db, secretBox: secrets.box, inference: config.inference, logger });
     await inferenceConfig.logKeyReport();
     const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl, logger) : undefined;
-    const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
+    const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, config.storage.clickhouseCluster, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
     const telemetry = await createTelemetry(config, logger);
@@ -139,11 +139,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   }
 }
 
-async function openClickhouse(url: string, logger: Logger): Promise<ClickHouseClient> {
-  const clickhouse = createClickhouse(url);
+async function openClickhouse(url: string, clusterName: string | undefined, logger: Logger): Promise<ClickHouseClient> {
+  const clickhouse = createClickhouse(url, { cluster: clusterName !== undefined });
   try {
-    const applied = await migrateClickhouse(clickhouse, clickhouseMigrationsDir);
-    logger.info({ clickhouse: redactUrl(url), applied }, applied.length ? 'clickhouse migrated' : 'clickhouse schema up to date');
+    const cluster = clusterName === undefined ? undefined : { name: clusterName, database: databaseFromUrl(url) };
+    const applied = await migrateClickhouse(clickhouse, clickhouseMigrationsDir, undefined, cluster);
+    logger.info({ clickhouse: redactUrl(url), cluster: clusterName, applied }, applied.length ? 'clickhouse migrated' : 'clickhouse schema up to date');
   } catch (error) {
     await clickhouse.close();
     throw new Error(`cannot prepare ClickHouse at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
