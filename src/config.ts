@@ -130,6 +130,10 @@ export const storageConfigSchema = z.strictObject({
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** A cluster in the ClickHouse servers' remote_servers: replicated tables behind Distributed ones. */
   clickhouseCluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name from remote_servers (letters, digits, _)').optional(),
+}).superRefine((storage, context) => {
+  if (storage.clickhouseCluster !== undefined && storage.clickhouseUrl === undefined) {
+    context.addIssue({ code: 'custom', path: ['clickhouseCluster'], message: 'needs CLICKHOUSE_URL (a server of the cluster)' });
+  }
 });
 
 export const authConfigSchema = z.strictObject({
