@@ -315,17 +315,19 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
       expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 120 });
     });
 
-    it('counts a request settled without its admission (served while limits failed open) once, however often settled', async () => {
+    it('counts a request whose admission failed (served while limits failed open) at its settlement, once', async () => {
       await store.seedQuota(tenantId, noQuota, { tokens: 0, requests: 0 });
       await admit([], { requestId: 'admitted' });
-      const settle = (requestId: string, actual: number) =>
-        store.settle({ tenantId, apiKeyId: null, requestId, admissionId: requestId, reserved: 0, actual, specs: [], quota: noQuota });
-      expect((await settle('admitted', 10)).quota).toMatchObject({ tokens: 10, requests: 1 });
-      expect((await settle('failed-open', 20)).quota).toMatchObject({ tokens: 30, requests: 2 });
-      expect((await settle('failed-open', 20)).quota).toMatchObject({ tokens: 30, requests: 2 });
-      // Its admission arriving late (it was held back, then sent) does not count it again.
+      const settle = (requestId: string, actual: number, unadmitted?: boolean) =>
+        store.settle({ tenantId, apiKeyId: null, requestId, admissionId: requestId, reserved: 0, actual, specs: [], quota: noQuota, unadmitted });
+      expect((await settle('admitted', 10, true)).quota).toMatchObject({ tokens: 10, requests: 1 });
+      expect((await settle('failed-open', 20, true)).quota).toMatchObject({ tokens: 30, requests: 2 });
+      expect((await settle('failed-open', 20, true)).quota).toMatchObject({ tokens: 30, requests: 2 });
+      // A request refused after it was answered early is settled too: its admission was refused, not lost.
+      expect((await settle('refused-late', 5)).quota).toMatchObject({ tokens: 35, requests: 2 });
+      // The admission of a request that failed open arriving after all (it was held back) does not count it again.
       expect(await admit([], { requestId: 'failed-open' })).toMatchObject({ status: 'admitted', quota: { requests: 2 } });
-      expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 30, requests: 2 });
+      expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 35, requests: 2 });
     });
 
     it('reports each alert threshold once, the first time it is crossed', async () => {

@@ -153,8 +153,8 @@ export class MemoryLimiterStore implements LimiterStore {
     this.#remember(input, Math.max(counted, input.actual), now);
     const crossed: number[] = [];
     if (period.seeded && delta > 0) period.tokens += delta;
-    // A request whose admission never got here (served while limits failed open) is counted now, once.
-    if (period.seeded && known === undefined) period.requests += 1;
+    // A request whose admission failed (served while limits failed open) is counted now, once.
+    if (input.unadmitted && period.seeded && known === undefined) period.requests += 1;
     const reached = period.seeded && delta > 0 ? reachedThresholds(period.baseTokens + period.tokens, input.quota.tokenLimit) : [];
     for (const threshold of alertThresholds) {
       const by = period.alerted.get(threshold);

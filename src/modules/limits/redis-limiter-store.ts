@@ -261,7 +261,7 @@ export class RedisLimiterStore implements LimiterStore {
     const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtl(batch), alertThresholds.length, ...alertThresholds];
     for (const { input } of batch) {
       keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
-      args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.specs.length);
+      args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.unadmitted ? 1 : 0, input.specs.length);
       args.push(...layoutOf(input.specs).kinds);
     }
     return this.#settle(keys.length, ...keys, ...args).then(
