@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { parseRedisUrl } from './storage/redis-connection.ts';
 
 // One zod model per subsystem; loadConfig() prints every wrong field at once.
 
@@ -115,8 +116,24 @@ export const storageConfigSchema = z.strictObject({
   databaseUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Without DATABASE_URL: PGlite on disk under dataDir, or in memory (nothing survives a restart: demos and tests). */
   embeddedDatabase: z.enum(['disk', 'memory']).default('disk'),
-  redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** redis://, rediss://, or redis+cluster://host:port,host:port,... for a Redis Cluster. */
+  redisUrl: z
+    .string()
+    .superRefine((url, context) => {
+      try {
+        parseRedisUrl(url);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** A cluster in the ClickHouse servers' remote_servers: replicated tables behind Distributed ones. */
+  clickhouseCluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name from remote_servers (letters, digits, _)').optional(),
+}).superRefine((storage, context) => {
+  if (storage.clickhouseCluster !== undefined && storage.clickhouseUrl === undefined) {
+    context.addIssue({ code: 'custom', path: ['clickhouseCluster'], message: 'needs CLICKHOUSE_URL (a server of the cluster)' });
+  }
 });
 
 export const authConfigSchema = z.strictObject({
@@ -305,6 +322,7 @@ const envNames: Record<string, string> = {
   'storage.embeddedDatabase': 'TOLLGATE_EMBEDDED_DATABASE',
   'storage.redisUrl': 'REDIS_URL',
   'storage.clickhouseUrl': 'CLICKHOUSE_URL',
+  'storage.clickhouseCluster': 'CLICKHOUSE_CLUSTER',
   'auth.adminKey': 'TOLLGATE_ADMIN_KEY',
   'auth.secret': 'TOLLGATE_SECRET',
   'auth.jwtSecret': 'TOLLGATE_JWT_SECRET',
@@ -361,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedDatabase: value('TOLLGATE_EMBEDDED_DATABASE'),
       redisUrl: value('REDIS_URL'),
       clickhouseUrl: value('CLICKHOUSE_URL'),
+      clickhouseCluster: value('CLICKHOUSE_CLUSTER'),
     },
     auth: {
       adminKey: value('TOLLGATE_ADMIN_KEY'),

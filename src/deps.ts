@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import { createClickhouse } from './clickhouse/client.ts';
+import { createClickhouse, databaseFromUrl } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
@@ -27,6 +26,7 @@ import { loadSecretBox } from './shared/secret-keyring.ts';
 import type { Logger } from './shared/logger.ts';
 import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
 import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
+import { describeRedisUrl, openRedis, parseRedisUrl, type RedisClient } from './storage/redis-connection.ts';
 import { migrateSql } from './storage/sql-migrations.ts';
 
 /** Everything a request may need, created once per process and closed on shutdown. */
@@ -34,7 +34,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   db: SqlDatabaseHandle;
-  redis: Redis | undefined;
+  /** One Redis or a Redis Cluster (REDIS_URL=redis+cluster://...). */
+  redis: RedisClient | undefined;
   clickhouse: ClickHouseClient | undefined;
   auth: AuthService;
   /** API key revocations and rotations, heard by every instance (Redis pub/sub, or in-process). */
@@ -85,7 +86,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const inferenceConfig = new InferenceConfigService({ db: db.db, secretBox: secrets.box, inference: config.inference, logger });
     await inferenceConfig.logKeyReport();
     const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl, logger) : undefined;
-    const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
+    const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, config.storage.clickhouseCluster, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
     const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
     const telemetry = await createTelemetry(config, logger);
@@ -138,11 +139,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   }
 }
 
-async function openClickhouse(url: string, logger: Logger): Promise<ClickHouseClient> {
-  const clickhouse = createClickhouse(url);
+async function openClickhouse(url: string, clusterName: string | undefined, logger: Logger): Promise<ClickHouseClient> {
+  const clickhouse = createClickhouse(url, { cluster: clusterName !== undefined });
   try {
-    const applied = await migrateClickhouse(clickhouse, clickhouseMigrationsDir);
-    logger.info({ clickhouse: redactUrl(url), applied }, applied.length ? 'clickhouse migrated' : 'clickhouse schema up to date');
+    const cluster = clusterName === undefined ? undefined : { name: clusterName, database: databaseFromUrl(url) };
+    const applied = await migrateClickhouse(clickhouse, clickhouseMigrationsDir, undefined, cluster);
+    logger.info({ clickhouse: redactUrl(url), cluster: clusterName, applied }, applied.length ? 'clickhouse migrated' : 'clickhouse schema up to date');
   } catch (error) {
     await clickhouse.close();
     throw new Error(`cannot prepare ClickHouse at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
@@ -150,20 +152,20 @@ async function openClickhouse(url: string, logger: Logger): Promise<ClickHouseCl
   return clickhouse;
 }
 
-async function connectRedis(url: string, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
+  const redis = openRedis(parseRedisUrl(url), { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   // While Redis is away ioredis reconnects on its own; each failed attempt is logged, not thrown.
   let lastWarning = 0;
   redis.on('error', (error: Error) => {
     if (Date.now() - lastWarning < 10_000) return;
     lastWarning = Date.now();
-    logger.warn({ err: error, redis: redactUrl(url) }, 'Redis connection error; reconnecting');
+    logger.warn({ err: error, redis: describeRedisUrl(url) }, 'Redis connection error; reconnecting');
   });
   try {
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot connect to Redis at ${describeRedisUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
   return redis;
 }

@@ -10,6 +10,11 @@ export interface ClickhouseOptions {
    * caller logs it through our logger with the request context.
    */
   logLevel?: ClickHouseLogLevel;
+  /**
+   * The tables are Distributed over a cluster: an insert returns once its rows are on their shard, not
+   * queued on this server, so a resend's check for stored events sees them.
+   */
+  cluster?: boolean;
 }
 
 /** The database named by the URL path (`http://host:8123/usage` -> `usage`), else `default`. */
@@ -32,5 +37,6 @@ export function createClickhouse(url: string, options: ClickhouseOptions = {}): 
     request_timeout: options.requestTimeoutMs ?? 30_000,
     application: 'tollgate',
     log: { level: options.logLevel ?? ClickHouseLogLevel.OFF },
+    ...(options.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } } : {}),
   });
 }

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { literal } from './escape.ts';
+import { replicatedStatements, createdTable, type ClickhouseCluster } from './cluster-ddl.ts';
+import { identifier, literal } from './escape.ts';
 
 // ClickHouse has no transactional DDL: a crash between applying a file and recording its id runs the
 // file again on the next start, so migrations use IF NOT EXISTS / IF EXISTS and stay re-runnable.
@@ -107,20 +108,29 @@ export async function migrateClickhouse(
   client: ClickHouseClient,
   dir: string,
   log: (msg: string) => void = () => {},
+  cluster?: ClickhouseCluster,
 ): Promise<string[]> {
+  // On a cluster the record is replicated too, so a gateway on any server sees what was applied.
   await client.command({
-    query: 'CREATE TABLE IF NOT EXISTS schema_migrations (id String, applied_at DateTime) ENGINE = MergeTree ORDER BY id',
+    query: cluster
+      ? `CREATE TABLE IF NOT EXISTS ${identifier(cluster.database)}.schema_migrations ON CLUSTER ${identifier(cluster.name)} (id String, applied_at DateTime) ENGINE = ReplicatedMergeTree(${literal(`/clickhouse/tables/{shard}/${cluster.database}/schema_migrations`)}, '{replica}') ORDER BY id`
+      : 'CREATE TABLE IF NOT EXISTS schema_migrations (id String, applied_at DateTime) ENGINE = MergeTree ORDER BY id',
   });
   const migrations = await listClickhouseMigrations(dir);
+  // Tables every migration so far created: a view over one of them reads its local twin on a cluster.
+  const tables = new Set<string>();
   const applied = await appliedIds(client);
   const appliedNow: string[] = [];
   for (const migration of migrations) {
-    if (applied.has(migration.id)) {
-      continue;
-    }
     let statements: string[];
     try {
       statements = splitStatements(await readFile(migration.path, 'utf8'));
+      for (const statement of statements) {
+        const table = createdTable(statement);
+        if (table) tables.add(table);
+      }
+      if (applied.has(migration.id)) continue;
+      if (cluster) statements = statements.flatMap((statement) => replicatedStatements(statement, cluster, tables));
     } catch (error) {
       throw new Error(`ClickHouse migration ${migration.id}: ${(error as Error).message}`, { cause: error });
     }

@@ -1,13 +1,11 @@
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serviceUrl } from '../../test/testkit/services.ts';
+import { redisTargets } from '../../test/testkit/redis-targets.ts';
 import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from './broadcast.ts';
 import { randomId } from './ids.ts';
 import { createLogger } from './logger.ts';
 
 const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
-const redisUrl = serviceUrl('REDIS');
 
 describe('broadcast', () => {
   it('in one process: calls each listener of the topic once, until it unsubscribes', async () => {
@@ -21,17 +19,16 @@ describe('broadcast', () => {
     expect(heard).toEqual(['one']);
   });
 
-  describe.runIf(redisUrl)('over Redis', () => {
-    const connections: Redis[] = [];
+  describe.each(redisTargets())('over $name', (target) => {
     const broadcasts: Broadcast[] = [];
     afterAll(async () => {
       await Promise.all(broadcasts.map((b) => b.close()));
-      await Promise.all(connections.map((c) => c.quit()));
+      await target.closeAll();
     });
 
     const instance = async (prefix: string) => {
-      const redis = new Redis(redisUrl!);
-      connections.push(redis);
+      const redis = target.client();
+      await redis.connect();
       const broadcast = await createRedisBroadcast(redis, logger, prefix);
       broadcasts.push(broadcast);
       return broadcast;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { openSubscriber, type RedisClient } from '../storage/redis-connection.ts';
 
 /**
  * Messages every instance hears: Redis pub/sub when configured, in-process otherwise. The publishing
@@ -78,10 +78,10 @@ export function createLocalBroadcast(logger: Logger): Broadcast {
 }
 
 /** Channels are `${channelPrefix}${topic}`; messages travel as `${origin}\n${message}`. */
-export async function createRedisBroadcast(redis: Redis, logger: Logger, channelPrefix: string): Promise<Broadcast> {
+export async function createRedisBroadcast(redis: RedisClient, logger: Logger, channelPrefix: string): Promise<Broadcast> {
   const origin = randomUUID();
   const topics = new Topics(logger);
-  const subscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const subscriber = openSubscriber(redis);
   let down = false;
   let subscribed: Promise<unknown> = Promise.resolve();
   subscriber.on('message', (channel: string, payload: string) => {

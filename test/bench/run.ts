@@ -8,8 +8,10 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concurrentStreams, longPrompt, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
 import { cpuMicros, freePort, killAll, memory, sampleRss, startNode, stop, waitForHttp, type Started } from './lib/processes.ts';
-import { prepareServices } from './lib/services.ts';
+import { benchUrl, prepareServices } from './lib/services.ts';
+import { runFleet, type FleetRun } from './fleet.ts';
 import { printReport, type Run } from './lib/report.ts';
+import { raiseLimits } from './lib/tenants.ts';
 
 // npm run bench: the gateway in its production shape against a pass-through proxy and the fake upstream
 // itself, over loopback, targets interleaved round by round (the machine is shared and noisy), CPU from
@@ -30,6 +32,11 @@ const { values: options } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     /** Extra node flags for the gateway process only, e.g. --node-flag=--max-semi-space-size=8 */
     'node-flag': { type: 'string', multiple: true, default: [] },
+    /** N gateway instances on one Redis and then on the Redis Cluster, instead of the profiles (fleet.ts). */
+    fleet: { type: 'string' },
+    /** With --fleet: tenants, each on one instance, and the connections spread over them. */
+    tenants: { type: 'string', default: '6' },
+    connections: { type: 'string', default: '48' },
   },
 });
 const rounds = Number(options.rounds);
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
   cleanupServices = services.cleanup;
   if (options.env?.length) services.description += ` (gateway environment overridden: ${options.env.join(' ')})`;
   process.stdout.write(`bench: results and logs in ${runDir}\nbench: storage ${services.description}\n`);
+  if (options.fleet !== undefined) return fleet(services);
 
   const upstreamPort = await freePort();
   const upstream = startNode('fake upstream', [join(root, 'test/testkit/fake-upstream.ts'), '--port', String(upstreamPort), '--tokens', '5'], process.env, join(runDir, 'fake-upstream.log'));
@@ -214,20 +222,47 @@ models:
   await services.cleanup();
 }
 
-/** Lifts the bench tenant's rate limits well above what the load can reach, so nothing is refused. */
-async function raiseLimits(url: string, adminKey: string, tenantId: string): Promise<void> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-    body: JSON.stringify({
-      query: 'mutation($tenantId: ID!, $limits: RateLimitsInput!) { setTenantLimits(tenantId: $tenantId, limits: $limits) { tenant { id } } }',
-      variables: { tenantId, limits: { requestsPerMinute: 1_000_000_000, tokensPerMinute: 1_000_000_000, concurrentRequests: 100_000 } },
-    }),
+async function fleet(services: Awaited<ReturnType<typeof prepareServices>>): Promise<void> {
+  const instances = Number(options.fleet);
+  if (!Number.isInteger(instances) || instances < 1) throw new Error(`--fleet takes a number of gateway instances (got "${options.fleet}")`);
+  const redis = [
+    { name: 'redis', url: benchUrl('REDIS') },
+    { name: 'redis-cluster', url: benchUrl('REDIS_CLUSTER') },
+  ].filter((target): target is { name: string; url: string } => target.url !== undefined);
+  if (redis.length === 0) throw new Error('--fleet needs TOLLGATE_BENCH_REDIS_URL or TOLLGATE_BENCH_REDIS_CLUSTER_URL (or the TOLLGATE_TEST_ ones): bash scripts/services.sh');
+  const runs = await runFleet({ instances, tenants: Number(options.tenants), connections: Number(options.connections), durationS, rounds, root, runDir, services, redis });
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const summary = redis.map(({ name }) => {
+    const of = runs.filter((run) => run.redis === name);
+    const pick = (field: keyof FleetRun) => median(of.map((run) => run[field] as number));
+    const clickhouse = of.map((run) => run.clickhouseCpuUsPerEvent).filter((value): value is number => value !== null);
+    return {
+      redis: name,
+      rps: pick('rps'),
+      gatewayCpuUsPerRequest: pick('gatewayCpuUsPerRequest'),
+      requestsPerGatewayCore: 1e6 / pick('gatewayCpuUsPerRequest'),
+      redisMasterCpuUsPerRequest: pick('redisMasterCpuUsPerRequest'),
+      requestsPerRedisCore: 1e6 / pick('redisMasterCpuUsPerRequest'),
+      redisReplicaCpuUsPerRequest: pick('redisReplicaCpuUsPerRequest'),
+      redisCommandUsPerRequest: pick('redisCommandUsPerRequest'),
+      redisCallsPerRequest: pick('redisCallsPerRequest'),
+      redisBytesInPerRequest: pick('redisBytesInPerRequest'),
+      usageEventsStoredPerSecond: pick('usageEventsStoredPerSecond'),
+      clickhouseCpuUsPerEvent: clickhouse.length ? median(clickhouse) : null,
+    };
   });
-  const body = (await response.json()) as { errors?: { message: string }[] };
-  if (!response.ok || body.errors?.length) {
-    throw new Error(`could not raise the bench tenant's rate limits (HTTP ${response.status}: ${body.errors?.map((e) => e.message).join('; ') ?? ''})`);
+  process.stdout.write(`\nfleet of ${instances}, medians of ${rounds} rounds of ${durationS} s:\n`);
+  for (const row of summary) {
+    process.stdout.write(
+      `  ${row.redis.padEnd(13)} ${row.rps.toFixed(0)} req/s; per gateway core ${row.requestsPerGatewayCore.toFixed(0)} req/s; per Redis core ${row.requestsPerRedisCore.toFixed(0)} req/s ` +
+        `(${row.redisMasterCpuUsPerRequest.toFixed(1)} µs, ${row.redisBytesInPerRequest.toFixed(0)} B in per request); ClickHouse ${row.usageEventsStoredPerSecond.toFixed(0)} events/s` +
+        `${row.clickhouseCpuUsPerEvent === null ? '' : `, ${(1e6 / row.clickhouseCpuUsPerEvent).toFixed(0)} events per CPU second`}\n`,
+    );
   }
+  const file = join(runDir, 'fleet.json');
+  writeFileSync(file, `${JSON.stringify({ startedAt: stamp, instances, tenants: Number(options.tenants), connections: Number(options.connections), rounds, durationS, storage: services.description, runs, summary }, null, 2)}\n`);
+  process.stdout.write(`bench: wrote ${file}\n`);
+  await services.cleanup();
 }
 
 async function scrapeHeap(url: string): Promise<Record<string, number>> {

@@ -1,23 +1,22 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-ws';
-import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { randomId } from '../../src/shared/ids.ts';
 import { asAdmin, bearer, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
-import { serviceUrl } from '../testkit/services.ts';
+import { describeOnEachRedis } from '../testkit/redis-targets.ts';
 import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
 
-// Two app instances sharing one Postgres and one Redis, as behind a load balancer: the limits, quotas
+// Two app instances sharing one Postgres and one Redis (a server, then a cluster), as behind a load balancer: the limits, quotas
 // and alerts they enforce are one truth, whichever instance a request lands on.
 
-const redisUrl = serviceUrl('REDIS');
 const postgres = sqlDialects().find((dialect) => dialect.name === 'postgres');
 
-describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis and Postgres', () => {
+describeOnEachRedis('limits across two instances sharing Postgres and $name', postgres !== undefined, (target) => {
+  const redisUrl = target.url;
   let upstream: FakeUpstream;
   let database: TestSqlDatabase;
   let a: TestApp;
@@ -283,7 +282,7 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     const mintedId = minted.response.headers.get('x-request-id')!;
     expect(sent.response.headers.get('x-request-id')).toBe('client-sent-0001');
     expect(mintedId).toMatch(/^req_/);
-    const redis = new Redis(redisUrl!);
+    const redis = target.client();
     try {
       const ttlOf = (requestId: string) => redis.pttl(`${options.config.limits.keyPrefix as string}rid:{${tenantId}}:${requestId}`);
       // Each is remembered once admitted (and again once settled).

@@ -1,11 +1,10 @@
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { asAdmin, bearer, graphqlRequest, startTestApp, type TestApp } from '../testkit/app.ts';
-import { serviceUrl } from '../testkit/services.ts';
+import { describeOnEachRedis } from '../testkit/redis-targets.ts';
 import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
 
-const redisUrl = serviceUrl('REDIS');
 const postgres = sqlDialects().find((d) => d.name === 'postgres');
 
 const viewer = '{ viewer { kind apiKeyId } }';
@@ -21,7 +20,7 @@ async function refusedWithin(gateway: TestApp, secret: string, limitMs: number) 
   }
 }
 
-describe.skipIf(!redisUrl || !postgres)('API key revocation across instances (Postgres + Redis)', () => {
+describeOnEachRedis('API key revocation across instances (Postgres + $name)', postgres !== undefined, ({ url: redisUrl }) => {
   let database: TestSqlDatabase;
   let one: TestApp;
   let two: TestApp;

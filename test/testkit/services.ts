@@ -2,9 +2,9 @@
 // prints them). Locally a missing URL skips those tests; CI sets TOLLGATE_REQUIRE_SERVICES=1 so a
 // missing URL fails loudly instead of passing with nothing tested.
 
-export type ServiceName = 'DATABASE' | 'REDIS' | 'CLICKHOUSE';
+export type ServiceName = 'DATABASE' | 'REDIS' | 'REDIS_CLUSTER' | 'CLICKHOUSE' | 'CLICKHOUSE_CLUSTER';
 
-export const serviceVariables = ['DATABASE', 'REDIS', 'CLICKHOUSE'].map((name) => `TOLLGATE_TEST_${name}_URL`);
+export const serviceVariables = ['DATABASE', 'REDIS', 'REDIS_CLUSTER', 'CLICKHOUSE', 'CLICKHOUSE_CLUSTER'].map((name) => `TOLLGATE_TEST_${name}_URL`);
 
 export function servicesRequired(): boolean {
   return process.env.TOLLGATE_REQUIRE_SERVICES === '1';

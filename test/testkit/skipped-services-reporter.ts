@@ -12,7 +12,7 @@ export default class SkippedServicesReporter implements Reporter {
     console.log(
       `\n${skipped} tests skipped in ${files.length} files (${files.map((module) => module.relativeModuleId).join(', ')}): ` +
         `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set. ` +
-        '`bash scripts/services.sh` starts Postgres, Redis and ClickHouse and prints what to export.',
+        '`bash scripts/services.sh` starts Postgres, Redis, a Redis Cluster and ClickHouse and prints what to export.',
     );
   }
 }

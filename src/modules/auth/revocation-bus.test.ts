@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { serviceUrl } from '../../../test/testkit/services.ts';
+import { redisTargets } from '../../../test/testkit/redis-targets.ts';
+import type { RedisClient } from '../../storage/redis-connection.ts';
 import { randomId } from '../../shared/ids.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './revocation-bus.ts';
@@ -24,14 +25,12 @@ describe('local revocation bus', () => {
   });
 });
 
-const redisUrl = serviceUrl('REDIS');
-
-describe.skipIf(!redisUrl)('Redis revocation bus', () => {
-  const connections: Redis[] = [];
+describe.each(redisTargets())('Redis revocation bus: $name', (target) => {
+  const connections: RedisClient[] = [];
   const buses: RevocationBus[] = [];
   const channel = `tollgate:test:${randomId(8)}`;
   const open = async (connectionName?: string) => {
-    const redis = new Redis(redisUrl!, { lazyConnect: true, connectionName });
+    const redis = target.client(connectionName ? { connectionName } : {});
     await redis.connect();
     connections.push(redis);
     const bus = await createRedisRevocationBus(redis, logger, channel);
@@ -40,7 +39,7 @@ describe.skipIf(!redisUrl)('Redis revocation bus', () => {
   };
   afterAll(async () => {
     for (const bus of buses) await bus.close();
-    for (const redis of connections) await redis.quit();
+    await target.closeAll();
   });
 
   it('delivers a key id published on one instance to every other, and locally at once', async () => {
@@ -56,14 +55,21 @@ describe.skipIf(!redisUrl)('Redis revocation bus', () => {
   });
 
   it('drops everything cached when the subscriber reconnects, since messages may have been missed', async () => {
-    // The subscriber is a duplicate of the connection, so it carries the same name.
+    // The subscriber carries the connection's name, on whichever node of a cluster it listens.
     const name = `revocation-test-${randomId(6)}`;
     const bus = await open(name);
     const a = recorder();
     bus.subscribe(a.listener);
-    const clients = (await connections[0]!.client('LIST')) as string;
-    const subscriber = clients.split('\n').find((line) => line.includes(`name=${name} `) && line.includes('sub=1'));
-    await connections[0]!.client('KILL', 'ID', /id=(\d+)/.exec(subscriber ?? '')![1]!);
+    const connection = connections.at(-1)!;
+    let killed = 0;
+    for (const node of connection instanceof Cluster ? connection.nodes('all') : [connection]) {
+      const clients = (await node.client('LIST')) as string;
+      const subscriber = clients.split('\n').find((line) => line.includes(`name=${name} `) && line.includes('sub=1'));
+      if (!subscriber) continue;
+      await node.client('KILL', 'ID', /id=(\d+)/.exec(subscriber)![1]!);
+      killed += 1;
+    }
+    expect(killed).toBe(1);
     await vi.waitFor(() => expect(a.cleared()).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
     await buses[0]!.publish('after-reconnect');
     await vi.waitFor(() => expect(a.heard).toContain('after-reconnect'), { timeout: 2_000, interval: 10 });

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import { openSubscriber, type RedisClient } from '../../storage/redis-connection.ts';
 
 /** What an instance does when told an API key changed: forget one cached key, or all of them. */
 export interface RevocationListener {
@@ -36,9 +36,9 @@ export function createLocalRevocationBus(): RevocationBus {
 }
 
 /** Several instances: Redis pub/sub, on its own connection since a subscribed connection can do nothing else. */
-export async function createRedisRevocationBus(redis: Redis, logger: Logger, channel = revocationChannel): Promise<RevocationBus> {
+export async function createRedisRevocationBus(redis: RedisClient, logger: Logger, channel = revocationChannel): Promise<RevocationBus> {
   const listeners = new Set<RevocationListener>();
-  const subscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const subscriber = openSubscriber(redis);
   let disconnected = false;
   subscriber.on('message', (from: string, keyId: string) => {
     if (from !== channel) return;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { TokenUsage } from '../../providers/provider.ts';
 import type { PromptText } from '../../providers/token-estimator.ts';
+import type { RedisClient } from '../../storage/redis-connection.ts';
 
 /** A whole answer kept for exact repeats: what the caller saw and where it was served. */
 export interface CachedCompletion {
@@ -43,11 +43,11 @@ export class MemoryResponseCache implements ResponseCache {
 
 /** Shared by every instance; a Redis failure is a miss, never an error for the caller. */
 export class RedisResponseCache implements ResponseCache {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #ttlMs: number;
   readonly #prefix: string;
   readonly #onError: (error: unknown) => void;
-  constructor(options: { redis: Redis; ttlMs: number; prefix?: string; onError: (error: unknown) => void }) {
+  constructor(options: { redis: RedisClient; ttlMs: number; prefix?: string; onError: (error: unknown) => void }) {
     this.#redis = options.redis;
     this.#ttlMs = options.ttlMs;
     this.#prefix = options.prefix ?? 'tollgate:cache:';

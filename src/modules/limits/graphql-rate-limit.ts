@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { useRateLimiter, type Identity } from '@envelop/rate-limiter';
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
 import type { GraphQLContext } from '../../context.ts';
 import { DomainError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { LimitsMetrics } from './limits-metrics.ts';
+import type { RedisClient } from '../../storage/redis-connection.ts';
 
 // The control plane's own GraphQL operations, limited per principal with @envelop/rate-limiter.
 // Each root field of a query or mutation counts once against the principal's budget per window;
@@ -25,11 +25,11 @@ interface CallLog {
  * equal times in the list), so two instances writing at once keep each other's calls.
  */
 class RedisCallLog implements CallLog {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #onError: (error: unknown) => void;
 
-  constructor(redis: Redis, prefix: string, onError: (error: unknown) => void) {
+  constructor(redis: RedisClient, prefix: string, onError: (error: unknown) => void) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#onError = onError;
@@ -135,7 +135,7 @@ class ExemptingCallLog implements CallLog {
 export interface GraphqlRateLimitOptions {
   perMinute: number;
   /** Shared across instances when given (the limiter's fail-fast connection); in-process otherwise. */
-  redis: Redis | undefined;
+  redis: RedisClient | undefined;
   keyPrefix: string;
   logger: Logger;
   metrics: LimitsMetrics;

@@ -283,8 +283,8 @@ return results
 /**
  * Settles several admissions in one call (those of one turn of the client's event loop), in order,
  * each exactly as if alone. ARGV: now, settlement count, request-id ttl (ms), threshold count,
- * thresholds (percent)..., then per settlement: admission id, reserved, actual, token limit, spec
- * count, kinds... KEYS per settlement: quota hash, request-id key, spec keys (as for an admission).
+ * thresholds (percent)..., then per settlement: admission id, reserved, actual, token limit,
+ * unadmitted (1: count the request if its id is new), spec count, kinds... KEYS per settlement: quota hash, request-id key, spec keys (as for an admission).
  * Returns per settlement: seeded, tokens, requests, crossed count, crossed thresholds... (those it crossed
  * first in the period, and again when it is settled again: a retry whose reply was lost).
  */
@@ -307,18 +307,24 @@ local out = {}
 local a = 5 + #thresholds
 local k = 1
 for _ = 1, count do
-  local id, reserved, actual, tokenLimit, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local id, reserved, actual, tokenLimit, unadmitted, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] == '1', tonumber(ARGV[a + 5])
   local q = quotas[KEYS[k]]
   if not q then
     local qv = redis.call('HMGET', KEYS[k], unpack(fields))
-    q = { seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0, alerted = {} }
+    q = { seeded = qv[1] ~= false, tokens = (tonumber(qv[2]) or 0) + (tonumber(qv[3]) or 0), requests = (tonumber(qv[4]) or 0) + (tonumber(qv[5]) or 0), added = 0, addedRequests = 0, alerted = {} }
     -- each flag holds the admission whose settlement crossed it ('1' when it was behind at seeding)
     for i = 1, #thresholds do q.alerted[i] = qv[5 + i] end
     quotas[KEYS[k]] = q
   end
   -- a request id keeps the largest count it was settled with
-  local counted = tonumber(redis.call('SET', KEYS[k + 1], actual, 'PX', ttl, 'GET') or '0')
+  local previous = redis.call('SET', KEYS[k + 1], actual, 'PX', ttl, 'GET')
+  local counted = tonumber(previous or '0')
   if counted > actual then redis.call('SET', KEYS[k + 1], counted, 'PX', ttl) end
+  -- a request whose admission failed (served while limits failed open) is counted now, once
+  if unadmitted and previous == false and q.seeded then
+    q.addedRequests = q.addedRequests + 1
+    q.requests = q.requests + 1
+  end
   local delta = math.max(0, actual - counted)
   local crossed = {}
   if q.seeded and delta > 0 then
@@ -348,7 +354,7 @@ for _ = 1, count do
   for _, percent in ipairs(crossed) do table.insert(out, percent) end
   k = k + 2
   for i = 1, n do
-    local kind = ARGV[a + 4 + i]
+    local kind = ARGV[a + 5 + i]
     if kind == 'c' then
       redis.call('ZREM', KEYS[k], id)
       if not swept[KEYS[k]] then
@@ -372,10 +378,11 @@ for _ = 1, count do
       k = k + 1
     end
   end
-  a = a + 5 + n
+  a = a + 6 + n
 end
 for key, q in pairs(quotas) do
   if q.added > 0 then redis.call('HINCRBY', key, 'tokens', q.added) end
+  if q.addedRequests > 0 then redis.call('HINCRBY', key, 'requests', q.addedRequests) end
 end
 for key, delta in pairs(sums) do
   if delta ~= 0 then redis.call('INCRBY', key, delta) end
@@ -403,7 +410,7 @@ end
 return 1
 `;
 
-/** ARGV: now, spec count, specs... KEYS: (unused) x2, spec keys. Returns states (limit, remaining, reset) per spec. */
+/** ARGV: now, spec count, specs... KEYS: (unused, in the tenant's slot) x2, spec keys. Returns states (limit, remaining, reset) per spec. */
 export const peekScript = `${clock}${trim}${readSpecs}
 local specs = readSpecs(tonumber(ARGV[2]), 3, 3)
 local out = {}

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { redisTargets as redisTargetsUnderTest } from '../../../test/testkit/redis-targets.ts';
 import { serviceUrl } from '../../../test/testkit/services.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { AdmitInput, AdmitOutcome, LimiterStore, LimitSpec, QuotaSpec } from './limiter-store.ts';
@@ -16,23 +17,22 @@ interface StoreUnderTest {
 
 const redisUrl = serviceUrl('REDIS');
 const connections: Redis[] = [];
+const redisTargets = redisTargetsUnderTest();
 
 const stores: StoreUnderTest[] = [
   { name: 'memory', create: (now, generatedRequestIdTtlMs) => new MemoryLimiterStore({ requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now }) },
 ];
-if (redisUrl) {
+for (const target of redisTargets) {
   stores.push({
-    name: 'redis',
-    create: (now, generatedRequestIdTtlMs) => {
-      const redis = new Redis(redisUrl);
-      connections.push(redis);
-      return new RedisLimiterStore({ redis, keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now });
-    },
+    name: target.name,
+    create: (now, generatedRequestIdTtlMs) =>
+      new RedisLimiterStore({ redis: target.client(), keyPrefix: `test:limits:${randomId(8)}:`, requestIdTtlMs: 3_600_000, generatedRequestIdTtlMs, now }),
   });
 }
 
 afterAll(async () => {
   await Promise.all(connections.map((redis) => redis.quit()));
+  await Promise.all(redisTargets.map((target) => target.closeAll()));
 });
 
 const realNow = Date.now();
@@ -315,6 +315,21 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
       expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 120 });
     });
 
+    it('counts a request whose admission failed (served while limits failed open) at its settlement, once', async () => {
+      await store.seedQuota(tenantId, noQuota, { tokens: 0, requests: 0 });
+      await admit([], { requestId: 'admitted' });
+      const settle = (requestId: string, actual: number, unadmitted?: boolean) =>
+        store.settle({ tenantId, apiKeyId: null, requestId, admissionId: requestId, reserved: 0, actual, specs: [], quota: noQuota, unadmitted });
+      expect((await settle('admitted', 10, true)).quota).toMatchObject({ tokens: 10, requests: 1 });
+      expect((await settle('failed-open', 20, true)).quota).toMatchObject({ tokens: 30, requests: 2 });
+      expect((await settle('failed-open', 20, true)).quota).toMatchObject({ tokens: 30, requests: 2 });
+      // A request refused after it was answered early is settled too: its admission was refused, not lost.
+      expect((await settle('refused-late', 5)).quota).toMatchObject({ tokens: 35, requests: 2 });
+      // The admission of a request that failed open arriving after all (it was held back) does not count it again.
+      expect(await admit([], { requestId: 'failed-open' })).toMatchObject({ status: 'admitted', quota: { requests: 2 } });
+      expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 35, requests: 2 });
+    });
+
     it('reports each alert threshold once, the first time it is crossed', async () => {
       const spec: QuotaSpec = { ...noQuota, tokenLimit: 1_000 };
       await store.seedQuota(tenantId, spec, { tokens: 100, requests: 0 });
@@ -348,14 +363,11 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
   });
 });
 
-describe.runIf(redisUrl)('redis limiter store across instances', () => {
+describe.each(redisTargets)('redis limiter store across instances: $name', (target) => {
   it('admits exactly the limit when two stores on two connections race for it', async () => {
     const prefix = `test:limits:${randomId(8)}:`;
-    const a = new Redis(redisUrl!);
-    const b = new Redis(redisUrl!);
-    connections.push(a, b);
-    const storeA = new RedisLimiterStore({ redis: a, keyPrefix: prefix, requestIdTtlMs: 60_000 });
-    const storeB = new RedisLimiterStore({ redis: b, keyPrefix: prefix, requestIdTtlMs: 60_000 });
+    const storeA = new RedisLimiterStore({ redis: target.client(), keyPrefix: prefix, requestIdTtlMs: 60_000 });
+    const storeB = new RedisLimiterStore({ redis: target.client(), keyPrefix: prefix, requestIdTtlMs: 60_000 });
     const outcomes = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
         (i % 2 ? storeA : storeB).admit({

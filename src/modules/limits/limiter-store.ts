@@ -101,6 +101,11 @@ export interface SettleInput {
   quota: QuotaSpec;
   /** Far from every limit, so a release a few ms late refuses no one: a store across the network may hold it back to send it with others. */
   lazy?: boolean;
+  /**
+   * Its admission failed (the limits failed open and served it): the store counts the request against
+   * the month now, unless the admission did arrive (a lost reply) and counted it.
+   */
+  unadmitted?: boolean;
 }
 
 export interface SettleOutcome {

@@ -66,6 +66,8 @@ export class LimitsGate implements RequestGate {
   #sequence = 0;
   readonly #pending: PendingSettlement[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Admissions that failed open and await their settlement, which then counts them against the month. */
+  readonly #failedOpen = new Set<string>();
   #lastWarning = 0;
   readonly #early: EarlyStarts | undefined;
   /** Settlements of early answers, each waiting for its verdict; close() waits for them. */
@@ -127,7 +129,7 @@ export class LimitsGate implements RequestGate {
     } catch (error) {
       if (viewKey) this.#early!.forget(viewKey);
       if (error instanceof DomainError) throw error;
-      return this.#storeUnavailable(limits, error);
+      return this.#storeUnavailable(limits, error, input.admissionId);
     }
     if (outcome.status === 'unseeded') throw new Error('limiter store answered "unseeded" to an admission that did not require a seed');
     if (outcome.status === 'refused') {
@@ -161,7 +163,7 @@ export class LimitsGate implements RequestGate {
   }
 
   /** Fails open (no headers) or, for a tenant whose checks protect money, closed. */
-  #storeUnavailable(limits: EffectiveLimits, error: unknown): Readonly<Record<string, string>> {
+  #storeUnavailable(limits: EffectiveLimits, error: unknown, admissionId: string): Readonly<Record<string, string>> {
     const failClosed = moneyBearing(limits);
     this.#options.metrics.storeFailures.inc({ operation: 'admit', handling: failClosed ? 'fail_closed' : 'fail_open' });
     const now = Date.now();
@@ -175,7 +177,9 @@ export class LimitsGate implements RequestGate {
       );
     }
     if (failClosed) throw quotaUnavailable('the limits store (Redis)');
-    // Settled all the same: if the admission did reach the store (a lost reply), its slot is released.
+    // Settled all the same: if the admission did reach the store (a lost reply), its slot is released;
+    // if not, the settlement counts the request against the month.
+    this.#failedOpen.add(admissionId);
     return noHeaders;
   }
 
@@ -188,7 +192,8 @@ export class LimitsGate implements RequestGate {
       settle: (usage: TokenUsage | undefined) => {
         if (settled) return;
         settled = true;
-        const settle = () => this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0 });
+        const settle = () =>
+          this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0, ...(this.#failedOpen.delete(input.admissionId) ? { unadmitted: true } : {}) });
         if (!verdict) return settle();
         const settling = verdict.then(settle, settle);
         this.#settlingAfterVerdict.add(settling);

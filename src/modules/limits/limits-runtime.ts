@@ -1,9 +1,9 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { LimitsConfig, ModelConfig } from '../../config.ts';
 import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from '../../shared/broadcast.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { duplicateRedis, type RedisClient } from '../../storage/redis-connection.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
 import { BillingService } from '../billing/billing.service.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
@@ -42,7 +42,7 @@ export interface LimitsRuntimeOptions {
   logger: Logger;
   db: SqlDatabaseHandle;
   /** Shared counters and pub/sub when set; in-process otherwise. */
-  redis: Redis | undefined;
+  redis: RedisClient | undefined;
   usage: Pick<UsageRuntime, 'store' | 'meter'>;
   prices: PriceBook;
   models: () => readonly ModelConfig[];
@@ -57,8 +57,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
   // outage costs a request milliseconds before it fails open (or closed). No auto-pipelining: ioredis
   // holds every command back while a pipeline's replies are awaited, so an admission waited for the
   // settlement sent before it; the store gathers a turn's calls into one write itself.
-  const limiterRedis = options.redis?.duplicate({
-    lazyConnect: true,
+  const limiterRedis = options.redis && duplicateRedis(options.redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: config.redisTimeoutMs,

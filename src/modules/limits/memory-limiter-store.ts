@@ -147,11 +147,14 @@ export class MemoryLimiterStore implements LimiterStore {
   async settle(input: SettleInput): Promise<SettleOutcome> {
     const now = this.#now();
     const period = this.#period(input.tenantId, input.quota);
-    const counted = this.#countedTokens(input, now) ?? 0;
+    const known = this.#countedTokens(input, now);
+    const counted = known ?? 0;
     const delta = Math.max(0, input.actual - counted);
     this.#remember(input, Math.max(counted, input.actual), now);
     const crossed: number[] = [];
     if (period.seeded && delta > 0) period.tokens += delta;
+    // A request whose admission failed (served while limits failed open) is counted now, once.
+    if (input.unadmitted && period.seeded && known === undefined) period.requests += 1;
     const reached = period.seeded && delta > 0 ? reachedThresholds(period.baseTokens + period.tokens, input.quota.tokenLimit) : [];
     for (const threshold of alertThresholds) {
       const by = period.alerted.get(threshold);

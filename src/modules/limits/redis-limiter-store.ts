@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import {
   alertThresholds,
   type AdmitInput,
@@ -13,13 +13,14 @@ import {
 } from './limiter-store.ts';
 import { admitScript, peekScript, seedScript, settleScript } from './limiter-scripts.ts';
 import { periodEnd } from './memory-limiter-store.ts';
+import type { RedisClient } from '../../storage/redis-connection.ts';
 
 export interface RedisLimiterStoreOptions {
   /**
    * A connection of the limiter's own: it should fail fast (no offline queue, a command timeout) so a
    * Redis outage costs a request milliseconds, not seconds.
    */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of every key, e.g. "tollgate:" (tests use their own). */
   keyPrefix: string;
   /** How long a request id the client sent is remembered, so a retry counts once. */
@@ -97,7 +98,7 @@ function layoutOf(specs: readonly LimitSpec[]): SpecLayout {
  */
 export class RedisLimiterStore implements LimiterStore {
   readonly kind = 'redis' as const;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #requestIdTtlMs: number;
   readonly #generatedRequestIdTtlMs: number;
@@ -169,7 +170,9 @@ export class RedisLimiterStore implements LimiterStore {
 
   async peek(tenantId: string, apiKeyId: string | null, specs: readonly LimitSpec[]): Promise<LimitState[]> {
     this.#beforeCall();
-    const keys = ['-', '-', ...this.#specKeys({ tenantId, apiKeyId }, specs)];
+    // Two keys the script does not read, in the tenant's slot like the rest: a cluster refuses a call across slots.
+    const unused = `${this.#prefix}rl:${this.#tag(tenantId)}:-`;
+    const keys = [unused, unused, ...this.#specKeys({ tenantId, apiKeyId }, specs)];
     const reply = (await this.#peek(keys.length, ...keys, this.#now?.() ?? '', specs.length, ...layoutOf(specs).args)) as number[];
     return states(reply, 0);
   }
@@ -201,7 +204,8 @@ export class RedisLimiterStore implements LimiterStore {
   #gatherTurn(): void {
     if (this.#turnScheduled) return;
     this.#turnScheduled = true;
-    const stream = this.#redis.stream;
+    // A cluster's calls go out over a socket per node, each written on its own: only one server's is corked.
+    const stream = this.#redis instanceof Redis ? this.#redis.stream : undefined;
     const corked = stream?.writable === true;
     if (corked) stream.cork();
     setImmediate(() => {
@@ -257,7 +261,7 @@ export class RedisLimiterStore implements LimiterStore {
     const args: (string | number)[] = [this.#now?.() ?? '', batch.length, this.#requestIdTtl(batch), alertThresholds.length, ...alertThresholds];
     for (const { input } of batch) {
       keys.push(this.#quotaKey(input.tenantId, input.quota.period), this.#requestIdKey(input.tenantId, input.requestId), ...this.#specKeys(input, input.specs));
-      args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.specs.length);
+      args.push(input.admissionId, input.reserved, input.actual, input.quota.tokenLimit, input.unadmitted ? 1 : 0, input.specs.length);
       args.push(...layoutOf(input.specs).kinds);
     }
     return this.#settle(keys.length, ...keys, ...args).then(

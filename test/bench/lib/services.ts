@@ -12,16 +12,17 @@ export interface BenchServices {
   cleanup(): Promise<void>;
 }
 
-const url = (name: string) => process.env[`TOLLGATE_BENCH_${name}_URL`]?.trim() || process.env[`TOLLGATE_TEST_${name}_URL`]?.trim() || undefined;
+/** A server's URL for the bench: TOLLGATE_BENCH_<NAME>_URL, else the tests' TOLLGATE_TEST_<NAME>_URL. */
+export const benchUrl = (name: string) => process.env[`TOLLGATE_BENCH_${name}_URL`]?.trim() || process.env[`TOLLGATE_TEST_${name}_URL`]?.trim() || undefined;
 
 export async function prepareServices(options: { embedded: boolean; dataDir: string; redisKeyPrefix: string }): Promise<BenchServices> {
   const env: Record<string, string> = {};
   const parts: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   const database = `tollgate_bench_${process.pid}`;
-  const postgres = options.embedded ? undefined : url('DATABASE');
-  const redis = options.embedded ? undefined : url('REDIS');
-  const clickhouse = options.embedded ? undefined : url('CLICKHOUSE');
+  const postgres = options.embedded ? undefined : benchUrl('DATABASE');
+  const redis = options.embedded ? undefined : benchUrl('REDIS');
+  const clickhouse = options.embedded ? undefined : benchUrl('CLICKHOUSE');
 
   if (postgres) {
     const admin = new pg.Client({ connectionString: postgres });
