@@ -19,7 +19,8 @@ const help = `Usage: tollgate usage dead-letters list [--all] [--json]
   replay   insert the dead letters again into the usage store (CLICKHOUSE_URL, else the SQL
            database), after the cause is fixed; --id (repeatable) replays only those events.
            The store skips an event it already holds, so replaying twice stores it once.
-           Exits 1 if the store refused some again; they stay listed with the new error.
+           Exits 1 if the store refused some again (they stay listed with the new error)
+           or an --id names no dead letter waiting for a replay.
 
 Works on DATABASE_URL or the embedded database (stop the gateway first when embedded),
 applying pending migrations first.
@@ -72,7 +73,8 @@ async function replay(deadLetters: UsageDeadLetters, database: SqlDatabaseHandle
     const result = await deadLetters.replay(store, { eventIds });
     process.stdout.write(`replayed ${result.replayed.length} dead letter(s) into ${store.kind}\n`);
     for (const failure of result.failed) process.stderr.write(`tollgate: ${failure.eventId} refused again: ${failure.error}\n`);
-    return result.failed.length > 0 ? 1 : 0;
+    for (const id of result.missing) process.stderr.write(`tollgate: no dead letter "${id}" waits for a replay\n`);
+    return result.failed.length > 0 || result.missing.length > 0 ? 1 : 0;
   } finally {
     await clickhouse?.close();
   }

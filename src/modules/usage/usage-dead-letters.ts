@@ -46,6 +46,8 @@ export interface ReplayResult {
   replayed: string[];
   /** Dead letters the store refused again, with its error. */
   failed: { eventId: string; error: string }[];
+  /** Ids asked for that name no dead letter waiting for a replay. */
+  missing: string[];
 }
 
 const MAX_ERROR = 2_000;
@@ -104,7 +106,8 @@ export class UsageDeadLetters implements DeadLetterSink {
     let query = this.#db.selectFrom('usage_dead_letter').selectAll().where('replayed_at', 'is', null);
     if (options.eventIds && options.eventIds.length > 0) query = query.where('event_id', 'in', [...options.eventIds]);
     const letters = (await query.orderBy('created_at', 'asc').execute()).map(fromRow);
-    const result: ReplayResult = { replayed: [], failed: [] };
+    const found = new Set(letters.map((letter) => letter.eventId));
+    const result: ReplayResult = { replayed: [], failed: [], missing: (options.eventIds ?? []).filter((id) => !found.has(id)) };
     for (const letter of letters) {
       try {
         await store.insert([letter.event], { maybeStored: true });
