@@ -348,13 +348,14 @@ describe('UsageMeter', () => {
     store.refuses = (e) => {
       if (!e.requestedModel.includes('\u0000')) return false;
       refusals += 1;
-      // The first split meets an outage, which is retried, not set aside.
+      // The second half is refused, then its split meets an outage, which is retried, not set aside.
       if (refusals === 2) store.down = true;
       return true;
     };
     const deadLetters = new MemoryDeadLetters();
     const meter = await openMeter(store, { deadLetters });
-    const events = Array.from({ length: 10 }, (_, i) => event({ requestedModel: i === 3 ? 'acc\u0000poison' : 'm' }));
+    // The first half is stored before the outage: the retry must not write it twice.
+    const events = Array.from({ length: 10 }, (_, i) => event({ requestedModel: i === 8 ? 'acc\u0000poison' : 'm' }));
     for (const e of events) meter.record(e);
     await vi.waitFor(() => expect(meter.stats().consecutiveFailures).toBeGreaterThan(0));
     expect(deadLetters.letters.size).toBe(0);
@@ -362,6 +363,6 @@ describe('UsageMeter', () => {
     await meter.flush({ timeoutMs: 5_000 });
     expect(store.events.size).toBe(9);
     expect(store.doubled).toBe(0);
-    expect([...deadLetters.letters.keys()]).toEqual([events[3]!.eventId]);
+    expect([...deadLetters.letters.keys()]).toEqual([events[8]!.eventId]);
   });
 });

@@ -478,11 +478,15 @@ export class UsageMeter {
         await this.#setAside(events[0]!, error);
         return { inserted: 0, skipped: 0 };
       }
-      // An outage met while splitting throws: the whole batch is retried, and what was stored is skipped.
       const middle = Math.ceil(events.length / 2);
-      const first = await this.#insertOrSetAside(events.slice(0, middle), maybeStored || error.maybeStored);
-      const second = await this.#insertOrSetAside(events.slice(middle), maybeStored || error.maybeStored);
-      return { inserted: first.inserted + second.inserted, skipped: first.skipped + second.skipped };
+      try {
+        const first = await this.#insertOrSetAside(events.slice(0, middle), maybeStored || error.maybeStored);
+        const second = await this.#insertOrSetAside(events.slice(middle), maybeStored || error.maybeStored);
+        return { inserted: first.inserted + second.inserted, skipped: first.skipped + second.skipped };
+      } catch (splitError) {
+        // An outage met while splitting: the whole batch is retried, and part of it may be stored by now.
+        throw new UsageStoreWriteError((splitError as Error).message, true, { cause: splitError });
+      }
     }
   }
 
