@@ -112,6 +112,8 @@ describe.each(backends)('a poisoned usage event on $name', (backend) => {
     expect(gateway.app.deps.usage.meter.stats()).toMatchObject({ deadLettered: 2, spooled: 0, segments: 0, consecutiveFailures: 0 });
     expect(readdirSync(join(dataDir, 'spool', 'usage')).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
 
+    const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { usage: { deadLettered: number } };
+    expect(ready.usage.deadLettered).toBe(2);
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/^tollgate_usage_events_dead_lettered_total 2$/m);
     expect(gateway.logs.filter((line) => line.includes('kept as a dead letter'))).toHaveLength(2);
