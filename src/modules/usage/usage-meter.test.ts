@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../shared/logger.ts';
+import { storedTextProblem } from '../../shared/stored-text.ts';
 import { newUsageEvent, usageEventToJson, type UsageEvent } from './usage-event.ts';
 import type { DeadLetterSink } from './usage-dead-letters.ts';
 import { UsageMeter, type UsageMeterOptions } from './usage-meter.ts';
@@ -155,6 +156,17 @@ describe('UsageMeter', () => {
     const stored = store.events.get(broken.eventId);
     expect(stored).toMatchObject({ promptTokens: 0, completionTokens: 0, status: 'error', currency: 'USD' });
     expect(Number.isFinite(stored?.ts.getTime())).toBe(true);
+  });
+
+  it('cuts an over-long text field without splitting a surrogate pair', async () => {
+    const store = new MemoryStore();
+    const meter = await openMeter(store);
+    const long = event({ requestedModel: `x${'😀'.repeat(300)}` });
+    meter.record(long);
+    await meter.flush();
+    const model = store.events.get(long.eventId)!.requestedModel;
+    expect(model).toBe(`x${'😀'.repeat(255)}`);
+    expect(storedTextProblem(model, { maxLength: 512 })).toBeNull();
   });
 
   it('calls onRecorded listeners at once, and a throwing listener harms nothing', async () => {
