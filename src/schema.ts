@@ -1,4 +1,5 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
+import { guardArguments } from './argument-guard.ts';
 import { builder } from './builder.ts';
 import './modules/api-key/api-key.schema.ts';
 import './modules/auth/viewer.schema.ts';
@@ -13,7 +14,8 @@ import './modules/limits/limits.schema.ts';
 import './modules/quota/quota.schema.ts';
 import './modules/billing/billing.schema.ts';
 
-export const schema = builder.toSchema();
+// Every argument is checked for values no store can hold before a resolver sees it.
+export const schema = guardArguments(builder.toSchema());
 
 /** The published contract: sorted so diffs show real changes only. */
 export const printSortedSchema = () => `${printSchema(lexicographicSortSchema(schema))}\n`;

@@ -6,6 +6,7 @@ import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrat
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { adminCommandHelp, runAdminCommand } from './admin-commands.ts';
 import { runSecretsCommand, secretsCommandHelp } from './secrets-command.ts';
+import { runUsageCommand, usageCommandHelp } from './usage-command.ts';
 import { createServerLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
@@ -21,6 +22,7 @@ Commands:
   tenant create|list    create or list tenants, as the platform admin
   key create            create a tenant API key and print its secret once
   secrets rotate        re-encrypt stored provider credentials with the current key
+  usage dead-letters    list or replay usage events a store refused
   help [command]        show help for a command
 
 Configuration comes from the environment (see README.md):
@@ -47,6 +49,7 @@ Prints the GraphQL schema, sorted, to stdout or to FILE.
 `,
   ...adminCommandHelp,
   ...secretsCommandHelp,
+  ...usageCommandHelp,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -74,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
       return runAdminCommand(command, rest, configOrExit);
     case 'secrets':
       return runSecretsCommand(rest, configOrExit);
+    case 'usage':
+      return runUsageCommand(rest, configOrExit);
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${usage}`);
       return 2;

@@ -9,6 +9,7 @@ import { credentialsFromHeaders } from './credentials.ts';
 import { toGraphQLError } from './graphql-errors.ts';
 import { graphqlSecurityPlugins, introspectionEnabled } from './graphql-plugins.ts';
 import { callerSentRequestId, requestIdOf } from './request-id.ts';
+import { subscriptionAcceptPlugin } from './subscription-accept.ts';
 
 /** What the transports hand to yoga: node's req/res over HTTP, credentials and request id over WebSocket. */
 export interface ServerContext {
@@ -28,7 +29,7 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
     // The per-principal rate limit runs at execution, after the document passed the security limits.
-    plugins: [...graphqlSecurityPlugins(config), deps.limits.graphqlPlugin],
+    plugins: [...graphqlSecurityPlugins(config), deps.limits.graphqlPlugin, subscriptionAcceptPlugin()],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
     maskedErrors: {

@@ -32,6 +32,8 @@ export function usageBacklog(deps: AppDeps) {
     spooled: stats.spooled,
     spoolSegments: stats.segments,
     storeFailures: stats.consecutiveFailures,
+    // Since this process started; `tollgate usage dead-letters list` shows every one waiting.
+    deadLettered: stats.deadLettered,
     lastStoredAt: stats.lastFlushAt?.toISOString() ?? null,
     lastError: stats.lastError,
   };

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { AppDeps } from '../deps.ts';
 import type { GraphqlServer } from './graphql.ts';
+import { readGraphqlBody } from './graphql-body.ts';
 import type { WebSocketServer } from 'ws';
 import { checkDependencies, deploymentSummary, usageBacklog } from './health.ts';
 import type { TraceSpan, Tracing } from '../observability/tracing.ts';
@@ -79,6 +80,7 @@ function startServerSpan(tracing: Tracing, req: IncomingMessage, res: ServerResp
 
 async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (path === '/graphql') {
+    if (!(await readGraphqlBody(req, res, parts.deps.config.server.maxBodyBytes))) return;
     await parts.yoga.requestListener(req, res);
     return;
   }

@@ -214,6 +214,7 @@ export class GatewayMetrics {
     usageCounter('tollgate_usage_events_recorded_total', 'Usage events recorded.', (s) => s.recorded);
     usageCounter('tollgate_usage_events_stored_total', 'Usage events the store took.', (s) => s.stored);
     usageCounter('tollgate_usage_events_dropped_total', 'Usage events lost because neither the spool nor memory could take them.', (s) => s.dropped);
+    usageCounter('tollgate_usage_events_dead_lettered_total', 'Usage events the store refused, kept as dead letters (tollgate usage dead-letters).', (s) => s.deadLettered);
     new Gauge({
       name: 'tollgate_websocket_connections',
       help: 'Open GraphQL WebSocket connections.',

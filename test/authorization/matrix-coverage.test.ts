@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Kind, parse, validate, type GraphQLObjectType, type OperationDefinitionNode } from 'graphql';
+import { getNamedType, Kind, parse, validate, type GraphQLObjectType, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema.ts';
-import { matrix, rowName, tenantFieldsReadByTenantRow, type GraphqlRow, type V1Row } from './matrix.ts';
+import { matrix, rowName, tenantFieldsReadByTenantRow, usageBearingRows, usageBearingTypes, type GraphqlRow, type V1Row } from './matrix.ts';
 
 // The authorization matrix must list exactly what the gateway serves: every root field of the running
 // schema, every Tenant field with rules of its own, and every /v1 route. A new operation without a row,
@@ -88,6 +88,25 @@ describe('authorization matrix coverage', () => {
       if (row.type === 'Tenant' && root?.kind === Kind.FIELD) {
         expect(root.selectionSet?.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : s.kind)), rowName(row)).toEqual([row.field]);
       }
+    }
+  });
+
+  it('lists every field returning usage, quota, cost or billing data as usage-bearing, each refused to a key without usage:read', () => {
+    const types = new Set<string>(usageBearingTypes);
+    // Each usage-bearing type must still exist, or the scan below would find nothing by accident.
+    for (const name of types) expect(schema.getType(name), `${name} is gone from the schema; update usageBearingTypes`).toBeDefined();
+    const found = ['Query', 'Subscription', 'Tenant'].flatMap((typeName) =>
+      Object.values((schema.getType(typeName) as GraphQLObjectType).getFields())
+        .filter((field) => types.has(getNamedType(field.type).name))
+        .map((field) => `${typeName}.${field.name}`),
+    );
+    const listed = new Set<string>(usageBearingRows);
+    expect(found.filter((name) => !listed.has(name)), 'return usage data but are not in usageBearingRows').toEqual([]);
+    for (const name of usageBearingRows) {
+      const row = matrix.find((r) => rowName(r) === name);
+      expect(row, `${name} has no row in the matrix`).toBeDefined();
+      expect(row!.expect.tenantAInferenceKey, `${name} must refuse a key with the inference scope only`).not.toBe('ALLOWED');
+      expect(row!.expect.anonymous, `${name} must refuse an anonymous caller`).toBe('UNAUTHENTICATED');
     }
   });
 });

@@ -16,10 +16,16 @@ const UNAUTH = 'UNAUTHENTICATED';
 const FORBID = 'FORBIDDEN';
 const NOTFOUND = 'NOT_FOUND';
 
-/** Who calls. Tenant keys have the default scopes (INFERENCE and USAGE_READ); JWTs are HS256 dashboard tokens. */
+/**
+ * Who calls. tenantAKey and tenantBKey have the default scopes (INFERENCE and USAGE_READ); tenant A also
+ * calls with a key of each single scope. JWTs are HS256 dashboard tokens.
+ */
 export const viewpoints = {
   anonymous: 'no Authorization header',
   tenantAKey: "tenant A's API key (scopes inference, usage:read)",
+  tenantAInferenceKey: "tenant A's API key with the inference scope only",
+  tenantAUsageKey: "tenant A's API key with the usage:read scope only",
+  tenantAAdminScopeKey: "tenant A's API key with the admin scope only",
   tenantAMember: "tenant A's dashboard user, role member (JWT)",
   tenantAAdmin: "tenant A's dashboard user, role admin (JWT)",
   tenantBKey: "tenant B's API key (scopes inference, usage:read)",
@@ -87,6 +93,25 @@ export const fixtures = {
   exportRange: { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 2 * 86_400_000).toISOString() },
 } as const;
 
+/**
+ * The rows that return usage, quota, cost or billing data: a key without the usage:read scope (or admin)
+ * may read none of them. matrix-coverage.test.ts finds every field returning such a type in the schema.
+ */
+export const usageBearingRows = [
+  'Query.platformUsage',
+  'Query.usageTopTenants',
+  'Tenant.invoicePreview',
+  'Tenant.quota',
+  'Tenant.usage',
+  'Tenant.usageEvents',
+  'Subscription.quotaUpdated',
+  'GET /v1/usage',
+  'GET /v1/usage/export',
+] as const;
+
+/** Return types that carry usage, quota, cost or billing data. */
+export const usageBearingTypes = ['Invoice', 'Quota', 'TenantUsage', 'TenantUsageEventsConnection', 'UsageReport'] as const;
+
 /** Tenant fields without rules of their own: the Query.tenant row reads them. Any other Tenant field needs a row. */
 export const tenantFieldsReadByTenantRow = ['createdAt', 'id', 'name', 'plan', 'status'] as const;
 
@@ -104,135 +129,135 @@ const gql = (type: GraphqlRow['type'], field: string, document: string, variable
 export const matrix: readonly MatrixRow[] = [
   // ---- Query ----
   gql('Query', 'apiKey', 'query($id: ID!) { apiKey(id: $id) { id name tenantId prefix status } }', { id: ref('spareApiKeyId') },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Query', 'auditLog', 'query($tenantId: ID) { auditLog(tenantId: $tenantId, first: 5) { edges { node { id tenantId actorId action target details } } } }', { tenantId: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Query', 'estimateCost', 'query($input: EstimateCostInput!) { estimateCost(input: $input) { model promptTokens maxTokens cost { amount currency } } }',
     { input: { model: fixtures.chatModel, promptTokens: 10, maxTokens: 10 } },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
   gql('Query', 'models', '{ models { name servedBy kind } }', {},
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
   gql('Query', 'plans', '{ plans { id name monthlyTokens } }', {},
-    { anonymous: OK, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
+    { anonymous: OK, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
   gql('Query', 'platformUsage', 'query($range: DateRangeInput!) { platformUsage(range: $range, groupBy: MODEL) { totals { requests totalTokens } buckets { key } } }', { range: fixtures.range },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Query', 'providers', '{ providers { name provider model breaker } }', {},
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Query', 'tenant', 'query($id: ID!) { tenant(id: $id) { id name status createdAt plan { id } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Query', 'tenants', '{ tenants(first: 50) { edges { node { id name } } } }', {},
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Query', 'usageTopTenants', 'query($range: DateRangeInput!) { usageTopTenants(range: $range) { tenantId tenant { name } totals { requests } } }', { range: fixtures.range },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Query', 'viewer', '{ viewer { kind tenantId apiKeyId userId role scopes } }', {},
-    { anonymous: OK, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
+    { anonymous: OK, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
 
   // ---- Tenant fields with rules of their own (id, name, status, createdAt and plan are read by the tenant row) ----
   gql('Tenant', 'apiKeyLimits', 'query($id: ID!) { tenant(id: $id) { apiKeyLimits { apiKeyId requestsPerMinute } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'apiKeys', 'query($id: ID!) { tenant(id: $id) { apiKeys(first: 10) { edges { node { id name prefix } } } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'inferenceConfig', 'query($id: ID!) { tenant(id: $id) { inferenceConfig { tenantId autoFailover preferredProvider } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'invoicePreview', 'query($id: ID!) { tenant(id: $id) { invoicePreview { tenantId month total { amount currency } lines { model requests } } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'limits', 'query($id: ID!) { tenant(id: $id) { limits { requestsPerMinute tokensPerMinute overridden } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'providerCredentials', 'query($id: ID!) { tenant(id: $id) { providerCredentials { provider configured last4 } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'quota', 'query($id: ID!) { tenant(id: $id) { quota { tenantId used limit state } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'usage', 'query($id: ID!, $range: DateRangeInput!) { tenant(id: $id) { usage(range: $range, groupBy: API_KEY) { totals { requests totalTokens } buckets { key } } } }',
     { id: ref('tenantId'), range: fixtures.range },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'usageEvents', 'query($id: ID!) { tenant(id: $id) { usageEvents(first: 5) { edges { node { id apiKeyId userId requestedModel } } } } }', { id: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 
   // ---- Mutation ----
   gql('Mutation', 'createApiKey', 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id name tenantId } secret } }',
     { input: { tenantId: ref('tenantId'), name: 'created by the matrix' } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'createChatCompletion', 'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id model content usage { totalTokens } } }', { input: chatInput },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
   gql('Mutation', 'createTenant', 'mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id name } } }', { input: { name: 'Created by the matrix' } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'removeProviderCredential',
     'mutation($tenantId: ID!, $provider: String!) { removeProviderCredential(tenantId: $tenantId, provider: $provider) { removed credential { provider configured last4 } } }',
     { tenantId: ref('tenantId'), provider: fixtures.provider },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'revokeApiKey', 'mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id name tenantId status } } }', { id: ref('revocableApiKeyId') },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'rotateApiKey', 'mutation($id: ID!) { rotateApiKey(id: $id) { apiKey { id name tenantId } secret } }', { id: ref('rotatableApiKeyId') },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'setApiKeyLimits',
     'mutation($apiKeyId: ID!, $limits: RateLimitsInput!) { setApiKeyLimits(apiKeyId: $apiKeyId, limits: $limits) { limits { apiKeyId requestsPerMinute } } }',
     { apiKeyId: ref('spareApiKeyId'), limits: { requestsPerMinute: 1000 } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'setProviderCredential',
     'mutation($input: SetProviderCredentialInput!) { setProviderCredential(input: $input) { credential { provider configured last4 } } }',
     { input: { tenantId: ref('tenantId'), provider: fixtures.provider, apiKey: ref('providerSecret') } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'setTenantLimits',
     'mutation($tenantId: ID!, $limits: RateLimitsInput!) { setTenantLimits(tenantId: $tenantId, limits: $limits) { tenant { id name limits { requestsPerMinute } } } }',
     { tenantId: ref('tenantId'), limits: { requestsPerMinute: 1000 } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'setTenantPlan', 'mutation($tenantId: ID!, $plan: String!) { setTenantPlan(tenantId: $tenantId, plan: $plan) { tenant { id name plan { id } } } }',
     { tenantId: ref('tenantId'), plan: 'enterprise' },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'testProviderCredential',
     'mutation($tenantId: ID!, $provider: String!) { testProviderCredential(tenantId: $tenantId, provider: $provider) { provider ok message } }',
     { tenantId: ref('tenantId'), provider: fixtures.provider },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'updateInferenceConfig',
     'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { tenantId autoFailover } } }',
     { input: { tenantId: ref('tenantId'), autoFailover: true } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'updatePlan', 'mutation($input: UpdatePlanInput!) { updatePlan(input: $input) { plan { id requestsPerMinute } } }',
     { input: { id: 'enterprise', requestsPerMinute: 300 } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'updateTenant', 'mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { tenant { id name } } }',
     { input: { id: ref('tenantId'), name: ref('tenantName') } },
-    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 
   // ---- Subscription (over SSE and graphql-ws) ----
   gql('Subscription', 'chatCompletion', 'subscription($input: ChatCompletionInput!) { chatCompletion(input: $input) { delta finishReason } }', { input: chatInput },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
   gql('Subscription', 'quotaUpdated', 'subscription($tenantId: ID) { quotaUpdated(tenantId: $tenantId) { tenantId plan used limit threshold } }', { tenantId: ref('tenantId') },
-    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 
   // ---- /v1 (the caller's tenant; the platform names one with X-Tenant-ID) ----
   {
     surface: 'v1', method: 'POST', path: '/v1/chat/completions',
     body: { model: fixtures.chatModel, messages: [{ role: 'user', content: 'Who may call this?' }], max_tokens: 4 },
-    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
     surface: 'v1', method: 'POST', path: '/v1/completions',
     body: { model: fixtures.chatModel, prompt: 'Who may call this?', max_tokens: 4 },
-    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
     surface: 'v1', method: 'POST', path: '/v1/embeddings',
     body: { model: fixtures.embeddingModel, input: 'Who may call this?' },
-    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
     surface: 'v1', method: 'GET', path: '/v1/models',
-    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
     surface: 'v1', method: 'GET', path: '/v1/openapi.json',
-    expect: { anonymous: OK, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK },
+    expect: { anonymous: OK, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK },
   },
   {
     surface: 'v1', method: 'GET', path: '/v1/usage',
-    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
     // The platform without X-Tenant-ID names the tenant with ?tenantId=; a tenant's credentials naming another tenant are NOT_FOUND.
     surface: 'v1', method: 'GET', path: '/v1/usage/export',
     query: { tenantId: ref('tenantId'), from: fixtures.exportRange.from, to: fixtures.exportRange.to, format: 'json' },
-    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK },
   },
 ];
 

@@ -15,6 +15,10 @@ export const jwtSecret = 'matrix-dashboard-jwt-secret-0123456789';
 /** One tenant as the walk seeds it: its objects, and the credentials of its principals. */
 export interface SeededTenant extends SeededObjects {
   keySecret: string;
+  /** Keys of a single scope each: inference, usage:read, admin. */
+  inferenceKeySecret: string;
+  usageKeySecret: string;
+  adminScopeKeySecret: string;
   memberUserId: string;
   adminUserId: string;
   memberToken: string;
@@ -63,19 +67,36 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
     admin(),
   );
   const tenantId = created.createTenant.tenant.id;
-  const keyNames = ['inference', 'spare', 'revocable', 'rotatable'].map((purpose) => `${label.toLowerCase()}-${tag}-${purpose}`);
+  const purposes: [string, string[] | undefined][] = [
+    ['inference', undefined],
+    ['spare', undefined],
+    ['revocable', undefined],
+    ['rotatable', undefined],
+    ['inference-only', ['INFERENCE']],
+    ['usage-only', ['USAGE_READ']],
+    ['admin-only', ['ADMIN']],
+  ];
+  const keyNames = purposes.map(([purpose]) => `${label.toLowerCase()}-${tag}-${purpose}`);
   const keys: { id: string; secret: string }[] = [];
-  for (const name of keyNames) {
+  for (const [index, name] of keyNames.entries()) {
     const key = await gql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
       app,
       'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } secret } }',
-      { input: { tenantId, name } },
+      { input: { tenantId, name, scopes: purposes[index]![1] } },
       admin(),
     );
     app.secrets.add(key.createApiKey.secret);
     keys.push({ id: key.createApiKey.apiKey.id, secret: key.createApiKey.secret });
   }
-  const [inference, spare, revocable, rotatable] = keys as [(typeof keys)[0], (typeof keys)[0], (typeof keys)[0], (typeof keys)[0]];
+  const [inference, spare, revocable, rotatable, inferenceOnly, usageOnly, adminOnly] = keys as [
+    (typeof keys)[0],
+    (typeof keys)[0],
+    (typeof keys)[0],
+    (typeof keys)[0],
+    (typeof keys)[0],
+    (typeof keys)[0],
+    (typeof keys)[0],
+  ];
   const memberUserId = `user-${tag}-member`;
   const adminUserId = `user-${tag}-admin`;
   const providerSecret = `sk-${label.toLowerCase()}-${tag}-provider-secret-0123456789`;
@@ -100,6 +121,9 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
     rotatableApiKeyId: rotatable.id,
     providerSecret,
     keySecret: inference.secret,
+    inferenceKeySecret: inferenceOnly.secret,
+    usageKeySecret: usageOnly.secret,
+    adminScopeKeySecret: adminOnly.secret,
     memberUserId,
     adminUserId,
     memberToken,
@@ -120,6 +144,9 @@ export function madeUpTenant(): SeededTenant {
     rotatableApiKeyId: none(''),
     providerSecret: `sk-made-up-${randomId(16)}`,
     keySecret: 'unused',
+    inferenceKeySecret: 'unused',
+    usageKeySecret: 'unused',
+    adminScopeKeySecret: 'unused',
     memberUserId: 'unused',
     adminUserId: 'unused',
     memberToken: 'unused',
@@ -135,6 +162,12 @@ export function headersOf(viewpoint: Viewpoint, own: SeededTenant, other: Seeded
       return {};
     case 'tenantAKey':
       return { authorization: `Bearer ${own.keySecret}` };
+    case 'tenantAInferenceKey':
+      return { authorization: `Bearer ${own.inferenceKeySecret}` };
+    case 'tenantAUsageKey':
+      return { authorization: `Bearer ${own.usageKeySecret}` };
+    case 'tenantAAdminScopeKey':
+      return { authorization: `Bearer ${own.adminScopeKeySecret}` };
     case 'tenantAMember':
       return { authorization: `Bearer ${own.memberToken}` };
     case 'tenantAAdmin':

@@ -112,6 +112,11 @@ async function clickhouseBench(): Promise<void> {
     // Ingestion: the whole path the request side uses (record -> spool with fsync -> batches -> insert).
     const meter = await UsageMeter.open({
       store,
+      deadLetters: {
+        add: async () => {
+          throw new Error('the bench records only valid events; the store refused one');
+        },
+      },
       spoolDir: spool,
       logger,
       flushIntervalMs: 100,

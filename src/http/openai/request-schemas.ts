@@ -1,8 +1,18 @@
 import { z } from 'zod';
+import { storedTextProblem } from '../../shared/stored-text.ts';
 
 // The shim's request shapes, as OpenAI documents them. The same schemas validate requests and
 // generate /v1/openapi.json, so the two cannot drift. Unknown fields are ignored, as OpenAI's
 // own servers ignore fields a given model does not use.
+
+/** The model name is recorded on the usage event: refused here if a store could not hold it. */
+const modelName = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = storedTextProblem(value, { maxLength: 256 });
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
@@ -30,21 +40,21 @@ const samplingFields = {
 
 export const chatCompletionRequestSchema = z
   .object({
-    model: z.string().min(1),
+    model: modelName,
     messages: z.array(chatMessageSchema).min(1),
     ...samplingFields,
   });
 
 export const completionRequestSchema = z
   .object({
-    model: z.string().min(1),
+    model: modelName,
     prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
     ...samplingFields,
   });
 
 export const embeddingRequestSchema = z
   .object({
-    model: z.string().min(1),
+    model: modelName,
     input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
     encoding_format: z.enum(['float', 'base64']).optional(),
     dimensions: z.number().int().positive().optional(),

@@ -26,7 +26,7 @@ export async function usage(deps: AppDeps, req: IncomingMessage, res: ServerResp
   requireUsageRead(principal, tenantId);
   const { limits: limitsService, quota: quotaService } = deps.services;
   const limits = await limitsService.limits(tenantId, principal.kind === 'api-key' ? principal.keyId : null);
-  const [quota, states] = await Promise.all([quotaService.quota(tenantId), limitsService.windows(limits)]);
+  const [quota, states] = await Promise.all([quotaService.quota(principal, tenantId), limitsService.windows(limits)]);
   sendJson(
     res,
     200,

@@ -178,10 +178,10 @@ describe.each(sqlDialects())('AuthService on $name', (dialect) => {
 
   describe('dashboard JWTs (HS256)', () => {
     const secretKey = new TextEncoder().encode(jwtSecret);
-    const sign = (claims: Record<string, unknown>, options: { exp?: number; iss?: string; aud?: string; key?: Uint8Array; alg?: string } = {}) =>
+    const sign = (claims: Record<string, unknown>, options: { exp?: number; iss?: string; aud?: string; key?: Uint8Array; alg?: string; sub?: string } = {}) =>
       new SignJWT({ tid: tenantA, role: 'admin', ...claims })
         .setProtectedHeader({ alg: options.alg ?? 'HS256' })
-        .setSubject('user-1')
+        .setSubject(options.sub ?? 'user-1')
         .setIssuer(options.iss ?? 'https://id.example.com')
         .setAudience(options.aud ?? 'tollgate')
         .setIssuedAt(Math.floor(clock.at / 1000))
@@ -209,6 +209,10 @@ describe.each(sqlDialects())('AuthService on $name', (dialect) => {
         [sign({}, { alg: 'HS512' }), /algorithm "HS512" is not accepted/],
         [sign({ role: 'owner' }), /"role" claim/],
         [sign({ tid: undefined }), /"tid"/],
+        // Claims that would end up in usage events and audit rows, which cannot hold them.
+        [sign({}, { sub: 'user-\u0000poison' }), /"sub" claim contains a NUL byte/],
+        [sign({ tid: 'tnt_\ud800' }), /"tid" claim contains a lone surrogate/],
+        [sign({}, { sub: 'u'.repeat(1_000) }), /"sub" claim is longer than 256 characters/],
         [new UnsecuredJWT({ sub: 'x', tid: tenantA, role: 'admin', exp: now + 60 }).encode(), /alg "none"/],
       ];
       for (const [token, message] of cases) {

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTP
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { storedTextProblem } from '../../shared/stored-text.ts';
 
 export interface JwtVerifierOptions {
   /** HS256 shared secret (TOLLGATE_JWT_SECRET). */
@@ -115,5 +116,10 @@ function claimsOf(payload: JWTPayload): VerifiedUser {
   if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('the token\'s "sub" claim must name the user');
   if (typeof tid !== 'string' || tid.length === 0) throw unauthenticated('the token\'s "tid" claim must name the tenant');
   if (role !== 'admin' && role !== 'member') throw unauthenticated('the token\'s "role" claim must be "admin" or "member"');
+  // The user is recorded on usage events and audit rows, the tenant looked up: both must be storable.
+  for (const [claim, value] of [['sub', sub], ['tid', tid]] as const) {
+    const problem = storedTextProblem(value, { maxLength: 256 });
+    if (problem !== null) throw unauthenticated(`the token's "${claim}" claim ${problem}`);
+  }
   return { userId: sub, tenantId: tid, role, expiresAt: (exp as number) * 1000 };
 }

@@ -35,7 +35,7 @@ builder.objectField(TenantRef, 'quota', (t) =>
   t.field({
     type: QuotaRef,
     description: 'Monthly tokens: limit, used, remaining, overage and state for the current period.',
-    resolve: (tenant, _args, ctx) => ctx.deps.services.quota.quota(tenant.id),
+    resolve: (tenant, _args, ctx) => ctx.deps.services.quota.quota(ctx.principal, tenant.id),
   }),
 );
 

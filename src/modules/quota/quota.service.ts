@@ -1,11 +1,12 @@
 import type { Repeater } from 'graphql-yoga';
 import type { Logger } from '../../shared/logger.ts';
-import { requireAuthenticated, requireTenantRead } from '../auth/access.ts';
+import { requireAuthenticated } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { EffectiveLimits, LimitsDirectory } from '../limits/limits-directory.ts';
 import type { LimiterStore, QuotaSpec, QuotaUse } from '../limits/limiter-store.ts';
 import type { LimitsMetrics } from '../limits/limits-metrics.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
+import { requireUsageRead } from '../usage/usage.service.ts';
 import { billingPeriodAt, type BillingPeriod } from './billing-period.ts';
 import type { QuotaEvents } from './quota-events.ts';
 import { quotaView, type QuotaView } from './quota-view.ts';
@@ -89,8 +90,9 @@ export class QuotaService {
     return { tokens: totals?.totalTokens ?? 0, requests: (totals?.requests ?? 0) - (totals?.refused ?? 0) };
   }
 
-  /** The tenant's quota this period. Authorisation is the caller's (Tenant.quota sits under an authorised tenant). */
-  async quota(tenantId: string): Promise<QuotaView> {
+  /** The tenant's quota this period. Quota is usage data: an API key needs the usage:read scope, as for Tenant.usage. */
+  async quota(principal: Principal, tenantId: string): Promise<QuotaView> {
+    requireUsageRead(principal, tenantId);
     const limits = await this.#options.directory.get(tenantId, null);
     const period = this.currentPeriod();
     const use = await this.#use(tenantId, limits, period);
@@ -140,7 +142,7 @@ export class QuotaService {
     const caller = requireAuthenticated(principal);
     // Only the platform can be without a tenant here: it then hears every tenant.
     const target = tenantId ?? caller.tenantId ?? null;
-    if (target !== null) requireTenantRead(principal, target);
+    if (target !== null) requireUsageRead(principal, target);
     return this.#options.events.subscribe(target);
   }
 }

@@ -28,6 +28,16 @@ const QUERY_ID_PREFIX = 'tollgate-usage-';
 const ID_CHECK_CHUNK = 5_000;
 // Errors raised before a byte of the insert left this process: nothing can have been stored.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+// ClickHouse error codes for a value it cannot parse or hold (25: a lone surrogate in a JSON string):
+// the same events fail every time, so the meter sets them aside.
+const REJECTED = new Set(['6', '25', '26', '27', '38', '41', '53', '69', '70', '72', '117', '131', '321']);
+
+/** The server's error code: the client parses it from current servers' messages, not from 18.16's ("Code: 25, e.displayText() = ..."). */
+function serverErrorCode(error: unknown): string | undefined {
+  const parsed = (error as { code?: unknown }).code;
+  if (typeof parsed === 'string' && /^\d+$/.test(parsed)) return parsed;
+  return /^Code: (\d+)[,.]/.exec((error as Error).message ?? '')?.[1];
+}
 // Windows (ms) tried in turn when paging newest-first, so a page reads recent parts only.
 const PAGE_WINDOWS = [3_600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000, 366 * 86_400_000];
 
@@ -131,7 +141,8 @@ export class ClickhouseUsageStore implements UsageStore {
     } catch (error) {
       const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
       const notSent = code !== undefined && NOT_SENT.has(code);
-      throw new UsageStoreWriteError(`usage insert failed: ${(error as Error).message}`, !notSent, { cause: error });
+      const rejected = REJECTED.has(serverErrorCode(error) ?? '');
+      throw new UsageStoreWriteError(`usage insert failed: ${(error as Error).message}`, !notSent, { cause: error, rejected });
     }
     return { inserted: batch.length, skipped: events.length - batch.length };
   }

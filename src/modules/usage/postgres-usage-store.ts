@@ -21,6 +21,9 @@ import type { UsageEventRow, UsageTables } from './usage.table.ts';
 
 const EXPORT_CHUNK = 5_000;
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock, serialization failure
+// SQLSTATE classes of a value the database refuses (data exception, integrity, program limit such as
+// an index row too large): the same events fail every time, so the meter sets them aside.
+const REJECTED_CLASSES = new Set(['22', '23', '54']);
 
 export interface PostgresUsageStoreOptions {
   kind: 'postgres' | 'pglite';
@@ -60,7 +63,8 @@ export class PostgresUsageStore implements UsageStore {
         const code = (error as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
         // A transaction either committed or did not, and a resend is deduplicated by the key anyway.
-        throw new UsageStoreWriteError(`usage insert failed: ${(error as Error).message}`, false, { cause: error });
+        const rejected = code !== undefined && REJECTED_CLASSES.has(code.slice(0, 2));
+        throw new UsageStoreWriteError(`usage insert failed: ${(error as Error).message}`, false, { cause: error, rejected });
       }
     }
   }

@@ -77,9 +77,10 @@ const count = (value: unknown, max = MAX_COUNT): number => {
   const n = typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : 0;
   return Math.min(Math.max(n, 0), max);
 };
-const text = (value: unknown, fallback: string): string =>
-  typeof value === 'string' && value.length > 0 ? value.slice(0, MAX_TEXT) : fallback;
-const optionalText = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value.slice(0, MAX_TEXT) : null);
+// Cut at MAX_TEXT without splitting a surrogate pair: half of one is a value no store can hold.
+const cut = (value: string): string => (value.length > MAX_TEXT ? value.slice(0, /[\ud800-\udbff]/.test(value[MAX_TEXT - 1]!) ? MAX_TEXT - 1 : MAX_TEXT) : value);
+const text = (value: unknown, fallback: string): string => (typeof value === 'string' && value.length > 0 ? cut(value) : fallback);
+const optionalText = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? cut(value) : null);
 
 /**
  * Brings an event into the ranges both stores hold, never throwing: the meter must accept whatever a
@@ -109,7 +110,7 @@ export function normaliseUsageEvent(input: UsageEvent): { event: UsageEvent; pro
   }
   const event: UsageEvent = {
     // Only an event without one gets a new id (generating the fallback eagerly cost a CSPRNG read per event).
-    eventId: typeof raw.eventId === 'string' && raw.eventId.length > 0 ? raw.eventId.slice(0, MAX_TEXT) : newEventId(),
+    eventId: typeof raw.eventId === 'string' && raw.eventId.length > 0 ? cut(raw.eventId) : newEventId(),
     requestId: text(raw.requestId, ''),
     ts: validTs ? new Date(ts.getTime()) : new Date(),
     tenantId: text(raw.tenantId, 'unknown'),

@@ -1,9 +1,11 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../shared/logger.ts';
+import { storedTextProblem } from '../../shared/stored-text.ts';
 import { newUsageEvent, usageEventToJson, type UsageEvent } from './usage-event.ts';
+import type { DeadLetterSink } from './usage-dead-letters.ts';
 import { UsageMeter, type UsageMeterOptions } from './usage-meter.ts';
 import { UsageStoreWriteError, type InsertOptions, type InsertResult, type UsageStore } from './usage-store.ts';
 
@@ -17,12 +19,15 @@ class MemoryStore {
   failAfterWrite = 0;
   delayMs = 0;
   doubled = 0;
+  /** Refuses a whole batch holding such an event, as Postgres refuses a NUL byte in a text column. */
+  refuses: (event: UsageEvent) => boolean = () => false;
   readonly calls: InsertOptions[] = [];
 
   async insert(events: readonly UsageEvent[], options: InsertOptions = {}): Promise<InsertResult> {
     this.calls.push(options);
     if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.down) throw new UsageStoreWriteError('connect ECONNREFUSED', false);
+    if (events.some(this.refuses)) throw new UsageStoreWriteError('unsupported Unicode escape sequence', false, { rejected: true });
     let inserted = 0;
     for (const event of events) {
       if (this.events.has(event.eventId)) {
@@ -53,9 +58,18 @@ function spoolDir(): string {
   return dir;
 }
 
+/** Dead letters in memory; the SQL table behind the real one is proven in test/integration/usage-poison.test.ts. */
+class MemoryDeadLetters implements DeadLetterSink {
+  readonly letters = new Map<string, { event: UsageEvent; error: string }>();
+  async add(entries: readonly { event: UsageEvent; error: string }[]): Promise<void> {
+    for (const entry of entries) this.letters.set(entry.event.eventId, entry);
+  }
+}
+
 async function openMeter(store: MemoryStore, overrides: Partial<UsageMeterOptions> = {}): Promise<UsageMeter> {
   const meter = await UsageMeter.open({
     store: store as unknown as UsageStore,
+    deadLetters: new MemoryDeadLetters(),
     spoolDir: overrides.spoolDir ?? spoolDir(),
     logger: createLogger('silent'),
     flushIntervalMs: 20,
@@ -142,6 +156,17 @@ describe('UsageMeter', () => {
     const stored = store.events.get(broken.eventId);
     expect(stored).toMatchObject({ promptTokens: 0, completionTokens: 0, status: 'error', currency: 'USD' });
     expect(Number.isFinite(stored?.ts.getTime())).toBe(true);
+  });
+
+  it('cuts an over-long text field without splitting a surrogate pair', async () => {
+    const store = new MemoryStore();
+    const meter = await openMeter(store);
+    const long = event({ requestedModel: `x${'😀'.repeat(300)}` });
+    meter.record(long);
+    await meter.flush();
+    const model = store.events.get(long.eventId)!.requestedModel;
+    expect(model).toBe(`x${'😀'.repeat(255)}`);
+    expect(storedTextProblem(model, { maxLength: 512 })).toBeNull();
   });
 
   it('calls onRecorded listeners at once, and a throwing listener harms nothing', async () => {
@@ -296,5 +321,60 @@ describe('UsageMeter', () => {
     const next = await openMeter(store, { spoolDir: dir });
     await next.flush({ timeoutMs: 5_000 });
     expect(store.events.has(late.eventId)).toBe(true);
+  });
+
+  it('sets aside the events the store refuses and stores every other one of their batches', async () => {
+    const store = new MemoryStore();
+    store.refuses = (e) => e.requestedModel.includes('\u0000');
+    const deadLetters = new MemoryDeadLetters();
+    const meter = await openMeter(store, { deadLetters, batchSize: 100 });
+    const events = Array.from({ length: 100 }, (_, i) => event({ requestedModel: [7, 50, 93].includes(i) ? 'acc\u0000poison' : 'm' }));
+    for (const e of events) meter.record(e);
+    await meter.flush({ timeoutMs: 5_000 });
+    expect(store.events.size).toBe(97);
+    expect([...deadLetters.letters.keys()].sort()).toEqual([events[7]!, events[50]!, events[93]!].map((e) => e.eventId).sort());
+    expect(deadLetters.letters.get(events[7]!.eventId)!.error).toMatch(/unsupported Unicode escape sequence/);
+    expect(meter.stats()).toMatchObject({ deadLettered: 3, stored: 97, spooled: 0, segments: 0, consecutiveFailures: 0 });
+    // Splitting costs a few inserts per refused event, not one per event.
+    expect(store.calls.length).toBeLessThan(40);
+  });
+
+  it('drains a spool left by an earlier run that holds a refused event', async () => {
+    const dir = spoolDir();
+    const poisoned = event({ requestedModel: 'acc\u0000poison' });
+    const good = [event(), event()];
+    writeFileSync(join(dir, '000000000001-abcdef.ndjson'), `${[good[0]!, poisoned, good[1]!].map(usageEventToJson).join('\n')}\n`);
+    const store = new MemoryStore();
+    store.refuses = (e) => e.requestedModel.includes('\u0000');
+    const deadLetters = new MemoryDeadLetters();
+    const meter = await openMeter(store, { spoolDir: dir, deadLetters });
+    await meter.flush({ timeoutMs: 5_000 });
+    expect([...store.events.keys()].sort()).toEqual(good.map((e) => e.eventId).sort());
+    expect(deadLetters.letters.get(poisoned.eventId)!.event.requestedModel).toBe('acc\u0000poison');
+    expect(readdirSync(dir).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
+  });
+
+  it('retries the whole batch when the store goes down while a refused batch is split', async () => {
+    const store = new MemoryStore();
+    let refusals = 0;
+    store.refuses = (e) => {
+      if (!e.requestedModel.includes('\u0000')) return false;
+      refusals += 1;
+      // The second half is refused, then its split meets an outage, which is retried, not set aside.
+      if (refusals === 2) store.down = true;
+      return true;
+    };
+    const deadLetters = new MemoryDeadLetters();
+    const meter = await openMeter(store, { deadLetters });
+    // The first half is stored before the outage: the retry must not write it twice.
+    const events = Array.from({ length: 10 }, (_, i) => event({ requestedModel: i === 8 ? 'acc\u0000poison' : 'm' }));
+    for (const e of events) meter.record(e);
+    await vi.waitFor(() => expect(meter.stats().consecutiveFailures).toBeGreaterThan(0));
+    expect(deadLetters.letters.size).toBe(0);
+    store.down = false;
+    await meter.flush({ timeoutMs: 5_000 });
+    expect(store.events.size).toBe(9);
+    expect(store.doubled).toBe(0);
+    expect([...deadLetters.letters.keys()]).toEqual([events[8]!.eventId]);
   });
 });

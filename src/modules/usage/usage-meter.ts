@@ -2,10 +2,13 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Tracing } from '../../observability/tracing.ts';
 import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
 import { SpoolFullError, UsageSpool, type SpoolSegment } from './usage-spool.ts';
-import { UsageStoreWriteError, type UsageStore } from './usage-store.ts';
+import type { DeadLetterSink } from './usage-dead-letters.ts';
+import { UsageStoreWriteError, type InsertResult, type UsageStore } from './usage-store.ts';
 
 export interface UsageMeterOptions {
   store: UsageStore;
+  /** Where events the store refuses (not an outage: a value it cannot hold) are set aside. */
+  deadLetters: DeadLetterSink;
   /** Directory of the local spool, e.g. `<dataDir>/spool/usage`. */
   spoolDir: string;
   /** Disk the spool may take while the store is away; past it, batches wait in memory only (maxQueued). */
@@ -47,6 +50,8 @@ export interface UsageMeterStats {
   duplicatesSkipped: number;
   /** Events lost because neither the spool nor memory could take them. */
   dropped: number;
+  /** Events the store refused, set aside as dead letters so the rest keep flowing. */
+  deadLettered: number;
   /** Inserts that failed since the last success (0 when the store is healthy). */
   consecutiveFailures: number;
   lastFlushAt: Date | null;
@@ -119,7 +124,7 @@ export class UsageMeter {
   // While the spool cannot write, batches live in memory only, so memory is what bounds them.
   #spoolFailing = false;
   #spoolFull = false;
-  readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
+  readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, deadLettered: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
     this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, insertIntervalMs: 0, ...options };
@@ -243,6 +248,7 @@ export class UsageMeter {
       stored: this.#stats.stored,
       duplicatesSkipped: this.#stats.duplicatesSkipped,
       dropped: this.#stats.dropped,
+      deadLettered: this.#stats.deadLettered,
       consecutiveFailures: this.#stats.consecutiveFailures,
       lastFlushAt: this.#stats.lastFlushAt,
       lastError: this.#stats.lastError,
@@ -391,7 +397,7 @@ export class UsageMeter {
     const maybeStored = parts.some((p) => p.segment.maybeStored);
     const span = this.#tracing?.startSpan('usage store insert', { attributes: { 'tollgate.usage.events': events.length, 'tollgate.usage.maybe_stored': maybeStored } });
     try {
-      const result = await this.#insertWithTimeout(events, maybeStored);
+      const result = await this.#insertOrSetAside(events, maybeStored);
       span?.setAttributes({ 'tollgate.usage.inserted': result.inserted, 'tollgate.usage.skipped': result.skipped });
       span?.end();
       this.#stats.stored += result.inserted;
@@ -460,6 +466,37 @@ export class UsageMeter {
       segment.events = [];
       segment.count = 0;
     }
+  }
+
+  /** Inserts a batch; one the store refuses is split until the events it refuses are found and set aside. */
+  async #insertOrSetAside(events: UsageEvent[], maybeStored: boolean): Promise<InsertResult> {
+    try {
+      return await this.#insertWithTimeout(events, maybeStored);
+    } catch (error) {
+      if (!(error instanceof UsageStoreWriteError && error.rejected)) throw error;
+      if (events.length === 1) {
+        await this.#setAside(events[0]!, error);
+        return { inserted: 0, skipped: 0 };
+      }
+      const middle = Math.ceil(events.length / 2);
+      try {
+        const first = await this.#insertOrSetAside(events.slice(0, middle), maybeStored || error.maybeStored);
+        const second = await this.#insertOrSetAside(events.slice(middle), maybeStored || error.maybeStored);
+        return { inserted: first.inserted + second.inserted, skipped: first.skipped + second.skipped };
+      } catch (splitError) {
+        // An outage met while splitting: the whole batch is retried, and part of it may be stored by now.
+        throw new UsageStoreWriteError((splitError as Error).message, true, { cause: splitError });
+      }
+    }
+  }
+
+  async #setAside(event: UsageEvent, error: UsageStoreWriteError): Promise<void> {
+    await this.#options.deadLetters.add([{ event, error: error.message }], this.#options.store.kind);
+    this.#stats.deadLettered += 1;
+    this.#options.logger.error(
+      { eventId: event.eventId, requestId: event.requestId, store: this.#options.store.kind, err: error },
+      'usage: the store refused an event; it is kept as a dead letter (tollgate usage dead-letters list)',
+    );
   }
 
   async #insertWithTimeout(events: UsageEvent[], maybeStored: boolean) {

@@ -6,6 +6,7 @@ import type { Tracing } from '../../observability/tracing.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
 import { ClickhouseUsageStore } from './clickhouse-usage-store.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
+import { UsageDeadLetters } from './usage-dead-letters.ts';
 import { UsageMeter } from './usage-meter.ts';
 import type { UsageStore } from './usage-store.ts';
 
@@ -43,6 +44,7 @@ export async function startUsage(options: UsageRuntimeOptions): Promise<UsageRun
   }
   const meter = await UsageMeter.open({
     store,
+    deadLetters: new UsageDeadLetters(options.db.db),
     spoolDir: join(options.dataDir, 'spool', 'usage'),
     logger,
     flushIntervalMs: config.flushIntervalMs,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageStores } from '../../../test/testkit/usage-stores.ts';
 import { newUsageEvent, type UsageEvent, type UsageStatus } from './usage-event.ts';
 import { nextBucket, truncate } from './usage-report.ts';
-import { ALL_TENANTS, type ReportQuery, type UsageFilter, type UsageGroupBy, type UsageReport, type UsageStore, type UsageTotals } from './usage-store.ts';
+import { ALL_TENANTS, UsageStoreWriteError, type ReportQuery, type UsageFilter, type UsageGroupBy, type UsageReport, type UsageStore, type UsageTotals } from './usage-store.ts';
 
 // One contract, every store: each answer is compared with a plain in-memory reference over the same events.
 
@@ -179,6 +179,18 @@ describe.each(usageStores())('usage store contract: $name', (underTest) => {
     });
     const after = (await store.report({ tenantIds: null, range: NOVEMBER, groupBy: null, filter: {}, latency: false })).get(ALL_TENANTS);
     expect(after).toEqual(before);
+  });
+
+  it('marks a batch with a value it cannot hold as rejected (a resend cannot help) and stores none of it', async () => {
+    // Outside every range the reports below read: June, under a tenant of its own.
+    const event = (requestId: string, userId: string) =>
+      newUsageEvent({ requestId, tenantId: 't-poison', userId, requestedModel: 'm', kind: 'chat', node: 'n', ts: new Date('2026-06-15T00:00:00Z') });
+    const good = event('good', 'user-1');
+    // A lone surrogate: Postgres and ClickHouse both refuse it.
+    const error = await store.insert([good, event('poisoned', 'user-\ud800')], { maybeStored: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageStoreWriteError);
+    expect((error as UsageStoreWriteError).rejected).toBe(true);
+    expect(await store.insert([good], { maybeStored: true })).toEqual({ inserted: 1, skipped: 0 });
   });
 
   const queries: Array<[string, Omit<ReportQuery, 'tenantIds'>]> = [

@@ -130,10 +130,16 @@ export interface InsertResult {
 /** A failed write, saying whether any of it may have reached the store. */
 export class UsageStoreWriteError extends Error {
   readonly maybeStored: boolean;
-  constructor(message: string, maybeStored: boolean, options?: { cause?: unknown }) {
+  /**
+   * True when the store answered and refused a value in the batch (a NUL byte, a lone surrogate, a
+   * string too long for an index): resending it unchanged fails again, unlike an outage.
+   */
+  readonly rejected: boolean;
+  constructor(message: string, maybeStored: boolean, options?: { cause?: unknown; rejected?: boolean }) {
     super(message, options);
     this.name = 'UsageStoreWriteError';
     this.maybeStored = maybeStored;
+    this.rejected = options?.rejected ?? false;
   }
 }
 
