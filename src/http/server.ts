@@ -8,6 +8,8 @@ import type { TraceSpan, Tracing } from '../observability/tracing.ts';
 import { assignRequestId } from './request-id.ts';
 import { cutResponse, sendJson } from './respond.ts';
 import { handleUsageExport } from './usage-export.ts';
+import { serveConsoleAsset } from './console-assets.ts';
+import { handleConsoleSession } from './console-session-routes.ts';
 import { routeOf, type RouteLabel } from '../observability/telemetry.ts';
 import { traceparentOf } from './traceparent.ts';
 
@@ -80,6 +82,14 @@ function startServerSpan(tracing: Tracing, req: IncomingMessage, res: ServerResp
 async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (path === '/graphql') {
     await parts.yoga.requestListener(req, res);
+    return;
+  }
+  if (path === '/console/session') {
+    await handleConsoleSession(parts.deps, req, res);
+    return;
+  }
+  if (path === '/console' || path.startsWith('/console/')) {
+    await serveConsoleAsset(req, res, path);
     return;
   }
   if (path === '/v1/usage/export') {

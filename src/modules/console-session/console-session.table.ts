@@ -1,0 +1,21 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+export interface ConsoleSessionTable {
+  id: string;
+  /** The principal kind that signed in: platform, api-key or user. */
+  kind: 'platform' | 'api-key' | 'user';
+  tenant_id: string | null;
+  user_id: string | null;
+  /** A dashboard user's role (admin | member). */
+  role: string | null;
+  api_key_id: string | null;
+  /** Hex SHA-256 of the admin key or API key secret signed in with, re-checked on every use. */
+  secret_digest: string | null;
+  /** The session's absolute end: a fixed lifetime, or the signing-in JWT's expiry if sooner. */
+  expires_at: Date;
+  revoked_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export type ConsoleSessionRow = Selectable<ConsoleSessionTable>;
+export type NewConsoleSession = Insertable<ConsoleSessionTable>;
