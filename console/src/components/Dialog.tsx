@@ -5,8 +5,8 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
+    // Opened once; unmounting removes it (closing here would report a close the user never asked for).
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
   }, []);
   const titleId = `dialog-${title.replace(/\W+/g, '-').toLowerCase()}`;
   return (

@@ -9,7 +9,7 @@ export function QuotaGauge({ used, limit }: { used: number; limit: number }) {
   return (
     <div className="gauge">
       <div role="meter" aria-label="Monthly tokens used" aria-valuemin={0} aria-valuemax={limit} aria-valuenow={used} aria-valuetext={`${formatInt(used)} of ${formatInt(limit)} tokens (${percent.toFixed(1)}%)`}>
-        <svg viewBox="0 0 300 28" aria-hidden="true">
+        <svg viewBox="0 0 300 28" aria-hidden="true" preserveAspectRatio="xMinYMid meet">
           <rect x={0} y={6} width={300} height={16} className="gauge-track" />
           <rect x={0} y={6} width={scale(percent)} height={16} className={`gauge-fill gauge-${state}`} />
           <line x1={scale(80)} y1={0} x2={scale(80)} y2={28} className="gauge-mark" />

@@ -11,6 +11,7 @@ import { api } from '../api.ts';
 import { Dialog } from '../components/Dialog.tsx';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { formatTime } from '../format.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
 import { useQuery } from '../use-query.ts';
@@ -22,7 +23,8 @@ type Pending = { kind: 'create' } | { kind: 'revoke'; key: ApiKeyFieldsFragment 
 
 export function ApiKeys({ tenantId }: { tenantId: string }) {
   const manage = canManage(useViewer());
-  const keys = useQuery(() => api.execute(TenantApiKeysDocument, { tenantId, first: 100 }), [tenantId]);
+  // Listing keys is for tenant admins; others are told so rather than shown a refusal.
+  const keys = useQuery(() => (manage ? api.execute(TenantApiKeysDocument, { tenantId, first: 100 }) : Promise.resolve(undefined)), [tenantId, manage]);
   const [pending, setPending] = useState<Pending>();
   const [error, setError] = useState<unknown>();
 
@@ -78,11 +80,12 @@ export function ApiKeys({ tenantId }: { tenantId: string }) {
           </button>
         )}
       </div>
+      {!manage && <p className="empty">Only the tenant's admins see and manage its API keys.</p>}
       <ErrorAlert error={keys.error ?? error} />
       {keys.loading && keys.data === undefined && <Loading what="API keys" />}
       {keys.data && rows.length === 0 && <p className="empty">No API keys yet.{manage ? ' Create one to call the gateway.' : ''}</p>}
       {rows.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="API keys">
           <table>
             <caption className="visually-hidden">API keys</caption>
             <thead>
@@ -127,7 +130,7 @@ export function ApiKeys({ tenantId }: { tenantId: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
 
       {pending?.kind === 'create' && (

@@ -3,6 +3,7 @@ import { AuditLogDocument } from '../../../client/src/generated/graphql.ts';
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { formatTime } from '../format.ts';
 import { useQuery } from '../use-query.ts';
 
@@ -18,7 +19,7 @@ export function AuditLog({ tenantId }: { tenantId: string }) {
       {log.loading && log.data === undefined && <Loading what="the audit log" />}
       {log.data && rows.length === 0 && <p className="empty">Nothing has changed yet.</p>}
       {rows.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="Audit log">
           <table>
             <caption className="visually-hidden">Audit log</caption>
             <thead>
@@ -48,7 +49,7 @@ export function AuditLog({ tenantId }: { tenantId: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       <div className="buttons">
         <button type="button" className="secondary" disabled={cursors.length < 2} onClick={() => setCursors((list) => list.slice(0, -1))}>

@@ -3,6 +3,7 @@ import { EstimateCostDocument, InvoicePreviewDocument, ModelsDocument, type Esti
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { formatInt, formatMoney, formatTime } from '../format.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
 import { useQuery } from '../use-query.ts';
@@ -63,7 +64,7 @@ export function Billing({ tenantId }: { tenantId: string }) {
           {preview.lines.length === 0 ? (
             <p className="empty">No usage this month yet.</p>
           ) : (
-            <div className="table-wrap">
+            <TableRegion label="Usage by model">
               <table>
                 <caption>Usage by model</caption>
                 <thead>
@@ -85,7 +86,7 @@ export function Billing({ tenantId }: { tenantId: string }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableRegion>
           )}
         </div>
       )}

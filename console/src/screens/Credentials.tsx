@@ -9,6 +9,7 @@ import {
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { formatTime } from '../format.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
 import { useQuery } from '../use-query.ts';
@@ -49,7 +50,7 @@ export function Credentials({ tenantId }: { tenantId: string }) {
       {config.loading && config.data === undefined && <Loading what="credentials" />}
       {config.data && credentials.length === 0 && <p className="empty">The gateway has no providers configured.</p>}
       {credentials.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="Provider credentials">
           <table>
             <caption className="visually-hidden">Provider credentials</caption>
             <thead>
@@ -99,7 +100,7 @@ export function Credentials({ tenantId }: { tenantId: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       {tested && (
         <p role="status">

@@ -2,6 +2,7 @@ import { ModelsDocument, ProvidersDocument } from '../../../client/src/generated
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { formatTime } from '../format.ts';
 import { useQuery } from '../use-query.ts';
 
@@ -16,7 +17,7 @@ export function Models() {
       {(models.loading || deployments.loading) && models.data === undefined && <Loading what="models" />}
       {models.data && models.data.models.length === 0 && <p className="empty">No models are configured.</p>}
       {models.data && models.data.models.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="Models">
           <table>
             <caption>Models</caption>
             <thead>
@@ -38,10 +39,10 @@ export function Models() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       {deployments.data && deployments.data.providers.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="Deployments">
           <table>
             <caption>Deployments</caption>
             <thead>
@@ -71,7 +72,7 @@ export function Models() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
     </section>
   );

@@ -4,6 +4,7 @@ import { api } from '../api.ts';
 import { BarChart } from '../components/BarChart.tsx';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { QuotaGauge } from '../components/QuotaGauge.tsx';
 import { formatInt, formatMoney } from '../format.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
@@ -103,7 +104,7 @@ type ModelBucket = { key: string | null; totals: { requests: number; totalTokens
 function ByModel({ buckets }: { buckets: ModelBucket[] }) {
   if (buckets.length === 0) return null;
   return (
-    <div className="table-wrap">
+    <TableRegion label="By model">
       <table>
         <caption>By model</caption>
         <thead>
@@ -125,7 +126,7 @@ function ByModel({ buckets }: { buckets: ModelBucket[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableRegion>
   );
 }
 

@@ -3,6 +3,7 @@ import { CreateTenantDocument, PlansDocument, SetTenantPlanDocument, TenantsDocu
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { formatInt, formatMoney } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
@@ -53,7 +54,7 @@ export function Tenants() {
       {tenants.loading && tenants.data === undefined && <Loading what="tenants" />}
       {tenants.data && rows.length === 0 && <p className="empty">{needle ? 'No tenant matches.' : 'No tenants yet.'}</p>}
       {rows.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="Tenants">
           <table>
             <caption className="visually-hidden">Tenants</caption>
             <thead>
@@ -109,7 +110,7 @@ export function Tenants() {
               })}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       <form className="card stack" onSubmit={create} aria-labelledby="create-tenant-title">
         <h2 id="create-tenant-title">Create a tenant</h2>

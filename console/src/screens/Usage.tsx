@@ -3,6 +3,7 @@ import { TenantUsageEventsDocument, TenantUsageTotalsDocument, type TenantUsageE
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
+import { TableRegion } from '../components/TableRegion.tsx';
 import { download, toCsv } from '../export-file.ts';
 import { formatInt, formatMoney, formatTime } from '../format.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
@@ -138,7 +139,7 @@ export function Usage({ tenantId }: { tenantId: string }) {
       {events.loading && events.data === undefined && <Loading what="usage events" />}
       {events.data && rows.length === 0 && <p className="empty">No requests match these filters.</p>}
       {rows.length > 0 && (
-        <div className="table-wrap">
+        <TableRegion label="Usage events">
           <table>
             <caption className="visually-hidden">Usage events</caption>
             <thead>
@@ -172,7 +173,7 @@ export function Usage({ tenantId }: { tenantId: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       <div className="buttons">
         <button type="button" className="secondary" disabled={cursors.length < 2} onClick={() => setCursors((list) => list.slice(0, -1))}>
