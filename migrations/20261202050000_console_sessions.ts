@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // Web console sessions. The browser holds only a short-lived signed token naming a row here; the row
 // says who signed in and is checked on every use, so sign-out (revoked_at) ends it on every instance.
 // The secret itself is never stored: an admin key or API key session keeps the digest the api_key
-// table already holds, so the key's revocation, expiry or rotation ends the session too.
+// table already holds, so the key's revocation, expiry or rotation ends the session too. A single
+// sign-on session keeps the provider's refresh token, sealed, to extend itself.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -15,6 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('role', 'text')
     .addColumn('api_key_id', 'text')
     .addColumn('secret_digest', 'text')
+    .addColumn('sso_refresh_token', 'text')
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .addColumn('revoked_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))

@@ -6,6 +6,7 @@ import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { ConsoleSessionService } from './modules/console-session/console-session.service.ts';
+import { ConsoleSso } from './modules/console-session/console-sso.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
@@ -134,7 +135,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
     });
     const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
-    const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret });
+    const { oidc } = config;
+    const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
+    const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
     return { config, logger, db, redis, clickhouse, auth, revocations, consoleSessions, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();

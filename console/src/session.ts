@@ -24,3 +24,19 @@ async function sessionRequest(method: 'POST' | 'DELETE', body?: unknown): Promis
 export const signIn = (secret: string) => sessionRequest('POST', { secret });
 
 export const signOut = () => sessionRequest('DELETE');
+
+/** Whether the gateway offers single sign-on. */
+export async function ssoAvailable(): Promise<boolean> {
+  const response = await fetch('/console/session', { credentials: 'same-origin' });
+  if (!response.ok) return false;
+  return ((await response.json()) as { sso?: boolean }).sso === true;
+}
+
+/** A refused single sign-on comes back as ?sso_error=...&request_id=...; taken out of the address bar once read. */
+export function takeSsoError(): ConsoleError | undefined {
+  const params = new URLSearchParams(window.location.search);
+  const message = params.get('sso_error');
+  if (message === null) return undefined;
+  window.history.replaceState(null, '', window.location.pathname);
+  return new ConsoleError(message, params.get('request_id') || undefined);
+}

@@ -20,7 +20,7 @@ function describe(principal: TenantPrincipal) {
   };
 }
 
-/** POST /console/session signs in with a secret (JSON `{ secret }`) and sets the cookie; DELETE signs out. */
+/** POST /console/session signs in with a secret (JSON `{ secret }`) and sets the cookie; DELETE signs out; GET says whether SSO is on. */
 export async function handleConsoleSession(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const secure = isHttps(req);
   try {
@@ -32,6 +32,10 @@ export async function handleConsoleSession(deps: AppDeps, req: IncomingMessage, 
       sendJson(res, 200, { session: describe(principal) }, { 'set-cookie': sessionCookie(token, deps.consoleSessions.tokenLifetimeMs, secure), 'cache-control': 'no-store' });
       return;
     }
+    if (req.method === 'GET') {
+      sendJson(res, 200, { sso: deps.consoleSessions.sso !== undefined }, { 'cache-control': 'no-store' });
+      return;
+    }
     if (req.method === 'DELETE') {
       const token = sessionTokenOf(req.headers.cookie);
       if (token !== undefined) await deps.consoleSessions.signOut(token);
@@ -39,7 +43,7 @@ export async function handleConsoleSession(deps: AppDeps, req: IncomingMessage, 
       return;
     }
     req.resume();
-    sendJson(res, 405, { error: { message: `${req.method} is not allowed here: POST signs in, DELETE signs out`, code: 'METHOD_NOT_ALLOWED' } }, { allow: 'POST, DELETE' });
+    sendJson(res, 405, { error: { message: `${req.method} is not allowed here: POST signs in, DELETE signs out, GET describes sign-in`, code: 'METHOD_NOT_ALLOWED' } }, { allow: 'GET, POST, DELETE' });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     const status = httpStatusFor[error.code] ?? 400;

@@ -2,18 +2,17 @@ import type { IncomingMessage } from 'node:http';
 
 export const sessionCookieName = 'tollgate_session';
 
-/** The session token from a Cookie header, if one is there. */
-export function sessionTokenOf(cookieHeader: string | undefined): string | undefined {
-  if (cookieHeader === undefined) return undefined;
-  for (const part of cookieHeader.split(';')) {
+/** A cookie's value from a Cookie header, if it is there and not empty. */
+export function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
+  for (const part of (cookieHeader ?? '').split(';')) {
     const separator = part.indexOf('=');
-    if (separator !== -1 && part.slice(0, separator).trim() === sessionCookieName) {
-      const value = part.slice(separator + 1).trim();
-      return value === '' ? undefined : value;
-    }
+    if (separator !== -1 && part.slice(0, separator).trim() === name) return part.slice(separator + 1).trim() || undefined;
   }
   return undefined;
 }
+
+/** The session token from a Cookie header, if one is there. */
+export const sessionTokenOf = (cookieHeader: string | undefined) => cookieValue(cookieHeader, sessionCookieName);
 
 /** Served over TLS, directly or behind a proxy that terminated it. */
 export function isHttps(req: IncomingMessage): boolean {

@@ -1,11 +1,15 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
-import { signIn } from '../session.ts';
+import { signIn, ssoAvailable, takeSsoError } from '../session.ts';
 
 /** The secret goes to the gateway once, in the sign-in request; only the cookie it answers with stays. */
 export function SignIn({ notice, onSignedIn }: { notice?: unknown; onSignedIn: () => void }) {
-  const [error, setError] = useState<unknown>(notice);
+  const [error, setError] = useState<unknown>(() => takeSsoError() ?? notice);
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState(false);
+  useEffect(() => {
+    ssoAvailable().then(setSso, () => setSso(false));
+  }, []);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = event.currentTarget;
@@ -34,6 +38,11 @@ export function SignIn({ notice, onSignedIn }: { notice?: unknown; onSignedIn: (
         <button type="submit" disabled={busy}>
           Sign in
         </button>
+        {sso && (
+          <a className="button-link" href="/console/sso/start">
+            Sign in with SSO
+          </a>
+        )}
         <ErrorAlert error={error} />
       </form>
     </main>

@@ -15,3 +15,16 @@ export function findConsoleSession(db: Db, id: string): Promise<ConsoleSessionRo
 export async function markConsoleSessionRevoked(db: Db, id: string, at: Date): Promise<void> {
   await db.updateTable('console_session').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
 }
+
+/** After an SSO refresh: the session's new end, identity and refresh token. */
+export async function updateConsoleSessionAfterRefresh(
+  db: Db,
+  id: string,
+  update: { expiresAt: Date; tenantId: string; userId: string; role: string; refreshToken: string },
+): Promise<void> {
+  await db
+    .updateTable('console_session')
+    .set({ expires_at: update.expiresAt, tenant_id: update.tenantId, user_id: update.userId, role: update.role, sso_refresh_token: update.refreshToken })
+    .where('id', '=', id)
+    .execute();
+}

@@ -11,7 +11,9 @@ export interface ConsoleSessionTable {
   api_key_id: string | null;
   /** Hex SHA-256 of the admin key or API key secret signed in with, re-checked on every use. */
   secret_digest: string | null;
-  /** The session's absolute end: a fixed lifetime, or the signing-in JWT's expiry if sooner. */
+  /** SSO sessions: the provider's refresh token, sealed with a key derived from TOLLGATE_SECRET. */
+  sso_refresh_token: string | null;
+  /** When the session stops being accepted: a fixed lifetime, or its JWT's or SSO tokens' expiry if sooner (SSO refreshes it). */
   expires_at: Date;
   revoked_at: Date | null;
   created_at: Generated<Date>;
