@@ -2,7 +2,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
 import { sendJson } from './respond.ts';
 
 /** Where the console's build lands (npm install and npm start build it). */
@@ -48,15 +50,21 @@ export async function serveConsoleAsset(req: IncomingMessage, res: ServerRespons
     else sendJson(res, 503, { error: { message: 'the console is not built: run `npm install` or `npm run console:build`', code: 'SERVICE_UNAVAILABLE' } });
     return;
   }
+  const type = contentTypes[extname(file)] ?? 'application/octet-stream';
+  // Text is sent gzipped to browsers that take it: the console's script is a third of its size so.
+  const gzip = type.includes('charset') && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   res.writeHead(200, {
     ...securityHeaders,
-    'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
-    'content-length': info.size,
+    'content-type': type,
+    ...(gzip ? { 'content-encoding': 'gzip' } : { 'content-length': info.size }),
+    vary: 'accept-encoding',
     'cache-control': relative.startsWith(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  createReadStream(file).pipe(res);
+  // pipeline destroys the response if the file cannot be read to the end, so the browser sees it cut.
+  if (gzip) pipeline(createReadStream(file), createGzip(), res, () => {});
+  else pipeline(createReadStream(file), res, () => {});
 }

@@ -112,6 +112,31 @@ export function Tenants() {
           </table>
         </TableRegion>
       )}
+      {(top.data?.usageTopTenants.length ?? 0) > 0 && (
+        <TableRegion label="Top tenants this month">
+          <table>
+            <caption>Top tenants this month, by tokens</caption>
+            <thead>
+              <tr>
+                <th scope="col">Tenant</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Tokens</th>
+                <th scope="col">Cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {top.data?.usageTopTenants.slice(0, 10).map((row) => (
+                <tr key={row.tenantId}>
+                  <td>{row.tenant?.name ?? row.tenantId}</td>
+                  <td>{formatInt(row.totals.requests)}</td>
+                  <td>{formatInt(row.totals.totalTokens)}</td>
+                  <td>{row.totals.costs.map(formatMoney).join(' + ') || '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableRegion>
+      )}
       <form className="card stack" onSubmit={create} aria-labelledby="create-tenant-title">
         <h2 id="create-tenant-title">Create a tenant</h2>
         <label htmlFor="tenant-name">Tenant name</label>

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { TenantUsageEventsDocument, TenantUsageTotalsDocument, type TenantUsageEventsQuery, type UsageFilter, type UsageStatus } from '../../../client/src/generated/graphql.ts';
+import { TenantUsageDocument, TenantUsageEventsDocument, TenantUsageTotalsDocument, type UsageGroupBy, type TenantUsageEventsQuery, type UsageFilter, type UsageStatus } from '../../../client/src/generated/graphql.ts';
 import { api } from '../api.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Loading } from '../components/Loading.tsx';
@@ -13,6 +13,14 @@ const pageSize = 50;
 // An export walks every page of the filters shown, up to this many events.
 const exportLimit = 20_000;
 const statuses: UsageStatus[] = ['OK', 'ERROR', 'REFUSED', 'CANCELLED'];
+const groupings: [UsageGroupBy | '', string][] = [
+  ['', 'no grouping'],
+  ['DAY', 'day'],
+  ['MODEL', 'model'],
+  ['API_KEY', 'API key'],
+  ['USER', 'user'],
+  ['PROVIDER', 'provider'],
+];
 
 interface Filters {
   from: string;
@@ -53,6 +61,11 @@ export function Usage({ tenantId }: { tenantId: string }) {
     ]);
     return { page: page.tenant?.usageEvents, totals: totals.tenant?.usage.totals };
   }, [tenantId, filters, after]);
+  const [groupBy, setGroupBy] = useState<UsageGroupBy | ''>('');
+  const groups = useQuery(
+    () => (groupBy === '' ? Promise.resolve(undefined) : api.execute(TenantUsageDocument, { tenantId, ...queryOf(filters), groupBy }).then((result) => result.tenant?.usage.buckets)),
+    [tenantId, filters, groupBy],
+  );
   const [exportError, setExportError] = useState<unknown>();
   const [exporting, setExporting] = useState(false);
 
@@ -135,6 +148,44 @@ export function Usage({ tenantId }: { tenantId: string }) {
         <p aria-live="polite">
           {formatInt(totals.requests)} requests, {formatInt(totals.totalTokens)} tokens, {formatMoney(totals.cost)} for these filters.
         </p>
+      )}
+      <label className="inline">
+        Group by{' '}
+        <select value={groupBy} onChange={(event) => setGroupBy(event.target.value as UsageGroupBy | '')}>
+          {groupings.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorAlert error={groups.error} />
+      {groups.data && (
+        <TableRegion label="Usage by group">
+          <table>
+            <caption>Usage by {groupings.find(([value]) => value === groupBy)?.[1]}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Tokens</th>
+                <th scope="col">Errors</th>
+                <th scope="col">Cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {groups.data.map((bucket) => (
+                <tr key={bucket.key ?? bucket.start ?? '-'}>
+                  <td>{bucket.key ?? formatTime(bucket.start)}</td>
+                  <td>{formatInt(bucket.totals.requests)}</td>
+                  <td>{formatInt(bucket.totals.totalTokens)}</td>
+                  <td>{formatInt(bucket.totals.errors)}</td>
+                  <td>{formatMoney(bucket.totals.cost)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableRegion>
       )}
       {events.loading && events.data === undefined && <Loading what="usage events" />}
       {events.data && rows.length === 0 && <p className="empty">No requests match these filters.</p>}
