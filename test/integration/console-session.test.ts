@@ -133,6 +133,22 @@ describe.each(sqlDialects())('console sessions ($name)', (dialect) => {
       expect((await service.resolve(renewedToken!, noCredentials)).principal.kind).toBe('platform');
     });
 
+    it('sends a rotated token with the GraphQL answer to a call that presents an aging one', async () => {
+      now = Date.now() - 6 * 60_000;
+      const { token } = await sessions().signIn(testAdminKey);
+      const response = await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: `tollgate_session=${token}` },
+        body: JSON.stringify({ query: '{ viewer { kind } }' }),
+      });
+      expect(await response.json()).toEqual({ data: { viewer: { kind: 'PLATFORM_ADMIN' } } });
+      const rotated = tokenOf(response);
+      expect(rotated).toBeDefined();
+      expect(rotated).not.toBe(token);
+      expect(response.headers.get('set-cookie')).toMatch(/; Max-Age=900; HttpOnly; SameSite=Strict$/);
+      expect((await viewer(rotated!)).data?.viewer.kind).toBe('PLATFORM_ADMIN');
+    });
+
     it("ends a dashboard user's session when their JWT expires", async () => {
       now = Date.now();
       const service = sessions();
