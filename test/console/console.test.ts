@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
-import { CreateApiKeyDocument, CreateTenantDocument, SetTenantLimitsDocument, TenantUsageTotalsDocument } from '../../client/src/generated/graphql.ts';
+import { CreateApiKeyDocument, CreateTenantDocument, SetTenantLimitsDocument, TenantLimitsDocument, TenantUsageTotalsDocument } from '../../client/src/generated/graphql.ts';
 import { ensureConsoleBuilt, eventually, launchBrowser, screenshotDir, seriousAxeViolations } from './browser.ts';
 
 const jwtSecret = 'console-dashboard-jwt-secret-0123456789abcdef';
@@ -169,6 +169,7 @@ describe.each(sqlDialects())('web console through the real gateway ($name)', (di
     const completion = await openai.chat.completions.create({ model: 'chat-model', messages });
     expect(completion.usage?.total_tokens).toBeGreaterThan(0);
     await eventually('the request is counted in Total requests', async () => ((await totalRequests(page)) === before + 1 ? true : undefined));
+    await page.getByRole('img', { name: `Requests: ${before + 1} in total` }).waitFor();
     await page.screenshot({ path: join(screenshotDir, `overview-${dialect.name}.jpg`), type: 'jpeg', quality: 70 });
 
     await page.getByRole('link', { name: 'API keys' }).click();
@@ -204,6 +205,18 @@ describe.each(sqlDialects())('web console through the real gateway ($name)', (di
     });
     expect(used).toBeLessThan(100_000);
     expect(await page.getByLabel('Quota used').textContent()).toMatch(/^(8|9)\d\.\d%$/);
+  }, browserTimeoutMs);
+
+  it("lets the platform override a tenant's rate limits", async () => {
+    const tenantId = await newTenant('Limits Co');
+    const page = await signIn(testAdminKey);
+    await page.goto(`${gateway.url}/console/t/${tenantId}/overview`);
+    const form = page.getByRole('form', { name: 'Override limits' });
+    await form.getByLabel('Requests per minute override').fill('7');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByText('requestsPerMinute', { exact: true }).waitFor();
+    const { tenant } = await admin().execute(TenantLimitsDocument, { id: tenantId });
+    expect(tenant?.limits).toMatchObject({ requestsPerMinute: 7, overridden: ['requestsPerMinute'] });
   }, browserTimeoutMs);
 
   it('exports as CSV exactly the usage the GraphQL totals report for the same filters', async () => {

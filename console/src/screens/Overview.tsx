@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react';
-import { TenantLimitsDocument, TenantQuotaDocument, TenantUsageDocument, type UsageGroupBy } from '../../../client/src/generated/graphql.ts';
+import { useEffect, useState, type FormEvent } from 'react';
+import { SetTenantLimitsDocument, TenantLimitsDocument, TenantQuotaDocument, TenantUsageDocument, type UsageGroupBy } from '../../../client/src/generated/graphql.ts';
 import { api } from '../api.ts';
 import { BarChart } from '../components/BarChart.tsx';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
@@ -9,6 +9,7 @@ import { QuotaGauge } from '../components/QuotaGauge.tsx';
 import { formatInt, formatMoney } from '../format.ts';
 import { reportIfSessionEnded } from '../session-ended.ts';
 import { useQuery } from '../use-query.ts';
+import { useViewer } from '../viewer.ts';
 
 const ranges = {
   '24h': { label: 'Last 24 hours', hours: 24, groupBy: 'HOUR' },
@@ -159,13 +160,37 @@ function Quota({ tenantId }: { tenantId: string }) {
   );
 }
 
+/** The limits in force; the platform may override the plan's per tenant (an empty field keeps the plan's). */
 function Headroom({ tenantId }: { tenantId: string }) {
+  const platform = useViewer().kind === 'PLATFORM_ADMIN';
   const limits = useQuery(() => api.execute(TenantLimitsDocument, { id: tenantId }), [tenantId]);
+  const [error, setError] = useState<unknown>();
   const value = limits.data?.tenant?.limits;
+
+  const save = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget);
+    const field = (name: string) => {
+      const text = String(data.get(name) ?? '').trim();
+      return text === '' ? null : Number(text);
+    };
+    setError(undefined);
+    try {
+      await api.execute(SetTenantLimitsDocument, {
+        tenantId,
+        limits: { requestsPerMinute: field('requestsPerMinute'), tokensPerMinute: field('tokensPerMinute'), concurrentRequests: field('concurrentRequests') },
+      });
+      limits.reload();
+    } catch (failure) {
+      reportIfSessionEnded(failure);
+      setError(failure);
+    }
+  };
+
   return (
     <section aria-labelledby="headroom-title" className="card">
       <h2 id="headroom-title">Rate limits</h2>
-      <ErrorAlert error={limits.error} />
+      <ErrorAlert error={limits.error ?? error} />
       {value && (
         <dl className="pairs">
           <dt>Requests per minute</dt>
@@ -174,7 +199,23 @@ function Headroom({ tenantId }: { tenantId: string }) {
           <dd>{formatInt(value.tokensPerMinute)}</dd>
           <dt>Concurrent requests</dt>
           <dd>{value.concurrentRequests === null ? 'no limit' : formatInt(value.concurrentRequests)}</dd>
+          <dt>Overridden</dt>
+          <dd>{value.overridden.length > 0 ? value.overridden.join(', ') : 'none: the plan decides'}</dd>
         </dl>
+      )}
+      {platform && value && (
+        <form className="filters" onSubmit={(event) => void save(event)} aria-label="Override limits" key={value.overridden.join()}>
+          <label>
+            Requests per minute override <input name="requestsPerMinute" type="number" min={1} defaultValue={value.overridden.includes('requestsPerMinute') ? value.requestsPerMinute : ''} />
+          </label>
+          <label>
+            Tokens per minute override <input name="tokensPerMinute" type="number" min={1} defaultValue={value.overridden.includes('tokensPerMinute') ? value.tokensPerMinute : ''} />
+          </label>
+          <label>
+            Concurrent requests override <input name="concurrentRequests" type="number" min={1} defaultValue={value.overridden.includes('concurrentRequests') ? (value.concurrentRequests ?? '') : ''} />
+          </label>
+          <button type="submit">Save limits</button>
+        </form>
       )}
     </section>
   );
