@@ -27,5 +27,7 @@ if (!existsSync(vite)) {
   process.exit(process.argv.includes('--optional') ? 0 : 1);
 }
 console.log('Building the web console...');
-const result = spawnSync(process.execPath, [vite, 'build', '--config', join(root, 'console/vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root });
+// Production React whatever NODE_ENV the caller runs under (vitest sets "test", which builds React's development copy).
+const env = { ...process.env, NODE_ENV: 'production' };
+const result = spawnSync(process.execPath, [vite, 'build', '--config', join(root, 'console/vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root, env });
 process.exit(result.status ?? 1);
