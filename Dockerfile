@@ -1,4 +1,14 @@
-# Tollgate gateway. TypeScript runs as-is on Node 24 (native type stripping): no build step.
+# Tollgate gateway. TypeScript runs as-is on Node 24 (native type stripping); only the web console
+# is built, in a stage of its own, so the image carries its files and none of its build tools.
+FROM node:24-slim AS console
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY client ./client
+COPY console ./console
+RUN npm run console:build
+
 FROM node:24-slim
 
 ENV NODE_ENV=production \
@@ -9,13 +19,15 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 
-# Dependencies first, so a source change reuses this layer.
+# Dependencies first, so a source change reuses this layer. The install scripts only build the
+# console, which the stage above did.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 COPY src ./src
 COPY migrations ./migrations
 COPY clickhouse ./clickhouse
+COPY --from=console /app/console/dist ./console/dist
 
 # Embedded storage (used only without DATABASE_URL) lives on a volume owned by the runtime user.
 RUN mkdir -p /data /etc/tollgate && chown node:node /data

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'client/dist/', 'client/src/generated/', '.tollgate/', 'test/bench/results/'] },
+  { ignores: ['node_modules/', 'dist/', 'client/dist/', 'console/dist/', 'client/src/generated/', '.tollgate/', 'test/bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,6 +15,10 @@ export default tseslint.config(
     // Migrations take Kysely<any> on purpose: they must not change when the app's types do.
     files: ['migrations/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
     files: ['**/*.cjs'],

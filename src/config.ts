@@ -147,6 +147,20 @@ export const authConfigSchema = z.strictObject({
   jwtAudience: z.string().optional(),
 });
 
+/** Single sign-on for the web console (OpenID Connect); off unless an issuer is set. */
+export const oidcConfigSchema = z
+  .strictObject({
+    issuer: z.url({ protocol: /^https?$/ }).optional(),
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    /** ID token claims mapped as dashboard JWTs' `tid` and `role`. */
+    tenantClaim: z.string().min(1).default('tid'),
+    roleClaim: z.string().min(1).default('role'),
+    /** Where the provider sends the browser back; default: this gateway's /console/sso/callback as the request reached it. */
+    redirectUrl: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .refine((oidc) => oidc.issuer === undefined || oidc.clientId !== undefined, { message: 'TOLLGATE_OIDC_CLIENT_ID is required with TOLLGATE_OIDC_ISSUER', path: ['clientId'] });
+
 const booleanish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')], {
   error: 'true or false',
 });
@@ -252,6 +266,7 @@ export const configSchema = z.strictObject({
   server: serverConfigSchema.prefault({}),
   storage: storageConfigSchema.prefault({}),
   auth: authConfigSchema.prefault({}),
+  oidc: oidcConfigSchema.prefault({}),
   graphql: graphqlConfigSchema.prefault({}),
   usage: usageConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
@@ -328,6 +343,12 @@ const envNames: Record<string, string> = {
   'auth.jwtSecret': 'TOLLGATE_JWT_SECRET',
   'auth.jwksUrl': 'TOLLGATE_JWKS_URL',
   'auth.previousSecrets': 'TOLLGATE_SECRET_PREVIOUS',
+  'oidc.issuer': 'TOLLGATE_OIDC_ISSUER',
+  'oidc.clientId': 'TOLLGATE_OIDC_CLIENT_ID',
+  'oidc.clientSecret': 'TOLLGATE_OIDC_CLIENT_SECRET',
+  'oidc.tenantClaim': 'TOLLGATE_OIDC_TENANT_CLAIM',
+  'oidc.roleClaim': 'TOLLGATE_OIDC_ROLE_CLAIM',
+  'oidc.redirectUrl': 'TOLLGATE_OIDC_REDIRECT_URL',
   'graphql.introspection': 'TOLLGATE_GRAPHQL_INTROSPECTION',
   'usage.flushIntervalMs': 'TOLLGATE_USAGE_FLUSH_INTERVAL_MS',
   'usage.batchSize': 'TOLLGATE_USAGE_BATCH_SIZE',
@@ -392,6 +413,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+    },
+    oidc: {
+      issuer: value('TOLLGATE_OIDC_ISSUER'),
+      clientId: value('TOLLGATE_OIDC_CLIENT_ID'),
+      clientSecret: value('TOLLGATE_OIDC_CLIENT_SECRET'),
+      tenantClaim: value('TOLLGATE_OIDC_TENANT_CLAIM'),
+      roleClaim: value('TOLLGATE_OIDC_ROLE_CLAIM'),
+      redirectUrl: value('TOLLGATE_OIDC_REDIRECT_URL'),
     },
     graphql: { introspection },
     usage: {

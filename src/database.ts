@@ -1,5 +1,6 @@
 import type { AuditLogTable } from './modules/audit/audit.table.ts';
 import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
+import type { ConsoleSessionTable } from './modules/console-session/console-session.table.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
 import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
 import type { PlanTable } from './modules/plan/plan.table.ts';
@@ -15,4 +16,5 @@ export interface Database {
   audit_log: AuditLogTable;
   limit_override: LimitOverrideTable;
   quota_alert_delivery: QuotaAlertDeliveryTable;
+  console_session: ConsoleSessionTable;
 }

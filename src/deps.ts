@@ -4,6 +4,8 @@ import { createClickhouse, databaseFromUrl } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { ConsoleSessionService } from './modules/console-session/console-session.service.ts';
+import { ConsoleSso } from './modules/console-session/console-sso.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
@@ -40,6 +42,8 @@ export interface AppDeps {
   auth: AuthService;
   /** API key revocations and rotations, heard by every instance (Redis pub/sub, or in-process). */
   revocations: RevocationBus;
+  /** Web console sign-in: sessions behind a short-lived signed cookie. */
+  consoleSessions: ConsoleSessionService;
   services: Services;
   /** Chooses deployments, retries, fails over and breaks circuits for every completion. */
   router: Router;
@@ -132,7 +136,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
     });
     const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
-    return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry, limits };
+    const { oidc } = config;
+    const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
+    const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
+    return { config, logger, db, redis, clickhouse, auth, revocations, consoleSessions, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();
     throw error;

@@ -113,14 +113,15 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(await authHeaders()) },
         body: JSON.stringify({ query: document.toString(), variables: rest[0] ?? {} }),
       });
+      const requestId = response.headers.get('x-request-id') ?? undefined;
       let body: { data?: unknown; errors?: GraphQLErrorShape[] };
       try {
         body = (await response.json()) as typeof body;
       } catch {
-        throw new TollgateError(`the gateway answered ${response.status} without a GraphQL body`, 'INTERNAL_SERVER_ERROR');
+        throw new TollgateError(`the gateway answered ${response.status} without a GraphQL body`, 'INTERNAL_SERVER_ERROR', {}, undefined, requestId);
       }
       const [first] = body.errors ?? [];
-      if (first) throw toTollgateError(first);
+      if (first) throw toTollgateError(first, requestId);
       return body.data as never;
     },
   };

@@ -3,12 +3,15 @@ export class TollgateError extends Error {
   readonly code: string;
   readonly extensions: Record<string, unknown>;
   readonly path: readonly (string | number)[] | undefined;
-  constructor(message: string, code: string, extensions: Record<string, unknown> = {}, path?: readonly (string | number)[]) {
+  /** The gateway's X-Request-ID for the call that failed, to quote when reporting it. */
+  readonly requestId: string | undefined;
+  constructor(message: string, code: string, extensions: Record<string, unknown> = {}, path?: readonly (string | number)[], requestId?: string) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     this.extensions = extensions;
     this.path = path;
+    this.requestId = requestId;
   }
 }
 
@@ -46,8 +49,8 @@ export interface GraphQLErrorShape {
   extensions?: Record<string, unknown>;
 }
 
-export function toTollgateError(error: GraphQLErrorShape): TollgateError {
+export function toTollgateError(error: GraphQLErrorShape, requestId?: string): TollgateError {
   const code = typeof error.extensions?.code === 'string' ? error.extensions.code : 'INTERNAL_SERVER_ERROR';
   const ErrorClass = classes[code] ?? TollgateError;
-  return new ErrorClass(error.message, code, error.extensions ?? {}, error.path);
+  return new ErrorClass(error.message, code, error.extensions ?? {}, error.path, requestId);
 }

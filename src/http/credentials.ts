@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Credentials } from '../modules/auth/principal.ts';
+import { sessionTokenOf } from './session-cookie.ts';
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -9,6 +10,11 @@ export function credentialsFromHeaders(headers: IncomingHttpHeaders): Credential
     tenantId: first(headers['x-tenant-id']),
     userId: first(headers['x-user-id']),
   };
+}
+
+/** GraphQL's credentials: the headers', and the console's session cookie. */
+export function graphqlCredentials(headers: IncomingHttpHeaders): Credentials {
+  return { ...credentialsFromHeaders(headers), sessionToken: sessionTokenOf(headers.cookie) };
 }
 
 /** graphql-ws clients send credentials in connectionParams, with header-like names in any case. */

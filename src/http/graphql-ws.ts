@@ -5,7 +5,9 @@ import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { newRequestId } from '../shared/ids.ts';
 import type { Principal } from '../modules/auth/principal.ts';
+import { authenticateGraphqlCaller } from './authenticate.ts';
 import { credentialsFromConnectionParams } from './credentials.ts';
+import { isSameOrigin, sessionTokenOf } from './session-cookie.ts';
 import type { GraphqlServer } from './graphql.ts';
 import { toGraphQLError } from './graphql-errors.ts';
 
@@ -32,6 +34,13 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 }
 
 type SocketContext = Context<Record<string, unknown> | undefined, Extra>;
+
+/** A socket's credentials: its connectionParams, and the console's session cookie sent with the upgrade. */
+const socketCredentials = (ctx: SocketContext) => ({
+  ...credentialsFromConnectionParams(ctx.connectionParams),
+  // Another site's page may open a socket here; only this origin's pages get to use the cookie.
+  sessionToken: isSameOrigin(ctx.extra.request) ? sessionTokenOf(ctx.extra.request.headers.cookie) : undefined,
+});
 
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
@@ -62,8 +71,8 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
   // in its grace period is closed when that ends.
   const recheck = (contexts: Iterable<SocketContext>) => {
     for (const ctx of contexts) {
-      deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams)).then(
-        (principal) => closeWhenExpired(ctx, principal),
+      authenticateGraphqlCaller(deps, socketCredentials(ctx)).then(
+        ({ principal }) => closeWhenExpired(ctx, principal),
         (error: unknown) => {
           ctx.extra.socket.close(4403, `Forbidden: ${error instanceof Error ? error.message : 'credentials no longer valid'}`.slice(0, 123));
         },
@@ -82,7 +91,7 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
       // A refused connection closes with 4403 Forbidden.
       onConnect: async (ctx) => {
         try {
-          const principal = await deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams));
+          const { principal } = await authenticateGraphqlCaller(deps, socketCredentials(ctx));
           if (principal.kind === 'anonymous') return false;
           connections.add(ctx);
           closeWhenExpired(ctx, principal);
@@ -118,7 +127,7 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
         }
         const requestId = newRequestId();
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          wsCredentials: credentialsFromConnectionParams(ctx.connectionParams),
+          wsCredentials: socketCredentials(ctx),
           wsRequestId: requestId,
           req: ctx.extra.request,
         });

@@ -5,7 +5,9 @@ import type { AppDeps } from '../deps.ts';
 import type { Credentials } from '../modules/auth/principal.ts';
 import { schema } from '../schema.ts';
 import { newRequestId } from '../shared/ids.ts';
-import { credentialsFromHeaders } from './credentials.ts';
+import { authenticateGraphqlCaller } from './authenticate.ts';
+import { graphqlCredentials } from './credentials.ts';
+import { isHttps, sessionCookie } from './session-cookie.ts';
 import { toGraphQLError } from './graphql-errors.ts';
 import { graphqlSecurityPlugins, introspectionEnabled } from './graphql-plugins.ts';
 import { callerSentRequestId, requestIdOf } from './request-id.ts';
@@ -37,8 +39,12 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     },
     context: async (initial) => {
       const requestId = initial.wsRequestId ?? (initial.req ? requestIdOf(initial.req) : undefined) ?? newRequestId();
-      const credentials = initial.wsCredentials ?? (initial.req ? credentialsFromHeaders(initial.req.headers) : undefined);
-      const principal = credentials ? await deps.auth.authenticate(credentials) : ({ kind: 'anonymous' } as const);
+      const credentials = initial.wsCredentials ?? (initial.req ? graphqlCredentials(initial.req.headers) : undefined);
+      if (credentials === undefined) return buildContext(deps, requestId, { kind: 'anonymous' });
+      const { principal, renewedSessionToken } = await authenticateGraphqlCaller(deps, credentials);
+      if (renewedSessionToken !== undefined && initial.req && initial.res && !initial.res.headersSent) {
+        initial.res.appendHeader('set-cookie', sessionCookie(renewedSessionToken, deps.consoleSessions.tokenLifetimeMs, isHttps(initial.req)));
+      }
       return buildContext(deps, requestId, principal, initial.req !== undefined && callerSentRequestId(initial.req, requestId));
     },
   });

@@ -9,6 +9,9 @@ import type { TraceSpan, Tracing } from '../observability/tracing.ts';
 import { assignRequestId } from './request-id.ts';
 import { cutResponse, sendJson } from './respond.ts';
 import { handleUsageExport } from './usage-export.ts';
+import { serveConsoleAsset } from './console-assets.ts';
+import { handleConsoleSession } from './console-session-routes.ts';
+import { createConsoleSsoRoutes } from './console-sso-routes.ts';
 import { routeOf, type RouteLabel } from '../observability/telemetry.ts';
 import { traceparentOf } from './traceparent.ts';
 
@@ -25,8 +28,9 @@ export interface HttpServerParts {
 export function createHttpServer(parts: HttpServerParts): Server {
   const { deps, yoga, wss } = parts;
   const { telemetry } = deps;
+  const consoleSso = createConsoleSsoRoutes(deps);
   const handle = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    route(parts, req, res, path).catch((error: unknown) => {
+    route(parts, consoleSso, req, res, path).catch((error: unknown) => {
       deps.logger.error({ err: error, path }, 'unhandled error in the HTTP handler');
       if (!res.headersSent) sendJson(res, 500, { error: { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' } });
       else cutResponse(res);
@@ -78,10 +82,24 @@ function startServerSpan(tracing: Tracing, req: IncomingMessage, res: ServerResp
   return span;
 }
 
-async function route(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+type ConsoleSsoRoutes = ReturnType<typeof createConsoleSsoRoutes>;
+
+async function route(parts: HttpServerParts, consoleSso: ConsoleSsoRoutes, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (path === '/graphql') {
     if (!(await readGraphqlBody(req, res, parts.deps.config.server.maxBodyBytes))) return;
     await parts.yoga.requestListener(req, res);
+    return;
+  }
+  if (path === '/console/session') {
+    await handleConsoleSession(parts.deps, req, res);
+    return;
+  }
+  if (path === '/console/sso/start' || path === '/console/sso/callback') {
+    await consoleSso(req, res, path);
+    return;
+  }
+  if (path === '/console' || path.startsWith('/console/')) {
+    await serveConsoleAsset(req, res, path);
     return;
   }
   if (path === '/v1/usage/export') {

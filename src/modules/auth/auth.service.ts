@@ -96,18 +96,28 @@ export class AuthService {
     if (credentials.authorization === undefined) return anonymous;
     const secret = bearerSecret(credentials.authorization);
     const digest = sha256(secret);
-    if (this.#adminKeyDigest !== undefined && digestsEqual(digest, this.#adminKeyDigest)) {
-      const tenantId = headerValue(credentials.tenantId);
-      if (tenantId !== undefined && !(await this.#tenantExists(tenantId))) throw notFound('tenant', tenantId);
-      return { kind: 'platform', tenantId, userId: userIdHeader(credentials.userId) };
+    if (this.#isAdminKey(digest)) return this.#platformPrincipal(credentials);
+    if (looksLikeApiKey(secret)) {
+      const keyId = apiKeyIdOf(secret);
+      if (keyId === undefined) throw unauthenticated(invalidApiKey);
+      return this.#apiKeyPrincipal(keyId, digest, credentials);
     }
-    if (looksLikeApiKey(secret)) return this.#apiKeyPrincipal(secret, digest, credentials);
     if (looksLikeJwt(secret)) {
       const user = await this.#jwt.verify(secret);
       requireOwnTenant(credentials, user.tenantId, 'token');
       return { kind: 'user', tenantId: user.tenantId, userId: user.userId, role: user.role, expiresAt: user.expiresAt };
     }
     throw unauthenticated('the bearer secret is not a valid admin key, API key or token');
+  }
+
+  /**
+   * Checks again a secret known only by its digest (a console session keeps no secret): the admin key,
+   * or the API key `keyId`, by the same rules as authenticate, so revocation and expiry apply alike.
+   */
+  async authenticateDigest(digest: Buffer, keyId: string | undefined, credentials: Credentials): Promise<Principal> {
+    if (keyId !== undefined) return this.#apiKeyPrincipal(keyId, digest, credentials);
+    if (this.#isAdminKey(digest)) return this.#platformPrincipal(credentials);
+    throw unauthenticated('the platform admin key changed since this session signed in');
   }
 
   /** Writes pending last-used times now (they are otherwise written every few seconds). */
@@ -121,9 +131,17 @@ export class AuthService {
     await this.#lastUsed.stop();
   }
 
-  async #apiKeyPrincipal(secret: string, digest: Buffer, credentials: Credentials): Promise<Principal> {
-    const keyId = apiKeyIdOf(secret);
-    if (keyId === undefined) throw unauthenticated(invalidApiKey);
+  #isAdminKey(digest: Buffer): boolean {
+    return this.#adminKeyDigest !== undefined && digestsEqual(digest, this.#adminKeyDigest);
+  }
+
+  async #platformPrincipal(credentials: Credentials): Promise<Principal> {
+    const tenantId = headerValue(credentials.tenantId);
+    if (tenantId !== undefined && !(await this.#tenantExists(tenantId))) throw notFound('tenant', tenantId);
+    return { kind: 'platform', tenantId, userId: userIdHeader(credentials.userId) };
+  }
+
+  async #apiKeyPrincipal(keyId: string, digest: Buffer, credentials: Credentials): Promise<Principal> {
     const key = await this.#keyRecord(keyId);
     if (key === missing) throw unauthenticated(invalidApiKey);
     const now = this.#clock.now().getTime();

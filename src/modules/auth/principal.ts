@@ -23,6 +23,8 @@ export interface Credentials {
   authorization: string | undefined;
   tenantId: string | undefined;
   userId: string | undefined;
+  /** The console's session cookie; GraphQL alone accepts it, and only without an Authorization header. */
+  sessionToken?: string | undefined;
 }
 
 /** The tenant a principal acts within, if any. */
