@@ -117,6 +117,11 @@ export const storageConfigSchema = z.strictObject({
   embeddedDatabase: z.enum(['disk', 'memory']).default('disk'),
   redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * While the SQL database is unreachable, keys, tenants, limits and routing settings read from it at
+   * most this long ago are still used (0: never); anything older, or never read, is refused with 503.
+   */
+  databaseOutageGraceMs: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
 });
 
 export const authConfigSchema = z.strictObject({
@@ -303,6 +308,7 @@ const envNames: Record<string, string> = {
   'storage.dataDir': 'TOLLGATE_DATA_DIR',
   'storage.databaseUrl': 'DATABASE_URL',
   'storage.embeddedDatabase': 'TOLLGATE_EMBEDDED_DATABASE',
+  'storage.databaseOutageGraceMs': 'TOLLGATE_DATABASE_OUTAGE_GRACE_MS',
   'storage.redisUrl': 'REDIS_URL',
   'storage.clickhouseUrl': 'CLICKHOUSE_URL',
   'auth.adminKey': 'TOLLGATE_ADMIN_KEY',
@@ -359,6 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dataDir: value('TOLLGATE_DATA_DIR'),
       databaseUrl: value('DATABASE_URL'),
       embeddedDatabase: value('TOLLGATE_EMBEDDED_DATABASE'),
+      databaseOutageGraceMs: value('TOLLGATE_DATABASE_OUTAGE_GRACE_MS'),
       redisUrl: value('REDIS_URL'),
       clickhouseUrl: value('CLICKHOUSE_URL'),
     },

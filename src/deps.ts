@@ -82,12 +82,25 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     });
     for (const warning of secrets.warnings) logger.warn(warning);
     logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
-    const inferenceConfig = new InferenceConfigService({ db: db.db, secretBox: secrets.box, inference: config.inference, logger });
+    const inferenceConfig = new InferenceConfigService({
+      db: db.db,
+      secretBox: secrets.box,
+      inference: config.inference,
+      logger,
+      outageGraceMs: config.storage.databaseOutageGraceMs,
+    });
     await inferenceConfig.logKeyReport();
     const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl, logger) : undefined;
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
-    const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
+    const auth = new AuthService({
+      adminKey: config.auth.adminKey,
+      db: db.db,
+      logger,
+      jwt: config.auth,
+      revocations,
+      outageGraceMs: config.storage.databaseOutageGraceMs,
+    });
     const telemetry = await createTelemetry(config, logger);
     const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse, tracing: telemetry.tracing });
     const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
@@ -106,6 +119,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       prices,
       models: () => config.inference.models,
       registry: telemetry.metrics.registry,
+      outageGraceMs: config.storage.databaseOutageGraceMs,
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
     await warmTokenizer();

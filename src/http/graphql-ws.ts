@@ -4,6 +4,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { newRequestId } from '../shared/ids.ts';
+import { isDatabaseUnavailable } from '../storage/database-outage.ts';
 import type { Principal } from '../modules/auth/principal.ts';
 import { credentialsFromConnectionParams } from './credentials.ts';
 import type { GraphqlServer } from './graphql.ts';
@@ -65,6 +66,8 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
       deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams)).then(
         (principal) => closeWhenExpired(ctx, principal),
         (error: unknown) => {
+          // An outage of the database does not make the credentials wrong; the next change re-checks them.
+          if (isDatabaseUnavailable(error)) return;
           ctx.extra.socket.close(4403, `Forbidden: ${error instanceof Error ? error.message : 'credentials no longer valid'}`.slice(0, 123));
         },
       );
@@ -79,7 +82,7 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
       connectionInitWaitTimeout: 3_000,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      // A refused connection closes with 4403 Forbidden.
+      // A refused connection closes with 4403 Forbidden; one that cannot be checked now, with 1013 Try Again Later.
       onConnect: async (ctx) => {
         try {
           const principal = await deps.auth.authenticate(credentialsFromConnectionParams(ctx.connectionParams));
@@ -92,7 +95,8 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
             keyOf.set(ctx, principal.keyId);
           }
           return true;
-        } catch {
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) ctx.extra.socket.close(1013, 'the database is unreachable; retry shortly');
           return false;
         }
       },

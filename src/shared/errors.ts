@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_ERROR'
+  /** A store the request needs (the SQL database) is unreachable; retrying later can succeed. */
+  | 'UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 export class DomainError extends Error {
@@ -43,5 +45,6 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   UPSTREAM_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };

@@ -3,6 +3,7 @@ import { digestsEqual, sha256 } from '../../shared/digest.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { badInput, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { apiKeyIdOf, looksLikeApiKey } from '../api-key/api-key-secret.ts';
 import { findApiKeyById } from '../api-key/api-key.repository.ts';
@@ -23,6 +24,11 @@ export interface AuthServiceOptions {
   clock?: Clock;
   /** How long a verified key stays cached (default 30 s); revocations evict earlier. */
   keyCacheTtlMs?: number;
+  /**
+   * While the database is unreachable, a key or tenant verified at most this long ago is still accepted
+   * (default 0: not at all). Revocations still evict it, since they arrive over Redis.
+   */
+  outageGraceMs?: number;
   keyCacheMax?: number;
   /** How often keys' last use is written (default 5 s). */
   lastUsedFlushMs?: number;
@@ -44,6 +50,15 @@ interface KeyRecord {
 const missing = Symbol('missing');
 type CachedKey = KeyRecord | typeof missing;
 const missingTtlMs = 5_000;
+/** During an outage a stale entry is served for this long before the database is tried again. */
+const outageRetryMs = 1_000;
+
+/** A database read kept in memory: when it was read, and until when an outage lets it be served without asking again. */
+interface Cached<T> {
+  value: T;
+  loadedAt: number;
+  retryAt: number;
+}
 
 const anonymous: Principal = Object.freeze({ kind: 'anonymous' });
 const invalidApiKey = 'invalid API key';
@@ -57,8 +72,10 @@ export class AuthService {
   readonly #db: SqlDatabase;
   readonly #clock: Clock;
   readonly #jwt: JwtVerifier;
-  readonly #keys: LRUCache<string, CachedKey>;
-  readonly #knownTenants: LRUCache<string, true>;
+  readonly #keys: LRUCache<string, Cached<CachedKey>>;
+  readonly #knownTenants: LRUCache<string, Cached<true>>;
+  readonly #freshMs: number;
+  readonly #outageGraceMs: number;
   readonly #loading = new Map<string, Promise<CachedKey>>();
   readonly #lastUsed: LastUsedTracker;
   readonly #unsubscribe: () => void;
@@ -77,7 +94,10 @@ export class AuthService {
       clock: this.#clock,
       logger: options.logger,
     });
-    const ttl = options.keyCacheTtlMs ?? 30_000;
+    this.#freshMs = options.keyCacheTtlMs ?? 30_000;
+    this.#outageGraceMs = options.outageGraceMs ?? 0;
+    // Entries outlive their freshness by the outage grace: only an outage serves them past it.
+    const ttl = Math.max(this.#freshMs, this.#outageGraceMs);
     this.#keys = new LRUCache({ max: options.keyCacheMax ?? 50_000, ttl });
     this.#knownTenants = new LRUCache({ max: 10_000, ttl });
     this.#lastUsed = new LastUsedTracker({ db: options.db, logger: options.logger, flushIntervalMs: options.lastUsedFlushMs });
@@ -145,10 +165,14 @@ export class AuthService {
 
   #keyRecord(keyId: string): CachedKey | Promise<CachedKey> {
     const cached = this.#keys.get(keyId);
-    if (cached !== undefined) return cached;
+    const now = this.#clock.now().getTime();
+    if (cached !== undefined && (cached.value === missing || this.#usable(cached, now))) return cached.value;
     const pending = this.#loading.get(keyId);
     if (pending !== undefined) return pending;
-    const loading: Promise<CachedKey> = this.#load(keyId).finally(() => {
+    const loading: Promise<CachedKey> = this.#load(keyId).catch((error: unknown) => {
+      if (cached !== undefined && this.#keys.get(keyId) === cached && this.#servesThroughOutage(cached, error, now)) return cached.value;
+      throw error;
+    }).finally(() => {
       if (this.#loading.get(keyId) === loading) this.#loading.delete(keyId);
     });
     this.#loading.set(keyId, loading);
@@ -169,8 +193,23 @@ export class AuthService {
           revokedAt: row.revoked_at?.getTime() ?? null,
         }
       : missing;
-    if (generation === this.#generation) this.#keys.set(keyId, record, record === missing ? { ttl: missingTtlMs } : undefined);
+    if (generation === this.#generation) {
+      const loadedAt = this.#clock.now().getTime();
+      this.#keys.set(keyId, { value: record, loadedAt, retryAt: loadedAt }, record === missing ? { ttl: missingTtlMs } : undefined);
+    }
     return record;
+  }
+
+  /** Fresh, or served through an outage that was seen less than a second ago. */
+  #usable(cached: Cached<unknown>, now: number): boolean {
+    return now - cached.loadedAt < this.#freshMs || now < cached.retryAt;
+  }
+
+  /** Whether a stale entry may stand in for a read that failed: only for an outage, and only within the grace. */
+  #servesThroughOutage(cached: Cached<unknown>, error: unknown, now: number): boolean {
+    if (!isDatabaseUnavailable(error) || now - cached.loadedAt >= this.#outageGraceMs) return false;
+    cached.retryAt = now + outageRetryMs;
+    return true;
   }
 
   #evict(keyId: string): void {
@@ -180,9 +219,18 @@ export class AuthService {
   }
 
   async #tenantExists(tenantId: string): Promise<boolean> {
-    if (this.#knownTenants.has(tenantId)) return true;
-    const tenant = await findTenantById(this.#db, tenantId);
-    if (tenant) this.#knownTenants.set(tenantId, true);
+    const known = this.#knownTenants.get(tenantId);
+    const now = this.#clock.now().getTime();
+    if (known !== undefined && this.#usable(known, now)) return true;
+    let tenant;
+    try {
+      tenant = await findTenantById(this.#db, tenantId);
+    } catch (error) {
+      if (known !== undefined && this.#servesThroughOutage(known, error, now)) return true;
+      throw error;
+    }
+    if (tenant) this.#knownTenants.set(tenantId, { value: true, loadedAt: now, retryAt: now });
+    else this.#knownTenants.delete(tenantId);
     return tenant !== undefined;
   }
 }

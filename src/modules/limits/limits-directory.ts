@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { notFound } from '../../shared/errors.ts';
+import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import type { PlanRow } from '../plan/plan.table.ts';
 import type { LimitSpec } from './limiter-store.ts';
@@ -75,6 +76,8 @@ export interface LimitsDirectoryOptions {
   freshMs: number;
   /** ...then served while it is reloaded in the background, up to this age. */
   maxStaleMs?: number;
+  /** While the database is unreachable, an entry up to this old is still served (default 0: none past maxStaleMs). */
+  outageGraceMs?: number;
   concurrencyLeaseMs: number;
   now?: () => number;
 }
@@ -115,6 +118,12 @@ export class LimitsDirectory {
       if (age < this.#maxStaleMs) {
         this.#load(cacheKey, tenantId, apiKeyId).catch(() => {});
         return entry.limits;
+      }
+      if (age < (this.#options.outageGraceMs ?? 0)) {
+        return this.#load(cacheKey, tenantId, apiKeyId).catch((error: unknown) => {
+          if (isDatabaseUnavailable(error) && this.#cache.get(cacheKey) === entry && entry.generation === (this.#generations.get(tenantId) ?? 0)) return entry.limits;
+          throw error;
+        });
       }
     }
     return this.#load(cacheKey, tenantId, apiKeyId);
