@@ -143,6 +143,27 @@ describe('rate limits, quotas and billing', () => {
     expect(graphql.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
   });
 
+  it('validates the model before admission: a tenant at its limit asking for an unknown model gets 404, and a refusal spends nothing', async () => {
+    const tenantId = await createTenant('pro');
+    await setLimits(tenantId, { requestsPerMinute: 1 });
+    const openai = client(tenantId);
+    const unknown = await failure(openai.chat.completions.create({ model: 'no-such-model', messages }));
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    const streamed = await failure(openai.chat.completions.create({ model: 'no-such-model', messages, stream: true }));
+    expect(streamed).toBeInstanceOf(OpenAI.NotFoundError);
+    const wrongKind = await failure(openai.embeddings.create({ model: 'chat-model', input: 'x' }));
+    expect(wrongKind!.status).toBe(400);
+    // None of those took the one request of the minute.
+    const served = await openai.chat.completions.create({ model: 'chat-model', messages }).withResponse();
+    expect(served.response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    const stillUnknown = await failure(openai.chat.completions.create({ model: 'no-such-model', messages }));
+    expect(stillUnknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(stillUnknown!.error).toMatchObject({ code: 'not_found' });
+    const graphql = await graphqlRequest(gateway.url, 'mutation { createChatCompletion(input: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] }) { content } }', {}, asAdmin(tenantId));
+    expect(graphql.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await failure(openai.chat.completions.create({ model: 'chat-model', messages }))).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
   it('reserves prompt plus max_tokens against tokens per minute, and refuses a request larger than the whole minute', async () => {
     const tenantId = await createTenant('pro');
     await setLimits(tenantId, { tokensPerMinute: 1_000 });

@@ -143,6 +143,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
+      this.#options.router.check(input.model, 'embedding', tenant);
       const embed = (s: AbortSignal | undefined) => this.#options.router.embeddings(input.model, { input: input.input }, this.#routeOptions(meter, tenant, s));
       const { admission, early } = await this.#admit(meter, input.input, 0, signal, embed);
       meter.admission = admission;
@@ -175,6 +176,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
+      this.#options.router.check(model, 'chat', tenant);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -234,6 +236,7 @@ export class CompletionService {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
+      this.#options.router.check(model, 'chat', tenant);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens, signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
