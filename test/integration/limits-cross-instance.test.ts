@@ -197,6 +197,38 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     expect(second.response.headers.get('x-ratelimit-limit-requests')).toBe('7');
   });
 
+  it("applies a plan changed on one instance to the other's very next request, 100 times in a row, even with its pub/sub lost", async () => {
+    // A third instance that hears nothing over pub/sub: only the store's limits version can tell it. Its
+    // requests wait for their verdicts: an early answer goes out before its instance could learn anything.
+    const deaf = await startTestApp({ ...options, config: { ...options.config, limits: { ...options.config.limits, earlyAnswer: false } } });
+    try {
+      await deaf.app.deps.limits.broadcast.close();
+      const tenantId = await createTenant('pro');
+      // Requests per minute stay out of the way (200 requests below); the plan shows in tokens per minute.
+      await setLimits(tenantId, { requestsPerMinute: 100_000 });
+      const tokensPerMinute: Record<string, string> = { pro: '200000', enterprise: '1000000' };
+      const other = client(deaf, tenantId);
+      const limitThere = async () =>
+        (await other.chat.completions.create({ model: 'chat-model', messages, max_tokens: 5 }).withResponse()).response.headers.get('x-ratelimit-limit-tokens');
+      let plan = 'pro';
+      const seen: string[] = [];
+      const expected: string[] = [];
+      for (let round = 0; round < 100; round += 1) {
+        // The other instance holds the tenant's limits as they are, fresh in its cache...
+        seen.push(`before ${round}: ${await limitThere()}`);
+        expected.push(`before ${round}: ${tokensPerMinute[plan]}`);
+        plan = plan === 'pro' ? 'enterprise' : 'pro';
+        await gql(a, 'mutation($t: ID!, $p: String!) { setTenantPlan(tenantId: $t, plan: $p) { tenant { id } } }', { t: tenantId, p: plan });
+        // ...and its next request, sent the moment A answered, is held to the new plan.
+        seen.push(`after ${round}: ${await limitThere()}`);
+        expected.push(`after ${round}: ${tokensPerMinute[plan]}`);
+      }
+      expect(seen).toEqual(expected);
+    } finally {
+      await deaf.stop();
+    }
+  });
+
   it('overshoots a hard quota by at most the requests in flight when it was reached, alerting once per threshold', async () => {
     const tenantId = await createTenant('free');
     await setLimits(tenantId, { requestsPerMinute: 1_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 });

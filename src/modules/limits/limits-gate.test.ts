@@ -66,6 +66,8 @@ class BreakableStore implements LimiterStore {
   seedQuota: LimiterStore['seedQuota'] = async (...args) => (this.#check(), this.inner.seedQuota(...args));
   readQuota: LimiterStore['readQuota'] = async (...args) => (this.#check(), this.inner.readQuota(...args));
   peek: LimiterStore['peek'] = async (...args) => (this.#check(), this.inner.peek(...args));
+  limitsVersion: LimiterStore['limitsVersion'] = async (...args) => (this.#check(), this.inner.limitsVersion(...args));
+  bumpLimitsVersion: LimiterStore['bumpLimitsVersion'] = async (...args) => (this.#check(), this.inner.bumpLimitsVersion(...args));
   close = async () => {};
 }
 
@@ -119,7 +121,7 @@ describe('limits gate', () => {
       logger,
       metrics,
     });
-    gate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)! }, store, quota, logger, metrics, settleRetryMs: 20 });
+    gate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)!, invalidate: () => {} }, store, quota, logger, metrics, settleRetryMs: 20 });
   });
 
   const counter = async (name: string, labels: string) => {
@@ -209,7 +211,7 @@ describe('limits gate', () => {
   it('answers a request far from every limit before its verdict, settles it after that verdict, and counts a refusal that came late', async () => {
     limitsOf('early', plan({ id: 'pro', hard_quota: false, monthly_tokens: 25_000_000, tokens_per_minute: 100_000, concurrent_requests: 100 }));
     limitsOf('hard', plan({ requests_per_minute: 100, concurrent_requests: 100 }));
-    const earlyGate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)! }, store, quota, logger: createLogger('silent'), metrics, earlyStart: true, earlyAnswer: true });
+    const earlyGate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)!, invalidate: () => {} }, store, quota, logger: createLogger('silent'), metrics, earlyStart: true, earlyAnswer: true });
     let started = 0;
     const startable = (tokens: number) => ({ ...request(tokens), startEarly: () => void (started += 1) });
 

@@ -13,7 +13,7 @@ import type { LimitsMetrics } from './limits-metrics.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
 
 export interface LimitsGateOptions {
-  directory: Pick<LimitsDirectory, 'get'>;
+  directory: Pick<LimitsDirectory, 'get' | 'invalidate'>;
   store: LimiterStore;
   quota: QuotaService;
   logger: Logger;
@@ -99,9 +99,11 @@ export class LimitsGate implements RequestGate {
       requireSeed: true,
       // Far from every limit: the store may hold the verdict and the release back to batch them.
       lazy: answerEarly,
+      limitsVersion: limits.version,
     };
-    const verdict = this.#verdict(limits, period, input, viewKey);
-    if (!answerEarly) return this.#admission(limits, period, { ...input, reserved: estimate }, await verdict);
+    const counted: Counted = { limits, input };
+    const verdict = this.#verdict(counted, period, viewKey);
+    if (!answerEarly) return this.#admission(counted, period, estimate, await verdict);
     this.#options.metrics.earlyAnswers.inc();
     const lateVerdict = verdict.then(
       () => undefined,
@@ -112,24 +114,45 @@ export class LimitsGate implements RequestGate {
     );
     // Handled here; the caller races it against its upstream call.
     lateVerdict.catch(() => {});
-    return this.#admission(limits, period, { ...input, reserved: estimate }, rateLimitHeaders(limits, early), lateVerdict);
+    return this.#admission(counted, period, estimate, rateLimitHeaders(limits, early), lateVerdict);
+  }
+
+  /**
+   * The store's admission with the tenant's limits as they stand. A stale answer means they changed
+   * since this instance read them (the news of it may still be on its way): they are read again and the
+   * admission asked again, so a change applies to the next request on every instance. A second change
+   * racing the first is not waited for: the limits just read are counted unchecked.
+   */
+  async #admitCurrent(counted: Counted, period: BillingPeriod): Promise<AdmitOutcome> {
+    const { store, directory, quota } = this.#options;
+    let outcome = await store.admit(counted.input);
+    for (let attempt = 0; outcome.status === 'stale'; attempt += 1) {
+      const { tenantId, apiKeyId } = counted.input;
+      directory.invalidate(tenantId);
+      const limits = await directory.get(tenantId, apiKeyId);
+      counted.limits = limits;
+      counted.input = { ...counted.input, specs: limits.specs, quota: quota.spec(limits, period), limitsVersion: attempt === 0 ? limits.version : undefined };
+      outcome = await store.admit(counted.input);
+    }
+    return outcome;
   }
 
   /** The store's verdict: the admission's x-ratelimit-* headers, or the refusal thrown. Keeps this instance's early-start view. */
-  async #verdict(limits: EffectiveLimits, period: BillingPeriod, input: AdmitInput, viewKey: string | undefined): Promise<Readonly<Record<string, string>>> {
+  async #verdict(counted: Counted, period: BillingPeriod, viewKey: string | undefined): Promise<Readonly<Record<string, string>>> {
     let outcome: AdmitOutcome;
     try {
-      outcome = await this.#options.store.admit(input);
+      outcome = await this.#admitCurrent(counted, period);
       if (outcome.status === 'unseeded') {
-        const seeded = await this.#seed(input.tenantId, limits, input.quota, period);
-        outcome = await this.#options.store.admit({ ...input, requireSeed: seeded });
+        const seeded = await this.#seed(counted.input.tenantId, counted.limits, counted.input.quota, period);
+        outcome = await this.#options.store.admit({ ...counted.input, requireSeed: seeded, limitsVersion: undefined });
       }
     } catch (error) {
       if (viewKey) this.#early!.forget(viewKey);
       if (error instanceof DomainError) throw error;
-      return this.#storeUnavailable(limits, error);
+      return this.#storeUnavailable(counted.limits, error);
     }
-    if (outcome.status === 'unseeded') throw new Error('limiter store answered "unseeded" to an admission that did not require a seed');
+    const { limits, input } = counted;
+    if (outcome.status === 'unseeded' || outcome.status === 'stale') throw new Error(`limiter store answered "${outcome.status}" to an admission that did not ask for it`);
     if (outcome.status === 'refused') {
       if (viewKey) this.#early!.forget(viewKey);
       throw refusal(limits, period, outcome, input.estimate);
@@ -179,8 +202,11 @@ export class LimitsGate implements RequestGate {
     return noHeaders;
   }
 
-  /** With a verdict still on its way, the settlement waits for it: the store must count the admission before its release. */
-  #admission(limits: EffectiveLimits, period: BillingPeriod, input: Omit<SettleInput, 'actual'>, headers: Readonly<Record<string, string>>, verdict?: Promise<void>): Admission {
+  /**
+   * With a verdict still on its way, the settlement waits for it: the store must count the admission
+   * before its release, with the limits it was counted with.
+   */
+  #admission(counted: Counted, period: BillingPeriod, reserved: number, headers: Readonly<Record<string, string>>, verdict?: Promise<void>): Admission {
     let settled = false;
     return {
       headers,
@@ -188,7 +214,7 @@ export class LimitsGate implements RequestGate {
       settle: (usage: TokenUsage | undefined) => {
         if (settled) return;
         settled = true;
-        const settle = () => this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0 });
+        const settle = () => this.#settle(counted.limits, period, { ...counted.input, reserved, actual: usage?.totalTokens ?? 0 });
         if (!verdict) return settle();
         const settling = verdict.then(settle, settle);
         this.#settlingAfterVerdict.add(settling);
@@ -227,6 +253,12 @@ export class LimitsGate implements RequestGate {
     }, this.#options.settleRetryMs ?? 1_000);
     this.#retryTimer.unref();
   }
+}
+
+/** The limits an admission is counted with, and what was sent; a stale verdict replaces both. */
+interface Counted {
+  limits: EffectiveLimits;
+  input: AdmitInput;
 }
 
 /** A settlement that could not reach the store, with what its alerts need. */

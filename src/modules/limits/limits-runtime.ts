@@ -92,6 +92,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     freshMs: config.cacheMs,
     concurrencyLeaseMs: config.concurrencyLeaseMs,
     outageGraceMs: options.outageGraceMs,
+    version: (tenantId) => store.limitsVersion(tenantId),
   });
   const events = new QuotaEvents(broadcast);
   const webhook = config.quotaWebhookUrl
