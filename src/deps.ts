@@ -144,7 +144,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         .then((ids) => Promise.all(ids.map((id) => limits.service.changed(id))))
         .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
     });
-    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
+    const services: Services = { plans, completions, tenants: new TenantService(db.db, {
+        planChanged: (tenantId) => limits.service.changed(tenantId),
+        statusChanged: (tenantId) => revocations.publishTenant(tenantId),
+      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
     return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();

@@ -34,9 +34,11 @@ export function openAiError(error: unknown, logger: Logger, requestId: string): 
     const retryAfter = error.details.retryAfter;
     if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
     const param = typeof error.details.param === 'string' ? error.details.param : null;
+    // A refusal with a reason of its own (tenant_suspended) names it rather than its class.
+    const code = typeof error.details.reason === 'string' ? error.details.reason : (openAiCodeFor[error.code] ?? error.code.toLowerCase());
     return {
       status: httpStatusFor[error.code],
-      body: { error: { message: error.message, type: typeFor[error.code], param, code: openAiCodeFor[error.code] ?? error.code.toLowerCase() } },
+      body: { error: { message: error.message, type: typeFor[error.code], param, code } },
       headers,
     };
   }

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { digestsEqual, sha256 } from '../../shared/digest.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import { badInput, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
+import { badInput, forbidden, notFound, tenantSuspended, unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
@@ -49,6 +49,7 @@ interface KeyRecord {
 // Lookups of ids that do not exist are remembered briefly, so a flood of made-up keys does not reach the database.
 const missing = Symbol('missing');
 type CachedKey = KeyRecord | typeof missing;
+type TenantState = 'active' | 'suspended' | typeof missing;
 const missingTtlMs = 5_000;
 /** During an outage a stale entry is served for this long before the database is tried again. */
 const outageRetryMs = 1_000;
@@ -73,7 +74,8 @@ export class AuthService {
   readonly #clock: Clock;
   readonly #jwt: JwtVerifier;
   readonly #keys: LRUCache<string, Cached<CachedKey>>;
-  readonly #knownTenants: LRUCache<string, Cached<true>>;
+  /** Each tenant's status as last read (missing: no such tenant); a suspension or reactivation evicts it. */
+  readonly #tenants: LRUCache<string, Cached<TenantState>>;
   readonly #freshMs: number;
   readonly #outageGraceMs: number;
   readonly #loading = new Map<string, Promise<CachedKey>>();
@@ -81,6 +83,7 @@ export class AuthService {
   readonly #unsubscribe: () => void;
   /** Bumped on every eviction: a lookup that raced with one is used once but not cached. */
   #generation = 0;
+  #tenantGeneration = 0;
 
   constructor(options: AuthServiceOptions) {
     this.#adminKeyDigest = options.adminKey === undefined ? undefined : sha256(options.adminKey);
@@ -99,15 +102,21 @@ export class AuthService {
     // Entries outlive their freshness by the outage grace: only an outage serves them past it.
     const ttl = Math.max(this.#freshMs, this.#outageGraceMs);
     this.#keys = new LRUCache({ max: options.keyCacheMax ?? 50_000, ttl });
-    this.#knownTenants = new LRUCache({ max: 10_000, ttl });
+    this.#tenants = new LRUCache({ max: 50_000, ttl });
     this.#lastUsed = new LastUsedTracker({ db: options.db, logger: options.logger, flushIntervalMs: options.lastUsedFlushMs });
     this.#lastUsed.start();
     this.#unsubscribe = options.revocations.subscribe({
       evict: (keyId) => this.#evict(keyId),
+      evictTenant: (tenantId) => {
+        this.#tenantGeneration += 1;
+        this.#tenants.delete(tenantId);
+      },
       evictAll: () => {
         this.#generation += 1;
         this.#keys.clear();
         this.#loading.clear();
+        this.#tenantGeneration += 1;
+        this.#tenants.clear();
       },
     });
   }
@@ -118,16 +127,23 @@ export class AuthService {
     const digest = sha256(secret);
     if (this.#adminKeyDigest !== undefined && digestsEqual(digest, this.#adminKeyDigest)) {
       const tenantId = headerValue(credentials.tenantId);
-      if (tenantId !== undefined && !(await this.#tenantExists(tenantId))) throw notFound('tenant', tenantId);
+      // The platform still manages a suspended tenant; serving it inference is refused where it is asked (requireActiveTenant).
+      if (tenantId !== undefined && (await this.#tenantState(tenantId)) === missing) throw notFound('tenant', tenantId);
       return { kind: 'platform', tenantId, userId: userIdHeader(credentials.userId) };
     }
     if (looksLikeApiKey(secret)) return this.#apiKeyPrincipal(secret, digest, credentials);
     if (looksLikeJwt(secret)) {
       const user = await this.#jwt.verify(secret);
       requireOwnTenant(credentials, user.tenantId, 'token');
+      await this.requireActiveTenant(user.tenantId);
       return { kind: 'user', tenantId: user.tenantId, userId: user.userId, role: user.role, expiresAt: user.expiresAt };
     }
     throw unauthenticated('the bearer secret is not a valid admin key, API key or token');
+  }
+
+  /** Refuses (403 tenant_suspended) when the tenant is suspended; answers from memory, evicted on every instance by a change. */
+  async requireActiveTenant(tenantId: string): Promise<void> {
+    if ((await this.#tenantState(tenantId)) === 'suspended') throw tenantSuspended(tenantId);
   }
 
   /** Writes pending last-used times now (they are otherwise written every few seconds). */
@@ -159,6 +175,7 @@ export class AuthService {
     if (key.revokedAt !== null) throw unauthenticated('this API key was revoked');
     if (key.expiresAt !== null && key.expiresAt <= now) throw unauthenticated(`this API key expired at ${new Date(key.expiresAt).toISOString()}`);
     requireOwnTenant(credentials, key.tenantId, 'API key');
+    await this.requireActiveTenant(key.tenantId);
     this.#lastUsed.touch(keyId, now);
     return { kind: 'api-key', tenantId: key.tenantId, keyId, scopes: key.scopes, userId: userIdHeader(credentials.userId), expiresAt };
   }
@@ -218,20 +235,25 @@ export class AuthService {
     this.#loading.delete(keyId);
   }
 
-  async #tenantExists(tenantId: string): Promise<boolean> {
-    const known = this.#knownTenants.get(tenantId);
+  #tenantState(tenantId: string): TenantState | Promise<TenantState> {
+    const known = this.#tenants.get(tenantId);
     const now = this.#clock.now().getTime();
-    if (known !== undefined && this.#usable(known, now)) return true;
+    if (known !== undefined && this.#usable(known, now)) return known.value;
+    return this.#loadTenantState(tenantId, known, now);
+  }
+
+  async #loadTenantState(tenantId: string, known: Cached<TenantState> | undefined, now: number): Promise<TenantState> {
+    const generation = this.#tenantGeneration;
     let tenant;
     try {
       tenant = await findTenantById(this.#db, tenantId);
     } catch (error) {
-      if (known !== undefined && this.#servesThroughOutage(known, error, now)) return true;
+      if (known !== undefined && this.#tenants.get(tenantId) === known && this.#servesThroughOutage(known, error, now)) return known.value;
       throw error;
     }
-    if (tenant) this.#knownTenants.set(tenantId, { value: true, loadedAt: now, retryAt: now });
-    else this.#knownTenants.delete(tenantId);
-    return tenant !== undefined;
+    const state: TenantState = tenant ? tenant.status : missing;
+    if (generation === this.#tenantGeneration) this.#tenants.set(tenantId, { value: state, loadedAt: now, retryAt: now }, state === missing ? { ttl: missingTtlMs } : undefined);
+    return state;
   }
 }
 
