@@ -229,6 +229,18 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     }
   });
 
+  it("settles a stream's quota before [DONE]: the other instance counts it the moment the client has it", async () => {
+    const tenantId = await createTenant('pro');
+    const before = await quota(tenantId);
+    for (let round = 0; round < 10; round += 1) {
+      const stream = await client(a, tenantId).chat.completions.create({ model: 'chat-model', messages, stream: true, stream_options: { include_usage: true } });
+      let total = 0;
+      for await (const chunk of stream) total += chunk.usage?.total_tokens ?? 0;
+      expect(total).toBeGreaterThan(0);
+      expect(await quota(tenantId)).toMatchObject({ used: before.used + (round + 1) * total, requests: before.requests + round + 1 });
+    }
+  });
+
   it('overshoots a hard quota by at most the requests in flight when it was reached, alerting once per threshold', async () => {
     const tenantId = await createTenant('free');
     await setLimits(tenantId, { requestsPerMinute: 1_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 });

@@ -253,12 +253,13 @@ export class CompletionService {
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
           this.#options.observer?.streamClosed(surface);
           meter.upstreamMs = performance.now() - meter.upstreamStartedAt;
-          this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
+          // Awaited: the surfaces send [DONE] (or the last chunk) after this, when the quota already counts the stream.
+          await this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
         },
       });
     } catch (error) {
       // Nothing was streamed: the request failed before its first token and settles here.
-      this.#settle(meter, undefined, error, signal);
+      void this.#settle(meter, undefined, error, signal);
       throw error;
     }
   }
@@ -335,13 +336,13 @@ export class CompletionService {
    */
   #settleAfterReply(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined): void {
     const elapsedMs = performance.now() - meter.started;
-    setImmediate(() => this.#settle(meter, usage, failure, signal, elapsedMs));
+    setImmediate(() => void this.#settle(meter, usage, failure, signal, elapsedMs));
   }
 
-  /** Exactly once per request: releases the admission and records the usage event. */
-  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined, elapsedMs = performance.now() - meter.started): void {
+  /** Exactly once per request: releases the admission and records the usage event; resolves once the admission's store has the release. */
+  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined, elapsedMs = performance.now() - meter.started): Promise<void> {
     const counted = usage ?? failureUsage(failure) ?? zeroUsage;
-    meter.admission?.settle(counted);
+    const released = meter.admission?.settle(counted) ?? Promise.resolve();
     const status = failure === undefined ? 'ok' : signal?.aborted || failure === cancelled ? 'cancelled' : isRefusal(failure) ? 'refused' : 'error';
     const servedModel = meter.routed?.model ?? null;
     const cost = servedModel ? this.#options.prices.cost(servedModel, counted.promptTokens, counted.completionTokens) : undefined;
@@ -375,7 +376,7 @@ export class CompletionService {
     } catch (error) {
       this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'could not record a usage event');
       meter.span?.end();
-      return;
+      return released;
     }
     const timing: CompletionTiming | undefined =
       meter.upstreamMs === undefined
@@ -387,6 +388,7 @@ export class CompletionService {
       this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'request telemetry failed');
     }
     if (meter.span) endRequestSpan(meter.span, event, failure);
+    return released;
   }
 }
 

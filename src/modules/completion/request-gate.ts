@@ -32,10 +32,14 @@ export interface Admission {
    * request is served past the limit.
    */
   readonly verdict?: Promise<void>;
-  settle(usage: TokenUsage | undefined): void;
+  /**
+   * Resolves once the store has the settlement (or, unreachable, it is queued for retry), so a stream
+   * can say [DONE] only when the quota counts it; it never rejects.
+   */
+  settle(usage: TokenUsage | undefined): Promise<void>;
 }
 
-const openAdmission: Admission = { headers: {}, settle: () => {} };
+const openAdmission: Admission = { headers: {}, settle: async () => {} };
 
 /** No limits: the embedded default until a plan's limits are configured. */
 export const openGate: RequestGate = { admit: async () => openAdmission };

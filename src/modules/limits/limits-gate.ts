@@ -211,20 +211,22 @@ export class LimitsGate implements RequestGate {
     return {
       headers,
       verdict,
-      settle: (usage: TokenUsage | undefined) => {
+      settle: async (usage: TokenUsage | undefined) => {
         if (settled) return;
         settled = true;
         const settle = () => this.#settle(counted.limits, period, { ...counted.input, reserved, actual: usage?.totalTokens ?? 0 });
         if (!verdict) return settle();
         const settling = verdict.then(settle, settle);
         this.#settlingAfterVerdict.add(settling);
-        void settling.then(() => this.#settlingAfterVerdict.delete(settling));
+        await settling;
+        this.#settlingAfterVerdict.delete(settling);
       },
     };
   }
 
-  #settle(limits: EffectiveLimits, period: BillingPeriod, input: SettleInput): void {
-    this.#options.store.settle(input).then(
+  /** Resolves when the store answered, or when the settlement is queued for a retry. */
+  #settle(limits: EffectiveLimits, period: BillingPeriod, input: SettleInput): Promise<void> {
+    return this.#options.store.settle(input).then(
       (outcome) => {
         if (outcome.crossed.length > 0) this.#options.quota.alert(limits, period, outcome.quota, outcome.crossed);
       },
