@@ -180,7 +180,7 @@ export class InferenceConfigService {
       await recordAudit(trx, actor, { tenantId, action: 'inference_config.update', target: tenantId, details: changes });
       return toView(tenantId, row);
     });
-    this.#changed(tenantId);
+    await this.#changed(tenantId);
     return view;
   }
 
@@ -214,7 +214,7 @@ export class InferenceConfigService {
       await recordAudit(trx, actor, { tenantId, action: 'provider_credential.set', target: provider, details: { provider, replaced } });
       return stored;
     });
-    this.#changed(tenantId);
+    await this.#changed(tenantId);
     return toStatus(provider, row);
   }
 
@@ -227,7 +227,7 @@ export class InferenceConfigService {
       if (deleted) await recordAudit(trx, actor, { tenantId, action: 'provider_credential.remove', target: provider, details: { provider } });
       return deleted;
     });
-    this.#changed(tenantId);
+    await this.#changed(tenantId);
     return { removed, credential: toStatus(provider, undefined) };
   }
 
@@ -297,9 +297,10 @@ export class InferenceConfigService {
     broadcast.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 
-  #changed(tenantId: string): void {
+  /** Resolves once other instances have been told (Redis has the message), so the caller's next request anywhere sees the change. */
+  async #changed(tenantId: string): Promise<void> {
     this.invalidate(tenantId);
-    this.#broadcast?.publish(changedTopic, tenantId).catch((error: unknown) => {
+    await this.#broadcast?.publish(changedTopic, tenantId).catch((error: unknown) => {
       this.#logger.warn({ err: error, tenantId }, 'could not announce an inference config change; other instances see it within seconds');
     });
   }
