@@ -157,6 +157,18 @@ describe('limits gate', () => {
     expect(await store.readQuota('lost', billingMonth())).toMatchObject({ tokens: 101_000 });
   });
 
+  it('announces a crossing once, however often the store reports it (a retried settlement whose first reply did arrive)', async () => {
+    limitsOf('twice', plan({}));
+    const period = quota.currentPeriod();
+    const use = { seeded: true, tokens: 100_000, requests: 12 };
+    quota.alert(limitsByTenant.get('twice')!, period, use, [80, 100]);
+    quota.alert(limitsByTenant.get('twice')!, period, use, [100]);
+    await until(() => published.length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(published.filter((view) => view.tenantId === 'twice').map((view) => view.threshold)).toEqual([80, 100]);
+    expect(webhooks).toEqual([80, 100]);
+  });
+
   it('settles once, whatever calls settle again', async () => {
     limitsOf('t2', plan({ hard_quota: false }));
     const admission = await gate.admit(caller('t2'), request(10));
