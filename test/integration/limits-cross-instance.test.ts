@@ -250,6 +250,17 @@ describe.runIf(redisUrl && postgres)('limits across two instances sharing Redis 
     }
   });
 
+  it('meters a client retry with the same X-Request-ID once, whichever instance each attempt reaches', async () => {
+    const tenantId = await createTenant('pro');
+    const requestId = `retry-${randomId(8)}`;
+    const attempts = [];
+    for (const app of [a, b, a, b]) attempts.push(await client(app, tenantId).chat.completions.create({ model: 'chat-model', messages }, { headers: { 'x-request-id': requestId } }));
+    expect(await quota(tenantId)).toMatchObject({ requests: 1, used: attempts[0]!.usage!.total_tokens });
+    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
+    const events = await a.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    expect(events.map((event) => [event.requestId, event.status])).toEqual([[requestId, 'ok']]);
+  });
+
   it('overshoots a hard quota by at most the requests in flight when it was reached, alerting once per threshold', async () => {
     const tenantId = await createTenant('free');
     await setLimits(tenantId, { requestsPerMinute: 1_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 });

@@ -368,6 +368,15 @@ describe('rate limits, quotas and billing', () => {
     const afterRetry = await quota(tenantId);
     expect(afterRetry.used).toBe(afterFailures.used + once.usage!.total_tokens);
     expect(afterRetry.requests).toBe(afterFailures.requests + 1);
+    // One request id, one usage event: the usage store agrees with the quota.
+    await gateway.app.deps.usage.meter.flush();
+    const events = await gateway.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    expect(events.filter((event) => event.requestId === 'client-retry-0001')).toHaveLength(1);
+    const afterRetryReport = await gql<{ tenant: { usage: { totals: { totalTokens: number; requests: number } } } }>(
+      'query($id: ID!, $range: DateRangeInput!) { tenant(id: $id) { usage(range: $range) { totals { totalTokens requests } } } }',
+      { id: tenantId, range },
+    );
+    expect(afterRetryReport.tenant.usage.totals).toEqual({ totalTokens: afterRetry.used, requests: afterRetry.requests });
   });
 
   it('answers GET /v1/usage with the period, usage, limits, remaining and reset time', async () => {

@@ -372,7 +372,8 @@ export class CompletionService {
         currency: cost?.currency ?? 'USD',
         node: this.#options.node,
       });
-      this.#options.meter.record(event);
+      // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
+      if (meter.admission?.repeated !== true) this.#options.meter.record(event);
     } catch (error) {
       this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'could not record a usage event');
       meter.span?.end();

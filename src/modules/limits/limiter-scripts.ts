@@ -111,8 +111,8 @@ end
  * specs..., and last the limits version the caller read ('*': unchecked). KEYS per admission: quota
  * hash, request-id key, then per spec one key ('t' and 'n': the tokens log and its sum); and last the
  * tenant's limits version key.
- * Returns {-1} when the limits version moved on (nothing counted); otherwise per admission its length, then {0} unseeded; {1, seeded, tokens, requests, states...}
- * admitted; {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded,
+ * Returns {-1} when the limits version moved on (nothing counted); otherwise per admission its length, then {0} unseeded; {1, seeded, tokens, requests, repeated, states...}
+ * admitted (repeated: 1 when the request id was already remembered); {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded,
  * tokens, requests, states...} refused.
  */
 export const admitScript = `${clock}${trim}${readSpecs}
@@ -253,7 +253,9 @@ local function admitOne(a, k, specs)
     q.added = q.added + 1
     requests = q.requests
   end
-  local out = {1, seededFlag, tokens, requests}
+  local repeated = 1
+  if fresh then repeated = 0 end
+  local out = {1, seededFlag, tokens, requests, repeated}
   for _, v in ipairs(states(true)) do table.insert(out, v) end
   return out
 end

@@ -79,7 +79,8 @@ export interface QuotaUse {
 }
 
 export type AdmitOutcome =
-  | { status: 'admitted'; states: LimitState[]; quota: QuotaUse }
+  /** `repeated`: the request id was already remembered (a client's retry), so the month did not count it again. */
+  | { status: 'admitted'; states: LimitState[]; quota: QuotaUse; repeated: boolean }
   | {
       status: 'refused';
       /** Which limit refused: the monthly tokens or requests, or specs[spec]. */

@@ -86,7 +86,8 @@ export class LimitsGate implements RequestGate {
     // Checks that protect money always wait for their verdict.
     const early = viewKey && request.startEarly && !moneyBearing(limits) ? this.#early!.allow(viewKey, limits, estimate, Date.now()) : undefined;
     if (early) request.startEarly!();
-    const answerEarly = early !== undefined && this.#options.earlyAnswer === true;
+    // A request with the client's own id waits for its verdict, which says whether it is a retry.
+    const answerEarly = early !== undefined && this.#options.earlyAnswer === true && caller.requestIdGiven !== true;
     const input = {
       tenantId: caller.tenantId,
       apiKeyId: caller.apiKeyId,
@@ -158,6 +159,8 @@ export class LimitsGate implements RequestGate {
       throw refusal(limits, period, outcome, input.estimate);
     }
     if (viewKey) this.#early!.admitted(viewKey, outcome.states, Date.now());
+    // Only an id the client sent marks a retry: one minted here repeats only in a settlement's own retry.
+    counted.repeated = outcome.repeated && input.requestIdGiven === true;
     return rateLimitHeaders(limits, outcome.states);
   }
 
@@ -211,6 +214,9 @@ export class LimitsGate implements RequestGate {
     return {
       headers,
       verdict,
+      get repeated() {
+        return counted.repeated === true;
+      },
       settle: async (usage: TokenUsage | undefined) => {
         if (settled) return;
         settled = true;
@@ -261,6 +267,8 @@ export class LimitsGate implements RequestGate {
 interface Counted {
   limits: EffectiveLimits;
   input: AdmitInput;
+  /** Set by an admitted verdict: the client's request id was already counted. */
+  repeated?: boolean;
 }
 
 /** A settlement that could not reach the store, with what its alerts need. */

@@ -151,7 +151,7 @@ export class MemoryLimiterStore implements LimiterStore {
       this.#remember(input, 0, now);
       if (period.seeded) period.requests += 1;
     }
-    return { status: 'admitted', states: states(true), quota: use(period) };
+    return { status: 'admitted', states: states(true), quota: use(period), repeated: !fresh };
   }
 
   async settle(input: SettleInput): Promise<SettleOutcome> {

@@ -354,7 +354,7 @@ function byTenant<T extends { input: { tenantId: string; requestIdGiven?: boolea
 function admitOutcome(reply: number[]): AdmitOutcome {
   if (reply[0] === 0) return { status: 'unseeded' };
   if (reply[0] === 1) {
-    return { status: 'admitted', quota: { seeded: reply[1] === 1, tokens: reply[2]!, requests: reply[3]! }, states: states(reply, 4) };
+    return { status: 'admitted', quota: { seeded: reply[1] === 1, tokens: reply[2]!, requests: reply[3]! }, repeated: reply[4] === 1, states: states(reply, 5) };
   }
   const reason = reply[1] === 1 ? 'quota_tokens' : reply[1] === 2 ? 'quota_requests' : 'limit';
   return {
