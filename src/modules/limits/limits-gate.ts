@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { TokenUsage } from '../../providers/provider.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
@@ -68,6 +69,11 @@ export class LimitsGate implements RequestGate {
   #retryTimer: NodeJS.Timeout | undefined;
   #lastWarning = 0;
   readonly #early: EarlyStarts | undefined;
+  /**
+   * Crossings this instance has announced. The store reports a crossing again when its settlement is
+   * retried (the first reply may have been lost); one whose first report did arrive is not announced twice.
+   */
+  readonly #announced = new LRUCache<string, true>({ max: 100_000, ttl: 40 * 24 * 3_600_000 });
   /** Settlements of early answers, each waiting for its verdict; close() waits for them. */
   readonly #settlingAfterVerdict = new Set<Promise<void>>();
 
@@ -234,7 +240,13 @@ export class LimitsGate implements RequestGate {
   #settle(limits: EffectiveLimits, period: BillingPeriod, input: SettleInput): Promise<void> {
     return this.#options.store.settle(input).then(
       (outcome) => {
-        if (outcome.crossed.length > 0) this.#options.quota.alert(limits, period, outcome.quota, outcome.crossed);
+        const crossed = outcome.crossed.filter((threshold) => {
+          const crossing = `${limits.tenantId}\0${period.month}\0${threshold}`;
+          if (this.#announced.has(crossing)) return false;
+          this.#announced.set(crossing, true);
+          return true;
+        });
+        if (crossed.length > 0) this.#options.quota.alert(limits, period, outcome.quota, crossed);
       },
       (error: unknown) => {
         this.#options.metrics.storeFailures.inc({ operation: 'settle', handling: 'retry' });

@@ -1,5 +1,4 @@
 import type { Repeater } from 'graphql-yoga';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../shared/logger.ts';
 import { requireAuthenticated, requireTenantRead } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -39,11 +38,6 @@ export class QuotaService {
   readonly #options: QuotaServiceOptions;
   readonly #seeding = new Map<string, Promise<void>>();
   readonly #now: () => number;
-  /**
-   * Crossings this instance has announced. The store reports a crossing again when its settlement is
-   * retried (the first reply may have been lost); one whose first report did arrive is not announced twice.
-   */
-  readonly #announced = new LRUCache<string, true>({ max: 100_000, ttl: 40 * 24 * 3_600_000 });
 
   constructor(options: QuotaServiceOptions) {
     this.#options = options;
@@ -133,9 +127,6 @@ export class QuotaService {
   /** A settlement crossed alert thresholds: subscribers on every instance hear it, and the platform's webhook. */
   alert(limits: EffectiveLimits, period: BillingPeriod, use: QuotaUse, crossed: readonly number[]): void {
     for (const threshold of crossed) {
-      const crossing = `${limits.tenantId}\0${period.month}\0${threshold}`;
-      if (this.#announced.has(crossing)) continue;
-      this.#announced.set(crossing, true);
       const view = this.view(limits, period, use, threshold);
       this.#options.metrics.quotaAlerts.inc({ threshold: String(threshold) });
       this.#options.logger.info({ tenantId: view.tenantId, period: period.month, threshold, used: view.used, limit: view.limit }, 'quota threshold reached');
