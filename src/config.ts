@@ -130,6 +130,11 @@ export const storageConfigSchema = z.strictObject({
   clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** A cluster in the ClickHouse servers' remote_servers: replicated tables behind Distributed ones. */
   clickhouseCluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name from remote_servers (letters, digits, _)').optional(),
+  /**
+   * While the SQL database is unreachable, keys, tenants, limits and routing settings read from it at
+   * most this long ago are still used (0: never); anything older, or never read, is refused with 503.
+   */
+  databaseOutageGraceMs: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
 }).superRefine((storage, context) => {
   if (storage.clickhouseCluster !== undefined && storage.clickhouseUrl === undefined) {
     context.addIssue({ code: 'custom', path: ['clickhouseCluster'], message: 'needs CLICKHOUSE_URL (a server of the cluster)' });
@@ -335,6 +340,7 @@ const envNames: Record<string, string> = {
   'storage.dataDir': 'TOLLGATE_DATA_DIR',
   'storage.databaseUrl': 'DATABASE_URL',
   'storage.embeddedDatabase': 'TOLLGATE_EMBEDDED_DATABASE',
+  'storage.databaseOutageGraceMs': 'TOLLGATE_DATABASE_OUTAGE_GRACE_MS',
   'storage.redisUrl': 'REDIS_URL',
   'storage.clickhouseUrl': 'CLICKHOUSE_URL',
   'storage.clickhouseCluster': 'CLICKHOUSE_CLUSTER',
@@ -398,6 +404,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dataDir: value('TOLLGATE_DATA_DIR'),
       databaseUrl: value('DATABASE_URL'),
       embeddedDatabase: value('TOLLGATE_EMBEDDED_DATABASE'),
+      databaseOutageGraceMs: value('TOLLGATE_DATABASE_OUTAGE_GRACE_MS'),
       redisUrl: value('REDIS_URL'),
       clickhouseUrl: value('CLICKHOUSE_URL'),
       clickhouseCluster: value('CLICKHOUSE_CLUSTER'),

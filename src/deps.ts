@@ -87,12 +87,25 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     });
     for (const warning of secrets.warnings) logger.warn(warning);
     logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
-    const inferenceConfig = new InferenceConfigService({ db: db.db, secretBox: secrets.box, inference: config.inference, logger });
+    const inferenceConfig = new InferenceConfigService({
+      db: db.db,
+      secretBox: secrets.box,
+      inference: config.inference,
+      logger,
+      outageGraceMs: config.storage.databaseOutageGraceMs,
+    });
     await inferenceConfig.logKeyReport();
     const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl, logger) : undefined;
     const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, config.storage.clickhouseCluster, logger) : undefined;
     const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
-    const auth = new AuthService({ adminKey: config.auth.adminKey, db: db.db, logger, jwt: config.auth, revocations });
+    const auth = new AuthService({
+      adminKey: config.auth.adminKey,
+      db: db.db,
+      logger,
+      jwt: config.auth,
+      revocations,
+      outageGraceMs: config.storage.databaseOutageGraceMs,
+    });
     const telemetry = await createTelemetry(config, logger);
     const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse, tracing: telemetry.tracing });
     const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
@@ -111,6 +124,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       prices,
       models: () => config.inference.models,
       registry: telemetry.metrics.registry,
+      outageGraceMs: config.storage.databaseOutageGraceMs,
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
     await warmTokenizer();
@@ -135,7 +149,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         .then((ids) => Promise.all(ids.map((id) => limits.service.changed(id))))
         .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
     });
-    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
+    const services: Services = { plans, completions, tenants: new TenantService(db.db, {
+        planChanged: (tenantId) => limits.service.changed(tenantId),
+        statusChanged: (tenantId) => revocations.publishTenant(tenantId),
+      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
     const { oidc } = config;
     const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
     const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });

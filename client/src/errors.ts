@@ -21,6 +21,8 @@ export class NotFoundError extends TollgateError {}
 export class BadUserInputError extends TollgateError {}
 export class QuotaExceededError extends TollgateError {}
 export class UpstreamError extends TollgateError {}
+/** A store the gateway needs (its database) is unreachable; the same call can succeed shortly. */
+export class UnavailableError extends TollgateError {}
 export class RateLimitedError extends TollgateError {
   /** Seconds to wait before trying again, when the gateway said. */
   get retryAfter(): number | undefined {
@@ -41,6 +43,7 @@ const classes: Record<string, typeof TollgateError> = {
   UPSTREAM_UNAVAILABLE: UpstreamError,
   UPSTREAM_ERROR: UpstreamError,
   UPSTREAM_TIMEOUT: UpstreamError,
+  UNAVAILABLE: UnavailableError,
 };
 
 export interface GraphQLErrorShape {

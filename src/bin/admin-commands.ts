@@ -1,14 +1,16 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ApiKeyService } from '../modules/api-key/api-key.service.ts';
 import { normaliseScopes } from '../modules/api-key/api-key-scopes.ts';
 import { apiKeyPrefix } from '../modules/api-key/api-key-secret.ts';
 import type { Principal } from '../modules/auth/principal.ts';
-import { createLocalRevocationBus } from '../modules/auth/revocation-bus.ts';
+import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from '../modules/auth/revocation-bus.ts';
 import { TenantService, type Actor } from '../modules/tenant/tenant.service.ts';
 import type { TenantRow } from '../modules/tenant/tenant.table.ts';
 import { DomainError } from '../shared/errors.ts';
 import { newRequestId } from '../shared/ids.ts';
+import { createLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
 
@@ -19,10 +21,12 @@ const storage = `Acts as the platform admin on DATABASE_URL, or on the embedded 
 TOLLGATE_DATA_DIR (default ./.tollgate), applying pending migrations first.`;
 
 export const adminCommandHelp: Record<string, string> = {
-  tenant: `Usage: tollgate tenant <create|list> [options]
+  tenant: `Usage: tollgate tenant <create|list|suspend|reactivate> [options]
 
   create --name NAME [--plan PLAN]   create a tenant
   list                               list every tenant, oldest first
+  suspend ID                         refuse every key and session of a tenant
+  reactivate ID                      accept them again
 
 Run "tollgate tenant <command> --help" for the options of each.
 `,
@@ -41,6 +45,21 @@ ${storage}
 Lists every tenant, oldest first: id, plan, status, creation time and name.
 
   --json   print a JSON array
+
+${storage}
+`,
+  'tenant suspend': `Usage: tollgate tenant suspend ID [--json]
+
+Suspends a tenant: its API keys and sessions are refused (403 tenant_suspended) and its open
+WebSockets closed, on every gateway sharing REDIS_URL at once (without Redis, within 30 seconds).
+Requests in flight finish and are metered; usage is kept. Audit-logged.
+
+${storage}
+`,
+  'tenant reactivate': `Usage: tollgate tenant reactivate ID [--json]
+
+Reactivates a suspended tenant: its keys and sessions are accepted again, on every gateway sharing
+REDIS_URL at once (without Redis, within 30 seconds). Audit-logged.
 
 ${storage}
 `,
@@ -129,6 +148,8 @@ const subcommands: Record<string, Subcommand> = {
       return 0;
     });
   },
+  'tenant suspend': (args, loadConfig) => setTenantStatus(args, loadConfig, 'suspend'),
+  'tenant reactivate': (args, loadConfig) => setTenantStatus(args, loadConfig, 'reactivate'),
   'key create': async (args, loadConfig) => {
     const options = parse(args, {
       tenant: { type: 'string' },
@@ -174,8 +195,13 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
 
 function parse(args: string[], options: Options): Values {
+  return parseWithPositionals(args, options, false).values;
+}
+
+function parseWithPositionals(args: string[], options: Options, allowPositionals = true): { values: Values; positionals: string[] } {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Values;
+    const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals });
+    return { values: values as Values, positionals };
   } catch (error) {
     const code = (error as { code?: string }).code;
     const option = /'([^']+)'/.exec((error as Error).message)?.[1];
@@ -207,6 +233,32 @@ function parseExpiry(value: string | undefined): Date | undefined {
   return date;
 }
 
+async function setTenantStatus(args: string[], loadConfig: () => Config, change: 'suspend' | 'reactivate'): Promise<number> {
+  const { values: options, positionals } = parseWithPositionals(args, { json: { type: 'boolean' } });
+  const [id, ...extra] = positionals;
+  if (id === undefined || extra.length > 0) throw new UsageError('give exactly one tenant id');
+  return withServices(loadConfig, async ({ tenants }) => {
+    const tenant = await tenants[change](actor(), id);
+    print(options.json ? JSON.stringify(tenantJson(tenant)) : `tenant ${tenant.id} "${tenant.name}" is ${tenant.status}`);
+    return 0;
+  });
+}
+
+/** Running gateways hear of a tenant's suspension over Redis, when there is one. */
+async function openRevocations(config: Config): Promise<{ bus: RevocationBus; close(): Promise<void> }> {
+  if (!config.storage.redisUrl) return { bus: createLocalRevocationBus(), close: async () => {} };
+  const redis = new Redis(config.storage.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  const bus = await createRedisRevocationBus(redis, createLogger('error'));
+  return {
+    bus,
+    close: async () => {
+      await bus.close();
+      await redis.quit();
+    },
+  };
+}
+
 async function withServices(
   loadConfig: () => Config,
   body: (services: { tenants: TenantService; apiKeys: ApiKeyService }) => Promise<number>,
@@ -215,9 +267,13 @@ async function withServices(
   const database = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
   try {
     await migrateSql(database.db);
-    // A new key's id is fresh and random, so no running gateway holds a cached "no such key" to evict.
-    const revocations = createLocalRevocationBus();
-    return await body({ tenants: new TenantService(database.db), apiKeys: new ApiKeyService({ db: database.db, revocations }) });
+    const revocations = await openRevocations(config);
+    try {
+      const tenants = new TenantService(database.db, { statusChanged: (tenantId) => revocations.bus.publishTenant(tenantId) });
+      return await body({ tenants, apiKeys: new ApiKeyService({ db: database.db, revocations: revocations.bus }) });
+    } finally {
+      await revocations.close();
+    }
   } finally {
     await database.db.destroy();
   }

@@ -19,7 +19,8 @@ Commands:
   serve                 start the gateway (applies pending migrations first)
   migrate               apply pending SQL migrations, and ClickHouse ones when CLICKHOUSE_URL is set
   print-schema          print the GraphQL schema, sorted (--out FILE to write it)
-  tenant create|list    create or list tenants, as the platform admin
+  tenant create|list|suspend|reactivate
+                        create, list, suspend or reactivate tenants, as the platform admin
   key create            create a tenant API key and print its secret once
   secrets rotate        re-encrypt stored provider credentials with the current key
   usage dead-letters    list or replay usage events a store refused

@@ -4,6 +4,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { newRequestId } from '../shared/ids.ts';
+import { isDatabaseUnavailable } from '../storage/database-outage.ts';
 import type { Principal } from '../modules/auth/principal.ts';
 import { authenticateGraphqlCaller } from './authenticate.ts';
 import { credentialsFromConnectionParams } from './credentials.ts';
@@ -55,8 +56,17 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const connections = new Set<{ subscriptions: Record<string, unknown> }>();
   const expiries = new Map<object, NodeJS.Timeout>();
+  // Open sockets by the API key and by the tenant they were opened with, to check again when either changes.
   const byApiKey = new Map<string, Set<SocketContext>>();
-  const keyOf = new WeakMap<object, string>();
+  const byTenant = new Map<string, Set<SocketContext>>();
+  const indexed = new WeakMap<object, { keyId?: string; tenantId?: string }>();
+  const add = (index: Map<string, Set<SocketContext>>, id: string, ctx: SocketContext) => index.set(id, (index.get(id) ?? new Set()).add(ctx));
+  const remove = (index: Map<string, Set<SocketContext>>, id: string | undefined, ctx: SocketContext) => {
+    if (id === undefined) return;
+    const contexts = index.get(id);
+    contexts?.delete(ctx);
+    if (contexts?.size === 0) index.delete(id);
+  };
   // A socket lives no longer than its token or key secret: its subscriptions would otherwise go on streaming.
   const closeWhenExpired = (ctx: SocketContext, principal: Principal) => {
     clearTimeout(expiries.get(ctx));
@@ -66,14 +76,16 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
     const reason = principal.kind === 'user' ? 'Forbidden: the token expired' : 'Forbidden: the API key secret is no longer accepted';
     closeAtExpiry(principal.expiresAt, () => ctx.extra.socket.close(4403, reason), (timer) => expiries.set(ctx, timer));
   };
-  // A key revoked or rotated (on any instance) is checked again for every socket it opened: one that
-  // no longer authenticates is closed, which ends its subscriptions, and one opened with a secret now
-  // in its grace period is closed when that ends.
+  // A key revoked or rotated, or a tenant suspended (on any instance), is checked again for every socket
+  // it opened: one that no longer authenticates is closed, which ends its subscriptions, and one opened
+  // with a secret now in its grace period is closed when that ends.
   const recheck = (contexts: Iterable<SocketContext>) => {
     for (const ctx of contexts) {
       authenticateGraphqlCaller(deps, socketCredentials(ctx)).then(
         ({ principal }) => closeWhenExpired(ctx, principal),
         (error: unknown) => {
+          // An outage of the database does not make the credentials wrong; the next change re-checks them.
+          if (isDatabaseUnavailable(error)) return;
           ctx.extra.socket.close(4403, `Forbidden: ${error instanceof Error ? error.message : 'credentials no longer valid'}`.slice(0, 123));
         },
       );
@@ -81,27 +93,28 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
   };
   const unsubscribe = deps.revocations.subscribe({
     evict: (keyId) => recheck([...(byApiKey.get(keyId) ?? [])]),
-    evictAll: () => recheck([...byApiKey.values()].flatMap((contexts) => [...contexts])),
+    evictTenant: (tenantId) => recheck([...(byTenant.get(tenantId) ?? [])]),
+    evictAll: () => recheck([...byTenant.values()].flatMap((contexts) => [...contexts])),
   });
   const disposable = useServer(
     {
       connectionInitWaitTimeout: 3_000,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      // A refused connection closes with 4403 Forbidden.
+      // A refused connection closes with 4403 Forbidden; one that cannot be checked now, with 1013 Try Again Later.
       onConnect: async (ctx) => {
         try {
           const { principal } = await authenticateGraphqlCaller(deps, socketCredentials(ctx));
           if (principal.kind === 'anonymous') return false;
           connections.add(ctx);
           closeWhenExpired(ctx, principal);
-          if (principal.kind === 'api-key') {
-            const contexts = byApiKey.get(principal.keyId) ?? new Set();
-            byApiKey.set(principal.keyId, contexts.add(ctx));
-            keyOf.set(ctx, principal.keyId);
-          }
+          const keyId = principal.kind === 'api-key' ? principal.keyId : undefined;
+          if (keyId !== undefined) add(byApiKey, keyId, ctx);
+          if (principal.tenantId !== undefined) add(byTenant, principal.tenantId, ctx);
+          indexed.set(ctx, { keyId, tenantId: principal.tenantId });
           return true;
-        } catch {
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) ctx.extra.socket.close(1013, 'the database is unreachable; retry shortly');
           return false;
         }
       },
@@ -109,11 +122,9 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
         connections.delete(ctx);
         clearTimeout(expiries.get(ctx));
         expiries.delete(ctx);
-        const keyId = keyOf.get(ctx);
-        if (keyId !== undefined) {
-          byApiKey.get(keyId)?.delete(ctx);
-          if (byApiKey.get(keyId)?.size === 0) byApiKey.delete(keyId);
-        }
+        const { keyId, tenantId } = indexed.get(ctx) ?? {};
+        remove(byApiKey, keyId, ctx);
+        remove(byTenant, tenantId, ctx);
       },
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already registered this operation: the others are the ones running.

@@ -234,9 +234,16 @@ export class Router {
     await this.#closeProviders([...this.#table.providers.values()].map((slot) => slot.provider));
   }
 
-  #plan(requested: string, kind: ModelKind, options: RouteOptions): Plan {
-    const table = this.#table;
-    const model = table.models.get(resolveModelName(requested, options.tenant));
+  /**
+   * Refuses a request for a model the tenant cannot use, or of the wrong kind, before anything else
+   * (limits included) is spent on it: NOT_FOUND or BAD_USER_INPUT.
+   */
+  check(requested: string, kind: ModelKind, tenant?: TenantRoutingPrefs): void {
+    this.#model(this.#table, requested, kind, tenant);
+  }
+
+  #model(table: RoutingTable, requested: string, kind: ModelKind, tenant: TenantRoutingPrefs | undefined): RoutedModel {
+    const model = table.models.get(resolveModelName(requested, tenant));
     if (!model) throw notFound('model', requested);
     if (model.config.kind !== kind) {
       throw badInput(
@@ -246,6 +253,12 @@ export class Router {
         { model: requested },
       );
     }
+    return model;
+  }
+
+  #plan(requested: string, kind: ModelKind, options: RouteOptions): Plan {
+    const table = this.#table;
+    const model = this.#model(table, requested, kind, options.tenant);
     const candidates = orderCandidates(model, table.routing.strategy, options.tenant, Date.now(), this.#random);
     if (candidates.length === 0) throw allUnavailable(requested, model);
     return { table, model, requested, candidates };

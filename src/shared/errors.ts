@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_ERROR'
+  /** A store the request needs (the SQL database) is unreachable; retrying later can succeed. */
+  | 'UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 export class DomainError extends Error {
@@ -30,6 +32,11 @@ export const forbidden = (message: string) => new DomainError('FORBIDDEN', messa
 export const notFound = (what: string, id: string) => new DomainError('NOT_FOUND', `${what} "${id}" was not found`);
 export const badInput = (message: string, details: Record<string, unknown> = {}) =>
   new DomainError('BAD_USER_INPUT', message, details);
+/** `reason` is the /v1 error code (tenant_suspended); GraphQL says FORBIDDEN with the reason beside it. */
+export const tenantSuspended = (tenantId: string) =>
+  new DomainError('FORBIDDEN', `tenant "${tenantId}" is suspended: its keys and sessions are refused until the platform reactivates it`, {
+    reason: 'tenant_suspended',
+  });
 
 /** HTTP status for each code, used by the REST shim and by plain HTTP endpoints. */
 export const httpStatusFor: Record<ErrorCode, number> = {
@@ -43,5 +50,6 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   UPSTREAM_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };

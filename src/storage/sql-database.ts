@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../database.ts';
+import { databaseUnavailable, isConnectionFailure, isDatabaseUnavailable } from './database-outage.ts';
 import { lockEmbeddedDatabase } from './embedded-lock.ts';
 
 export type SqlDatabase = Kysely<Database>;
@@ -30,7 +31,7 @@ export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?:
     // A connection reset while a query runs fails that query; the client's own 'error' event, emitted too,
     // must not become an uncaught exception (the pool only listens on idle clients).
     pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: reportingOutages(pool) }) });
     const location = redactUrl(options.databaseUrl);
     try {
       await sql`select 1`.execute(db);
@@ -54,6 +55,38 @@ export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?:
   return { db, kind: 'pglite', location: dataPath ?? 'memory' };
 }
 
+/**
+ * The pool as Kysely sees it, with every lost or refused connection turned into one UNAVAILABLE error
+ * naming the database, so no caller mistakes an outage for a bug (and answers 500).
+ */
+function reportingOutages(pool: pg.Pool): PostgresPool {
+  const translate = (error: unknown) => {
+    throw isConnectionFailure(error) ? databaseUnavailable(error) : error;
+  };
+  // One wrapper per pooled connection, so Kysely keeps its own per-connection state across checkouts.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient =>
+    ({
+      query: (...args: [never, never]) => {
+        const result = client.query(...args) as unknown;
+        return result instanceof Promise ? result.catch(translate) : result;
+      },
+      release: (destroy?: boolean) => client.release(destroy),
+      processID: (client as { processID?: number }).processID,
+    }) as PostgresPoolClient;
+  const wrapClient = (client: pg.PoolClient) => {
+    let wrapper = wrappers.get(client);
+    if (!wrapper) wrappers.set(client, (wrapper = wrap(client)));
+    return wrapper;
+  };
+  return {
+    Client: (pool as unknown as { Client: PostgresPool['Client'] }).Client,
+    options: pool.options,
+    connect: () => pool.connect().then(wrapClient, translate),
+    end: () => pool.end(),
+  };
+}
+
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -65,6 +98,7 @@ export function redactUrl(url: string): string {
 }
 
 function describeError(error: unknown): string {
+  if (isDatabaseUnavailable(error)) return describeError((error as Error).cause);
   if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);

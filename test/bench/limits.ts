@@ -33,7 +33,7 @@ const plan = {
 function gateOver(store: LimiterStore, tenants: number) {
   const limits = new Map(Array.from({ length: tenants }, (_, i) => [`t${i}`, effectiveLimits({ tenantId: `t${i}`, plan, tenantOverride: undefined, keyOverride: undefined }, null, 600_000)]));
   const metrics = new LimitsMetrics(new Registry());
-  const directory = { get: (tenantId: string) => limits.get(tenantId)! };
+  const directory = { get: (tenantId: string) => limits.get(tenantId)!, invalidate: () => {} };
   const quota = new QuotaService({
     store,
     directory,

@@ -12,7 +12,8 @@ describe('tollgate tenant/key help', () => {
     expect(main.stdout).toContain('tenant create|list');
     expect(main.stdout).toContain('key create');
     const topics = [
-      [['tenant', '--help'], 'tollgate tenant <create|list>'],
+      [['tenant', '--help'], 'tollgate tenant <create|list|suspend|reactivate>'],
+      [['tenant', 'suspend', '--help'], 'tenant_suspended'],
       [['tenant', 'create', '--help'], '--plan PLAN'],
       [['tenant', 'list', '--help'], '--json'],
       [['key', 'create', '--help'], '--scopes a,b'],

@@ -174,16 +174,25 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
     }
   });
 
-  it("sees a tenant's inference config changed on one instance at once on the other", async () => {
+  it("sees a tenant's inference config changed on one instance at once on the other, 20 times in a row", async () => {
     const tenantId = await createTenant('pro');
     const listed = async () => (await client(b, tenantId).models.list()).data.map((m) => m.id).sort();
-    expect(await listed()).toEqual(['big-model', 'chat-model', 'mid-model', 'slow-stream-model']);
-    await gql(a, 'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { allowedModels } } }', {
-      input: { tenantId, allowedModels: ['chat-model'] },
-    });
-    // B cached the tenant's settings for 5 s: only the broadcast can make it see the change sooner.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await listed()).toEqual(['chat-model']);
+    const all = ['big-model', 'chat-model', 'mid-model', 'slow-stream-model'];
+    const seen: string[][] = [];
+    const expected: string[][] = [];
+    for (let round = 0; round < 20; round += 1) {
+      const allowed = round % 2 === 0 ? ['chat-model'] : null;
+      // B holds the tenant's settings fresh in its 5 s cache: only the broadcast can make it see the change.
+      seen.push(await listed());
+      expected.push(round % 2 === 0 ? all : ['chat-model']);
+      await gql(a, 'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { allowedModels } } }', {
+        input: { tenantId, allowedModels: allowed },
+      });
+      // The next request, sent the moment A answered.
+      seen.push(await listed());
+      expected.push(allowed ?? all);
+    }
+    expect(seen).toEqual(expected);
   });
 
   it('sees a limit changed on one instance at once on the other', async () => {
@@ -194,6 +203,61 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
     await new Promise((resolve) => setTimeout(resolve, 100));
     const second = await client(b, tenantId).chat.completions.create({ model: 'chat-model', messages }).withResponse();
     expect(second.response.headers.get('x-ratelimit-limit-requests')).toBe('7');
+  });
+
+  it("applies a plan changed on one instance to the other's very next request, 100 times in a row, even with its pub/sub lost", async () => {
+    // A third instance that hears nothing over pub/sub: only the store's limits version can tell it. Its
+    // requests wait for their verdicts: an early answer goes out before its instance could learn anything.
+    const deaf = await startTestApp({ ...options, config: { ...options.config, limits: { ...options.config.limits, earlyAnswer: false } } });
+    try {
+      await deaf.app.deps.limits.broadcast.close();
+      const tenantId = await createTenant('pro');
+      // Requests per minute stay out of the way (200 requests below); the plan shows in tokens per minute.
+      await setLimits(tenantId, { requestsPerMinute: 100_000 });
+      const tokensPerMinute: Record<string, string> = { pro: '200000', enterprise: '1000000' };
+      const other = client(deaf, tenantId);
+      const limitThere = async () =>
+        (await other.chat.completions.create({ model: 'chat-model', messages, max_tokens: 5 }).withResponse()).response.headers.get('x-ratelimit-limit-tokens');
+      let plan = 'pro';
+      const seen: string[] = [];
+      const expected: string[] = [];
+      for (let round = 0; round < 100; round += 1) {
+        // The other instance holds the tenant's limits as they are, fresh in its cache...
+        seen.push(`before ${round}: ${await limitThere()}`);
+        expected.push(`before ${round}: ${tokensPerMinute[plan]}`);
+        plan = plan === 'pro' ? 'enterprise' : 'pro';
+        await gql(a, 'mutation($t: ID!, $p: String!) { setTenantPlan(tenantId: $t, plan: $p) { tenant { id } } }', { t: tenantId, p: plan });
+        // ...and its next request, sent the moment A answered, is held to the new plan.
+        seen.push(`after ${round}: ${await limitThere()}`);
+        expected.push(`after ${round}: ${tokensPerMinute[plan]}`);
+      }
+      expect(seen).toEqual(expected);
+    } finally {
+      await deaf.stop();
+    }
+  });
+
+  it("settles a stream's quota before [DONE]: the other instance counts it the moment the client has it", async () => {
+    const tenantId = await createTenant('pro');
+    const before = await quota(tenantId);
+    for (let round = 0; round < 10; round += 1) {
+      const stream = await client(a, tenantId).chat.completions.create({ model: 'chat-model', messages, stream: true, stream_options: { include_usage: true } });
+      let total = 0;
+      for await (const chunk of stream) total += chunk.usage?.total_tokens ?? 0;
+      expect(total).toBeGreaterThan(0);
+      expect(await quota(tenantId)).toMatchObject({ used: before.used + (round + 1) * total, requests: before.requests + round + 1 });
+    }
+  });
+
+  it('meters a client retry with the same X-Request-ID once, whichever instance each attempt reaches', async () => {
+    const tenantId = await createTenant('pro');
+    const requestId = `retry-${randomId(8)}`;
+    const attempts = [];
+    for (const app of [a, b, a, b]) attempts.push(await client(app, tenantId).chat.completions.create({ model: 'chat-model', messages }, { headers: { 'x-request-id': requestId } }));
+    expect(await quota(tenantId)).toMatchObject({ requests: 1, used: attempts[0]!.usage!.total_tokens });
+    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
+    const events = await a.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    expect(events.map((event) => [event.requestId, event.status])).toEqual([[requestId, 'ok']]);
   });
 
   it('overshoots a hard quota by at most the requests in flight when it was reached, alerting once per threshold', async () => {

@@ -143,6 +143,27 @@ describe('rate limits, quotas and billing', () => {
     expect(graphql.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
   });
 
+  it('validates the model before admission: a tenant at its limit asking for an unknown model gets 404, and a refusal spends nothing', async () => {
+    const tenantId = await createTenant('pro');
+    await setLimits(tenantId, { requestsPerMinute: 1 });
+    const openai = client(tenantId);
+    const unknown = await failure(openai.chat.completions.create({ model: 'no-such-model', messages }));
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    const streamed = await failure(openai.chat.completions.create({ model: 'no-such-model', messages, stream: true }));
+    expect(streamed).toBeInstanceOf(OpenAI.NotFoundError);
+    const wrongKind = await failure(openai.embeddings.create({ model: 'chat-model', input: 'x' }));
+    expect(wrongKind!.status).toBe(400);
+    // None of those took the one request of the minute.
+    const served = await openai.chat.completions.create({ model: 'chat-model', messages }).withResponse();
+    expect(served.response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    const stillUnknown = await failure(openai.chat.completions.create({ model: 'no-such-model', messages }));
+    expect(stillUnknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(stillUnknown!.error).toMatchObject({ code: 'not_found' });
+    const graphql = await graphqlRequest(gateway.url, 'mutation { createChatCompletion(input: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] }) { content } }', {}, asAdmin(tenantId));
+    expect(graphql.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await failure(openai.chat.completions.create({ model: 'chat-model', messages }))).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
   it('reserves prompt plus max_tokens against tokens per minute, and refuses a request larger than the whole minute', async () => {
     const tenantId = await createTenant('pro');
     await setLimits(tenantId, { tokensPerMinute: 1_000 });
@@ -347,6 +368,15 @@ describe('rate limits, quotas and billing', () => {
     const afterRetry = await quota(tenantId);
     expect(afterRetry.used).toBe(afterFailures.used + once.usage!.total_tokens);
     expect(afterRetry.requests).toBe(afterFailures.requests + 1);
+    // One request id, one usage event: the usage store agrees with the quota.
+    await gateway.app.deps.usage.meter.flush();
+    const events = await gateway.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    expect(events.filter((event) => event.requestId === 'client-retry-0001')).toHaveLength(1);
+    const afterRetryReport = await gql<{ tenant: { usage: { totals: { totalTokens: number; requests: number } } } }>(
+      'query($id: ID!, $range: DateRangeInput!) { tenant(id: $id) { usage(range: $range) { totals { totalTokens requests } } } }',
+      { id: tenantId, range },
+    );
+    expect(afterRetryReport.tenant.usage.totals).toEqual({ totalTokens: afterRetry.used, requests: afterRetry.requests });
   });
 
   it('answers GET /v1/usage with the period, usage, limits, remaining and reset time', async () => {

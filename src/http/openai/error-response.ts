@@ -4,6 +4,9 @@ import type { Logger } from '../../shared/logger.ts';
 import { LimitRefusal } from '../../modules/limits/limits-gate.ts';
 import { ClientGone } from './shim-context.ts';
 
+// OpenAI's own code where ours differs from it in more than case.
+const openAiCodeFor: Partial<Record<ErrorCode, string>> = { UNAVAILABLE: 'service_unavailable' };
+
 // OpenAI's error body: { error: { message, type, param, code } }, with the status its SDKs map to classes.
 const typeFor: Record<ErrorCode, string> = {
   UNAUTHENTICATED: 'authentication_error',
@@ -16,6 +19,7 @@ const typeFor: Record<ErrorCode, string> = {
   UPSTREAM_UNAVAILABLE: 'service_unavailable',
   UPSTREAM_TIMEOUT: 'timeout',
   UPSTREAM_ERROR: 'upstream_error',
+  UNAVAILABLE: 'service_unavailable',
   INTERNAL_SERVER_ERROR: 'server_error',
 };
 
@@ -30,9 +34,11 @@ export function openAiError(error: unknown, logger: Logger, requestId: string): 
     const retryAfter = error.details.retryAfter;
     if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
     const param = typeof error.details.param === 'string' ? error.details.param : null;
+    // A refusal with a reason of its own (tenant_suspended) names it rather than its class.
+    const code = typeof error.details.reason === 'string' ? error.details.reason : (openAiCodeFor[error.code] ?? error.code.toLowerCase());
     return {
       status: httpStatusFor[error.code],
-      body: { error: { message: error.message, type: typeFor[error.code], param, code: error.code.toLowerCase() } },
+      body: { error: { message: error.message, type: typeFor[error.code], param, code } },
       headers,
     };
   }

@@ -11,6 +11,8 @@ import { handedToCompletions } from '../../observability/telemetry.ts';
 export async function shimCaller(deps: AppDeps, req: IncomingMessage, requestId: string): Promise<CompletionCaller> {
   const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
   if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
+  // The platform still manages a suspended tenant, but serves it nothing (its own keys are refused when they authenticate).
+  if (principal.kind === 'platform' && principal.tenantId !== undefined) await deps.auth.requireActiveTenant(principal.tenantId);
   return completionCaller(principal, requestId, { surface: 'v1', traceparent: traceparentOf(req), requestIdGiven: callerSentRequestId(req, requestId) });
 }
 

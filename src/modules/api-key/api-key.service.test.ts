@@ -31,7 +31,7 @@ describe.each(sqlDialects())('ApiKeyService on $name', (dialect) => {
     db = opened.handle.db;
     dispose = opened.dispose;
     const revocations = createLocalRevocationBus();
-    revocations.subscribe({ evict: (id) => published.push(id), evictAll: () => {} });
+    revocations.subscribe({ evict: (id) => published.push(id), evictTenant: () => {}, evictAll: () => {} });
     keys = new ApiKeyService({ db, revocations, clock });
     const tenants = new TenantService(db);
     tenantA = (await tenants.create(as(platform), { name: 'Acme' })).id;

@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigrated, sqlDialects } from '../../../test/testkit/sql-databases.ts';
+import { startTcpProxy } from '../../../test/testkit/tcp-proxy.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createLogger } from '../../shared/logger.ts';
-import type { SqlDatabase } from '../../storage/sql-database.ts';
+import { openSqlDatabase, type SqlDatabase } from '../../storage/sql-database.ts';
+import { migrateSql } from '../../storage/sql-migrations.ts';
 import { findApiKeyById } from '../api-key/api-key.repository.ts';
 import { ApiKeyService } from '../api-key/api-key.service.ts';
 import { TenantService } from '../tenant/tenant.service.ts';
@@ -291,5 +293,51 @@ describe('dashboard JWTs from a key set (RS256, ES256)', () => {
     await expect(auth.authenticate(bearer(await sign('PS256')))).rejects.toThrow(/algorithm "PS256" is not accepted/);
     const hs = await new SignJWT({ tid: 'tnt_a', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setExpirationTime('5m').sign(new TextEncoder().encode(jwtSecret));
     await expect(auth.authenticate(bearer(hs))).rejects.toThrow(/algorithm "HS256" is not accepted \(accepted: RS256, ES256\)/);
+  });
+});
+
+describe.runIf(sqlDialects().some((dialect) => dialect.name === 'postgres'))('AuthService through a Postgres outage', () => {
+  it('serves keys and tenants verified within the grace, refuses the rest with UNAVAILABLE, and drops a key the bus says changed', async () => {
+    const database = await sqlDialects().find((dialect) => dialect.name === 'postgres')!.create();
+    const server = new URL(database.databaseUrl!);
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const handle = await openSqlDatabase({ databaseUrl: proxy.url(database.databaseUrl!) });
+    await migrateSql(handle.db);
+    const clock: Clock & { at: number } = { at: Date.parse('2026-12-02T01:00:00Z'), now: () => new Date(clock.at) };
+    const revocations = createLocalRevocationBus();
+    const auth = new AuthService({ adminKey, db: handle.db, logger, revocations, clock, keyCacheTtlMs: 1_000, outageGraceMs: 10_000, lastUsedFlushMs: 60_000 });
+    try {
+      const keys = new ApiKeyService({ db: handle.db, revocations, clock });
+      const tenantId = (await new TenantService(handle.db).create(as(platform), { name: 'Outage' })).id;
+      const kept = await keys.create(as(platform), { tenantId, name: 'kept' });
+      const changed = await keys.create(as(platform), { tenantId, name: 'changed' });
+      const never = await keys.create(as(platform), { tenantId, name: 'never used' });
+      for (const credentials of [bearer(kept.secret), bearer(changed.secret), bearer(adminKey, { tenantId })]) await auth.authenticate(credentials);
+
+      proxy.setMode('refuse');
+      clock.at += 5_000;
+      await expect(auth.authenticate(bearer(kept.secret))).resolves.toMatchObject({ kind: 'api-key', keyId: kept.apiKey.id });
+      await expect(auth.authenticate(bearer(adminKey, { tenantId }))).resolves.toMatchObject({ kind: 'platform', tenantId });
+      const unavailable = { code: 'UNAVAILABLE', details: { dependency: 'database' } };
+      await expect(auth.authenticate(bearer(never.secret))).rejects.toMatchObject(unavailable);
+      // A change (here only announced) arrives over the bus, not the database: the key is no longer served from memory.
+      await revocations.publish(changed.apiKey.id);
+      await expect(auth.authenticate(bearer(changed.secret))).rejects.toMatchObject(unavailable);
+
+      // Past the grace, counted from the last read: nothing is taken on trust any longer.
+      clock.at += 5_001;
+      await expect(auth.authenticate(bearer(kept.secret))).rejects.toMatchObject(unavailable);
+      await expect(auth.authenticate(bearer(adminKey, { tenantId }))).rejects.toMatchObject(unavailable);
+
+      proxy.setMode('pass');
+      await expect(auth.authenticate(bearer(never.secret))).resolves.toMatchObject({ keyId: never.apiKey.id });
+      await expect(auth.authenticate(bearer(changed.secret))).resolves.toMatchObject({ keyId: changed.apiKey.id });
+    } finally {
+      proxy.setMode('pass');
+      await auth.close();
+      await handle.db.destroy();
+      await proxy.close();
+      await database.dispose();
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import { digestsEqual, sha256 } from '../../shared/digest.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import { badInput, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
+import { badInput, forbidden, notFound, tenantSuspended, unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { apiKeyIdOf, looksLikeApiKey } from '../api-key/api-key-secret.ts';
 import { findApiKeyById } from '../api-key/api-key.repository.ts';
@@ -23,6 +24,11 @@ export interface AuthServiceOptions {
   clock?: Clock;
   /** How long a verified key stays cached (default 30 s); revocations evict earlier. */
   keyCacheTtlMs?: number;
+  /**
+   * While the database is unreachable, a key or tenant verified at most this long ago is still accepted
+   * (default 0: not at all). Revocations still evict it, since they arrive over Redis.
+   */
+  outageGraceMs?: number;
   keyCacheMax?: number;
   /** How often keys' last use is written (default 5 s). */
   lastUsedFlushMs?: number;
@@ -43,7 +49,17 @@ interface KeyRecord {
 // Lookups of ids that do not exist are remembered briefly, so a flood of made-up keys does not reach the database.
 const missing = Symbol('missing');
 type CachedKey = KeyRecord | typeof missing;
+type TenantState = 'active' | 'suspended' | typeof missing;
 const missingTtlMs = 5_000;
+/** During an outage a stale entry is served for this long before the database is tried again. */
+const outageRetryMs = 1_000;
+
+/** A database read kept in memory: when it was read, and until when an outage lets it be served without asking again. */
+interface Cached<T> {
+  value: T;
+  loadedAt: number;
+  retryAt: number;
+}
 
 const anonymous: Principal = Object.freeze({ kind: 'anonymous' });
 const invalidApiKey = 'invalid API key';
@@ -57,13 +73,17 @@ export class AuthService {
   readonly #db: SqlDatabase;
   readonly #clock: Clock;
   readonly #jwt: JwtVerifier;
-  readonly #keys: LRUCache<string, CachedKey>;
-  readonly #knownTenants: LRUCache<string, true>;
+  readonly #keys: LRUCache<string, Cached<CachedKey>>;
+  /** Each tenant's status as last read (missing: no such tenant); a suspension or reactivation evicts it. */
+  readonly #tenants: LRUCache<string, Cached<TenantState>>;
+  readonly #freshMs: number;
+  readonly #outageGraceMs: number;
   readonly #loading = new Map<string, Promise<CachedKey>>();
   readonly #lastUsed: LastUsedTracker;
   readonly #unsubscribe: () => void;
   /** Bumped on every eviction: a lookup that raced with one is used once but not cached. */
   #generation = 0;
+  #tenantGeneration = 0;
 
   constructor(options: AuthServiceOptions) {
     this.#adminKeyDigest = options.adminKey === undefined ? undefined : sha256(options.adminKey);
@@ -77,17 +97,26 @@ export class AuthService {
       clock: this.#clock,
       logger: options.logger,
     });
-    const ttl = options.keyCacheTtlMs ?? 30_000;
+    this.#freshMs = options.keyCacheTtlMs ?? 30_000;
+    this.#outageGraceMs = options.outageGraceMs ?? 0;
+    // Entries outlive their freshness by the outage grace: only an outage serves them past it.
+    const ttl = Math.max(this.#freshMs, this.#outageGraceMs);
     this.#keys = new LRUCache({ max: options.keyCacheMax ?? 50_000, ttl });
-    this.#knownTenants = new LRUCache({ max: 10_000, ttl });
+    this.#tenants = new LRUCache({ max: 50_000, ttl });
     this.#lastUsed = new LastUsedTracker({ db: options.db, logger: options.logger, flushIntervalMs: options.lastUsedFlushMs });
     this.#lastUsed.start();
     this.#unsubscribe = options.revocations.subscribe({
       evict: (keyId) => this.#evict(keyId),
+      evictTenant: (tenantId) => {
+        this.#tenantGeneration += 1;
+        this.#tenants.delete(tenantId);
+      },
       evictAll: () => {
         this.#generation += 1;
         this.#keys.clear();
         this.#loading.clear();
+        this.#tenantGeneration += 1;
+        this.#tenants.clear();
       },
     });
   }
@@ -105,6 +134,7 @@ export class AuthService {
     if (looksLikeJwt(secret)) {
       const user = await this.#jwt.verify(secret);
       requireOwnTenant(credentials, user.tenantId, 'token');
+      await this.requireActiveTenant(user.tenantId);
       return { kind: 'user', tenantId: user.tenantId, userId: user.userId, role: user.role, expiresAt: user.expiresAt };
     }
     throw unauthenticated('the bearer secret is not a valid admin key, API key or token');
@@ -118,6 +148,11 @@ export class AuthService {
     if (keyId !== undefined) return this.#apiKeyPrincipal(keyId, digest, credentials);
     if (this.#isAdminKey(digest)) return this.#platformPrincipal(credentials);
     throw unauthenticated('the platform admin key changed since this session signed in');
+  }
+
+  /** Refuses (403 tenant_suspended) when the tenant is suspended; answers from memory, evicted on every instance by a change. */
+  async requireActiveTenant(tenantId: string): Promise<void> {
+    if ((await this.#tenantState(tenantId)) === 'suspended') throw tenantSuspended(tenantId);
   }
 
   /** Writes pending last-used times now (they are otherwise written every few seconds). */
@@ -137,7 +172,8 @@ export class AuthService {
 
   async #platformPrincipal(credentials: Credentials): Promise<Principal> {
     const tenantId = headerValue(credentials.tenantId);
-    if (tenantId !== undefined && !(await this.#tenantExists(tenantId))) throw notFound('tenant', tenantId);
+    // The platform still manages a suspended tenant; serving it inference is refused where it is asked (requireActiveTenant).
+    if (tenantId !== undefined && (await this.#tenantState(tenantId)) === missing) throw notFound('tenant', tenantId);
     return { kind: 'platform', tenantId, userId: userIdHeader(credentials.userId) };
   }
 
@@ -157,16 +193,21 @@ export class AuthService {
     if (key.revokedAt !== null) throw unauthenticated('this API key was revoked');
     if (key.expiresAt !== null && key.expiresAt <= now) throw unauthenticated(`this API key expired at ${new Date(key.expiresAt).toISOString()}`);
     requireOwnTenant(credentials, key.tenantId, 'API key');
+    await this.requireActiveTenant(key.tenantId);
     this.#lastUsed.touch(keyId, now);
     return { kind: 'api-key', tenantId: key.tenantId, keyId, scopes: key.scopes, userId: userIdHeader(credentials.userId), expiresAt };
   }
 
   #keyRecord(keyId: string): CachedKey | Promise<CachedKey> {
     const cached = this.#keys.get(keyId);
-    if (cached !== undefined) return cached;
+    const now = this.#clock.now().getTime();
+    if (cached !== undefined && (cached.value === missing || this.#usable(cached, now))) return cached.value;
     const pending = this.#loading.get(keyId);
     if (pending !== undefined) return pending;
-    const loading: Promise<CachedKey> = this.#load(keyId).finally(() => {
+    const loading: Promise<CachedKey> = this.#load(keyId).catch((error: unknown) => {
+      if (cached !== undefined && this.#keys.get(keyId) === cached && this.#servesThroughOutage(cached, error, now)) return cached.value;
+      throw error;
+    }).finally(() => {
       if (this.#loading.get(keyId) === loading) this.#loading.delete(keyId);
     });
     this.#loading.set(keyId, loading);
@@ -187,8 +228,23 @@ export class AuthService {
           revokedAt: row.revoked_at?.getTime() ?? null,
         }
       : missing;
-    if (generation === this.#generation) this.#keys.set(keyId, record, record === missing ? { ttl: missingTtlMs } : undefined);
+    if (generation === this.#generation) {
+      const loadedAt = this.#clock.now().getTime();
+      this.#keys.set(keyId, { value: record, loadedAt, retryAt: loadedAt }, record === missing ? { ttl: missingTtlMs } : undefined);
+    }
     return record;
+  }
+
+  /** Fresh, or served through an outage that was seen less than a second ago. */
+  #usable(cached: Cached<unknown>, now: number): boolean {
+    return now - cached.loadedAt < this.#freshMs || now < cached.retryAt;
+  }
+
+  /** Whether a stale entry may stand in for a read that failed: only for an outage, and only within the grace. */
+  #servesThroughOutage(cached: Cached<unknown>, error: unknown, now: number): boolean {
+    if (!isDatabaseUnavailable(error) || now - cached.loadedAt >= this.#outageGraceMs) return false;
+    cached.retryAt = now + outageRetryMs;
+    return true;
   }
 
   #evict(keyId: string): void {
@@ -197,11 +253,25 @@ export class AuthService {
     this.#loading.delete(keyId);
   }
 
-  async #tenantExists(tenantId: string): Promise<boolean> {
-    if (this.#knownTenants.has(tenantId)) return true;
-    const tenant = await findTenantById(this.#db, tenantId);
-    if (tenant) this.#knownTenants.set(tenantId, true);
-    return tenant !== undefined;
+  #tenantState(tenantId: string): TenantState | Promise<TenantState> {
+    const known = this.#tenants.get(tenantId);
+    const now = this.#clock.now().getTime();
+    if (known !== undefined && this.#usable(known, now)) return known.value;
+    return this.#loadTenantState(tenantId, known, now);
+  }
+
+  async #loadTenantState(tenantId: string, known: Cached<TenantState> | undefined, now: number): Promise<TenantState> {
+    const generation = this.#tenantGeneration;
+    let tenant;
+    try {
+      tenant = await findTenantById(this.#db, tenantId);
+    } catch (error) {
+      if (known !== undefined && this.#tenants.get(tenantId) === known && this.#servesThroughOutage(known, error, now)) return known.value;
+      throw error;
+    }
+    const state: TenantState = tenant ? tenant.status : missing;
+    if (generation === this.#tenantGeneration) this.#tenants.set(tenantId, { value: state, loadedAt: now, retryAt: now }, state === missing ? { ttl: missingTtlMs } : undefined);
+    return state;
   }
 }
 

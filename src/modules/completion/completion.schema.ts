@@ -1,7 +1,8 @@
 import { builder } from '../../builder.ts';
 import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
 import { badInput } from '../../shared/errors.ts';
-import { completionCaller } from './completion-caller.ts';
+import type { GraphQLContext } from '../../context.ts';
+import { completionCaller, type CompletionCaller } from './completion-caller.ts';
 import type { ChatInput, CompletionResult } from './completion.service.ts';
 
 const TokenUsageRef = builder.objectRef<TokenUsage>('TokenUsage');
@@ -73,13 +74,19 @@ function toChatInput(input: ChatCompletionInputShape): ChatInput {
   };
 }
 
+/** The platform acting for a suspended tenant is refused here, as the tenant's own keys and sessions are when they authenticate. */
+async function activeCaller(ctx: GraphQLContext): Promise<CompletionCaller> {
+  const caller = completionCaller(ctx.principal, ctx.requestId, { requestIdGiven: ctx.requestIdGiven });
+  if (ctx.principal.kind === 'platform') await ctx.deps.auth.requireActiveTenant(caller.tenantId);
+  return caller;
+}
+
 builder.mutationField('createChatCompletion', (t) =>
   t.field({
     type: ChatCompletionRef,
     args: { input: t.arg({ type: ChatCompletionInput, required: true }) },
     description: "A whole chat completion for the caller's tenant (same routing, limits and metering as /v1).",
-    resolve: (_root, { input }, ctx) =>
-      ctx.deps.services.completions.chat(completionCaller(ctx.principal, ctx.requestId, { requestIdGiven: ctx.requestIdGiven }), toChatInput(input)),
+    resolve: async (_root, { input }, ctx) => ctx.deps.services.completions.chat(await activeCaller(ctx), toChatInput(input)),
   }),
 );
 
@@ -88,8 +95,7 @@ builder.subscriptionField('chatCompletion', (t) =>
     type: ChatCompletionChunkRef,
     args: { input: t.arg({ type: ChatCompletionInput, required: true }) },
     description: 'Streams a chat completion, one chunk per upstream delta. Completing the subscription aborts the upstream request.',
-    subscribe: (_root, { input }, ctx) =>
-      ctx.deps.services.completions.streamChat(completionCaller(ctx.principal, ctx.requestId, { requestIdGiven: ctx.requestIdGiven }), toChatInput(input)),
+    subscribe: async (_root, { input }, ctx) => ctx.deps.services.completions.streamChat(await activeCaller(ctx), toChatInput(input)),
     resolve: (chunk) => chunk,
   }),
 );

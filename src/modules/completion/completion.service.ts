@@ -143,6 +143,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
+      this.#options.router.check(input.model, 'embedding', tenant);
       const embed = (s: AbortSignal | undefined) => this.#options.router.embeddings(input.model, { input: input.input }, this.#routeOptions(meter, tenant, s));
       const { admission, early } = await this.#admit(meter, input.input, 0, signal, embed);
       meter.admission = admission;
@@ -175,6 +176,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
+      this.#options.router.check(model, 'chat', tenant);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -234,6 +236,7 @@ export class CompletionService {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
+      this.#options.router.check(model, 'chat', tenant);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens, signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -250,12 +253,13 @@ export class CompletionService {
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
           this.#options.observer?.streamClosed(surface);
           meter.upstreamMs = performance.now() - meter.upstreamStartedAt;
-          this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
+          // Awaited: the surfaces send [DONE] (or the last chunk) after this, when the quota already counts the stream.
+          await this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
         },
       });
     } catch (error) {
       // Nothing was streamed: the request failed before its first token and settles here.
-      this.#settle(meter, undefined, error, signal);
+      void this.#settle(meter, undefined, error, signal);
       throw error;
     }
   }
@@ -332,13 +336,13 @@ export class CompletionService {
    */
   #settleAfterReply(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined): void {
     const elapsedMs = performance.now() - meter.started;
-    setImmediate(() => this.#settle(meter, usage, failure, signal, elapsedMs));
+    setImmediate(() => void this.#settle(meter, usage, failure, signal, elapsedMs));
   }
 
-  /** Exactly once per request: releases the admission and records the usage event. */
-  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined, elapsedMs = performance.now() - meter.started): void {
+  /** Exactly once per request: releases the admission and records the usage event; resolves once the admission's store has the release. */
+  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined, elapsedMs = performance.now() - meter.started): Promise<void> {
     const counted = usage ?? failureUsage(failure) ?? zeroUsage;
-    meter.admission?.settle(counted);
+    const released = meter.admission?.settle(counted) ?? Promise.resolve();
     const status = failure === undefined ? 'ok' : signal?.aborted || failure === cancelled ? 'cancelled' : isRefusal(failure) ? 'refused' : 'error';
     const servedModel = meter.routed?.model ?? null;
     const cost = servedModel ? this.#options.prices.cost(servedModel, counted.promptTokens, counted.completionTokens) : undefined;
@@ -368,11 +372,12 @@ export class CompletionService {
         currency: cost?.currency ?? 'USD',
         node: this.#options.node,
       });
-      this.#options.meter.record(event);
+      // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
+      if (meter.admission?.repeated !== true) this.#options.meter.record(event);
     } catch (error) {
       this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'could not record a usage event');
       meter.span?.end();
-      return;
+      return released;
     }
     const timing: CompletionTiming | undefined =
       meter.upstreamMs === undefined
@@ -384,6 +389,7 @@ export class CompletionService {
       this.#options.logger.error({ err: error, requestId: meter.caller.requestId }, 'request telemetry failed');
     }
     if (meter.span) endRequestSpan(meter.span, event, failure);
+    return released;
   }
 }
 

@@ -32,10 +32,19 @@ export interface Admission {
    * request is served past the limit.
    */
   readonly verdict?: Promise<void>;
-  settle(usage: TokenUsage | undefined): void;
+  /**
+   * The caller sent this request's X-Request-ID before, and the month counted it then: a retry, which
+   * is served but not metered again. Known once the verdict is in (a request with its own id waits for it).
+   */
+  readonly repeated: boolean;
+  /**
+   * Resolves once the store has the settlement (or, unreachable, it is queued for retry), so a stream
+   * can say [DONE] only when the quota counts it; it never rejects.
+   */
+  settle(usage: TokenUsage | undefined): Promise<void>;
 }
 
-const openAdmission: Admission = { headers: {}, settle: () => {} };
+const openAdmission: Admission = { headers: {}, repeated: false, settle: async () => {} };
 
 /** No limits: the embedded default until a plan's limits are configured. */
 export const openGate: RequestGate = { admit: async () => openAdmission };

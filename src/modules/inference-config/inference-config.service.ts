@@ -8,6 +8,7 @@ import { createProvider, type ProviderSettings } from '../../providers/registry.
 import { badInput, notFound } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { SecretBoxError, type SecretBox } from '../../shared/secret-box.ts';
+import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
@@ -96,6 +97,8 @@ export interface InferenceConfigServiceOptions {
   logger: Logger;
   /** How long routingPrefs answers from memory; a change made on this instance invalidates at once. */
   cacheTtlMs?: number;
+  /** While the database is unreachable, a tenant's settings read at most this long ago are still used (default 0: none). */
+  outageGraceMs?: number;
   /** How long a credential test waits for the provider. */
   testTimeoutMs?: number;
   /** Builds the adapter a credential test calls. */
@@ -125,6 +128,8 @@ export class InferenceConfigService {
   readonly #testTimeoutMs: number;
   readonly #createProvider: (config: ProviderConfig, settings: ProviderSettings) => LlmProvider;
   readonly #prefs: LRUCache<string, Promise<TenantRoutingPrefs>>;
+  /** The last settings read of each tenant, for an outage of the database; a change forgets them. */
+  readonly #lastRead: LRUCache<string, TenantRoutingPrefs> | undefined;
   #broadcast: Broadcast | undefined;
 
   constructor(options: InferenceConfigServiceOptions) {
@@ -137,6 +142,7 @@ export class InferenceConfigService {
     this.#testTimeoutMs = options.testTimeoutMs ?? 10_000;
     this.#createProvider = options.createProvider ?? createProvider;
     this.#prefs = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 5_000 });
+    this.#lastRead = options.outageGraceMs ? new LRUCache({ max: 10_000, ttl: options.outageGraceMs }) : undefined;
   }
 
   async getConfig(principal: Principal, tenantId: string): Promise<InferenceConfigView> {
@@ -174,7 +180,7 @@ export class InferenceConfigService {
       await recordAudit(trx, actor, { tenantId, action: 'inference_config.update', target: tenantId, details: changes });
       return toView(tenantId, row);
     });
-    this.#changed(tenantId);
+    await this.#changed(tenantId);
     return view;
   }
 
@@ -208,7 +214,7 @@ export class InferenceConfigService {
       await recordAudit(trx, actor, { tenantId, action: 'provider_credential.set', target: provider, details: { provider, replaced } });
       return stored;
     });
-    this.#changed(tenantId);
+    await this.#changed(tenantId);
     return toStatus(provider, row);
   }
 
@@ -221,7 +227,7 @@ export class InferenceConfigService {
       if (deleted) await recordAudit(trx, actor, { tenantId, action: 'provider_credential.remove', target: provider, details: { provider } });
       return deleted;
     });
-    this.#changed(tenantId);
+    await this.#changed(tenantId);
     return { removed, credential: toStatus(provider, undefined) };
   }
 
@@ -263,7 +269,18 @@ export class InferenceConfigService {
   routingPrefs(tenantId: string): Promise<TenantRoutingPrefs> {
     const cached = this.#prefs.get(tenantId);
     if (cached) return cached;
-    const loading = this.#loadPrefs(tenantId);
+    const lastRead = this.#lastRead?.get(tenantId);
+    const loading = this.#loadPrefs(tenantId).then(
+      (prefs) => {
+        this.#lastRead?.set(tenantId, prefs);
+        return prefs;
+      },
+      (error: unknown) => {
+        // Kept (as the cached answer) until the cache time runs out, so an outage is not asked about on every request.
+        if (lastRead && isDatabaseUnavailable(error) && this.#lastRead?.get(tenantId) === lastRead) return lastRead;
+        throw error;
+      },
+    );
     this.#prefs.set(tenantId, loading);
     loading.catch(() => {
       if (this.#prefs.get(tenantId) === loading) this.#prefs.delete(tenantId);
@@ -280,17 +297,23 @@ export class InferenceConfigService {
     broadcast.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 
-  #changed(tenantId: string): void {
-    this.#prefs.delete(tenantId);
-    this.#broadcast?.publish(changedTopic, tenantId).catch((error: unknown) => {
+  /** Resolves once other instances have been told (Redis has the message), so the caller's next request anywhere sees the change. */
+  async #changed(tenantId: string): Promise<void> {
+    this.invalidate(tenantId);
+    await this.#broadcast?.publish(changedTopic, tenantId).catch((error: unknown) => {
       this.#logger.warn({ err: error, tenantId }, 'could not announce an inference config change; other instances see it within seconds');
     });
   }
 
   /** Drops what routingPrefs remembers about a tenant (all tenants without an id). */
   invalidate(tenantId?: string): void {
-    if (tenantId === undefined) this.#prefs.clear();
-    else this.#prefs.delete(tenantId);
+    if (tenantId === undefined) {
+      this.#prefs.clear();
+      this.#lastRead?.clear();
+    } else {
+      this.#prefs.delete(tenantId);
+      this.#lastRead?.delete(tenantId);
+    }
   }
 
   /** Which keys sealed the stored credentials, and whether this instance can open them. */

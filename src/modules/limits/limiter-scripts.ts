@@ -108,10 +108,11 @@ end
  * from one admission to the next, and the expiries, token sums and monthly request counts are written
  * once at the end. ARGV: now, admission count, request-id ttl (ms), then per admission: admission id,
  * estimate, require seed (1/0), token limit, hard (1/0), request limit, period end (ms), spec count,
- * specs... KEYS per admission: quota hash, request-id key, then per spec one key ('t' and 'n': the
- * tokens log and its sum).
- * Returns per admission its length, then {0} unseeded; {1, seeded, tokens, requests, states...}
- * admitted; {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded,
+ * specs..., and last the limits version the caller read ('*': unchecked). KEYS per admission: quota
+ * hash, request-id key, then per spec one key ('t' and 'n': the tokens log and its sum); and last the
+ * tenant's limits version key.
+ * Returns {-1} when the limits version moved on (nothing counted); otherwise per admission its length, then {0} unseeded; {1, seeded, tokens, requests, repeated, states...}
+ * admitted (repeated: 1 when the request id was already remembered); {2, reason (1 tokens quota, 2 requests quota, 3 a limit), spec index, retry ms, seeded,
  * tokens, requests, states...} refused.
  */
 export const admitScript = `${clock}${trim}${readSpecs}
@@ -252,10 +253,17 @@ local function admitOne(a, k, specs)
     q.added = q.added + 1
     requests = q.requests
   end
-  local out = {1, seededFlag, tokens, requests}
+  local repeated = 1
+  if fresh then repeated = 0 end
+  local out = {1, seededFlag, tokens, requests, repeated}
   for _, v in ipairs(states(true)) do table.insert(out, v) end
   return out
 end
+
+-- Limits changed since the caller read them (the version key, last of KEYS, is ahead of the caller's,
+-- last of ARGV; '*' skips the check): nothing is counted, and the caller reads them again.
+local expected = ARGV[#ARGV]
+if expected ~= '*' and (redis.call('GET', KEYS[#KEYS]) or '0') ~= expected then return {-1} end
 
 local results = {}
 local a = 4

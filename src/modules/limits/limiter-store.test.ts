@@ -71,6 +71,21 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
     });
   };
 
+  it('answers "stale", counting nothing, to an admission made with limits older than the last change', async () => {
+    const before = await store.limitsVersion(tenantId);
+    expect((await admit([rpm(1)], { limitsVersion: before })).status).toBe('admitted');
+    await store.bumpLimitsVersion(tenantId);
+    const after = await store.limitsVersion(tenantId);
+    expect(after).not.toBe(before);
+    // In one turn: the stale admission is told so, the current one counts alone.
+    const [stale, current] = await Promise.all([admit([rpm(2)], { limitsVersion: before }), admit([rpm(2)], { limitsVersion: after })]);
+    expect(stale).toEqual({ status: 'stale' });
+    expect(current).toMatchObject({ status: 'admitted', states: [{ limit: 2, remaining: 0 }] });
+    // Unchecked, as after a second change racing the first.
+    expect(await admit([rpm(3)])).toMatchObject({ status: 'admitted', states: [{ limit: 3, remaining: 0 }] });
+    expect(await store.limitsVersion(`tnt_${randomId(8)}`)).toBe('0');
+  });
+
   it('admits up to the limit within a window and says when the oldest entry frees a slot', async () => {
     for (let i = 0; i < 3; i++) {
       const outcome = await admit([rpm(3)]);
@@ -206,7 +221,7 @@ describe.each(stores)('limiter store: $name', ({ create }) => {
 
   it('answers admissions made in one turn exactly as if they came one by one', async () => {
     const specs = [rpm(3), tpm(1_000), rpm(2, 'key')];
-    const states = (outcome: AdmitOutcome) => outcome.status !== 'unseeded' && outcome.states.map((state) => state.remaining);
+    const states = (outcome: AdmitOutcome) => 'states' in outcome && outcome.states.map((state) => state.remaining);
     const outcomes = await Promise.all([
       admit(specs, { apiKeyId: 'k1', estimate: 300 }),
       admit(specs, { apiKeyId: 'k1', estimate: 300 }),

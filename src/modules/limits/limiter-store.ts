@@ -57,6 +57,11 @@ export interface AdmitInput {
   requireSeed: boolean;
   /** Nothing waits on this verdict to answer the client: a store across the network may hold it back to send it with others. */
   lazy?: boolean;
+  /**
+   * The tenant's limits version (limitsVersion) read before its limits were: when the store holds a
+   * newer one, the limits changed since and the answer is "stale", with nothing counted.
+   */
+  limitsVersion?: string;
 }
 
 /** Where one limit stands, for x-ratelimit-* headers. */
@@ -74,7 +79,8 @@ export interface QuotaUse {
 }
 
 export type AdmitOutcome =
-  | { status: 'admitted'; states: LimitState[]; quota: QuotaUse }
+  /** `repeated`: the request id was already remembered (a client's retry), so the month did not count it again. */
+  | { status: 'admitted'; states: LimitState[]; quota: QuotaUse; repeated: boolean }
   | {
       status: 'refused';
       /** Which limit refused: the monthly tokens or requests, or specs[spec]. */
@@ -84,7 +90,8 @@ export type AdmitOutcome =
       states: LimitState[];
       quota: QuotaUse;
     }
-  | { status: 'unseeded' };
+  | { status: 'unseeded' }
+  | { status: 'stale' };
 
 export interface SettleInput {
   tenantId: string;
@@ -129,6 +136,10 @@ export interface LimiterStore {
   readQuota(tenantId: string, period: string): Promise<QuotaUse>;
   /** Where each limit stands, without admitting anything. */
   peek(tenantId: string, apiKeyId: string | null, specs: readonly LimitSpec[]): Promise<LimitState[]>;
+  /** The version of the tenant's limits, read before the limits themselves so a change in between shows as stale. */
+  limitsVersion(tenantId: string): Promise<string>;
+  /** Says the tenant's limits changed (after the change is committed): admissions made with older limits are stale. */
+  bumpLimitsVersion(tenantId: string): Promise<void>;
   close(): Promise<void>;
 }
 

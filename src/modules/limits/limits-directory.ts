@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { notFound } from '../../shared/errors.ts';
+import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import type { PlanRow } from '../plan/plan.table.ts';
 import type { LimitSpec } from './limiter-store.ts';
@@ -24,12 +25,14 @@ export interface EffectiveLimits {
   /** Indexes into specs of the request and token windows the x-ratelimit-* headers describe. */
   requestSpecs: number[];
   tokenSpecs: number[];
+  /** The store's limits version read just before these limits (see LimiterStore.limitsVersion); undefined if it could not be read. */
+  version: string | undefined;
 }
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
-export function effectiveLimits(record: LimitsRecord, apiKeyId: string | null, concurrencyLeaseMs: number): EffectiveLimits {
+export function effectiveLimits(record: LimitsRecord, apiKeyId: string | null, concurrencyLeaseMs: number, version?: string): EffectiveLimits {
   const { plan, tenantOverride, keyOverride } = record;
   const requestsPerMinute = tenantOverride?.requests_per_minute ?? plan.requests_per_minute;
   const tokensPerMinute = tenantOverride?.tokens_per_minute ?? plan.tokens_per_minute;
@@ -66,6 +69,7 @@ export function effectiveLimits(record: LimitsRecord, apiKeyId: string | null, c
     specs,
     requestSpecs,
     tokenSpecs,
+    version,
   };
 }
 
@@ -75,6 +79,10 @@ export interface LimitsDirectoryOptions {
   freshMs: number;
   /** ...then served while it is reloaded in the background, up to this age. */
   maxStaleMs?: number;
+  /** While the database is unreachable, an entry up to this old is still served (default 0: none past maxStaleMs). */
+  outageGraceMs?: number;
+  /** The store's version of a tenant's limits, read before the limits (see LimiterStore.limitsVersion). */
+  version?: (tenantId: string) => Promise<string>;
   concurrencyLeaseMs: number;
   now?: () => number;
 }
@@ -88,7 +96,8 @@ interface CacheEntry {
 /**
  * Each tenant's limits, cached briefly per instance so an admission does not query the database.
  * A plan or override change here invalidates at once; other instances hear of it through the limits
- * bus, and at worst see it within freshMs.
+ * bus, and should they not have yet, their next admission finds the limits version moved on (see
+ * LimitsGate) and reads them again.
  */
 export class LimitsDirectory {
   readonly #options: LimitsDirectoryOptions;
@@ -116,6 +125,12 @@ export class LimitsDirectory {
         this.#load(cacheKey, tenantId, apiKeyId).catch(() => {});
         return entry.limits;
       }
+      if (age < (this.#options.outageGraceMs ?? 0)) {
+        return this.#load(cacheKey, tenantId, apiKeyId).catch((error: unknown) => {
+          if (isDatabaseUnavailable(error) && this.#cache.get(cacheKey) === entry && entry.generation === (this.#generations.get(tenantId) ?? 0)) return entry.limits;
+          throw error;
+        });
+      }
     }
     return this.#load(cacheKey, tenantId, apiKeyId);
   }
@@ -131,10 +146,13 @@ export class LimitsDirectory {
     const pending = this.#loading.get(loadingKey);
     if (pending) return pending;
     const loadedAt = this.#now();
-    const load = loadLimitsRecord(this.#options.db, tenantId, apiKeyId)
-      .then((record) => {
+    // The version first: a change committed after it is read shows as a newer version at admission.
+    const version = this.#options.version?.(tenantId).catch(() => undefined) ?? Promise.resolve(undefined);
+    const load = version
+      .then(async (at) => ({ at, record: await loadLimitsRecord(this.#options.db, tenantId, apiKeyId) }))
+      .then(({ at, record }) => {
         if (!record) throw notFound('tenant', tenantId);
-        const limits = effectiveLimits(record, apiKeyId, this.#options.concurrencyLeaseMs);
+        const limits = effectiveLimits(record, apiKeyId, this.#options.concurrencyLeaseMs, at);
         // A change that landed while this was loading makes the result stale already: do not keep it.
         if ((this.#generations.get(tenantId) ?? 0) === generation) this.#cache.set(cacheKey, { limits, loadedAt, generation });
         return limits;

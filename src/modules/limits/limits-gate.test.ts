@@ -43,6 +43,9 @@ class BreakableStore implements LimiterStore {
   settlements = 0;
   /** Settlements that land but whose reply is lost, as on a timeout after Redis ran the script. */
   loseReplies = 0;
+  /** Each settlement also reports the crossings of the one before, as a retried settlement does. */
+  echoCrossings = false;
+  #lastCrossed: number[] = [];
   /** While set, admissions wait for it: a verdict still on its way. */
   held: Promise<void> | undefined;
   #check() {
@@ -56,7 +59,9 @@ class BreakableStore implements LimiterStore {
   settle: LimiterStore['settle'] = async (input) => {
     this.#check();
     this.settlements += 1;
-    const outcome = await this.inner.settle(input);
+    const settled = await this.inner.settle(input);
+    const outcome = this.echoCrossings ? { ...settled, crossed: [...new Set([...this.#lastCrossed, ...settled.crossed])] } : settled;
+    this.#lastCrossed = settled.crossed;
     if (this.loseReplies > 0) {
       this.loseReplies -= 1;
       throw new Error('Command timed out');
@@ -66,6 +71,8 @@ class BreakableStore implements LimiterStore {
   seedQuota: LimiterStore['seedQuota'] = async (...args) => (this.#check(), this.inner.seedQuota(...args));
   readQuota: LimiterStore['readQuota'] = async (...args) => (this.#check(), this.inner.readQuota(...args));
   peek: LimiterStore['peek'] = async (...args) => (this.#check(), this.inner.peek(...args));
+  limitsVersion: LimiterStore['limitsVersion'] = async (...args) => (this.#check(), this.inner.limitsVersion(...args));
+  bumpLimitsVersion: LimiterStore['bumpLimitsVersion'] = async (...args) => (this.#check(), this.inner.bumpLimitsVersion(...args));
   close = async () => {};
 }
 
@@ -119,7 +126,7 @@ describe('limits gate', () => {
       logger,
       metrics,
     });
-    gate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)! }, store, quota, logger, metrics, settleRetryMs: 20 });
+    gate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)!, invalidate: () => {} }, store, quota, logger, metrics, settleRetryMs: 20 });
   });
 
   const counter = async (name: string, labels: string) => {
@@ -153,6 +160,18 @@ describe('limits gate', () => {
     expect(store.settlements).toBe(2);
     // Counted once all the same.
     expect(await store.readQuota('lost', billingMonth())).toMatchObject({ tokens: 101_000 });
+  });
+
+  it('announces a crossing once when the store reports it again (a retried settlement whose first reply did arrive)', async () => {
+    limitsOf('twice', plan({ hard_quota: false }));
+    store.echoCrossings = true;
+    const first = await gate.admit(caller('twice'), request(100));
+    await first.settle({ promptTokens: 1_000, completionTokens: 5_000, totalTokens: 6_000, estimated: false });
+    const second = await gate.admit(caller('twice'), request(100));
+    await second.settle({ promptTokens: 1, completionTokens: 1, totalTokens: 2, estimated: false });
+    expect(store.settlements).toBe(2);
+    expect(published.filter((view) => view.tenantId === 'twice').map((view) => view.threshold)).toEqual([100]);
+    expect(webhooks).toEqual([100]);
   });
 
   it('settles once, whatever calls settle again', async () => {
@@ -209,7 +228,7 @@ describe('limits gate', () => {
   it('answers a request far from every limit before its verdict, settles it after that verdict, and counts a refusal that came late', async () => {
     limitsOf('early', plan({ id: 'pro', hard_quota: false, monthly_tokens: 25_000_000, tokens_per_minute: 100_000, concurrent_requests: 100 }));
     limitsOf('hard', plan({ requests_per_minute: 100, concurrent_requests: 100 }));
-    const earlyGate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)! }, store, quota, logger: createLogger('silent'), metrics, earlyStart: true, earlyAnswer: true });
+    const earlyGate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)!, invalidate: () => {} }, store, quota, logger: createLogger('silent'), metrics, earlyStart: true, earlyAnswer: true });
     let started = 0;
     const startable = (tokens: number) => ({ ...request(tokens), startEarly: () => void (started += 1) });
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { TokenUsage } from '../../providers/provider.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
@@ -13,7 +14,7 @@ import type { LimitsMetrics } from './limits-metrics.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
 
 export interface LimitsGateOptions {
-  directory: Pick<LimitsDirectory, 'get'>;
+  directory: Pick<LimitsDirectory, 'get' | 'invalidate'>;
   store: LimiterStore;
   quota: QuotaService;
   logger: Logger;
@@ -70,6 +71,11 @@ export class LimitsGate implements RequestGate {
   readonly #failedOpen = new Set<string>();
   #lastWarning = 0;
   readonly #early: EarlyStarts | undefined;
+  /**
+   * Crossings this instance has announced. The store reports a crossing again when its settlement is
+   * retried (the first reply may have been lost); one whose first report did arrive is not announced twice.
+   */
+  readonly #announced = new LRUCache<string, true>({ max: 100_000, ttl: 40 * 24 * 3_600_000 });
   /** Settlements of early answers, each waiting for its verdict; close() waits for them. */
   readonly #settlingAfterVerdict = new Set<Promise<void>>();
 
@@ -88,7 +94,8 @@ export class LimitsGate implements RequestGate {
     // Checks that protect money always wait for their verdict.
     const early = viewKey && request.startEarly && !moneyBearing(limits) ? this.#early!.allow(viewKey, limits, estimate, Date.now()) : undefined;
     if (early) request.startEarly!();
-    const answerEarly = early !== undefined && this.#options.earlyAnswer === true;
+    // A request with the client's own id waits for its verdict, which says whether it is a retry.
+    const answerEarly = early !== undefined && this.#options.earlyAnswer === true && caller.requestIdGiven !== true;
     const input = {
       tenantId: caller.tenantId,
       apiKeyId: caller.apiKeyId,
@@ -101,9 +108,11 @@ export class LimitsGate implements RequestGate {
       requireSeed: true,
       // Far from every limit: the store may hold the verdict and the release back to batch them.
       lazy: answerEarly,
+      limitsVersion: limits.version,
     };
-    const verdict = this.#verdict(limits, period, input, viewKey);
-    if (!answerEarly) return this.#admission(limits, period, { ...input, reserved: estimate }, await verdict);
+    const counted: Counted = { limits, input };
+    const verdict = this.#verdict(counted, period, viewKey);
+    if (!answerEarly) return this.#admission(counted, period, estimate, await verdict);
     this.#options.metrics.earlyAnswers.inc();
     const lateVerdict = verdict.then(
       () => undefined,
@@ -114,29 +123,52 @@ export class LimitsGate implements RequestGate {
     );
     // Handled here; the caller races it against its upstream call.
     lateVerdict.catch(() => {});
-    return this.#admission(limits, period, { ...input, reserved: estimate }, rateLimitHeaders(limits, early), lateVerdict);
+    return this.#admission(counted, period, estimate, rateLimitHeaders(limits, early), lateVerdict);
+  }
+
+  /**
+   * The store's admission with the tenant's limits as they stand. A stale answer means they changed
+   * since this instance read them (the news of it may still be on its way): they are read again and the
+   * admission asked again, so a change applies to the next request on every instance. A second change
+   * racing the first is not waited for: the limits just read are counted unchecked.
+   */
+  async #admitCurrent(counted: Counted, period: BillingPeriod): Promise<AdmitOutcome> {
+    const { store, directory, quota } = this.#options;
+    let outcome = await store.admit(counted.input);
+    for (let attempt = 0; outcome.status === 'stale'; attempt += 1) {
+      const { tenantId, apiKeyId } = counted.input;
+      directory.invalidate(tenantId);
+      const limits = await directory.get(tenantId, apiKeyId);
+      counted.limits = limits;
+      counted.input = { ...counted.input, specs: limits.specs, quota: quota.spec(limits, period), limitsVersion: attempt === 0 ? limits.version : undefined };
+      outcome = await store.admit(counted.input);
+    }
+    return outcome;
   }
 
   /** The store's verdict: the admission's x-ratelimit-* headers, or the refusal thrown. Keeps this instance's early-start view. */
-  async #verdict(limits: EffectiveLimits, period: BillingPeriod, input: AdmitInput, viewKey: string | undefined): Promise<Readonly<Record<string, string>>> {
+  async #verdict(counted: Counted, period: BillingPeriod, viewKey: string | undefined): Promise<Readonly<Record<string, string>>> {
     let outcome: AdmitOutcome;
     try {
-      outcome = await this.#options.store.admit(input);
+      outcome = await this.#admitCurrent(counted, period);
       if (outcome.status === 'unseeded') {
-        const seeded = await this.#seed(input.tenantId, limits, input.quota, period);
-        outcome = await this.#options.store.admit({ ...input, requireSeed: seeded });
+        const seeded = await this.#seed(counted.input.tenantId, counted.limits, counted.input.quota, period);
+        outcome = await this.#options.store.admit({ ...counted.input, requireSeed: seeded, limitsVersion: undefined });
       }
     } catch (error) {
       if (viewKey) this.#early!.forget(viewKey);
       if (error instanceof DomainError) throw error;
-      return this.#storeUnavailable(limits, error, input.admissionId);
+      return this.#storeUnavailable(counted.limits, error, counted.input.admissionId);
     }
-    if (outcome.status === 'unseeded') throw new Error('limiter store answered "unseeded" to an admission that did not require a seed');
+    const { limits, input } = counted;
+    if (outcome.status === 'unseeded' || outcome.status === 'stale') throw new Error(`limiter store answered "${outcome.status}" to an admission that did not ask for it`);
     if (outcome.status === 'refused') {
       if (viewKey) this.#early!.forget(viewKey);
       throw refusal(limits, period, outcome, input.estimate);
     }
     if (viewKey) this.#early!.admitted(viewKey, outcome.states, Date.now());
+    // Only an id the client sent marks a retry: one minted here repeats only in a settlement's own retry.
+    counted.repeated = outcome.repeated && input.requestIdGiven === true;
     return rateLimitHeaders(limits, outcome.states);
   }
 
@@ -183,29 +215,48 @@ export class LimitsGate implements RequestGate {
     return noHeaders;
   }
 
-  /** With a verdict still on its way, the settlement waits for it: the store must count the admission before its release. */
-  #admission(limits: EffectiveLimits, period: BillingPeriod, input: Omit<SettleInput, 'actual'>, headers: Readonly<Record<string, string>>, verdict?: Promise<void>): Admission {
+  /**
+   * With a verdict still on its way, the settlement waits for it: the store must count the admission
+   * before its release, with the limits it was counted with.
+   */
+  #admission(counted: Counted, period: BillingPeriod, reserved: number, headers: Readonly<Record<string, string>>, verdict?: Promise<void>): Admission {
     let settled = false;
     return {
       headers,
       verdict,
-      settle: (usage: TokenUsage | undefined) => {
+      get repeated() {
+        return counted.repeated === true;
+      },
+      settle: async (usage: TokenUsage | undefined) => {
         if (settled) return;
         settled = true;
         const settle = () =>
-          this.#settle(limits, period, { ...input, actual: usage?.totalTokens ?? 0, ...(this.#failedOpen.delete(input.admissionId) ? { unadmitted: true } : {}) });
+          this.#settle(counted.limits, period, {
+            ...counted.input,
+            reserved,
+            actual: usage?.totalTokens ?? 0,
+            ...(this.#failedOpen.delete(counted.input.admissionId) ? { unadmitted: true } : {}),
+          });
         if (!verdict) return settle();
         const settling = verdict.then(settle, settle);
         this.#settlingAfterVerdict.add(settling);
-        void settling.then(() => this.#settlingAfterVerdict.delete(settling));
+        await settling;
+        this.#settlingAfterVerdict.delete(settling);
       },
     };
   }
 
-  #settle(limits: EffectiveLimits, period: BillingPeriod, input: SettleInput): void {
-    this.#options.store.settle(input).then(
+  /** Resolves when the store answered, or when the settlement is queued for a retry. */
+  #settle(limits: EffectiveLimits, period: BillingPeriod, input: SettleInput): Promise<void> {
+    return this.#options.store.settle(input).then(
       (outcome) => {
-        if (outcome.crossed.length > 0) this.#options.quota.alert(limits, period, outcome.quota, outcome.crossed);
+        const crossed = outcome.crossed.filter((threshold) => {
+          const crossing = `${limits.tenantId}\0${period.month}\0${threshold}`;
+          if (this.#announced.has(crossing)) return false;
+          this.#announced.set(crossing, true);
+          return true;
+        });
+        if (crossed.length > 0) this.#options.quota.alert(limits, period, outcome.quota, crossed);
       },
       (error: unknown) => {
         this.#options.metrics.storeFailures.inc({ operation: 'settle', handling: 'retry' });
@@ -232,6 +283,14 @@ export class LimitsGate implements RequestGate {
     }, this.#options.settleRetryMs ?? 1_000);
     this.#retryTimer.unref();
   }
+}
+
+/** The limits an admission is counted with, and what was sent; a stale verdict replaces both. */
+interface Counted {
+  limits: EffectiveLimits;
+  input: AdmitInput;
+  /** Set by an admitted verdict: the client's request id was already counted. */
+  repeated?: boolean;
 }
 
 /** A settlement that could not reach the store, with what its alerts need. */

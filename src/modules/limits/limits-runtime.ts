@@ -48,6 +48,8 @@ export interface LimitsRuntimeOptions {
   models: () => readonly ModelConfig[];
   /** The app's metrics registry. */
   registry: Registry | undefined;
+  /** While the database is unreachable, cached limits up to this old are still applied. */
+  outageGraceMs?: number;
 }
 
 export async function startLimits(options: LimitsRuntimeOptions): Promise<LimitsRuntime> {
@@ -84,7 +86,13 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     limiterRedis?.disconnect();
     throw error;
   }
-  const directory = new LimitsDirectory({ db: options.db.db, freshMs: config.cacheMs, concurrencyLeaseMs: config.concurrencyLeaseMs });
+  const directory = new LimitsDirectory({
+    db: options.db.db,
+    freshMs: config.cacheMs,
+    concurrencyLeaseMs: config.concurrencyLeaseMs,
+    outageGraceMs: options.outageGraceMs,
+    version: (tenantId) => store.limitsVersion(tenantId),
+  });
   const events = new QuotaEvents(broadcast);
   const webhook = config.quotaWebhookUrl
     ? new QuotaWebhook({ url: config.quotaWebhookUrl, secret: config.quotaWebhookSecret ?? '', outbox: new QuotaAlertOutbox(options.db.db), logger, metrics })

@@ -106,9 +106,19 @@ export class LimitsService {
     return row ?? { tenant_id: key.tenant_id, api_key_id: apiKeyId, requests_per_minute: null, tokens_per_minute: null, concurrent_requests: null, updated_at: new Date() };
   }
 
-  /** The tenant's plan or overrides changed: every instance drops what it cached. */
-  changed(tenantId: string): Promise<void> {
-    return this.#broadcast.publish(topic, tenantId);
+  /**
+   * The tenant's plan or overrides changed (call once the change is committed): the store's limits
+   * version moves on, so an instance that has not heard of it yet learns at its next admission, and every
+   * instance drops what it cached.
+   */
+  async changed(tenantId: string): Promise<void> {
+    this.#directory.invalidate(tenantId);
+    try {
+      await this.#store.bumpLimitsVersion(tenantId);
+    } catch (error) {
+      this.#logger.warn({ err: error, tenantId }, 'limits: could not record a limits change in the store; other instances learn of it over the broadcast');
+    }
+    await this.#broadcast.publish(topic, tenantId);
   }
 
   close(): void {

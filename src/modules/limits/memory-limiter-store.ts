@@ -58,6 +58,7 @@ export class MemoryLimiterStore implements LimiterStore {
   readonly #windows = new Map<string, Window>();
   readonly #leases = new Map<string, Map<string, number>>();
   readonly #periods = new Map<string, Period>();
+  readonly #limitsVersions = new Map<string, number>();
   /**
    * requestId -> tokens counted, ids the client sent apart from ids minted here: in each, insertion order
    * is expiry order (each touch re-inserts), so a sweep stops at the first live entry. An id is in one
@@ -78,7 +79,16 @@ export class MemoryLimiterStore implements LimiterStore {
     this.#sweeper.unref();
   }
 
+  async limitsVersion(tenantId: string): Promise<string> {
+    return String(this.#limitsVersions.get(tenantId) ?? 0);
+  }
+
+  async bumpLimitsVersion(tenantId: string): Promise<void> {
+    this.#limitsVersions.set(tenantId, (this.#limitsVersions.get(tenantId) ?? 0) + 1);
+  }
+
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
+    if (input.limitsVersion !== undefined && input.limitsVersion !== String(this.#limitsVersions.get(input.tenantId) ?? 0)) return { status: 'stale' };
     const now = this.#now();
     const period = this.#period(input.tenantId, input.quota);
     if (input.requireSeed && !period.seeded) return { status: 'unseeded' };
@@ -141,7 +151,7 @@ export class MemoryLimiterStore implements LimiterStore {
       this.#remember(input, 0, now);
       if (period.seeded) period.requests += 1;
     }
-    return { status: 'admitted', states: states(true), quota: use(period) };
+    return { status: 'admitted', states: states(true), quota: use(period), repeated: !fresh };
   }
 
   async settle(input: SettleInput): Promise<SettleOutcome> {

@@ -155,6 +155,15 @@ export class RedisLimiterStore implements LimiterStore {
     await this.#seed(1, this.#quotaKey(tenantId, quota.period), base.tokens, base.requests, quota.expiresAtMs, quota.tokenLimit, alertThresholds.length, ...alertThresholds);
   }
 
+  async limitsVersion(tenantId: string): Promise<string> {
+    return (await this.#redis.get(this.#limitsVersionKey(tenantId))) ?? '0';
+  }
+
+  async bumpLimitsVersion(tenantId: string): Promise<void> {
+    this.#beforeCall();
+    await this.#redis.incr(this.#limitsVersionKey(tenantId));
+  }
+
   async readQuota(tenantId: string, period: string): Promise<QuotaUse> {
     this.#beforeCall();
     const [seeded, baseTokens, tokens, baseRequests, requests] = await this.#redis.hmget(
@@ -240,9 +249,17 @@ export class RedisLimiterStore implements LimiterStore {
       args.push(input.admissionId, input.estimate, input.requireSeed ? 1 : 0, quota.tokenLimit, quota.hardTokens ? 1 : 0, quota.requestLimit, periodEnd(quota));
       args.push(input.specs.length, ...layoutOf(input.specs).args);
     }
+    // The batch's limits version (see byTenant) goes last, after every admission's keys and arguments.
+    const version = batch[0]!.input.limitsVersion;
+    keys.push(this.#limitsVersionKey(batch[0]!.input.tenantId));
+    args.push(version ?? '*');
     this.#admit(keys.length, ...keys, ...args).then(
       (reply) => {
         const values = reply as number[];
+        if (values[0] === -1) {
+          for (const { resolve } of batch) resolve({ status: 'stale' });
+          return;
+        }
         let at = 0;
         for (const { resolve } of batch) {
           const length = values[at]!;
@@ -296,6 +313,10 @@ export class RedisLimiterStore implements LimiterStore {
     return `${this.#prefix}quota:${this.#tag(tenantId)}:${period}`;
   }
 
+  #limitsVersionKey(tenantId: string): string {
+    return `${this.#prefix}lv:${this.#tag(tenantId)}`;
+  }
+
   #requestIdKey(tenantId: string, requestId: string): string {
     return `${this.#prefix}rid:${this.#tag(tenantId)}:${requestId}`;
   }
@@ -315,12 +336,14 @@ export class RedisLimiterStore implements LimiterStore {
 /**
  * Groups a turn's calls by tenant, at most maxPerCall to a group: a tenant's keys share a hash tag, so one
  * call stays within one cluster slot. Request ids the client sent go apart from those minted here, since
- * a call remembers all of its ids for one time.
+ * a call remembers all of its ids for one time, and admissions made with different limits versions
+ * apart, since a call checks one.
  */
-function byTenant<T extends { input: { tenantId: string; requestIdGiven?: boolean } }>(calls: T[]): T[][] {
+function byTenant<T extends { input: { tenantId: string; requestIdGiven?: boolean; limitsVersion?: string } }>(calls: T[]): T[][] {
   const groups = new Map<string, T[]>();
   for (const call of calls) {
-    const key = call.input.requestIdGiven ? `${call.input.tenantId}\0given` : call.input.tenantId;
+    const { tenantId, requestIdGiven, limitsVersion } = call.input;
+    const key = limitsVersion === undefined && !requestIdGiven ? tenantId : `${tenantId}\0${requestIdGiven ? 'given' : ''}\0${limitsVersion ?? ''}`;
     const group = groups.get(key);
     if (group) group.push(call);
     else groups.set(key, [call]);
@@ -335,7 +358,7 @@ function byTenant<T extends { input: { tenantId: string; requestIdGiven?: boolea
 function admitOutcome(reply: number[]): AdmitOutcome {
   if (reply[0] === 0) return { status: 'unseeded' };
   if (reply[0] === 1) {
-    return { status: 'admitted', quota: { seeded: reply[1] === 1, tokens: reply[2]!, requests: reply[3]! }, states: states(reply, 4) };
+    return { status: 'admitted', quota: { seeded: reply[1] === 1, tokens: reply[2]!, requests: reply[3]! }, repeated: reply[4] === 1, states: states(reply, 5) };
   }
   const reason = reply[1] === 1 ? 'quota_tokens' : reply[1] === 2 ? 'quota_requests' : 'limit';
   return {

@@ -11,7 +11,7 @@ TenantRef.implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    status: t.exposeString('status'),
+    status: t.exposeString('status', { description: '"active", or "suspended" by the platform (every key and session refused).' }),
     createdAt: t.expose('created_at', { type: 'DateTime' }),
     plan: t.field({
       type: PlanRef,
@@ -88,5 +88,27 @@ builder.mutationField('setTenantPlan', (t) =>
     args: { tenantId: t.arg.id({ required: true }), plan: t.arg.string({ required: true }) },
     description: 'Platform admin only; the new limits apply to the next request.',
     resolve: async (_root, args, ctx) => ({ tenant: await ctx.deps.services.tenants.setPlan(ctx, args.tenantId, args.plan) }),
+  }),
+);
+
+const TenantStatusPayload = builder.objectRef<{ tenant: TenantRow }>('TenantStatusPayload');
+TenantStatusPayload.implement({ fields: (t) => ({ tenant: t.field({ type: TenantRef, resolve: (payload) => payload.tenant }) }) });
+
+builder.mutationField('suspendTenant', (t) =>
+  t.field({
+    type: TenantStatusPayload,
+    args: { id: t.arg.id({ required: true }) },
+    description:
+      'Platform admin only. The tenant\'s status becomes "suspended": its API keys and sessions are refused on every instance (403 tenant_suspended on /v1, FORBIDDEN here) and its open WebSockets closed; requests in flight finish and are metered. Audit-logged.',
+    resolve: async (_root, args, ctx) => ({ tenant: await ctx.deps.services.tenants.suspend(ctx, args.id) }),
+  }),
+);
+
+builder.mutationField('reactivateTenant', (t) =>
+  t.field({
+    type: TenantStatusPayload,
+    args: { id: t.arg.id({ required: true }) },
+    description: 'Platform admin only. The tenant\'s status becomes "active" again on every instance. Audit-logged.',
+    resolve: async (_root, args, ctx) => ({ tenant: await ctx.deps.services.tenants.reactivate(ctx, args.id) }),
   }),
 );

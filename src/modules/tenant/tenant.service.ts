@@ -25,7 +25,11 @@ function validName(name: string): string {
 export interface TenantServiceHooks {
   /** Told once a tenant's plan change is committed (cached limits are dropped on every instance). */
   planChanged?(tenantId: string): Promise<void>;
+  /** Told once a suspension or reactivation is committed (every instance drops what it cached of the tenant). */
+  statusChanged?(tenantId: string): Promise<void>;
 }
+
+export type TenantStatus = 'active' | 'suspended';
 
 export class TenantService {
   readonly #db: SqlDatabase;
@@ -82,6 +86,33 @@ export class TenantService {
       return tenant ?? before;
     });
     await this.#hooks.planChanged?.(id);
+    return tenant;
+  }
+
+  /**
+   * Platform admin only. A suspended tenant's keys and sessions are refused on every instance (403
+   * tenant_suspended), its open WebSockets closed; requests in flight finish and are metered.
+   */
+  suspend(actor: Actor, id: string): Promise<TenantRow> {
+    return this.#setStatus(actor, id, 'suspended');
+  }
+
+  /** Platform admin only: the tenant's keys and sessions are accepted again. */
+  reactivate(actor: Actor, id: string): Promise<TenantRow> {
+    return this.#setStatus(actor, id, 'active');
+  }
+
+  async #setStatus(actor: Actor, id: string, status: TenantStatus): Promise<TenantRow> {
+    requirePlatformAdmin(actor.principal);
+    const tenant = await this.#db.transaction().execute(async (trx) => {
+      const before = await findTenantById(trx, id);
+      if (!before) throw notFound('tenant', id);
+      if (before.status === status) return before;
+      const tenant = await updateTenant(trx, id, { status });
+      await recordAudit(trx, actor, { tenantId: id, action: status === 'suspended' ? 'tenant.suspend' : 'tenant.reactivate', target: id, details: { from: before.status, to: status } });
+      return tenant ?? before;
+    });
+    await this.#hooks.statusChanged?.(id);
     return tenant;
   }
 
