@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { fakeChatAnswer, fakeDeltas, fakeLogprobs, fakeMessage, type FakeChatAnswer } from './fake-chat-answer.ts';
 
 // A fake LLM backend that speaks OpenAI's /v1 API and Ollama's native API on node:http, so tests and the
 // benchmark exercise real sockets, real SSE/NDJSON framing and real aborts instead of mocked HTTP.
@@ -37,6 +38,10 @@ export interface FakeBehaviour {
   usageWithChoices: boolean;
   /** Size of each embedding vector. */
   dimensions: number;
+  /** Chat answers show reasoning first (reasoning_content; Ollama's thinking), counted as reasoning tokens. */
+  reasoning: boolean;
+  /** Report this many prompt tokens as served from the prompt cache (prompt_tokens_details.cached_tokens). */
+  cachedTokens: number | null;
 }
 
 export interface RecordedRequest {
@@ -90,6 +95,8 @@ export const defaultBehaviour: FakeBehaviour = {
   omitUsage: false,
   usageWithChoices: false,
   dimensions: 8,
+  reasoning: false,
+  cachedTokens: null,
 };
 
 const vocabulary = [
@@ -116,6 +123,8 @@ const knobs: Record<string, KnobParser> = {
   'omit-usage': (v) => ({ omitUsage: flag(v) }),
   'usage-with-choices': (v) => ({ usageWithChoices: flag(v) }),
   dimensions: (v) => ({ dimensions: Number.parseInt(v, 10) }),
+  reasoning: (v) => ({ reasoning: flag(v) }),
+  'cached-tokens': (v) => ({ cachedTokens: intOrNull(v) }),
 };
 
 function knobsFromModel(model: string): Partial<FakeBehaviour> {
@@ -305,28 +314,49 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       case 'GET /api/version':
         sendJson(res, 200, { version: '0.0.0-fake' });
         return;
-      case 'POST /v1/chat/completions':
-      case 'POST /v1/completions': {
-        const chat = path === '/v1/chat/completions';
-        const messages = chat ? messagesOf(body) : [];
-        const prompts = chat ? messages.map((m) => m.content) : inputsOf(body.prompt);
-        const gen = generation(prompts, prompts.at(-1) ?? '', b, body.max_tokens);
-        const id = `${chat ? 'chatcmpl' : 'cmpl'}-fake-${++idCounter}`;
+      case 'POST /v1/chat/completions': {
+        const id = `chatcmpl-fake-${++idCounter}`;
+        const answer = fakeChatAnswer(body, { tokens: b.tokens, reasoning: b.reasoning, callId: `call_fake_${idCounter}` });
+        const usage = b.omitUsage ? undefined : chatUsage(answer, b);
         if (body.stream === true) {
           const includeUsage = asRecord(body.stream_options).include_usage === true;
-          await streamOpenAi(res, { chat, id, model, gen, b, includeUsage, cut, signal: closed.signal });
+          await streamOpenAiChat(res, { id, model, answer, usage, b, includeUsage, cut, signal: closed.signal });
+          return;
+        }
+        const steps = Math.max(...answer.choices.map((c) => c.pieces.length + (c.toolCall?.argumentPieces.length ?? 0) + c.reasoning.length));
+        await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, steps - 1), closed.signal);
+        sendJson(res, 200, {
+          id,
+          object: 'chat.completion',
+          created: 1_700_000_000,
+          model,
+          system_fingerprint: 'fp_fake',
+          choices: answer.choices.map((choice) => ({
+            index: choice.index,
+            message: fakeMessage(choice),
+            logprobs: answer.logprobs ? fakeLogprobs(choice.pieces, answer.topLogprobs) : null,
+            finish_reason: choice.finishReason,
+          })),
+          ...(usage ? { usage } : {}),
+        });
+        return;
+      }
+      case 'POST /v1/completions': {
+        const prompts = inputsOf(body.prompt);
+        const gen = generation(prompts, prompts.at(-1) ?? '', b, body.max_tokens);
+        const id = `cmpl-fake-${++idCounter}`;
+        if (body.stream === true) {
+          const includeUsage = asRecord(body.stream_options).include_usage === true;
+          await streamTextCompletion(res, { chat: false, id, model, gen, b, includeUsage, cut, signal: closed.signal });
         } else {
           await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
           const content = gen.tokens.join('');
-          const choice = chat
-            ? { index: 0, message: { role: 'assistant', content }, finish_reason: gen.finishReason }
-            : { index: 0, text: content, finish_reason: gen.finishReason };
           sendJson(res, 200, {
             id,
-            object: chat ? 'chat.completion' : 'text_completion',
+            object: 'text_completion',
             created: 1_700_000_000,
             model,
-            choices: [choice],
+            choices: [{ index: 0, text: content, finish_reason: gen.finishReason }],
             ...(b.omitUsage ? {} : { usage: openAiUsage(gen) }),
           });
         }
@@ -434,9 +464,8 @@ type StreamOutcome = 'complete' | 'ended' | 'stopped';
  * Plays the token loop shared by both wire formats, applying the stream faults between tokens.
  * Zero delays write synchronously so the benchmark measures the gateway, not the fake's timers.
  */
-async function playTokens(ctx: StreamContext, write: (token: string) => void): Promise<StreamOutcome> {
-  const { b, gen, signal } = ctx;
-  const n = gen.tokens.length;
+async function playTokens(ctx: Omit<StreamContext, 'gen' | 'chat' | 'model'>, n: number, write: (step: number) => void): Promise<StreamOutcome> {
+  const { b, signal } = ctx;
   for (let i = 0; i <= n; i++) {
     if (i === b.cutAfter) {
       ctx.cut();
@@ -447,42 +476,77 @@ async function playTokens(ctx: StreamContext, write: (token: string) => void): P
     if (i === n) break;
     await delay(i === 0 ? b.firstTokenDelayMs : b.tokenDelayMs, signal);
     if (signal.aborted) return 'stopped';
-    write(gen.tokens[i] as string);
+    write(i);
   }
   return 'complete';
 }
 
-async function streamOpenAi(
+/** A text completion stream: a chunk per token, the finish, the usage chunk when asked for, [DONE]. */
+async function streamTextCompletion(
   res: ServerResponse,
   ctx: StreamContext & { id: string; includeUsage: boolean },
 ): Promise<void> {
-  const { chat, id, model, gen, b } = ctx;
+  const { id, model, gen, b } = ctx;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const frame = (choices: unknown[], usage?: unknown) =>
     `data: ${JSON.stringify({
       id,
-      object: chat ? 'chat.completion.chunk' : 'text_completion',
+      object: 'text_completion',
       created: 1_700_000_000,
       model,
       choices,
       ...(usage === undefined ? {} : { usage }),
     })}\n\n`;
-  if (chat) res.write(frame([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
-  const outcome = await playTokens(ctx, (token) => {
-    res.write(frame([chat ? { index: 0, delta: { content: token }, finish_reason: null } : { index: 0, text: token, finish_reason: null }]));
+  const outcome = await playTokens(ctx, gen.tokens.length, (i) => {
+    res.write(frame([{ index: 0, text: gen.tokens[i] as string, finish_reason: null }]));
   });
   if (outcome === 'ended') res.end();
   if (outcome !== 'complete') return;
   const usage = b.omitUsage ? undefined : openAiUsage(gen);
-  const finish = chat
-    ? { index: 0, delta: {}, finish_reason: gen.finishReason }
-    : { index: 0, text: '', finish_reason: gen.finishReason };
+  const finish = { index: 0, text: '', finish_reason: gen.finishReason };
   if (b.usageWithChoices) {
     res.write(frame([finish], usage));
   } else {
     res.write(frame([finish]));
     if (ctx.includeUsage && usage) res.write(frame([], usage));
   }
+  res.end('data: [DONE]\n\n');
+}
+
+function chatUsage(answer: FakeChatAnswer, b: FakeBehaviour) {
+  return {
+    prompt_tokens: answer.promptTokens,
+    completion_tokens: answer.completionTokens,
+    total_tokens: answer.promptTokens + answer.completionTokens,
+    ...(b.cachedTokens === null ? {} : { prompt_tokens_details: { cached_tokens: b.cachedTokens } }),
+    ...(answer.reasoningTokens === 0 ? {} : { completion_tokens_details: { reasoning_tokens: answer.reasoningTokens } }),
+  };
+}
+
+/** A chat stream: the role chunk, one event per choice and step, the finishes, the usage chunk, [DONE]. */
+async function streamOpenAiChat(
+  res: ServerResponse,
+  ctx: { id: string; model: string; answer: FakeChatAnswer; usage: unknown; b: FakeBehaviour; includeUsage: boolean; cut: () => void; signal: AbortSignal },
+): Promise<void> {
+  const { id, model, answer, usage, b } = ctx;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const frame = (choices: unknown[], withUsage?: unknown) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_fake', choices, ...(withUsage === undefined ? {} : { usage: withUsage }) })}\n\n`;
+  for (const choice of answer.choices) {
+    res.write(frame([{ index: choice.index, delta: { role: 'assistant', content: choice.toolCall ? null : '' }, logprobs: null, finish_reason: null }]));
+  }
+  const steps = fakeDeltas(answer);
+  const outcome = await playTokens(ctx, steps.length, (i) => {
+    for (const event of steps[i] ?? []) res.write(frame([event]));
+  });
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  answer.choices.forEach((choice, i) => {
+    const finish = { index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finishReason };
+    const last = i === answer.choices.length - 1;
+    res.write(frame([finish], last && b.usageWithChoices ? usage : undefined));
+  });
+  if (!b.usageWithChoices && ctx.includeUsage && usage) res.write(frame([], usage));
   res.end('data: [DONE]\n\n');
 }
 
@@ -501,7 +565,8 @@ function ollamaFinal(model: string, chat: boolean, gen: Generation, b: FakeBehav
 async function streamOllama(res: ServerResponse, ctx: StreamContext): Promise<void> {
   const { chat, model, gen, b } = ctx;
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  const outcome = await playTokens(ctx, (token) => {
+  const outcome = await playTokens(ctx, gen.tokens.length, (i) => {
+    const token = gen.tokens[i] as string;
     const part = chat ? { message: { role: 'assistant', content: token } } : { response: token };
     res.write(`${JSON.stringify({ model, created_at: '2026-01-01T00:00:00Z', ...part, done: false })}\n`);
   });
