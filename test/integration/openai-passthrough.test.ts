@@ -183,6 +183,11 @@ describe('OpenAI chat wire passed through to an OpenAI-compatible upstream', () 
     expect(received).toEqual({ ...params, model: 'upstream-chat' });
     expect(sameUpTo(viaGateway)).toEqual(sameUpTo({ ...straight, model: 'chat-model' }));
     expect(viaGateway.usage?.prompt_tokens).toBe(fakePromptTokens(['What is in and in this one?']) + 2 * fakeImageTokens);
+    // The request log and traces record the request, never its messages or image data.
+    const logs = gateway.logs.join('\n');
+    expect(logs).toContain('"msg":"completion"');
+    expect(logs).not.toContain('What is in');
+    expect(logs).not.toContain(image.slice(22));
   });
 
   it('returns n choices with logprobs, whole and streamed', async () => {

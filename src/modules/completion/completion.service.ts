@@ -398,6 +398,8 @@ export class CompletionService {
         completionTokens: counted.completionTokens,
         totalTokens: counted.totalTokens,
         tokensEstimated: counted.estimated,
+        cachedTokens: counted.cachedTokens ?? 0,
+        reasoningTokens: counted.reasoningTokens ?? 0,
         ttftMs: meter.routed ? Math.round(meter.routed.ttftMs) : null,
         latencyMs: Math.round(elapsedMs),
         status,
