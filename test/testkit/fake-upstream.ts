@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { fakeChatAnswer, fakeDeltas, fakeLogprobs, fakeMessage, type FakeChatAnswer } from './fake-chat-answer.ts';
+import { fakeChatAnswer, fakeDeltas, fakeLogprobs, fakeMessage, type FakeChatAnswer, type FakeChoice } from './fake-chat-answer.ts';
 
 // A fake LLM backend that speaks OpenAI's /v1 API and Ollama's native API on node:http, so tests and the
 // benchmark exercise real sockets, real SSE/NDJSON framing and real aborts instead of mocked HTTP.
@@ -200,14 +200,6 @@ function asRecord(value: unknown): Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Body) : {};
 }
 
-function messagesOf(body: Body): { role: string; content: string }[] {
-  const raw = Array.isArray(body.messages) ? body.messages : [];
-  return raw.map((m) => {
-    const r = asRecord(m);
-    return { role: String(r.role ?? ''), content: typeof r.content === 'string' ? r.content : '' };
-  });
-}
-
 function generation(prompts: string[], seed: string, behaviour: FakeBehaviour, maxTokens: unknown): Generation {
   const limit = typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : Number.POSITIVE_INFINITY;
   const count = Math.min(behaviour.tokens, limit);
@@ -347,7 +339,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         const id = `cmpl-fake-${++idCounter}`;
         if (body.stream === true) {
           const includeUsage = asRecord(body.stream_options).include_usage === true;
-          await streamTextCompletion(res, { chat: false, id, model, gen, b, includeUsage, cut, signal: closed.signal });
+          await streamTextCompletion(res, { id, model, gen, b, includeUsage, cut, signal: closed.signal });
         } else {
           await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
           const content = gen.tokens.join('');
@@ -362,18 +354,26 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         }
         return;
       }
-      case 'POST /api/chat':
+      case 'POST /api/chat': {
+        const answer = fakeChatAnswer(openAiShapeOf(body), { tokens: b.tokens, reasoning: b.reasoning, callId: 'unused' });
+        const choice = answer.choices[0] as FakeChoice;
+        if (body.stream === false) {
+          await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, choice.pieces.length - 1), closed.signal);
+          sendJson(res, 200, ollamaChatFinal(model, answer, b, ollamaMessage(choice, choice.pieces.join(''), choice.reasoning.join(''), true)));
+        } else {
+          await streamOllamaChat(res, { model, answer, b, cut, signal: closed.signal });
+        }
+        return;
+      }
       case 'POST /api/generate': {
-        const chat = path === '/api/chat';
-        const messages = chat ? messagesOf(body) : [];
-        const prompts = chat ? messages.map((m) => m.content) : inputsOf(body.prompt);
+        const prompts = inputsOf(body.prompt);
         const gen = generation(prompts, prompts.at(-1) ?? '', b, asRecord(body.options).num_predict);
         if (body.stream === false) {
           await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
           const content = gen.tokens.join('');
-          sendJson(res, 200, ollamaFinal(model, chat, gen, b, content));
+          sendJson(res, 200, ollamaGenerateFinal(model, gen, b, content));
         } else {
-          await streamOllama(res, { chat, model, gen, b, cut, signal: closed.signal });
+          await streamOllamaGenerate(res, { model, gen, b, cut, signal: closed.signal });
         }
         return;
       }
@@ -450,7 +450,6 @@ function openAiUsage(gen: Generation) {
 }
 
 interface StreamContext {
-  chat: boolean;
   model: string;
   gen: Generation;
   b: FakeBehaviour;
@@ -464,7 +463,7 @@ type StreamOutcome = 'complete' | 'ended' | 'stopped';
  * Plays the token loop shared by both wire formats, applying the stream faults between tokens.
  * Zero delays write synchronously so the benchmark measures the gateway, not the fake's timers.
  */
-async function playTokens(ctx: Omit<StreamContext, 'gen' | 'chat' | 'model'>, n: number, write: (step: number) => void): Promise<StreamOutcome> {
+async function playTokens(ctx: Omit<StreamContext, 'gen' | 'model'>, n: number, write: (step: number) => void): Promise<StreamOutcome> {
   const { b, signal } = ctx;
   for (let i = 0; i <= n; i++) {
     if (i === b.cutAfter) {
@@ -550,11 +549,11 @@ async function streamOpenAiChat(
   res.end('data: [DONE]\n\n');
 }
 
-function ollamaFinal(model: string, chat: boolean, gen: Generation, b: FakeBehaviour, content: string) {
+function ollamaGenerateFinal(model: string, gen: Generation, b: FakeBehaviour, content: string) {
   return {
     model,
     created_at: '2026-01-01T00:00:00Z',
-    ...(chat ? { message: { role: 'assistant', content } } : { response: content }),
+    response: content,
     done: true,
     done_reason: gen.finishReason,
     total_duration: 1_000_000,
@@ -562,17 +561,77 @@ function ollamaFinal(model: string, chat: boolean, gen: Generation, b: FakeBehav
   };
 }
 
-async function streamOllama(res: ServerResponse, ctx: StreamContext): Promise<void> {
-  const { chat, model, gen, b } = ctx;
+async function streamOllamaGenerate(res: ServerResponse, ctx: StreamContext): Promise<void> {
+  const { model, gen, b } = ctx;
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   const outcome = await playTokens(ctx, gen.tokens.length, (i) => {
     const token = gen.tokens[i] as string;
-    const part = chat ? { message: { role: 'assistant', content: token } } : { response: token };
+    const part = { response: token };
     res.write(`${JSON.stringify({ model, created_at: '2026-01-01T00:00:00Z', ...part, done: false })}\n`);
   });
   if (outcome === 'ended') res.end();
   if (outcome !== 'complete') return;
-  res.end(`${JSON.stringify(ollamaFinal(model, chat, gen, b, ''))}\n`);
+  res.end(`${JSON.stringify(ollamaGenerateFinal(model, gen, b, ''))}\n`);
+}
+
+/** An Ollama chat body as the OpenAI-shaped request the shared answer reads: images become image parts, format JSON. */
+function openAiShapeOf(body: Body): Body {
+  const messages = (Array.isArray(body.messages) ? body.messages : []).map((item) => {
+    const message = asRecord(item);
+    const images = Array.isArray(message.images) ? message.images : [];
+    const content = images.length === 0 ? message.content : [{ type: 'text', text: message.content }, ...images.map(() => ({ type: 'image_url' }))];
+    return { ...message, content };
+  });
+  return {
+    messages,
+    tools: body.tools,
+    response_format: body.format === undefined ? undefined : { type: 'json_object' },
+    max_tokens: asRecord(body.options).num_predict,
+  };
+}
+
+/** Ollama's message: thinking beside the content, tool calls whole with arguments as an object and no id. */
+function ollamaMessage(choice: FakeChoice, content: string, thinking: string, withToolCall: boolean): Body {
+  const message: Body = { role: 'assistant', content };
+  if (thinking) message.thinking = thinking;
+  if (withToolCall && choice.toolCall) {
+    message.tool_calls = [{ function: { name: choice.toolCall.name, arguments: JSON.parse(choice.toolCall.argumentPieces.join('')) as unknown } }];
+  }
+  return message;
+}
+
+function ollamaChatFinal(model: string, answer: FakeChatAnswer, b: FakeBehaviour, message: Body) {
+  const choice = answer.choices[0] as FakeChoice;
+  return {
+    model,
+    created_at: '2026-01-01T00:00:00Z',
+    message,
+    done: true,
+    done_reason: choice.finishReason === 'length' ? 'length' : 'stop',
+    total_duration: 1_000_000,
+    ...(b.omitUsage ? {} : { prompt_eval_count: answer.promptTokens, eval_count: answer.completionTokens }),
+  };
+}
+
+/** A chat stream as Ollama sends it: thinking lines, a tool call line, content lines, the final line with counts. */
+async function streamOllamaChat(
+  res: ServerResponse,
+  ctx: { model: string; answer: FakeChatAnswer; b: FakeBehaviour; cut: () => void; signal: AbortSignal },
+): Promise<void> {
+  const { model, answer, b } = ctx;
+  const choice = answer.choices[0] as FakeChoice;
+  const lines: Body[] = [
+    ...choice.reasoning.map((piece) => ollamaMessage(choice, '', piece, false)),
+    ...(choice.toolCall ? [ollamaMessage(choice, '', '', true)] : []),
+    ...choice.pieces.map((piece) => ollamaMessage(choice, piece, '', false)),
+  ];
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const outcome = await playTokens(ctx, lines.length, (i) => {
+    res.write(`${JSON.stringify({ model, created_at: '2026-01-01T00:00:00Z', message: lines[i], done: false })}\n`);
+  });
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  res.end(`${JSON.stringify(ollamaChatFinal(model, answer, b, { role: 'assistant', content: '' }))}\n`);
 }
 
 if (import.meta.main) {
