@@ -105,10 +105,12 @@ export interface StreamChunk {
   usage?: TokenUsage;
   toolCalls?: ToolCallDelta[];
   reasoning?: string;
-  /** The upstream's own event data (OpenAI-compatible SSE), for surfaces that relay it as it came. */
+  /**
+   * For a request that came in on OpenAI's wire: the upstream's SSE frames this chunk hands over, as
+   * they came with `model` set to the name the client asked for (those that showed nothing new wait
+   * for the next chunk; the usage event only when the client asked for usage).
+   */
   wire?: string;
-  /** The event is the usage block alone, which a client that did not ask for usage does not get. */
-  usageOnly?: boolean;
 }
 
 export interface EmbeddingResult {

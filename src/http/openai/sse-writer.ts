@@ -30,6 +30,11 @@ export class SseWriter {
     if (!this.closed) this.#res.write(`data: ${json}\n\n`);
   }
 
+  /** Frames already spelled as SSE (an upstream's, relayed). */
+  relay(frames: string): void {
+    if (!this.closed) this.#res.write(frames);
+  }
+
   done(): void {
     if (!this.closed) this.#res.end(DONE);
   }

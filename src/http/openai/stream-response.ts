@@ -3,7 +3,6 @@ import type { AppDeps } from '../../deps.ts';
 import type { CompletionStream } from '../../modules/completion/completion-stream.ts';
 import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
 import { openAiError } from './error-response.ts';
-import { withModel } from './relayed-event.ts';
 import { SseWriter } from './sse-writer.ts';
 
 /** How one endpoint spells the frames it builds itself (chat.completion.chunk or text_completion). */
@@ -17,9 +16,9 @@ export interface StreamFrames {
 
 /**
  * Streams a completion as OpenAI's SSE, then [DONE]. An upstream that speaks OpenAI's wire has its
- * events relayed as they came, `model` rewritten, its usage event only to a client that asked for
- * usage. Other upstreams' chunks are spelled here: a frame per delta, a finish frame, the usage frame
- * when asked for. A stream that breaks after it started ends with an error frame.
+ * frames relayed as the provider hands them over. Other upstreams' chunks are spelled here: a frame
+ * per delta, a finish frame, the usage frame when asked for. A stream that breaks after it started
+ * ends with an error frame.
  */
 export async function sendCompletionStream(
   deps: AppDeps,
@@ -30,7 +29,6 @@ export async function sendCompletionStream(
   includeUsage: boolean,
 ): Promise<void> {
   const sse = new SseWriter(res, stream.headers);
-  const quotedModel = JSON.stringify(stream.model);
   let started = false;
   let relaying = false;
   try {
@@ -41,12 +39,9 @@ export async function sendCompletionStream(
         if (!relaying && frames.opening) sse.send(frames.opening);
       }
       if (relaying) {
-        if (chunk.wire !== undefined) {
-          if (!chunk.usageOnly || includeUsage) sse.send(withModel(chunk.wire, quotedModel));
-        } else if (includeUsage && chunk.usage?.estimated) {
-          // The upstream reported no usage: the client gets the gateway's count, as the usage event records it.
-          sse.send(frames.usage(chunk.usage));
-        }
+        if (chunk.wire) sse.relay(chunk.wire);
+        // The upstream reported no usage: the client gets the gateway's count, as the usage event records it.
+        if (includeUsage && chunk.usage?.estimated) sse.send(frames.usage(chunk.usage));
         continue;
       }
       if (chunk.delta || chunk.toolCalls || chunk.reasoning) sse.send(frames.delta(chunk));

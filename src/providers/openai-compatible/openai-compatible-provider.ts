@@ -20,6 +20,7 @@ import { SseDecoder } from '../sse-decoder.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
 import { failureFromException, upstreamMessage } from '../upstream-failure.ts';
+import { withModel } from './relayed-event.ts';
 
 type Dialect = 'chat' | 'completion';
 
@@ -29,17 +30,22 @@ interface StreamState {
   finishReason: string | null;
   counts: ReportedCounts;
   done: boolean;
-  /** Events that carry nothing yet (a role chunk), relayed with the next one that does. */
-  held: string[];
+  /** The last event's additions to the first choice, when it had any. */
+  chunk: StreamChunk | undefined;
+  /** The last event brought content, a tool call or reasoning to some choice. */
+  progressed: boolean;
+  /** The last event was a usage block without choices. */
+  usageOnly: boolean;
 }
 
-/** What one event adds to the first choice, the one the typed surfaces show. */
-interface Folded {
-  chunk: StreamChunk | undefined;
-  /** Any choice gained content, a tool call, reasoning or a finish reason, or the event carries usage. */
-  substantive: boolean;
-  /** The event is a usage block without choices. */
-  usageOnly: boolean;
+/** How a stream's events reach a client that speaks OpenAI's wire: as they came, `model` rewritten. */
+interface Relay {
+  /** The name the client asked for, as a JSON string literal. */
+  quotedModel: string;
+  /** The client asked for the usage event (include_usage is forced on for metering either way). */
+  includeUsage: boolean;
+  /** SSE frames not handed over yet. */
+  pending: string;
 }
 
 function generationFields(request: GenerationParams): JsonObject {
@@ -50,6 +56,12 @@ function generationFields(request: GenerationParams): JsonObject {
     top_p: request.topP,
     stop: request.stop,
   };
+}
+
+/** A request that came in on OpenAI's wire is answered on it: the relay for its stream. */
+function relayFor(wire: JsonObject | undefined): Relay | undefined {
+  if (!wire) return undefined;
+  return { quotedModel: JSON.stringify(wire.model), includeUsage: asObject(wire.stream_options)?.include_usage === true, pending: '' };
 }
 
 /** The first choice: the one with index 0, or the first listed when indexes are left out. */
@@ -72,11 +84,11 @@ function reasoningOf(message: JsonObject | undefined): string | undefined {
   return stringField(message, 'reasoning_content') ?? stringField(message, 'reasoning');
 }
 
-/** Whether a streamed choice brings anything: content, a tool call piece, reasoning or its end. */
+/** Whether a streamed choice brings something to show: content, a tool call piece, reasoning. */
 function choiceAdds(item: unknown): boolean {
   const choice = asObject(item);
   if (!choice) return false;
-  if (typeof choice.finish_reason === 'string' || typeof choice.text === 'string' && choice.text !== '') return true;
+  if (typeof choice.text === 'string' && choice.text !== '') return true;
   const delta = asObject(choice.delta);
   if (!delta) return false;
   return (typeof delta.content === 'string' && delta.content !== '') || Array.isArray(delta.tool_calls) || !!reasoningOf(delta) || delta.refusal != null || delta.audio != null;
@@ -109,7 +121,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const payload = request.wire
       ? { ...request.wire, model: request.model }
       : { ...generationFields(request), model: request.model, messages: request.messages };
-    return this.#stream('/chat/completions', payload, 'chat', request.messages, request.wire !== undefined, options);
+    return this.#stream('/chat/completions', payload, 'chat', request.messages, relayFor(request.wire), options);
   }
 
   complete(request: CompletionRequest, options?: CallOptions): Promise<GenerationResult> {
@@ -123,7 +135,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const payload = request.wire
       ? { ...request.wire, model: request.model }
       : { ...generationFields(request), model: request.model, prompt: request.prompt };
-    return this.#stream('/completions', payload, 'completion', request.prompt, request.wire !== undefined, options);
+    return this.#stream('/completions', payload, 'completion', request.prompt, relayFor(request.wire), options);
   }
 
   async embeddings(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult> {
@@ -197,12 +209,12 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     payload: JsonObject,
     dialect: Dialect,
     prompt: PromptText,
-    relay: boolean,
+    relay: Relay | undefined,
     options: CallOptions | undefined,
   ): AsyncGenerator<StreamChunk, void, undefined> {
     const streamOptions = { ...asObject(payload.stream_options), include_usage: true };
     const body = await this.#client.postStream(path, { ...payload, stream: true, stream_options: streamOptions }, options);
-    const state: StreamState = { parts: [], finishReason: null, counts: noCounts(), done: false, held: [] };
+    const state: StreamState = { parts: [], finishReason: null, counts: noCounts(), done: false, chunk: undefined, progressed: false, usageOnly: false };
     const lines = new LineSplitter();
     const events = new SseDecoder();
     try {
@@ -211,56 +223,56 @@ export class OpenAiCompatibleProvider implements LlmProvider {
         for (const line of lines.push(bytes as Buffer)) {
           const data = events.push(line);
           if (data === undefined || state.done) continue;
-          yield* this.#chunks(data, dialect, state, relay);
+          const chunk = this.#next(data, dialect, state, relay);
+          if (chunk) yield chunk;
         }
       }
       const tail = lines.end();
       const data = (tail === undefined ? undefined : events.push(tail)) ?? events.flush();
-      if (data !== undefined && !state.done) yield* this.#chunks(data, dialect, state, relay);
+      if (data !== undefined && !state.done) {
+        const chunk = this.#next(data, dialect, state, relay);
+        if (chunk) yield chunk;
+      }
     } catch (error) {
       throw failureFromException(this.name, error, options?.signal, 'body');
     }
     if (!state.done && state.finishReason === null) {
       throw new ProviderError('protocol', this.name, `${this.name} ended the stream before it finished`);
     }
-    for (const wire of state.held) yield { delta: '', wire };
     const counts = state.counts;
     const usage =
       reportedUsage(counts.promptTokens, counts.completionTokens) ??
       (await estimateUsage(prompt, state.parts.join(''), counts));
-    yield { delta: '', finishReason: state.finishReason, usage: withDetails(usage, counts) };
+    const last: StreamChunk = { delta: '', finishReason: state.finishReason, usage: withDetails(usage, counts) };
+    if (relay) last.wire = relay.pending;
+    yield last;
   }
 
   /**
-   * The chunks one event makes. Relaying, every event is one (an event that brings nothing yet waits
-   * for the next, so the first chunk is the first token); otherwise only those that add to the first choice.
+   * The chunk one event makes, if any. Relaying, the event's frame joins those pending, and they leave
+   * with the next event that shows progress (so the first chunk is the first token, and a role event
+   * or the finish and usage events add no chunk of their own); the rest leave with the last chunk.
    */
-  *#chunks(data: string, dialect: Dialect, state: StreamState, relay: boolean): Generator<StreamChunk, void, undefined> {
-    const { chunk, substantive, usageOnly } = this.#fold(data, dialect, state);
-    if (!relay) {
-      if (chunk) yield chunk;
-      return;
-    }
-    if (state.done) return;
-    if (!substantive) {
-      state.held.push(data);
-      return;
-    }
-    if (state.held.length > 0) {
-      for (const wire of state.held) yield { delta: '', wire };
-      state.held = [];
-    }
-    const relayed = chunk ?? { delta: '' };
-    relayed.wire = data;
-    if (usageOnly) relayed.usageOnly = true;
-    yield relayed;
+  #next(data: string, dialect: Dialect, state: StreamState, relay: Relay | undefined): StreamChunk | undefined {
+    this.#fold(data, dialect, state);
+    if (!relay) return state.chunk;
+    if (state.done || (state.usageOnly && !relay.includeUsage)) return undefined;
+    relay.pending += `data: ${withModel(data, relay.quotedModel)}\n\n`;
+    if (!state.progressed) return undefined;
+    const chunk = state.chunk ?? { delta: '' };
+    chunk.wire = relay.pending;
+    relay.pending = '';
+    return chunk;
   }
 
-  /** Folds one SSE event into the state; returns what it adds to the first choice. */
-  #fold(data: string, dialect: Dialect, state: StreamState): Folded {
+  /** Folds one SSE event into the state, with what it adds to the first choice. */
+  #fold(data: string, dialect: Dialect, state: StreamState): void {
+    state.chunk = undefined;
+    state.progressed = false;
+    state.usageOnly = false;
     if (data === '[DONE]') {
       state.done = true;
-      return { chunk: undefined, substantive: false, usageOnly: false };
+      return;
     }
     let event: JsonObject | undefined;
     try {
@@ -277,25 +289,24 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const usage = asObject(event.usage);
     readUsageBlock(usage, state.counts);
     const choices = Array.isArray(event.choices) ? event.choices : [];
-    const usageOnly = usage !== undefined && choices.length === 0;
-    let substantive = usage !== undefined;
+    state.usageOnly = usage !== undefined && choices.length === 0;
     for (const item of choices) {
       const finishReason = stringField(asObject(item), 'finish_reason');
       if (finishReason && (state.finishReason === null || asObject(item)?.index === 0)) state.finishReason = finishReason;
-      substantive ||= choiceAdds(item);
+      if (!state.progressed && choiceAdds(item)) state.progressed = true;
     }
     const choice = firstChoice(choices);
-    if (!choice) return { chunk: undefined, substantive, usageOnly };
+    if (!choice) return;
     const text = textOf(choice, dialect);
     if (text) state.parts.push(text);
     const delta = asObject(choice.delta);
     const toolCalls = delta?.tool_calls;
     const reasoning = reasoningOf(delta);
-    if (!text && !Array.isArray(toolCalls) && !reasoning) return { chunk: undefined, substantive, usageOnly };
+    if (!text && !Array.isArray(toolCalls) && !reasoning) return;
     const chunk: StreamChunk = { delta: text ?? '' };
     if (Array.isArray(toolCalls)) chunk.toolCalls = toolCalls as ToolCallDelta[];
     if (reasoning) chunk.reasoning = reasoning;
-    return { chunk, substantive, usageOnly };
+    state.chunk = chunk;
   }
 
   #malformed(what: string): ProviderError {

@@ -1,6 +1,6 @@
 // An upstream that speaks OpenAI's wire answers in the shape the client expects; only `model` changes
-// (to the name the client asked for). Streams rewrite it in the event's text rather than parsing and
-// serialising each event again.
+// (to the name the client asked for). Stream events have it rewritten in their text rather than being
+// serialised again.
 
 const modelKey = '"model":"';
 
