@@ -342,15 +342,18 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
           await streamTextCompletion(res, { id, model, gen, b, includeUsage, cut, signal: closed.signal });
         } else {
           await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
-          const content = gen.tokens.join('');
-          sendJson(res, 200, {
-            id,
-            object: 'text_completion',
-            created: 1_700_000_000,
-            model,
-            choices: [{ index: 0, text: content, finish_reason: gen.finishReason }],
-            ...(b.omitUsage ? {} : { usage: openAiUsage(gen) }),
-          });
+          // A choice per prompt and per n, each prompt's answer its own; echo puts the prompt first.
+          const n = typeof body.n === 'number' ? body.n : 1;
+          const answers = prompts.flatMap((prompt) => Array.from({ length: n }, () => generation([prompt], prompt, b, body.max_tokens)));
+          const choices = answers.map((answer, index) => ({
+            index,
+            text: (body.echo === true ? (prompts[Math.floor(index / n)] ?? '') : '') + answer.tokens.join(''),
+            logprobs: null,
+            finish_reason: answer.finishReason,
+          }));
+          const completionTokens = answers.reduce((sum, answer) => sum + answer.tokens.length, 0);
+          const usage = { prompt_tokens: gen.promptTokens, completion_tokens: completionTokens, total_tokens: gen.promptTokens + completionTokens };
+          sendJson(res, 200, { id, object: 'text_completion', created: 1_700_000_000, model, choices, ...(b.omitUsage ? {} : { usage }) });
         }
         return;
       }
@@ -380,7 +383,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       case 'POST /v1/embeddings':
       case 'POST /api/embed': {
         const inputs = inputsOf(body.input);
-        const vectors = inputs.map((text) => fakeEmbedding(text, b.dimensions));
+        const dimensions = typeof body.dimensions === 'number' ? body.dimensions : b.dimensions;
+        const vectors = inputs.map((text) => fakeEmbedding(text, dimensions));
         const promptTokens = fakePromptTokens(inputs);
         if (path === '/api/embed') {
           sendJson(res, 200, { model, embeddings: vectors, ...(b.omitUsage ? {} : { prompt_eval_count: promptTokens }) });
@@ -388,7 +392,11 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
           sendJson(res, 200, {
             object: 'list',
             model,
-            data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+            data: vectors.map((embedding, index) => ({
+              object: 'embedding',
+              index,
+              embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(embedding).buffer).toString('base64') : embedding,
+            })),
             ...(b.omitUsage ? {} : { usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }),
           });
         }

@@ -13,10 +13,10 @@ function base64Embedding(values: number[]): string {
 export async function embeddings(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const caller = await shimCaller(deps, req, requestId);
   const body = await readJsonBody(req, embeddingRequestSchema, deps.config.server.maxBodyBytes);
-  const { model, input, encoding_format: encoding, ...extra } = body;
-  // The vectors come back as numbers whatever was asked; base64 is spelled here, as OpenAI sends it.
+  const { model, input, ...extra } = body;
+  // The provider hands back numbers whatever the upstream sent; base64 is spelled here, as OpenAI sends it.
   const result = await deps.services.completions.embeddings(caller, { model, input, extra }, clientGoneSignal(res));
-  const base64 = encoding === 'base64';
+  const base64 = body.encoding_format === 'base64';
   sendJson(
     res,
     200,

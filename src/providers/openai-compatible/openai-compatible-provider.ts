@@ -64,6 +64,11 @@ function relayFor(wire: JsonObject | undefined): Relay | undefined {
   return { quotedModel: JSON.stringify(wire.model), includeUsage: asObject(wire.stream_options)?.include_usage === true, pending: '' };
 }
 
+/** A base64 embedding (little-endian float32) as numbers; copied, since a decoded Buffer may sit unaligned in a pool. */
+function float32s(base64: string): number[] {
+  return [...new Float32Array(new Uint8Array(Buffer.from(base64, 'base64')).buffer)];
+}
+
 /** The first choice: the one with index 0, or the first listed when indexes are left out. */
 function firstChoice(choices: unknown): JsonObject | undefined {
   if (!Array.isArray(choices)) return undefined;
@@ -146,8 +151,10 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const embeddings: number[][] = [];
     for (const [position, row] of rows.entries()) {
       const vector = row?.embedding;
-      if (!Array.isArray(vector)) throw this.#malformed('an embedding that is not an array of numbers');
-      embeddings[countField(row, 'index') ?? position] = vector as number[];
+      // A client that asked for encoding_format base64 gets it from the upstream: little-endian float32.
+      if (typeof vector === 'string') embeddings[countField(row, 'index') ?? position] = float32s(vector);
+      else if (Array.isArray(vector)) embeddings[countField(row, 'index') ?? position] = vector as number[];
+      else throw this.#malformed('an embedding that is neither numbers nor base64');
     }
     const promptTokens = countField(asObject(body?.usage), 'prompt_tokens');
     const usage =
