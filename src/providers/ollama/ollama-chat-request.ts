@@ -90,7 +90,8 @@ export function ollamaChatBody(request: ChatRequest, stream: boolean, provider: 
   const openAi: JsonObject = { ...request.extra, ...request.wire };
   const n = openAi.n;
   if (typeof n === 'number' && n > 1) throw refuse(provider, 'n', 'Ollama returns one choice per request');
-  if (openAi.logprobs === true || typeof openAi.top_logprobs === 'number') throw refuse(provider, 'logprobs', 'Ollama does not return log probabilities');
+  if (openAi.logprobs === true) throw refuse(provider, 'logprobs', 'Ollama does not return log probabilities');
+  if (typeof openAi.top_logprobs === 'number') throw refuse(provider, 'top_logprobs', 'Ollama does not return log probabilities');
 
   const { options: extraOptions, ...passed } = request.extra ?? {};
   const options: JsonObject = { ...asObject(extraOptions) };
