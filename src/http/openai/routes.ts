@@ -8,6 +8,7 @@ import { embeddings } from './embeddings.ts';
 import { sendOpenAiError } from './error-response.ts';
 import { listModels, retrieveModel } from './models.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { responses } from './responses.ts';
 import { textCompletions } from './text-completions.ts';
 import { usage } from './usage.ts';
 
@@ -21,6 +22,7 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
   const routes: Record<string, Handler> = {
     'POST /v1/chat/completions': chatCompletions,
     'POST /v1/completions': textCompletions,
+    'POST /v1/responses': responses,
     'POST /v1/embeddings': embeddings,
     'GET /v1/models': listModels,
     'GET /v1/usage': usage,

@@ -35,6 +35,11 @@ export class SseWriter {
     if (!this.closed) this.#res.write(frames);
   }
 
+  /** Ends a stream that has no [DONE] terminator (the Responses API's events). */
+  end(): void {
+    if (!this.closed) this.#res.end();
+  }
+
   done(): void {
     if (!this.closed) this.#res.end(DONE);
   }
