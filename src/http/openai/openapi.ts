@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { responseSchemas } from './response-schemas.ts';
+import { responsesRequestSchema } from './responses-request.ts';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from './request-schemas.ts';
 
 // Built from the zod schemas that validate requests, so the document cannot drift from the code.
@@ -37,8 +38,8 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-function postOperation(summary: string, schemaName: string, answer: string, chunk?: string) {
-  const streams = chunk !== undefined;
+function postOperation(summary: string, schemaName: string, answer: string, streamed?: string) {
+  const streams = streamed !== undefined;
   return {
     post: {
       summary,
@@ -46,10 +47,10 @@ function postOperation(summary: string, schemaName: string, answer: string, chun
       requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
       responses: {
         '200': {
-          description: streams ? 'The result as JSON, or with "stream": true a text/event-stream of chunks ending in "data: [DONE]"' : 'The result',
+          description: streams ? 'The result as JSON, or with "stream": true a text/event-stream' : 'The result',
           content: {
             'application/json': { schema: ref(answer) },
-            ...(streams ? { 'text/event-stream': { schema: { type: 'string', description: `"data: " frames of ${chunk}, then "data: [DONE]"` } } } : {}),
+            ...(streams ? { 'text/event-stream': { schema: { type: 'string', description: streamed } } } : {}),
           },
         },
         ...errorResponses,
@@ -69,13 +70,15 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ChatCompletionRequest: jsonSchema(chatCompletionRequestSchema),
         CompletionRequest: jsonSchema(completionRequestSchema),
         EmbeddingRequest: jsonSchema(embeddingRequestSchema),
+        ResponsesRequest: jsonSchema(responsesRequestSchema),
         ...responseSchemas,
         Error: errorSchema,
       },
     },
     paths: {
-      '/v1/chat/completions': postOperation('Create a chat completion', 'ChatCompletionRequest', 'ChatCompletion', 'ChatCompletionChunk'),
-      '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', 'Completion', 'Completion'),
+      '/v1/chat/completions': postOperation('Create a chat completion', 'ChatCompletionRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, then "data: [DONE]"'),
+      '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', 'Completion', '"data: " frames of Completion, then "data: [DONE]"'),
+      '/v1/responses': postOperation('Create a response (served through Chat Completions)', 'ResponsesRequest', 'Response', '"event:" and "data:" frames of the Responses API events, ending with response.completed'),
       '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', 'EmbeddingList'),
       '/v1/models': {
         get: {

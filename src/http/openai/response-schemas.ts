@@ -89,6 +89,18 @@ export const responseSchemas: Record<string, Schema> = {
     },
     ['object', 'data', 'model', 'usage'],
   ),
+  Response: open(
+    {
+      id: str,
+      object: { const: 'response' },
+      created_at: int,
+      status: { enum: ['completed', 'incomplete', 'in_progress'] },
+      model: str,
+      output: { type: 'array', items: { anyOf: [open({ type: { const: 'message' }, id: str, role: str, content: { type: 'array' } }), open({ type: { const: 'function_call' }, id: str, call_id: str, name: str, arguments: str })] } },
+      usage: nullable(open({ input_tokens: int, input_tokens_details: open({ cached_tokens: int }), output_tokens: int, output_tokens_details: open({ reasoning_tokens: int }), total_tokens: int })),
+    },
+    ['id', 'object', 'created_at', 'status', 'model', 'output'],
+  ),
   Model: open({ id: str, object: { const: 'model' }, created: int, owned_by: str }, ['id', 'object', 'created', 'owned_by']),
   ModelList: open({ object: { const: 'list' }, data: { type: 'array', items: { $ref: '#/components/schemas/Model' } } }, ['object', 'data']),
 };
