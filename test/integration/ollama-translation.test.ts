@@ -146,6 +146,13 @@ describe('OpenAI chat wire translated to Ollama and back', () => {
     expect(usage?.completion_tokens).toBe(7);
   });
 
+  it('puts a text completion\'s sampling settings, seed and penalties in options', async () => {
+    await client.completions.create({ model: 'llama', prompt: 'Once', max_tokens: 5, top_p: 0.5, stop: 'END', seed: 9, frequency_penalty: 0.5 });
+    expect(received()).toEqual({ model: 'llama3.2', prompt: 'Once', stream: false, options: { num_predict: 5, top_p: 0.5, stop: ['END'], seed: 9, frequency_penalty: 0.5 } });
+    const several = await client.completions.create({ model: 'llama', prompt: ['One', 'Two'] }).catch((e: unknown) => e);
+    expect(several).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
   it('refuses what Ollama cannot express with a 400 naming the field', async () => {
     const messages = [{ role: 'user' as const, content: 'hi' }];
     const calls = upstream.requests.length;

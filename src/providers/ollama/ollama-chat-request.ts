@@ -1,5 +1,5 @@
 import { asObject, type JsonObject } from '../json-fields.ts';
-import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from '../provider.ts';
+import type { ChatMessage, ChatRequest, ContentPart, GenerationParams, ToolCall, WireRequest } from '../provider.ts';
 import { ProviderError } from '../provider-error.ts';
 
 // OpenAI's chat request in Ollama's native /api/chat shape. What Ollama cannot express is refused with
@@ -83,6 +83,25 @@ function ollamaFormat(responseFormat: unknown, provider: string): unknown {
 }
 
 /**
+ * Ollama's `options` for a request: sampling, seed and penalties from the typed fields and the
+ * OpenAI request, over any options passed through `extra`.
+ */
+export function ollamaOptions(request: GenerationParams & { wire?: WireRequest | undefined }): JsonObject {
+  const openAi: JsonObject = { ...request.extra, ...request.wire };
+  const options: JsonObject = { ...asObject(request.extra?.options) };
+  for (const [field, name] of Object.entries(optionNames)) {
+    if (openAi[field] !== undefined && openAi[field] !== null) options[name] = openAi[field];
+  }
+  const topP = request.topP ?? openAi.top_p;
+  const stop = request.stop ?? openAi.stop;
+  if (request.maxTokens !== undefined) options.num_predict = request.maxTokens;
+  if (request.temperature !== undefined) options.temperature = request.temperature;
+  if (typeof topP === 'number') options.top_p = topP;
+  if (stop !== undefined && stop !== null) options.stop = typeof stop === 'string' ? [stop] : stop;
+  return options;
+}
+
+/**
  * The /api/chat body for a chat request: messages, tools, format and `options` (sampling, seed and
  * penalties), over the provider-specific fields passed through `extra`.
  */
@@ -93,19 +112,8 @@ export function ollamaChatBody(request: ChatRequest, stream: boolean, provider: 
   if (openAi.logprobs === true) throw refuse(provider, 'logprobs', 'Ollama does not return log probabilities');
   if (typeof openAi.top_logprobs === 'number') throw refuse(provider, 'top_logprobs', 'Ollama does not return log probabilities');
 
-  const { options: extraOptions, ...passed } = request.extra ?? {};
-  const options: JsonObject = { ...asObject(extraOptions) };
-  for (const [field, name] of Object.entries(optionNames)) {
-    if (openAi[field] !== undefined && openAi[field] !== null) options[name] = openAi[field];
-  }
-  const maxTokens = request.maxTokens;
-  const topP = request.topP ?? openAi.top_p;
-  const stop = request.stop ?? openAi.stop;
-  if (maxTokens !== undefined) options.num_predict = maxTokens;
-  if (request.temperature !== undefined) options.temperature = request.temperature;
-  if (typeof topP === 'number') options.top_p = topP;
-  if (stop !== undefined && stop !== null) options.stop = typeof stop === 'string' ? [stop] : stop;
-
+  const { options: _options, ...passed } = request.extra ?? {};
+  const options = ollamaOptions(request);
   const body: JsonObject = { ...passed };
   delete body.tools;
   delete body.response_format;

@@ -7,14 +7,13 @@ import type {
   CompletionRequest,
   EmbeddingRequest,
   EmbeddingResult,
-  GenerationParams,
   GenerationResult,
   LlmProvider,
   StreamChunk,
   ToolCall,
   UpstreamModel,
 } from '../provider.ts';
-import { ollamaChatBody } from './ollama-chat-request.ts';
+import { ollamaChatBody, ollamaOptions } from './ollama-chat-request.ts';
 import { ProviderError } from '../provider-error.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
@@ -32,14 +31,10 @@ interface StreamState {
   done: boolean;
 }
 
-/** Sampling settings go in Ollama's `options`, merged over any the caller passed through `extra`. */
-function bodyFields(request: GenerationParams): JsonObject {
-  const { options: extraOptions, ...extra } = request.extra ?? {};
-  const options: JsonObject = { ...asObject(extraOptions) };
-  if (request.maxTokens !== undefined) options.num_predict = request.maxTokens;
-  if (request.temperature !== undefined) options.temperature = request.temperature;
-  if (request.topP !== undefined) options.top_p = request.topP;
-  if (request.stop !== undefined) options.stop = request.stop;
+/** Sampling settings, seed and penalties go in Ollama's `options`; other fields passed through `extra` stay at the top. */
+function bodyFields(request: CompletionRequest): JsonObject {
+  const { options: _options, ...extra } = request.extra ?? {};
+  const options = ollamaOptions(request);
   return Object.keys(options).length > 0 ? { ...extra, options } : extra;
 }
 
