@@ -1,6 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError, Kind, valueFromASTUntyped } from 'graphql';
 import type { GraphQLContext } from './context.ts';
 
 // The builder defines no types: each module's *.schema.ts registers its own.
@@ -9,6 +9,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string };
   };
 }>({
@@ -35,6 +36,13 @@ function parseDateTime(value: unknown): Date {
   if (Number.isNaN(date.getTime())) throw new GraphQLError(`"${value}" is not a valid DateTime`);
   return date;
 }
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value, for shapes the OpenAI wire leaves open (tool schemas, response formats).',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
+});
 
 builder.queryType({});
 builder.mutationType({});

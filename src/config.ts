@@ -18,10 +18,17 @@ export const providerConfigSchema = z.strictObject({
   apiKeyEnv: z.string().min(1).optional(),
 });
 
+/** What a deployment can do beyond plain text; a request that needs one is routed only where it is. */
+export const capabilities = ['tools', 'vision', 'structured_output', 'reasoning'] as const;
+export type Capability = (typeof capabilities)[number];
+const capabilityList = z.array(z.enum(capabilities)).describe(`any of ${capabilities.join(', ')}; absent: all of them`);
+
 export const deploymentConfigSchema = z.strictObject({
   provider: z.string().min(1),
   model: z.string().min(1),
   weight: positiveInt.default(1),
+  /** Replaces the model's list for this deployment. */
+  capabilities: capabilityList.optional(),
 });
 
 export const priceConfigSchema = z.strictObject({
@@ -35,6 +42,8 @@ export const modelConfigSchema = z.strictObject({
   kind: z.enum(['chat', 'embedding']).default('chat'),
   contextWindow: positiveInt.optional(),
   deployments: z.array(deploymentConfigSchema).min(1),
+  /** What every deployment of the model can do, unless a deployment lists its own. */
+  capabilities: capabilityList.optional(),
   price: priceConfigSchema.optional(),
   /** What serving a million of this model's tokens costs the platform (margins); default limits.costBasis. */
   costBasis: z

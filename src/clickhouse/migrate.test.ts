@@ -163,6 +163,8 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       completion_tokens: 'UInt32',
       total_tokens: 'UInt32',
       tokens_estimated: 'UInt8',
+      cached_tokens: 'UInt32',
+      reasoning_tokens: 'UInt32',
       ttft_ms: 'UInt32',
       latency_ms: 'UInt32',
       cache_hit: 'UInt8',
@@ -202,6 +204,8 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       completion_tokens: 30,
       total_tokens: 42,
       tokens_estimated: 0,
+      cached_tokens: 4,
+      reasoning_tokens: 9,
       ttft_ms: 120,
       latency_ms: 900,
       cache_hit: 0,
@@ -238,6 +242,25 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
         { id: 2, body: 'two' },
         { id: 3, body: 'three' },
       ]);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('runs a file again after a crash between its ADD COLUMN and its record', async () => {
+    const { client } = await freshDatabase('rerun');
+    const dir = await withTempDir({
+      '0001_table.sql': 'CREATE TABLE IF NOT EXISTS t (id UInt32) ENGINE = MergeTree ORDER BY id',
+      '0002_columns.sql': 'ALTER TABLE t ADD COLUMN a UInt32 DEFAULT 0; ALTER TABLE t ADD COLUMN b UInt32 DEFAULT 0',
+    });
+    try {
+      expect(await migrateClickhouse(client, dir)).toEqual(['0001_table', '0002_columns']);
+      // As if the instance had stopped before recording 0002.
+      await client.command({ query: "ALTER TABLE schema_migrations DELETE WHERE id = '0002_columns'" });
+      await expect.poll(async () => (await rows<{ id: string }>(client, 'SELECT id FROM schema_migrations')).length).toBe(1);
+      expect(await migrateClickhouse(client, dir)).toEqual(['0002_columns']);
+      const columns = await rows<{ name: string }>(client, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 't'");
+      expect(columns.map((c) => c.name)).toEqual(['id', 'a', 'b']);
     } finally {
       await rm(dir, { recursive: true });
     }

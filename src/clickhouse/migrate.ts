@@ -91,6 +91,14 @@ export function splitStatements(sql: string): string[] {
   return statements;
 }
 
+/**
+ * ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS: a column that a crashed run of the same file added
+ * already is taken as added, so such a file stays re-runnable.
+ */
+function columnAddedBefore(statement: string, error: unknown): boolean {
+  return /^ALTER TABLE\s+\S+\s+ADD COLUMN\s/i.test(statement) && /column with this name already exists/i.test((error as Error).message);
+}
+
 async function appliedIds(client: ClickHouseClient): Promise<Set<string>> {
   const result = await client.query({ query: 'SELECT DISTINCT id FROM schema_migrations', format: 'JSONEachRow' });
   const rows = await result.json<{ id: string }>();
@@ -142,6 +150,7 @@ export async function migrateClickhouse(
       try {
         await client.command({ query: statement });
       } catch (error) {
+        if (columnAddedBefore(statement, error)) continue;
         throw new Error(
           `ClickHouse migration ${migration.id} failed at statement ${index + 1} of ${statements.length}: ${(error as Error).message}`,
           { cause: error },

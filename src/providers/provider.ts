@@ -1,9 +1,36 @@
 // The one interface every backend adapter implements. Adapters translate wire formats and classify
 // failures (ProviderError.kind); what to do about a failure (retry, fail over, break) is the router's.
 
+/** One part of a message's content as OpenAI spells it: `text`, `image_url`, `input_audio`, `file`... */
+export interface ContentPart {
+  type: string;
+  text?: string;
+  image_url?: { url: string; detail?: string };
+  [field: string]: unknown;
+}
+
+export interface ToolCall {
+  id: string;
+  type: string;
+  function: { name: string; arguments: string };
+}
+
+/** A piece of a streamed tool call: the first carries id and name, the next ones argument text. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+/** A chat message in OpenAI's shape; fields the gateway does not read travel with it unchanged. */
 export interface ChatMessage {
   role: string;
-  content: string;
+  content?: string | ContentPart[] | null;
+  name?: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  [field: string]: unknown;
 }
 
 export interface GenerationParams {
@@ -15,15 +42,24 @@ export interface GenerationParams {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * The client's request in OpenAI's shape, `model` aside. An OpenAI-compatible upstream receives it as
+ * it is (with the deployment's model); other adapters translate it and refuse what they cannot express.
+ */
+export type WireRequest = Record<string, unknown>;
+
 export interface ChatRequest extends GenerationParams {
   /** The upstream's model name (the deployment's `model`), not the name clients ask for. */
   model: string;
   messages: ChatMessage[];
+  /** Set by surfaces that speak OpenAI's wire: then it, not the typed fields, is what goes upstream. */
+  wire?: WireRequest;
 }
 
 export interface CompletionRequest extends GenerationParams {
   model: string;
-  prompt: string;
+  prompt: string | string[];
+  wire?: WireRequest;
 }
 
 export interface EmbeddingRequest {
@@ -38,6 +74,10 @@ export interface TokenUsage {
   totalTokens: number;
   /** True when the upstream gave no (or partial) counts and a tokenizer supplied them. */
   estimated: boolean;
+  /** Prompt tokens the upstream served from its prompt cache (prompt_tokens_details.cached_tokens). */
+  cachedTokens?: number;
+  /** Completion tokens spent on reasoning (completion_tokens_details.reasoning_tokens). */
+  reasoningTokens?: number;
 }
 
 export interface GenerationResult {
@@ -47,16 +87,30 @@ export interface GenerationResult {
   content: string;
   finishReason: string | null;
   usage: TokenUsage;
+  toolCalls?: ToolCall[];
+  /** The model's reasoning, when it shows it (reasoning_content, Ollama's thinking). */
+  reasoning?: string;
+  /** The upstream's whole answer in OpenAI's shape, for surfaces that relay it (OpenAI-compatible upstreams). */
+  wire?: Record<string, unknown>;
 }
 
 /**
- * One piece of a stream. Content chunks carry only `delta`; every stream that completes ends with
- * exactly one chunk whose delta is empty and which carries the finish reason and the usage.
+ * One piece of a stream. Content chunks carry `delta` (and tool call pieces or reasoning); every
+ * stream that completes ends with exactly one chunk whose delta is empty and which carries the finish
+ * reason and the usage.
  */
 export interface StreamChunk {
   delta: string;
   finishReason?: string | null;
   usage?: TokenUsage;
+  toolCalls?: ToolCallDelta[];
+  reasoning?: string;
+  /**
+   * For a request that came in on OpenAI's wire: the upstream's SSE frames this chunk hands over, as
+   * they came with `model` set to the name the client asked for (those that showed nothing new wait
+   * for the next chunk; the usage event only when the client asked for usage).
+   */
+  wire?: string;
 }
 
 export interface EmbeddingResult {

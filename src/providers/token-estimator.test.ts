@@ -27,6 +27,20 @@ describe('token estimator', () => {
     expect(ratio).toBeLessThan(1.5);
   });
 
+  it('counts text parts by size, images by detail, and tool calls and results in the history', () => {
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(40_000)}` } };
+    const parts = [{ role: 'user', content: [{ type: 'text', text: 'Hello world' }, image, { ...image, image_url: { ...image.image_url, detail: 'low' } }] }];
+    // The data URL's 40 KB do not count: an image reserves a bounded number of tokens.
+    expect(promptTokensBySize(parts)).toBe(3 + 1 + 3 + 1_105 + 85 + 3);
+    const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }];
+    const history = [
+      { role: 'assistant', content: null, tool_calls: toolCalls },
+      { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+    ];
+    const expected = 3 + 3 + Math.ceil(JSON.stringify(toolCalls).length / 4) + (3 + 1 + 2 + 2) + 3;
+    expect(promptTokensBySize(history)).toBe(expected);
+  });
+
   it('keeps what the upstream reported and marks the result estimated', async () => {
     expect(reportedUsage(4, 5)).toEqual({ promptTokens: 4, completionTokens: 5, totalTokens: 9, estimated: false });
     expect(reportedUsage(4, undefined)).toBeUndefined();

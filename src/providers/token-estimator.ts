@@ -41,10 +41,32 @@ function promptTokens(prompt: PromptText, count: (text: string) => number): numb
       total += count(item);
     } else {
       chat = true;
-      total += perMessage + count(item.role) + count(item.content);
+      total += perMessage + count(item.role) + messageTokens(item, count);
     }
   }
   return chat ? total + replyPriming : total;
+}
+
+// What an image costs is the model's business (tiles, patches); a reservation takes OpenAI's bill for
+// one low-detail image, and for any other the bill of a 2048 px square at high detail.
+const lowDetailImageTokens = 85;
+const imageTokens = 1_105;
+
+/** A message's content (text or parts), tool calls and tool call id, as `count` counts text. */
+function messageTokens(message: ChatMessage, count: (text: string) => number): number {
+  const content = message.content;
+  let total = 0;
+  if (typeof content === 'string') total += count(content);
+  else if (Array.isArray(content)) {
+    for (const part of content) {
+      if (typeof part.text === 'string') total += count(part.text);
+      else if (part.type === 'image_url') total += part.image_url?.detail === 'low' ? lowDetailImageTokens : imageTokens;
+      else total += count(JSON.stringify(part));
+    }
+  }
+  if (message.tool_calls) total += count(JSON.stringify(message.tool_calls));
+  if (typeof message.tool_call_id === 'string') total += count(message.tool_call_id);
+  return total;
 }
 
 export async function estimatePromptTokens(prompt: PromptText): Promise<number> {
@@ -65,7 +87,7 @@ export function promptTokensBySize(prompt: PromptText): number {
 }
 
 const bytesPerToken = 4;
-const tokensBySize = (text: string): number => Math.ceil(Buffer.byteLength(text, 'utf8') / bytesPerToken);
+export const tokensBySize = (text: string): number => Math.ceil(Buffer.byteLength(text, 'utf8') / bytesPerToken);
 
 /** Usage from the upstream's counts when it gave both; undefined otherwise. */
 export function reportedUsage(promptTokens: number | undefined, completionTokens: number | undefined): TokenUsage | undefined {

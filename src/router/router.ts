@@ -20,6 +20,7 @@ import { orderCandidates } from './candidates.ts';
 import type { BreakerPermit, CallOutcome } from './circuit-breaker.ts';
 import type { DeploymentHealth, DeploymentRef } from './deployment-state.ts';
 import { backoffMs, judgeFailure, type BackoffSettings, type FailureVerdict } from './failure-policy.ts';
+import { capabilitiesNeeded, type Need } from './capabilities-needed.ts';
 import { RoutedStream } from './routed-stream.ts';
 import { buildRoutingTable, type DeploymentEntry, type RoutedModel, type RoutingTable } from './routing-table.ts';
 import { resolveModelName, tenantCredential, type TenantRoutingPrefs } from './tenant-routing.ts';
@@ -52,6 +53,8 @@ export interface RouteOptions {
   trace?: TraceSpan | undefined;
   /** The caller's traceparent, sent upstream as it is when the gateway does not trace. */
   traceparent?: string | undefined;
+  /** What the request asks of its deployment (set by the router from the request itself). */
+  needs?: readonly Need[];
 }
 
 export interface Routed<T> {
@@ -104,6 +107,28 @@ interface OpenedStream {
 
 const defaultBackoff: BackoffSettings = { baseMs: 100, maxMs: 2_000 };
 
+function withNeeds(options: RouteOptions, request: RoutedChatRequest): RouteOptions {
+  const needs = capabilitiesNeeded(request.messages, request.wire ?? request.extra);
+  return needs.length === 0 ? options : { ...options, needs };
+}
+
+/**
+ * The candidates that can do all the request needs. A need no deployment of the model meets is the
+ * caller's mistake (400); one that only the deployments out of rotation meet leaves none available.
+ */
+function capable(candidates: DeploymentEntry[], model: RoutedModel, requested: string, needs: readonly Need[]): DeploymentEntry[] {
+  for (const need of needs) {
+    if (!model.entries.some((entry) => entry.capabilities.has(need.capability))) {
+      throw badInput(`model "${requested}" cannot serve ${need.field}: none of its deployments has the "${need.capability}" capability`, { param: need.field });
+    }
+  }
+  const able = (entry: DeploymentEntry) => needs.every((need) => entry.capabilities.has(need.capability));
+  if (!model.entries.some(able)) {
+    throw badInput(`model "${requested}" has no deployment with all of ${needs.map((n) => `"${n.capability}"`).join(', ')}`, { param: needs[0]!.field });
+  }
+  return candidates.filter(able);
+}
+
 export function createRouter(options: RouterOptions): Router {
   return new Router(options);
 }
@@ -142,7 +167,7 @@ export class Router {
    * set and always by the total budget (upstreams send nothing before generation is done).
    */
   chat(model: string, request: RoutedChatRequest, options: RouteOptions = {}): Promise<Routed<GenerationResult>> {
-    return this.#call(model, 'chat', options, (entry, call) => entry.provider.chat({ ...request, model: entry.state.ref.model }, call));
+    return this.#call(model, 'chat', withNeeds(options, request), (entry, call) => entry.provider.chat({ ...request, model: entry.state.ref.model }, call));
   }
 
   complete(model: string, request: RoutedCompletionRequest, options: RouteOptions = {}): Promise<Routed<GenerationResult>> {
@@ -161,7 +186,7 @@ export class Router {
    * available") is still an ordinary error the caller can answer with a status code.
    */
   stream(model: string, request: RoutedChatRequest, options: RouteOptions = {}): Promise<RoutedStream> {
-    return this.#openStream(model, options, request.messages, (entry, call) =>
+    return this.#openStream(model, withNeeds(options, request), request.messages, (entry, call) =>
       entry.provider.stream({ ...request, model: entry.state.ref.model }, call),
     );
   }
@@ -259,7 +284,8 @@ export class Router {
   #plan(requested: string, kind: ModelKind, options: RouteOptions): Plan {
     const table = this.#table;
     const model = this.#model(table, requested, kind, options.tenant);
-    const candidates = orderCandidates(model, table.routing.strategy, options.tenant, Date.now(), this.#random);
+    let candidates = orderCandidates(model, table.routing.strategy, options.tenant, Date.now(), this.#random);
+    if (options.needs?.length) candidates = capable(candidates, model, requested, options.needs);
     if (candidates.length === 0) throw allUnavailable(requested, model);
     return { table, model, requested, candidates };
   }

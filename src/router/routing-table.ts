@@ -1,4 +1,4 @@
-import type { InferenceConfigFile, ModelConfig, ProviderConfig, RoutingConfig } from '../config.ts';
+import { capabilities, type Capability, type InferenceConfigFile, type ModelConfig, type ProviderConfig, type RoutingConfig } from '../config.ts';
 import type { LlmProvider } from '../providers/provider.ts';
 import { createProvider, providerApiKey } from '../providers/registry.ts';
 import { DeploymentState } from './deployment-state.ts';
@@ -15,6 +15,7 @@ export interface DeploymentEntry {
   state: DeploymentState;
   provider: LlmProvider;
   weight: number;
+  capabilities: ReadonlySet<Capability>;
   /** Smooth weighted round-robin's running weight, per model. */
   currentWeight: number;
 }
@@ -128,7 +129,9 @@ export function buildRoutingTable(
         state.breaker.configure(file.routing.circuitBreaker);
         states.set(name, state);
       }
-      entries.push({ state, provider: slot.provider, weight: deployment.weight, currentWeight: 0 });
+      // Without a list a deployment is taken to do everything, as it was before capabilities existed.
+      const can = new Set(deployment.capabilities ?? config.capabilities ?? capabilities);
+      entries.push({ state, provider: slot.provider, weight: deployment.weight, capabilities: can, currentWeight: 0 });
     }
     models.set(config.name, { config, entries });
   }

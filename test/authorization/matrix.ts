@@ -245,6 +245,11 @@ export const matrix: readonly MatrixRow[] = [
     expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
+    surface: 'v1', method: 'POST', path: '/v1/responses',
+    body: { model: fixtures.chatModel, input: 'Who may call this?', max_output_tokens: 4 },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+  },
+  {
     surface: 'v1', method: 'POST', path: '/v1/embeddings',
     body: { model: fixtures.embeddingModel, input: 'Who may call this?' },
     expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { fakeChatAnswer, fakeDeltas, fakeLogprobs, fakeMessage, type FakeChatAnswer, type FakeChoice } from './fake-chat-answer.ts';
 
 // A fake LLM backend that speaks OpenAI's /v1 API and Ollama's native API on node:http, so tests and the
 // benchmark exercise real sockets, real SSE/NDJSON framing and real aborts instead of mocked HTTP.
@@ -37,6 +38,10 @@ export interface FakeBehaviour {
   usageWithChoices: boolean;
   /** Size of each embedding vector. */
   dimensions: number;
+  /** Chat answers show reasoning first (reasoning_content; Ollama's thinking), counted as reasoning tokens. */
+  reasoning: boolean;
+  /** Report this many prompt tokens as served from the prompt cache (prompt_tokens_details.cached_tokens). */
+  cachedTokens: number | null;
 }
 
 export interface RecordedRequest {
@@ -90,6 +95,8 @@ export const defaultBehaviour: FakeBehaviour = {
   omitUsage: false,
   usageWithChoices: false,
   dimensions: 8,
+  reasoning: false,
+  cachedTokens: null,
 };
 
 const vocabulary = [
@@ -116,6 +123,8 @@ const knobs: Record<string, KnobParser> = {
   'omit-usage': (v) => ({ omitUsage: flag(v) }),
   'usage-with-choices': (v) => ({ usageWithChoices: flag(v) }),
   dimensions: (v) => ({ dimensions: Number.parseInt(v, 10) }),
+  reasoning: (v) => ({ reasoning: flag(v) }),
+  'cached-tokens': (v) => ({ cachedTokens: intOrNull(v) }),
 };
 
 function knobsFromModel(model: string): Partial<FakeBehaviour> {
@@ -189,14 +198,6 @@ interface Generation {
 
 function asRecord(value: unknown): Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Body) : {};
-}
-
-function messagesOf(body: Body): { role: string; content: string }[] {
-  const raw = Array.isArray(body.messages) ? body.messages : [];
-  return raw.map((m) => {
-    const r = asRecord(m);
-    return { role: String(r.role ?? ''), content: typeof r.content === 'string' ? r.content : '' };
-  });
 }
 
 function generation(prompts: string[], seed: string, behaviour: FakeBehaviour, maxTokens: unknown): Generation {
@@ -305,52 +306,85 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       case 'GET /api/version':
         sendJson(res, 200, { version: '0.0.0-fake' });
         return;
-      case 'POST /v1/chat/completions':
-      case 'POST /v1/completions': {
-        const chat = path === '/v1/chat/completions';
-        const messages = chat ? messagesOf(body) : [];
-        const prompts = chat ? messages.map((m) => m.content) : inputsOf(body.prompt);
-        const gen = generation(prompts, prompts.at(-1) ?? '', b, body.max_tokens);
-        const id = `${chat ? 'chatcmpl' : 'cmpl'}-fake-${++idCounter}`;
+      case 'POST /v1/chat/completions': {
+        const id = `chatcmpl-fake-${++idCounter}`;
+        const answer = fakeChatAnswer(body, { tokens: b.tokens, reasoning: b.reasoning, callId: `call_fake_${idCounter}` });
+        const usage = b.omitUsage ? undefined : chatUsage(answer, b);
         if (body.stream === true) {
           const includeUsage = asRecord(body.stream_options).include_usage === true;
-          await streamOpenAi(res, { chat, id, model, gen, b, includeUsage, cut, signal: closed.signal });
+          await streamOpenAiChat(res, { id, model, answer, usage, b, includeUsage, cut, signal: closed.signal });
+          return;
+        }
+        const steps = Math.max(...answer.choices.map((c) => c.pieces.length + (c.toolCall?.argumentPieces.length ?? 0) + c.reasoning.length));
+        await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, steps - 1), closed.signal);
+        sendJson(res, 200, {
+          id,
+          object: 'chat.completion',
+          created: 1_700_000_000,
+          model,
+          system_fingerprint: 'fp_fake',
+          choices: answer.choices.map((choice) => ({
+            index: choice.index,
+            message: fakeMessage(choice),
+            logprobs: answer.logprobs ? fakeLogprobs(choice.pieces, answer.topLogprobs) : null,
+            finish_reason: choice.finishReason,
+          })),
+          ...(usage ? { usage } : {}),
+        });
+        return;
+      }
+      case 'POST /v1/completions': {
+        const prompts = inputsOf(body.prompt);
+        const gen = generation(prompts, prompts.at(-1) ?? '', b, body.max_tokens);
+        const id = `cmpl-fake-${++idCounter}`;
+        if (body.stream === true) {
+          const includeUsage = asRecord(body.stream_options).include_usage === true;
+          await streamTextCompletion(res, { id, model, gen, b, includeUsage, cut, signal: closed.signal });
         } else {
           await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
-          const content = gen.tokens.join('');
-          const choice = chat
-            ? { index: 0, message: { role: 'assistant', content }, finish_reason: gen.finishReason }
-            : { index: 0, text: content, finish_reason: gen.finishReason };
-          sendJson(res, 200, {
-            id,
-            object: chat ? 'chat.completion' : 'text_completion',
-            created: 1_700_000_000,
-            model,
-            choices: [choice],
-            ...(b.omitUsage ? {} : { usage: openAiUsage(gen) }),
-          });
+          // A choice per prompt and per n, each prompt's answer its own; echo puts the prompt first.
+          const n = typeof body.n === 'number' ? body.n : 1;
+          const answers = prompts.flatMap((prompt) => Array.from({ length: n }, () => generation([prompt], prompt, b, body.max_tokens)));
+          const choices = answers.map((answer, index) => ({
+            index,
+            text: (body.echo === true ? (prompts[Math.floor(index / n)] ?? '') : '') + answer.tokens.join(''),
+            logprobs: null,
+            finish_reason: answer.finishReason,
+          }));
+          const completionTokens = answers.reduce((sum, answer) => sum + answer.tokens.length, 0);
+          const usage = { prompt_tokens: gen.promptTokens, completion_tokens: completionTokens, total_tokens: gen.promptTokens + completionTokens };
+          sendJson(res, 200, { id, object: 'text_completion', created: 1_700_000_000, model, choices, ...(b.omitUsage ? {} : { usage }) });
         }
         return;
       }
-      case 'POST /api/chat':
+      case 'POST /api/chat': {
+        const answer = fakeChatAnswer(openAiShapeOf(body), { tokens: b.tokens, reasoning: b.reasoning, callId: 'unused' });
+        const choice = answer.choices[0] as FakeChoice;
+        if (body.stream === false) {
+          await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, choice.pieces.length - 1), closed.signal);
+          sendJson(res, 200, ollamaChatFinal(model, answer, b, ollamaMessage(choice, choice.pieces.join(''), choice.reasoning.join(''), true)));
+        } else {
+          await streamOllamaChat(res, { model, answer, b, cut, signal: closed.signal });
+        }
+        return;
+      }
       case 'POST /api/generate': {
-        const chat = path === '/api/chat';
-        const messages = chat ? messagesOf(body) : [];
-        const prompts = chat ? messages.map((m) => m.content) : inputsOf(body.prompt);
+        const prompts = inputsOf(body.prompt);
         const gen = generation(prompts, prompts.at(-1) ?? '', b, asRecord(body.options).num_predict);
         if (body.stream === false) {
           await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, gen.tokens.length - 1), closed.signal);
           const content = gen.tokens.join('');
-          sendJson(res, 200, ollamaFinal(model, chat, gen, b, content));
+          sendJson(res, 200, ollamaGenerateFinal(model, gen, b, content));
         } else {
-          await streamOllama(res, { chat, model, gen, b, cut, signal: closed.signal });
+          await streamOllamaGenerate(res, { model, gen, b, cut, signal: closed.signal });
         }
         return;
       }
       case 'POST /v1/embeddings':
       case 'POST /api/embed': {
         const inputs = inputsOf(body.input);
-        const vectors = inputs.map((text) => fakeEmbedding(text, b.dimensions));
+        const dimensions = typeof body.dimensions === 'number' ? body.dimensions : b.dimensions;
+        const vectors = inputs.map((text) => fakeEmbedding(text, dimensions));
         const promptTokens = fakePromptTokens(inputs);
         if (path === '/api/embed') {
           sendJson(res, 200, { model, embeddings: vectors, ...(b.omitUsage ? {} : { prompt_eval_count: promptTokens }) });
@@ -358,7 +392,11 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
           sendJson(res, 200, {
             object: 'list',
             model,
-            data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+            data: vectors.map((embedding, index) => ({
+              object: 'embedding',
+              index,
+              embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(embedding).buffer).toString('base64') : embedding,
+            })),
             ...(b.omitUsage ? {} : { usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }),
           });
         }
@@ -420,7 +458,6 @@ function openAiUsage(gen: Generation) {
 }
 
 interface StreamContext {
-  chat: boolean;
   model: string;
   gen: Generation;
   b: FakeBehaviour;
@@ -434,9 +471,8 @@ type StreamOutcome = 'complete' | 'ended' | 'stopped';
  * Plays the token loop shared by both wire formats, applying the stream faults between tokens.
  * Zero delays write synchronously so the benchmark measures the gateway, not the fake's timers.
  */
-async function playTokens(ctx: StreamContext, write: (token: string) => void): Promise<StreamOutcome> {
-  const { b, gen, signal } = ctx;
-  const n = gen.tokens.length;
+async function playTokens(ctx: Omit<StreamContext, 'gen' | 'model'>, n: number, write: (step: number) => void): Promise<StreamOutcome> {
+  const { b, signal } = ctx;
   for (let i = 0; i <= n; i++) {
     if (i === b.cutAfter) {
       ctx.cut();
@@ -447,36 +483,34 @@ async function playTokens(ctx: StreamContext, write: (token: string) => void): P
     if (i === n) break;
     await delay(i === 0 ? b.firstTokenDelayMs : b.tokenDelayMs, signal);
     if (signal.aborted) return 'stopped';
-    write(gen.tokens[i] as string);
+    write(i);
   }
   return 'complete';
 }
 
-async function streamOpenAi(
+/** A text completion stream: a chunk per token, the finish, the usage chunk when asked for, [DONE]. */
+async function streamTextCompletion(
   res: ServerResponse,
   ctx: StreamContext & { id: string; includeUsage: boolean },
 ): Promise<void> {
-  const { chat, id, model, gen, b } = ctx;
+  const { id, model, gen, b } = ctx;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const frame = (choices: unknown[], usage?: unknown) =>
     `data: ${JSON.stringify({
       id,
-      object: chat ? 'chat.completion.chunk' : 'text_completion',
+      object: 'text_completion',
       created: 1_700_000_000,
       model,
       choices,
       ...(usage === undefined ? {} : { usage }),
     })}\n\n`;
-  if (chat) res.write(frame([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
-  const outcome = await playTokens(ctx, (token) => {
-    res.write(frame([chat ? { index: 0, delta: { content: token }, finish_reason: null } : { index: 0, text: token, finish_reason: null }]));
+  const outcome = await playTokens(ctx, gen.tokens.length, (i) => {
+    res.write(frame([{ index: 0, text: gen.tokens[i] as string, finish_reason: null }]));
   });
   if (outcome === 'ended') res.end();
   if (outcome !== 'complete') return;
   const usage = b.omitUsage ? undefined : openAiUsage(gen);
-  const finish = chat
-    ? { index: 0, delta: {}, finish_reason: gen.finishReason }
-    : { index: 0, text: '', finish_reason: gen.finishReason };
+  const finish = { index: 0, text: '', finish_reason: gen.finishReason };
   if (b.usageWithChoices) {
     res.write(frame([finish], usage));
   } else {
@@ -486,11 +520,48 @@ async function streamOpenAi(
   res.end('data: [DONE]\n\n');
 }
 
-function ollamaFinal(model: string, chat: boolean, gen: Generation, b: FakeBehaviour, content: string) {
+function chatUsage(answer: FakeChatAnswer, b: FakeBehaviour) {
+  return {
+    prompt_tokens: answer.promptTokens,
+    completion_tokens: answer.completionTokens,
+    total_tokens: answer.promptTokens + answer.completionTokens,
+    ...(b.cachedTokens === null ? {} : { prompt_tokens_details: { cached_tokens: b.cachedTokens } }),
+    ...(answer.reasoningTokens === 0 ? {} : { completion_tokens_details: { reasoning_tokens: answer.reasoningTokens } }),
+  };
+}
+
+/** A chat stream: the role chunk, one event per choice and step, the finishes, the usage chunk, [DONE]. */
+async function streamOpenAiChat(
+  res: ServerResponse,
+  ctx: { id: string; model: string; answer: FakeChatAnswer; usage: unknown; b: FakeBehaviour; includeUsage: boolean; cut: () => void; signal: AbortSignal },
+): Promise<void> {
+  const { id, model, answer, usage, b } = ctx;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const frame = (choices: unknown[], withUsage?: unknown) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_fake', choices, ...(withUsage === undefined ? {} : { usage: withUsage }) })}\n\n`;
+  for (const choice of answer.choices) {
+    res.write(frame([{ index: choice.index, delta: { role: 'assistant', content: choice.toolCall ? null : '' }, logprobs: null, finish_reason: null }]));
+  }
+  const steps = fakeDeltas(answer);
+  const outcome = await playTokens(ctx, steps.length, (i) => {
+    for (const event of steps[i] ?? []) res.write(frame([event]));
+  });
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  answer.choices.forEach((choice, i) => {
+    const finish = { index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finishReason };
+    const last = i === answer.choices.length - 1;
+    res.write(frame([finish], last && b.usageWithChoices ? usage : undefined));
+  });
+  if (!b.usageWithChoices && ctx.includeUsage && usage) res.write(frame([], usage));
+  res.end('data: [DONE]\n\n');
+}
+
+function ollamaGenerateFinal(model: string, gen: Generation, b: FakeBehaviour, content: string) {
   return {
     model,
     created_at: '2026-01-01T00:00:00Z',
-    ...(chat ? { message: { role: 'assistant', content } } : { response: content }),
+    response: content,
     done: true,
     done_reason: gen.finishReason,
     total_duration: 1_000_000,
@@ -498,16 +569,77 @@ function ollamaFinal(model: string, chat: boolean, gen: Generation, b: FakeBehav
   };
 }
 
-async function streamOllama(res: ServerResponse, ctx: StreamContext): Promise<void> {
-  const { chat, model, gen, b } = ctx;
+async function streamOllamaGenerate(res: ServerResponse, ctx: StreamContext): Promise<void> {
+  const { model, gen, b } = ctx;
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  const outcome = await playTokens(ctx, (token) => {
-    const part = chat ? { message: { role: 'assistant', content: token } } : { response: token };
+  const outcome = await playTokens(ctx, gen.tokens.length, (i) => {
+    const token = gen.tokens[i] as string;
+    const part = { response: token };
     res.write(`${JSON.stringify({ model, created_at: '2026-01-01T00:00:00Z', ...part, done: false })}\n`);
   });
   if (outcome === 'ended') res.end();
   if (outcome !== 'complete') return;
-  res.end(`${JSON.stringify(ollamaFinal(model, chat, gen, b, ''))}\n`);
+  res.end(`${JSON.stringify(ollamaGenerateFinal(model, gen, b, ''))}\n`);
+}
+
+/** An Ollama chat body as the OpenAI-shaped request the shared answer reads: images become image parts, format JSON. */
+function openAiShapeOf(body: Body): Body {
+  const messages = (Array.isArray(body.messages) ? body.messages : []).map((item) => {
+    const message = asRecord(item);
+    const images = Array.isArray(message.images) ? message.images : [];
+    const content = images.length === 0 ? message.content : [{ type: 'text', text: message.content }, ...images.map(() => ({ type: 'image_url' }))];
+    return { ...message, content };
+  });
+  return {
+    messages,
+    tools: body.tools,
+    response_format: body.format === undefined ? undefined : { type: 'json_object' },
+    max_tokens: asRecord(body.options).num_predict,
+  };
+}
+
+/** Ollama's message: thinking beside the content, tool calls whole with arguments as an object and no id. */
+function ollamaMessage(choice: FakeChoice, content: string, thinking: string, withToolCall: boolean): Body {
+  const message: Body = { role: 'assistant', content };
+  if (thinking) message.thinking = thinking;
+  if (withToolCall && choice.toolCall) {
+    message.tool_calls = [{ function: { name: choice.toolCall.name, arguments: JSON.parse(choice.toolCall.argumentPieces.join('')) as unknown } }];
+  }
+  return message;
+}
+
+function ollamaChatFinal(model: string, answer: FakeChatAnswer, b: FakeBehaviour, message: Body) {
+  const choice = answer.choices[0] as FakeChoice;
+  return {
+    model,
+    created_at: '2026-01-01T00:00:00Z',
+    message,
+    done: true,
+    done_reason: choice.finishReason === 'length' ? 'length' : 'stop',
+    total_duration: 1_000_000,
+    ...(b.omitUsage ? {} : { prompt_eval_count: answer.promptTokens, eval_count: answer.completionTokens }),
+  };
+}
+
+/** A chat stream as Ollama sends it: thinking lines, a tool call line, content lines, the final line with counts. */
+async function streamOllamaChat(
+  res: ServerResponse,
+  ctx: { model: string; answer: FakeChatAnswer; b: FakeBehaviour; cut: () => void; signal: AbortSignal },
+): Promise<void> {
+  const { model, answer, b } = ctx;
+  const choice = answer.choices[0] as FakeChoice;
+  const lines: Body[] = [
+    ...choice.reasoning.map((piece) => ollamaMessage(choice, '', piece, false)),
+    ...(choice.toolCall ? [ollamaMessage(choice, '', '', true)] : []),
+    ...choice.pieces.map((piece) => ollamaMessage(choice, piece, '', false)),
+  ];
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const outcome = await playTokens(ctx, lines.length, (i) => {
+    res.write(`${JSON.stringify({ model, created_at: '2026-01-01T00:00:00Z', message: lines[i], done: false })}\n`);
+  });
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  res.end(`${JSON.stringify(ollamaChatFinal(model, answer, b, { role: 'assistant', content: '' }))}\n`);
 }
 
 if (import.meta.main) {

@@ -29,13 +29,34 @@ export type ChatCompletionInput = {
   maxTokens?: number | null | undefined;
   messages: Array<ChatMessageInput>;
   model: string;
+  /** { type: "json_object" } or { type: "json_schema", json_schema: { name, schema } }. */
+  responseFormat?: unknown;
   temperature?: number | null | undefined;
+  /** none, auto, required, or { type: "function", function: { name } }. */
+  toolChoice?: unknown;
+  /** Tools the model may call, in OpenAI's shape ({ type: "function", function: { name, description, parameters } }). */
+  tools?: Array<unknown> | null | undefined;
 };
 
 export type ChatMessageInput = {
-  content: string;
-  /** system, user or assistant */
+  /** The text; may be left out when parts or tool calls carry the message. */
+  content?: string | null | undefined;
+  /** The content as parts (text and images), instead of content. */
+  parts?: Array<ContentPartInput> | null | undefined;
+  /** system, user, assistant or tool */
   role: string;
+  /** The call a tool message answers. */
+  toolCallId?: string | null | undefined;
+  /** The tool calls of an assistant message. */
+  toolCalls?: Array<ToolCallInput> | null | undefined;
+};
+
+/** One part of a message's content: text, or an image. */
+export type ContentPartInput = {
+  imageUrl?: ImageUrlInput | null | undefined;
+  text?: string | null | undefined;
+  /** text or image_url */
+  type: string;
 };
 
 export type CreateApiKeyInput = {
@@ -68,6 +89,19 @@ export type EstimateCostInput = {
   promptTokens?: number | null | undefined;
 };
 
+export type FunctionCallInput = {
+  /** A JSON string. */
+  arguments: string;
+  name: string;
+};
+
+export type ImageUrlInput = {
+  /** low, high or auto */
+  detail?: string | null | undefined;
+  /** An http(s) URL or a data: URL (base64). */
+  url: string;
+};
+
 export type ModelOverrideInput = {
   /** The name clients ask for (any name, e.g. an alias). */
   model: string;
@@ -96,6 +130,14 @@ export type SetProviderCredentialInput = {
   /** A provider of the gateway configuration. */
   provider: string;
   tenantId: string | number;
+};
+
+/** A tool call an earlier assistant message made, sent back in the history. */
+export type ToolCallInput = {
+  function: FunctionCallInput;
+  id: string;
+  /** function */
+  type: string;
 };
 
 /** Omitted fields keep their value; null puts a field back to its default. */
@@ -235,14 +277,14 @@ export type CreateChatCompletionMutationVariables = Exact<{
 }>;
 
 
-export type CreateChatCompletionMutation = { createChatCompletion: { id: string, model: string, content: string, finishReason: string | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } } };
+export type CreateChatCompletionMutation = { createChatCompletion: { id: string, model: string, content: string, finishReason: string | null, reasoning: string | null, toolCalls: Array<{ index: number, id: string | null, type: string | null, function: { name: string | null, arguments: string | null } | null }> | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } } };
 
 export type ChatCompletionSubscriptionVariables = Exact<{
   input: ChatCompletionInput;
 }>;
 
 
-export type ChatCompletionSubscription = { chatCompletion: { delta: string, finishReason: string | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } | null } };
+export type ChatCompletionSubscription = { chatCompletion: { delta: string, reasoning: string | null, finishReason: string | null, toolCalls: Array<{ index: number, id: string | null, type: string | null, function: { name: string | null, arguments: string | null } | null }> | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } | null } };
 
 export type TenantInferenceConfigQueryVariables = Exact<{
   tenantId: string | number;
@@ -654,6 +696,16 @@ export const CreateChatCompletionDocument = new TypedDocumentString(`
     model
     content
     finishReason
+    toolCalls {
+      index
+      id
+      type
+      function {
+        name
+        arguments
+      }
+    }
+    reasoning
     usage {
       promptTokens
       completionTokens
@@ -667,6 +719,16 @@ export const ChatCompletionDocument = new TypedDocumentString(`
     subscription ChatCompletion($input: ChatCompletionInput!) {
   chatCompletion(input: $input) {
     delta
+    toolCalls {
+      index
+      id
+      type
+      function {
+        name
+        arguments
+      }
+    }
+    reasoning
     finishReason
     usage {
       promptTokens

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { ChatInput } from '../../modules/completion/completion.service.ts';
+import type { ChatInput, CompletionResult } from '../../modules/completion/completion.service.ts';
+import type { ChatMessage, StreamChunk } from '../../providers/provider.ts';
 import { sendJson } from '../respond.ts';
-import { chatCompletionRequestSchema, messageText, type ChatCompletionRequest } from './request-schemas.ts';
+import { chatCompletionRequestSchema, type ChatCompletionRequest } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { sendCompletionStream } from './stream-response.ts';
@@ -14,23 +15,43 @@ export function cacheChoice(req: IncomingMessage): boolean | undefined {
   return value === 'on' ? true : value === 'off' ? false : undefined;
 }
 
-export function toChatInput(body: ChatCompletionRequest, cache?: boolean): ChatInput {
-  const stop = body.stop ?? undefined;
+/** What the gateway reads of the request, and the request itself to go upstream as it came. */
+function toChatInput(body: ChatCompletionRequest, cache?: boolean): ChatInput {
   return {
     model: body.model,
-    messages: body.messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: messageText(m.content) })),
+    messages: body.messages as ChatMessage[],
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     temperature: body.temperature ?? undefined,
-    topP: body.top_p ?? undefined,
-    stop: typeof stop === 'string' ? [stop] : stop,
-    extra: pickDefined({ seed: body.seed, presence_penalty: body.presence_penalty, frequency_penalty: body.frequency_penalty }),
+    wire: body,
     cache,
   };
 }
 
-function pickDefined(values: Record<string, unknown>): Record<string, unknown> | undefined {
-  const defined = Object.entries(values).filter(([, v]) => v !== undefined && v !== null);
-  return defined.length ? Object.fromEntries(defined) : undefined;
+/** The answer as OpenAI spells it: the upstream's own when it spoke OpenAI's wire, with the name the client asked for. */
+function completionJson(result: CompletionResult): Record<string, unknown> {
+  if (result.wire) {
+    const answer: Record<string, unknown> = { ...result.wire, model: result.model };
+    if (result.usage.estimated) answer.usage = usageJson(result.usage);
+    return answer;
+  }
+  const message: Record<string, unknown> = { role: 'assistant', content: result.content };
+  if (result.toolCalls) message.tool_calls = result.toolCalls;
+  if (result.reasoning !== undefined) message.reasoning_content = result.reasoning;
+  return {
+    id: result.id,
+    object: 'chat.completion',
+    created: result.created,
+    model: result.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: result.finishReason }],
+    usage: usageJson(result.usage),
+  };
+}
+
+function deltaJson(chunk: StreamChunk): string {
+  let delta = `{"content":${JSON.stringify(chunk.delta)}`;
+  if (chunk.reasoning) delta += `,"reasoning_content":${JSON.stringify(chunk.reasoning)}`;
+  if (chunk.toolCalls) delta += `,"tool_calls":${JSON.stringify(chunk.toolCalls)}`;
+  return `${delta}}`;
 }
 
 export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
@@ -40,24 +61,12 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const service = deps.services.completions;
   if (!body.stream) {
     const result = await service.chat(caller, toChatInput(body, cacheChoice(req)), signal);
-    sendJson(
-      res,
-      200,
-      {
-        id: result.id,
-        object: 'chat.completion',
-        created: result.created,
-        model: result.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: result.content }, logprobs: null, finish_reason: result.finishReason }],
-        usage: usageJson(result.usage),
-      },
-      result.headers,
-    );
+    sendJson(res, 200, completionJson(result), result.headers);
     return;
   }
 
   const stream = await service.streamChat(caller, toChatInput(body), signal);
-  // Every frame shares this prefix: serialised once per stream, not once per token.
+  // Frames built here (upstreams that speak another wire) share this prefix: serialised once per stream.
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},"system_fingerprint":null,"choices":[`;
   await sendCompletionStream(
     deps,
@@ -66,7 +75,7 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
     stream,
     {
       opening: `${prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
-      delta: (text) => `${prefix}{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`,
+      delta: (chunk) => `${prefix}{"index":0,"delta":${deltaJson(chunk)},"logprobs":null,"finish_reason":null}]}`,
       finish: (reason) => `${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
       usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
     },

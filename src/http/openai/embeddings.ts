@@ -13,7 +13,9 @@ function base64Embedding(values: number[]): string {
 export async function embeddings(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const caller = await shimCaller(deps, req, requestId);
   const body = await readJsonBody(req, embeddingRequestSchema, deps.config.server.maxBodyBytes);
-  const result = await deps.services.completions.embeddings(caller, { model: body.model, input: body.input }, clientGoneSignal(res));
+  const { model, input, ...extra } = body;
+  // The provider hands back numbers whatever the upstream sent; base64 is spelled here, as OpenAI sends it.
+  const result = await deps.services.completions.embeddings(caller, { model, input, extra }, clientGoneSignal(res));
   const base64 = body.encoding_format === 'base64';
   sendJson(
     res,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { responseSchemas } from './response-schemas.ts';
+import { responsesRequestSchema } from './responses-request.ts';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from './request-schemas.ts';
 
 // Built from the zod schemas that validate requests, so the document cannot drift from the code.
@@ -34,7 +36,10 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-function postOperation(summary: string, schemaName: string, streams: boolean) {
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function postOperation(summary: string, schemaName: string, answer: string, streamed?: string) {
+  const streams = streamed !== undefined;
   return {
     post: {
       summary,
@@ -42,8 +47,11 @@ function postOperation(summary: string, schemaName: string, streams: boolean) {
       requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
       responses: {
         '200': {
-          description: streams ? 'The result as JSON, or with "stream": true a text/event-stream of chunks ending in "data: [DONE]"' : 'The result',
-          content: { 'application/json': { schema: { type: 'object' } }, ...(streams ? { 'text/event-stream': { schema: { type: 'string' } } } : {}) },
+          description: streams ? 'The result as JSON, or with "stream": true a text/event-stream' : 'The result',
+          content: {
+            'application/json': { schema: ref(answer) },
+            ...(streams ? { 'text/event-stream': { schema: { type: 'string', description: streamed } } } : {}),
+          },
         },
         ...errorResponses,
       },
@@ -62,14 +70,31 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ChatCompletionRequest: jsonSchema(chatCompletionRequestSchema),
         CompletionRequest: jsonSchema(completionRequestSchema),
         EmbeddingRequest: jsonSchema(embeddingRequestSchema),
+        ResponsesRequest: jsonSchema(responsesRequestSchema),
+        ...responseSchemas,
         Error: errorSchema,
       },
     },
     paths: {
-      '/v1/chat/completions': postOperation('Create a chat completion', 'ChatCompletionRequest', true),
-      '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', true),
-      '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', false),
-      '/v1/models': { get: { summary: "The models the caller's tenant may use", security: [{ bearer: [] }], responses: { '200': { description: 'A list of models' }, ...errorResponses } } },
+      '/v1/chat/completions': postOperation('Create a chat completion', 'ChatCompletionRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, then "data: [DONE]"'),
+      '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', 'Completion', '"data: " frames of Completion, then "data: [DONE]"'),
+      '/v1/responses': postOperation('Create a response (served through Chat Completions)', 'ResponsesRequest', 'Response', '"event:" and "data:" frames of the Responses API events, ending with response.completed'),
+      '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', 'EmbeddingList'),
+      '/v1/models': {
+        get: {
+          summary: "The models the caller's tenant may use",
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'A list of models', content: { 'application/json': { schema: ref('ModelList') } } }, ...errorResponses },
+        },
+      },
+      '/v1/models/{id}': {
+        get: {
+          summary: 'One model the tenant may use',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'May hold slashes' }],
+          responses: { '200': { description: 'The model', content: { 'application/json': { schema: ref('Model') } } }, ...errorResponses },
+        },
+      },
       '/v1/usage/export': {
         get: {
           summary: "The tenant's usage events or report buckets for a range, streamed",

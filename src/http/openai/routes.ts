@@ -6,10 +6,13 @@ import { cutResponse, sendJson } from '../respond.ts';
 import { chatCompletions } from './chat-completions.ts';
 import { embeddings } from './embeddings.ts';
 import { sendOpenAiError } from './error-response.ts';
-import { listModels } from './models.ts';
+import { listModels, retrieveModel } from './models.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { responses } from './responses.ts';
 import { textCompletions } from './text-completions.ts';
 import { usage } from './usage.ts';
+
+const modelPrefix = '/v1/models/';
 
 type Handler = (deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
 
@@ -19,6 +22,7 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
   const routes: Record<string, Handler> = {
     'POST /v1/chat/completions': chatCompletions,
     'POST /v1/completions': textCompletions,
+    'POST /v1/responses': responses,
     'POST /v1/embeddings': embeddings,
     'GET /v1/models': listModels,
     'GET /v1/usage': usage,
@@ -32,7 +36,8 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
 
   return async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const requestId = requestIdOf(req) ?? '';
-    const handler = routes[`${req.method} ${path}`];
+    // A model id may hold slashes (Qwen/Qwen2.5-7B): everything after /v1/models/ is the id.
+    const handler = routes[`${req.method} ${path}`] ?? (req.method === 'GET' && path.startsWith(modelPrefix) ? retrieveModel : undefined);
     try {
       if (!handler) {
         req.resume();

@@ -30,6 +30,16 @@ export class SseWriter {
     if (!this.closed) this.#res.write(`data: ${json}\n\n`);
   }
 
+  /** Frames already spelled as SSE (an upstream's, relayed). */
+  relay(frames: string): void {
+    if (!this.closed) this.#res.write(frames);
+  }
+
+  /** Ends a stream that has no [DONE] terminator (the Responses API's events). */
+  end(): void {
+    if (!this.closed) this.#res.end();
+  }
+
   done(): void {
     if (!this.closed) this.#res.end(DONE);
   }

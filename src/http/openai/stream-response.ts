@@ -1,22 +1,24 @@
 import type { ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import type { CompletionStream } from '../../modules/completion/completion-stream.ts';
-import type { TokenUsage } from '../../providers/provider.ts';
+import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
 import { openAiError } from './error-response.ts';
 import { SseWriter } from './sse-writer.ts';
 
-/** How one endpoint spells its stream frames (chat.completion.chunk or text_completion). */
+/** How one endpoint spells the frames it builds itself (chat.completion.chunk or text_completion). */
 export interface StreamFrames {
   /** Sent before the first token (chat's role frame), if any. */
   opening?: string;
-  delta(text: string): string;
+  delta(chunk: StreamChunk): string;
   finish(reason: string): string;
   usage(usage: TokenUsage): string;
 }
 
 /**
- * Streams a completion as OpenAI's SSE: a frame per delta, a finish frame, the usage frame when
- * asked for, then [DONE]. A stream that breaks after it started ends with an error frame.
+ * Streams a completion as OpenAI's SSE, then [DONE]. An upstream that speaks OpenAI's wire has its
+ * frames relayed as the provider hands them over. Other upstreams' chunks are spelled here: a frame
+ * per delta, a finish frame, the usage frame when asked for. A stream that breaks after it started
+ * ends with an error frame.
  */
 export async function sendCompletionStream(
   deps: AppDeps,
@@ -27,10 +29,22 @@ export async function sendCompletionStream(
   includeUsage: boolean,
 ): Promise<void> {
   const sse = new SseWriter(res, stream.headers);
-  if (frames.opening) sse.send(frames.opening);
+  let started = false;
+  let relaying = false;
   try {
     for await (const chunk of stream) {
-      if (chunk.delta) sse.send(frames.delta(chunk.delta));
+      if (!started) {
+        started = true;
+        relaying = chunk.wire !== undefined;
+        if (!relaying && frames.opening) sse.send(frames.opening);
+      }
+      if (relaying) {
+        if (chunk.wire) sse.relay(chunk.wire);
+        // The upstream reported no usage: the client gets the gateway's count, as the usage event records it.
+        if (includeUsage && chunk.usage?.estimated) sse.send(frames.usage(chunk.usage));
+        continue;
+      }
+      if (chunk.delta || chunk.toolCalls || chunk.reasoning) sse.send(frames.delta(chunk));
       if (chunk.finishReason !== undefined || chunk.usage) {
         sse.send(frames.finish(chunk.finishReason ?? 'stop'));
         if (includeUsage && chunk.usage) sse.send(frames.usage(chunk.usage));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { TextCompletionInput } from '../../modules/completion/completion.service.ts';
+import type { CompletionResult, TextCompletionInput } from '../../modules/completion/completion.service.ts';
 import { sendJson } from '../respond.ts';
 import { cacheChoice } from './chat-completions.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
@@ -10,15 +10,29 @@ import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
 
 function toCompletionInput(body: CompletionRequestBody, cache?: boolean): TextCompletionInput {
-  const stop = body.stop ?? undefined;
   return {
     model: body.model,
-    prompt: typeof body.prompt === 'string' ? body.prompt : (body.prompt[0] ?? ''),
+    prompt: body.prompt,
     maxTokens: body.max_tokens ?? undefined,
     temperature: body.temperature ?? undefined,
-    topP: body.top_p ?? undefined,
-    stop: typeof stop === 'string' ? [stop] : stop,
+    wire: body,
     cache,
+  };
+}
+
+function completionJson(result: CompletionResult): Record<string, unknown> {
+  if (result.wire) {
+    const answer: Record<string, unknown> = { ...result.wire, model: result.model };
+    if (result.usage.estimated) answer.usage = usageJson(result.usage);
+    return answer;
+  }
+  return {
+    id: result.id,
+    object: 'text_completion',
+    created: result.created,
+    model: result.model,
+    choices: [{ text: result.content, index: 0, logprobs: null, finish_reason: result.finishReason }],
+    usage: usageJson(result.usage),
   };
 }
 
@@ -29,19 +43,7 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const service = deps.services.completions;
   if (!body.stream) {
     const result = await service.complete(caller, toCompletionInput(body, cacheChoice(req)), signal);
-    sendJson(
-      res,
-      200,
-      {
-        id: result.id,
-        object: 'text_completion',
-        created: result.created,
-        model: result.model,
-        choices: [{ text: result.content, index: 0, logprobs: null, finish_reason: result.finishReason }],
-        usage: usageJson(result.usage),
-      },
-      result.headers,
-    );
+    sendJson(res, 200, completionJson(result), result.headers);
     return;
   }
   const stream = await service.streamCompletion(caller, toCompletionInput(body), signal);
@@ -52,7 +54,7 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
     res,
     stream,
     {
-      delta: (text) => `${prefix}{"text":${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":null}]}`,
+      delta: (chunk) => `${prefix}{"text":${JSON.stringify(chunk.delta)},"index":0,"logprobs":null,"finish_reason":null}]}`,
       finish: (reason) => `${prefix}{"text":"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
       usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
     },

@@ -1,5 +1,5 @@
-import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage } from '../../providers/provider.ts';
-import { promptTokensBySize, type PromptText } from '../../providers/token-estimator.ts';
+import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage, ToolCall, WireRequest } from '../../providers/provider.ts';
+import { promptTokensBySize, tokensBySize, type PromptText } from '../../providers/token-estimator.ts';
 import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
@@ -20,19 +20,26 @@ interface CacheChoice {
   cache?: boolean;
 }
 
-export interface ChatInput extends GenerationParams, CacheChoice {
+/** What the gateway reads of a request; `wire`, when set, is the whole request as an OpenAI client sent it. */
+interface WireInput {
+  wire?: WireRequest;
+}
+
+export interface ChatInput extends GenerationParams, CacheChoice, WireInput {
   model: string;
   messages: ChatMessage[];
 }
 
-export interface TextCompletionInput extends GenerationParams, CacheChoice {
+export interface TextCompletionInput extends GenerationParams, CacheChoice, WireInput {
   model: string;
-  prompt: string;
+  prompt: string | string[];
 }
 
 export interface EmbeddingInput {
   model: string;
   input: string | string[];
+  /** Fields passed to the upstream as they are (dimensions, encoding_format, user...). */
+  extra?: Record<string, unknown>;
 }
 
 export interface CompletionResult {
@@ -43,6 +50,10 @@ export interface CompletionResult {
   content: string;
   finishReason: string | null;
   usage: TokenUsage;
+  toolCalls?: ToolCall[] | undefined;
+  reasoning?: string | undefined;
+  /** The upstream's whole answer in OpenAI's shape, when it speaks it. */
+  wire?: Record<string, unknown> | undefined;
   headers: Readonly<Record<string, string>>;
 }
 
@@ -90,6 +101,8 @@ interface Meter {
   span: TraceSpan | undefined;
 }
 
+type Generated = Pick<CompletionResult, 'content' | 'finishReason' | 'usage' | 'toolCalls' | 'reasoning' | 'wire'> & { id: string };
+
 const zeroUsage: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: false };
 
 /**
@@ -125,14 +138,14 @@ export class CompletionService {
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, messages, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'chat', model, messages, params.maxTokens, signal, (tenant, options) =>
+    return this.#stream(caller, 'chat', model, messages, params, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, prompt, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'completion', model, prompt, params.maxTokens, signal, (tenant, options) =>
+    return this.#stream(caller, 'completion', model, prompt, params, signal, (tenant, options) =>
       this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
@@ -144,7 +157,7 @@ export class CompletionService {
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       this.#options.router.check(input.model, 'embedding', tenant);
-      const embed = (s: AbortSignal | undefined) => this.#options.router.embeddings(input.model, { input: input.input }, this.#routeOptions(meter, tenant, s));
+      const embed = (s: AbortSignal | undefined) => this.#options.router.embeddings(input.model, { input: input.input, extra: input.extra }, this.#routeOptions(meter, tenant, s));
       const { admission, early } = await this.#admit(meter, input.input, 0, signal, embed);
       meter.admission = admission;
       if (!early) meter.upstreamStartedAt = performance.now();
@@ -166,10 +179,10 @@ export class CompletionService {
     kind: UsageKind,
     model: string,
     prompt: PromptText,
-    params: GenerationParams,
+    params: GenerationParams & WireInput,
     cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
-    call: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => Promise<Routed<{ id: string; content: string; finishReason: string | null; usage: TokenUsage }>>,
+    call: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => Promise<Routed<Generated>>,
   ): Promise<CompletionResult> {
     const meter = this.#startMeter(caller, kind, model);
     let usage: TokenUsage | undefined;
@@ -183,14 +196,27 @@ export class CompletionService {
           ? responseCacheKey(caller.tenantId, kind, model, prompt, { ...params })
           : undefined;
       // A cacheable request waits for its verdict: the answer may not need the upstream at all.
-      const { admission, early } = await this.#admit(meter, prompt, params.maxTokens ?? this.#defaultMaxTokens, signal, cacheKey ? undefined : (s) => call(tenant, this.#routeOptions(meter, undefined, s)));
+      const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, cacheKey ? undefined : (s) => call(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
       const cached = cacheKey ? await this.#options.cache.get(cacheKey) : undefined;
       if (cached) {
         meter.cacheHit = true;
         meter.routed = { model: cached.servedModel, deployment: { name: cached.deployment, provider: cached.provider, model: '' }, ttftMs: performance.now() - meter.started };
         usage = cached.usage;
-        return { id: completionId(kind), created: Math.floor(Date.now() / 1000), model, content: cached.content, finishReason: cached.finishReason, usage, headers: meter.admission.headers };
+        const id = completionId(kind);
+        return {
+          id,
+          created: Math.floor(Date.now() / 1000),
+          model,
+          content: cached.content,
+          finishReason: cached.finishReason,
+          usage,
+          toolCalls: cached.toolCalls,
+          reasoning: cached.reasoning,
+          // A replayed answer is a new completion: it gets an id of its own.
+          wire: cached.wire && { ...cached.wire, id },
+          headers: meter.admission.headers,
+        };
       }
       if (!early) meter.upstreamStartedAt = performance.now();
       const routed = await (early ?? call(tenant, this.#routeOptions(meter, undefined, signal)));
@@ -202,6 +228,9 @@ export class CompletionService {
           content: routed.result.content,
           finishReason: routed.result.finishReason,
           usage,
+          toolCalls: routed.result.toolCalls,
+          reasoning: routed.result.reasoning,
+          wire: routed.result.wire,
           servedModel: routed.model,
           provider: routed.deployment.provider,
           deployment: routed.deployment.name,
@@ -214,6 +243,9 @@ export class CompletionService {
         content: routed.result.content,
         finishReason: routed.result.finishReason,
         usage,
+        toolCalls: routed.result.toolCalls,
+        reasoning: routed.result.reasoning,
+        wire: routed.result.wire,
         headers: meter.admission.headers,
       };
     } catch (error) {
@@ -229,7 +261,7 @@ export class CompletionService {
     kind: UsageKind,
     model: string,
     prompt: PromptText,
-    maxTokens: number | undefined,
+    params: GenerationParams & WireInput,
     signal: AbortSignal | undefined,
     open: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => ReturnType<Router['stream']>,
   ): Promise<CompletionStream> {
@@ -238,7 +270,7 @@ export class CompletionService {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       this.#options.router.check(model, 'chat', tenant);
       meter.streamed = true;
-      const { admission, early } = await this.#admit(meter, prompt, maxTokens ?? this.#defaultMaxTokens, signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
+      const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
       if (!early) meter.upstreamStartedAt = performance.now();
       const routed = await (early ?? open(tenant, this.#routeOptions(meter, undefined, signal)));
@@ -262,6 +294,13 @@ export class CompletionService {
       void this.#settle(meter, undefined, error, signal);
       throw error;
     }
+  }
+
+  /** Tokens a request reserves besides its messages: the reply budget of each choice, and tool schemas by size. */
+  #reserveBeyondPrompt(params: GenerationParams & WireInput): number {
+    const choices = typeof params.wire?.n === 'number' ? params.wire.n : 1;
+    const tools = params.wire?.tools ?? params.extra?.tools;
+    return (params.maxTokens ?? this.#defaultMaxTokens) * choices + (tools === undefined ? 0 : tokensBySize(JSON.stringify(tools)));
   }
 
   #startMeter(caller: CompletionCaller, kind: UsageKind, requestedModel: string): Meter {
@@ -363,6 +402,8 @@ export class CompletionService {
         completionTokens: counted.completionTokens,
         totalTokens: counted.totalTokens,
         tokensEstimated: counted.estimated,
+        cachedTokens: counted.cachedTokens ?? 0,
+        reasoningTokens: counted.reasoningTokens ?? 0,
         ttftMs: meter.routed ? Math.round(meter.routed.ttftMs) : null,
         latencyMs: Math.round(elapsedMs),
         status,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { TokenUsage } from '../../providers/provider.ts';
+import type { TokenUsage, ToolCall } from '../../providers/provider.ts';
 import type { PromptText } from '../../providers/token-estimator.ts';
 import type { RedisClient } from '../../storage/redis-connection.ts';
 
@@ -9,6 +9,10 @@ export interface CachedCompletion {
   content: string;
   finishReason: string | null;
   usage: TokenUsage;
+  toolCalls?: ToolCall[] | undefined;
+  reasoning?: string | undefined;
+  /** The upstream's whole answer, replayed as it was (OpenAI-compatible upstreams). */
+  wire?: Record<string, unknown> | undefined;
   servedModel: string;
   provider: string;
   deployment: string;
@@ -21,7 +25,8 @@ export interface ResponseCache {
 
 /**
  * The key holds everything that shapes the answer, inside the tenant: two tenants never share an
- * entry, and a different model, prompt or parameter is a different entry.
+ * entry, and a different model, prompt or parameter is a different entry. Params include the whole
+ * request as the client sent it (tools, response_format, image parts, n, seed...) when there is one.
  */
 export function responseCacheKey(tenantId: string, kind: string, model: string, prompt: PromptText, params: Record<string, unknown>): string {
   const digest = createHash('sha256').update(JSON.stringify([kind, model, prompt, params])).digest('base64url');

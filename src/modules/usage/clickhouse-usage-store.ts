@@ -68,6 +68,8 @@ interface ChEventRow {
   completion_tokens: number;
   total_tokens: number;
   tokens_estimated: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   ttft_ms: number;
   latency_ms: number;
   cache_hit: number;
@@ -77,7 +79,7 @@ interface ChEventRow {
 }
 
 const EVENT_COLUMNS =
-  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node';
+  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node';
 
 /**
  * Usage in ClickHouse: usage_events (MergeTree by month, ordered by tenant and time) and the
@@ -513,6 +515,8 @@ function toChRow(e: UsageEvent): ChEventRow {
     completion_tokens: e.completionTokens,
     total_tokens: e.totalTokens,
     tokens_estimated: e.tokensEstimated ? 1 : 0,
+    cached_tokens: e.cachedTokens,
+    reasoning_tokens: e.reasoningTokens,
     ttft_ms: e.ttftMs ?? 0,
     latency_ms: e.latencyMs,
     cache_hit: e.cacheHit ? 1 : 0,
@@ -541,6 +545,8 @@ function fromChRow(row: ChEventRow): UsageEvent {
     completionTokens: Number(row.completion_tokens),
     totalTokens: Number(row.total_tokens),
     tokensEstimated: Number(row.tokens_estimated) === 1,
+    cachedTokens: Number(row.cached_tokens),
+    reasoningTokens: Number(row.reasoning_tokens),
     ttftMs: Number(row.ttft_ms) === 0 ? null : Number(row.ttft_ms),
     latencyMs: Number(row.latency_ms),
     status: row.status as UsageStatus,

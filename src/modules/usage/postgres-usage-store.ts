@@ -388,6 +388,8 @@ function insertStatement(events: readonly UsageEvent[]) {
       completion_tokens: e.completionTokens,
       total_tokens: e.totalTokens,
       tokens_estimated: e.tokensEstimated,
+      cached_tokens: e.cachedTokens,
+      reasoning_tokens: e.reasoningTokens,
       ttft_ms: e.ttftMs,
       latency_ms: e.latencyMs,
       status: e.status,
@@ -404,16 +406,16 @@ function insertStatement(events: readonly UsageEvent[]) {
         event_id text, request_id text, ts timestamptz, tenant_id text, user_id text, api_key_id text,
         requested_model text, served_model text, provider text, deployment text, kind text,
         prompt_tokens integer, completion_tokens integer, total_tokens integer, tokens_estimated boolean,
-        ttft_ms integer, latency_ms integer, status text, error_code text, cache_hit boolean,
+        cached_tokens integer, reasoning_tokens integer, ttft_ms integer, latency_ms integer, status text, error_code text, cache_hit boolean,
         cost_micros bigint, currency text, node text)
     ),
     ins AS (
       INSERT INTO usage_event (event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
-        provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, ttft_ms,
-        latency_ms, status, error_code, cache_hit, cost_micros, currency, node)
+        provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node)
       SELECT event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
-        provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, ttft_ms,
-        latency_ms, status, error_code, cache_hit, cost_micros, currency, node
+        provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node
       FROM input
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING tenant_id, ts, requested_model, provider, api_key_id, user_id, status, currency,
@@ -460,6 +462,8 @@ function fromRow(row: UsageEventRow): UsageEvent {
     completionTokens: row.completion_tokens,
     totalTokens: row.total_tokens,
     tokensEstimated: row.tokens_estimated,
+    cachedTokens: row.cached_tokens,
+    reasoningTokens: row.reasoning_tokens,
     ttftMs: row.ttft_ms,
     latencyMs: row.latency_ms,
     status: row.status as UsageStatus,

@@ -22,6 +22,10 @@ export interface UsageEvent {
   totalTokens: number;
   /** True when the counts were estimated locally because the upstream gave none. */
   tokensEstimated: boolean;
+  /** Prompt tokens the upstream served from its prompt cache (0 when it reported none). */
+  cachedTokens: number;
+  /** Completion tokens spent on reasoning (0 when the upstream reported none). */
+  reasoningTokens: number;
   ttftMs: number | null;
   latencyMs: number;
   status: UsageStatus;
@@ -59,6 +63,8 @@ export function newUsageEvent(init: UsageEventInit): UsageEvent {
     provider: null,
     deployment: null,
     tokensEstimated: false,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     ttftMs: null,
     latencyMs: 0,
     status: 'ok',
@@ -125,6 +131,8 @@ export function normaliseUsageEvent(input: UsageEvent): { event: UsageEvent; pro
     completionTokens,
     totalTokens: raw.totalTokens === undefined ? promptTokens + completionTokens : count(raw.totalTokens),
     tokensEstimated: raw.tokensEstimated === true,
+    cachedTokens: count(raw.cachedTokens),
+    reasoningTokens: count(raw.reasoningTokens),
     ttftMs: raw.ttftMs === null || raw.ttftMs === undefined ? null : count(raw.ttftMs),
     latencyMs: count(raw.latencyMs),
     status,

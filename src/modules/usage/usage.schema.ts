@@ -150,6 +150,8 @@ UsageEventRef.implement({
     completionTokens: t.exposeInt('completionTokens'),
     totalTokens: t.exposeInt('totalTokens'),
     tokensEstimated: t.exposeBoolean('tokensEstimated', { description: "True when counted locally because the upstream gave no counts." }),
+    cachedTokens: t.exposeInt('cachedTokens', { description: "Prompt tokens the upstream served from its prompt cache (0 when it reported none)." }),
+    reasoningTokens: t.exposeInt('reasoningTokens', { description: 'Completion tokens spent on reasoning (0 when the upstream reported none).' }),
     ttftMs: t.exposeInt('ttftMs', { nullable: true, description: 'Time to first token.' }),
     latencyMs: t.exposeInt('latencyMs'),
     status: t.field({ type: UsageStatusEnum, resolve: (e) => e.status }),

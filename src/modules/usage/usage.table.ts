@@ -17,6 +17,8 @@ export interface UsageEventTable {
   completion_tokens: number;
   total_tokens: number;
   tokens_estimated: boolean;
+  cached_tokens: number;
+  reasoning_tokens: number;
   ttft_ms: number | null;
   latency_ms: number;
   status: string;

@@ -7,12 +7,13 @@ import type {
   CompletionRequest,
   EmbeddingRequest,
   EmbeddingResult,
-  GenerationParams,
   GenerationResult,
   LlmProvider,
   StreamChunk,
+  ToolCall,
   UpstreamModel,
 } from '../provider.ts';
+import { ollamaChatBody, ollamaOptions } from './ollama-chat-request.ts';
 import { ProviderError } from '../provider-error.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
@@ -22,25 +23,38 @@ type Dialect = 'chat' | 'generate';
 
 interface StreamState {
   parts: string[];
+  /** Tool calls streamed so far: the next one's index. */
+  toolCalls: number;
   finishReason: string | null;
   promptTokens: number | undefined;
   completionTokens: number | undefined;
   done: boolean;
 }
 
-/** Sampling settings go in Ollama's `options`, merged over any the caller passed through `extra`. */
-function bodyFields(request: GenerationParams): JsonObject {
-  const { options: extraOptions, ...extra } = request.extra ?? {};
-  const options: JsonObject = { ...asObject(extraOptions) };
-  if (request.maxTokens !== undefined) options.num_predict = request.maxTokens;
-  if (request.temperature !== undefined) options.temperature = request.temperature;
-  if (request.topP !== undefined) options.top_p = request.topP;
-  if (request.stop !== undefined) options.stop = request.stop;
+/** Sampling settings, seed and penalties go in Ollama's `options`; other fields passed through `extra` stay at the top. */
+function bodyFields(request: CompletionRequest): JsonObject {
+  const { options: _options, ...extra } = request.extra ?? {};
+  const options = ollamaOptions(request);
   return Object.keys(options).length > 0 ? { ...extra, options } : extra;
 }
 
 function textOf(line: JsonObject, dialect: Dialect): string | undefined {
   return dialect === 'chat' ? stringField(asObject(line.message), 'content') : stringField(line, 'response');
+}
+
+/** Ollama's tool calls in OpenAI's shape: arguments as a JSON string, and an id minted when it gave none. */
+function openAiToolCalls(message: JsonObject | undefined): ToolCall[] | undefined {
+  const calls = message?.tool_calls;
+  if (!Array.isArray(calls) || calls.length === 0) return undefined;
+  return calls.map((item) => {
+    const call = asObject(item);
+    const fn = asObject(call?.function);
+    return {
+      id: stringField(call, 'id') ?? `call_${randomId(24)}`,
+      type: 'function',
+      function: { name: stringField(fn, 'name') ?? '', arguments: JSON.stringify(fn?.arguments ?? {}) },
+    };
+  });
 }
 
 /**
@@ -58,24 +72,22 @@ export class OllamaProvider implements LlmProvider {
     this.#client = new UpstreamClient(options);
   }
 
-  chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult> {
-    const payload = { ...bodyFields(request), model: request.model, messages: request.messages, stream: false };
-    return this.#generate('/api/chat', payload, 'chat', request.messages, request.model, options);
+  async chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult> {
+    return this.#generate('/api/chat', ollamaChatBody(request, false, this.name), 'chat', request.messages, request.model, options);
   }
 
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
-    const payload = { ...bodyFields(request), model: request.model, messages: request.messages, stream: true };
-    return this.#stream('/api/chat', payload, 'chat', request.messages, options);
+    // The body is built on the first read, so a request Ollama cannot express fails like any upstream refusal.
+    return this.#stream('/api/chat', () => ollamaChatBody(request, true, this.name), 'chat', request.messages, options);
   }
 
-  complete(request: CompletionRequest, options?: CallOptions): Promise<GenerationResult> {
-    const payload = { ...bodyFields(request), model: request.model, prompt: request.prompt, stream: false };
+  async complete(request: CompletionRequest, options?: CallOptions): Promise<GenerationResult> {
+    const payload = { ...bodyFields(request), model: request.model, prompt: this.#singlePrompt(request.prompt), stream: false };
     return this.#generate('/api/generate', payload, 'generate', request.prompt, request.model, options);
   }
 
   streamCompletion(request: CompletionRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
-    const payload = { ...bodyFields(request), model: request.model, prompt: request.prompt, stream: true };
-    return this.#stream('/api/generate', payload, 'generate', request.prompt, options);
+    return this.#stream('/api/generate', () => ({ ...bodyFields(request), model: request.model, prompt: this.#singlePrompt(request.prompt), stream: true }), 'generate', request.prompt, options);
   }
 
   async embeddings(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult> {
@@ -121,11 +133,16 @@ export class OllamaProvider implements LlmProvider {
     }
     const promptTokens = countField(body, 'prompt_eval_count');
     const completionTokens = countField(body, 'eval_count');
+    const message = asObject(body.message);
+    const toolCalls = openAiToolCalls(message);
+    const reasoning = stringField(message, 'thinking');
     return {
       id: `ollama-${randomId(24)}`,
       model: stringField(body, 'model') ?? requestedModel,
       content,
-      finishReason: stringField(body, 'done_reason') ?? (body.done === true ? 'stop' : null),
+      ...(toolCalls ? { toolCalls } : {}),
+      ...(reasoning ? { reasoning } : {}),
+      finishReason: toolCalls ? 'tool_calls' : (stringField(body, 'done_reason') ?? (body.done === true ? 'stop' : null)),
       usage:
         reportedUsage(promptTokens, completionTokens) ??
         (await estimateUsage(prompt, content, { promptTokens, completionTokens })),
@@ -134,24 +151,24 @@ export class OllamaProvider implements LlmProvider {
 
   async *#stream(
     path: string,
-    payload: JsonObject,
+    payload: () => JsonObject,
     dialect: Dialect,
     prompt: PromptText,
     options: CallOptions | undefined,
   ): AsyncGenerator<StreamChunk, void, undefined> {
-    const body = await this.#client.postStream(path, payload, options);
-    const state: StreamState = { parts: [], finishReason: null, promptTokens: undefined, completionTokens: undefined, done: false };
+    const body = await this.#client.postStream(path, payload(), options);
+    const state: StreamState = { parts: [], toolCalls: 0, finishReason: null, promptTokens: undefined, completionTokens: undefined, done: false };
     const lines = new LineSplitter();
     try {
       for await (const bytes of body) {
         for (const line of lines.push(bytes as Buffer)) {
-          const delta = this.#fold(line, dialect, state);
-          if (delta) yield { delta };
+          const chunk = this.#fold(line, dialect, state);
+          if (chunk) yield chunk;
         }
       }
       const tail = lines.end();
-      const delta = tail === undefined ? undefined : this.#fold(tail, dialect, state);
-      if (delta) yield { delta };
+      const chunk = tail === undefined ? undefined : this.#fold(tail, dialect, state);
+      if (chunk) yield chunk;
     } catch (error) {
       throw failureFromException(this.name, error, options?.signal, 'body');
     }
@@ -162,8 +179,8 @@ export class OllamaProvider implements LlmProvider {
     yield { delta: '', finishReason: state.finishReason, usage };
   }
 
-  /** Folds one NDJSON line into the state; returns the text it adds. */
-  #fold(line: string, dialect: Dialect, state: StreamState): string | undefined {
+  /** Folds one NDJSON line into the state; returns what it adds (text, reasoning, whole tool calls). */
+  #fold(line: string, dialect: Dialect, state: StreamState): StreamChunk | undefined {
     if (line === '' || state.done) return undefined;
     let event: JsonObject | undefined;
     try {
@@ -176,12 +193,27 @@ export class OllamaProvider implements LlmProvider {
     if (error !== undefined) throw new ProviderError('server', this.name, `${this.name} reported an error mid-stream: ${error}`);
     const text = textOf(event, dialect);
     if (text) state.parts.push(text);
+    const message = asObject(event.message);
+    const reasoning = stringField(message, 'thinking');
+    const toolCalls = openAiToolCalls(message)?.map((call) => ({ index: state.toolCalls++, ...call }));
     if (event.done === true) {
       state.done = true;
-      state.finishReason = stringField(event, 'done_reason') ?? 'stop';
+      state.finishReason = state.toolCalls > 0 ? 'tool_calls' : (stringField(event, 'done_reason') ?? 'stop');
       state.promptTokens = countField(event, 'prompt_eval_count');
       state.completionTokens = countField(event, 'eval_count');
     }
-    return text;
+    if (!text && !reasoning && !toolCalls) return undefined;
+    const chunk: StreamChunk = { delta: text ?? '' };
+    if (reasoning) chunk.reasoning = reasoning;
+    if (toolCalls) chunk.toolCalls = toolCalls;
+    return chunk;
+  }
+
+  /** Ollama's /api/generate takes one prompt. */
+  #singlePrompt(prompt: string | string[]): string {
+    if (typeof prompt === 'string') return prompt;
+    if (prompt.length === 1) return prompt[0] as string;
+    const message = 'prompt: Ollama takes one prompt per request';
+    throw new ProviderError('client', this.name, `${this.name} cannot take the request: ${message}`, { status: 400, upstreamMessage: message });
   }
 }

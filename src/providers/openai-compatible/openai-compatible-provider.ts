@@ -1,4 +1,4 @@
-import { asObject, countField, firstElement, stringField, type JsonObject } from '../json-fields.ts';
+import { asObject, countField, stringField, type JsonObject } from '../json-fields.ts';
 import { LineSplitter } from '../line-splitter.ts';
 import type {
   CallOptions,
@@ -10,13 +10,17 @@ import type {
   GenerationResult,
   LlmProvider,
   StreamChunk,
+  ToolCall,
+  ToolCallDelta,
   UpstreamModel,
 } from '../provider.ts';
+import { noCounts, readUsageBlock, withDetails, type ReportedCounts } from '../openai-usage.ts';
 import { ProviderError } from '../provider-error.ts';
 import { SseDecoder } from '../sse-decoder.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
 import { failureFromException, upstreamMessage } from '../upstream-failure.ts';
+import { withModel } from './relayed-event.ts';
 
 type Dialect = 'chat' | 'completion';
 
@@ -24,9 +28,24 @@ type Dialect = 'chat' | 'completion';
 interface StreamState {
   parts: string[];
   finishReason: string | null;
-  promptTokens: number | undefined;
-  completionTokens: number | undefined;
+  counts: ReportedCounts;
   done: boolean;
+  /** The last event's additions to the first choice, when it had any. */
+  chunk: StreamChunk | undefined;
+  /** The last event brought content, a tool call or reasoning to some choice. */
+  progressed: boolean;
+  /** The last event was a usage block without choices. */
+  usageOnly: boolean;
+}
+
+/** How a stream's events reach a client that speaks OpenAI's wire: as they came, `model` rewritten. */
+interface Relay {
+  /** The name the client asked for, as a JSON string literal. */
+  quotedModel: string;
+  /** The client asked for the usage event (include_usage is forced on for metering either way). */
+  includeUsage: boolean;
+  /** SSE frames not handed over yet. */
+  pending: string;
 }
 
 function generationFields(request: GenerationParams): JsonObject {
@@ -39,14 +58,52 @@ function generationFields(request: GenerationParams): JsonObject {
   };
 }
 
+/** A request that came in on OpenAI's wire is answered on it: the relay for its stream. */
+function relayFor(wire: JsonObject | undefined): Relay | undefined {
+  if (!wire) return undefined;
+  return { quotedModel: JSON.stringify(wire.model), includeUsage: asObject(wire.stream_options)?.include_usage === true, pending: '' };
+}
+
+/** A base64 embedding (little-endian float32) as numbers; copied, since a decoded Buffer may sit unaligned in a pool. */
+function float32s(base64: string): number[] {
+  return [...new Float32Array(new Uint8Array(Buffer.from(base64, 'base64')).buffer)];
+}
+
+/** The first choice: the one with index 0, or the first listed when indexes are left out. */
+function firstChoice(choices: unknown): JsonObject | undefined {
+  if (!Array.isArray(choices)) return undefined;
+  for (const item of choices) {
+    const choice = asObject(item);
+    if (choice && (choice.index === 0 || choice.index === undefined)) return choice;
+  }
+  return undefined;
+}
+
 function textOf(choice: JsonObject | undefined, dialect: Dialect): string | undefined {
   if (dialect === 'completion') return stringField(choice, 'text');
   return stringField(asObject(choice?.message) ?? asObject(choice?.delta), 'content');
 }
 
+/** vLLM and DeepSeek call it reasoning_content, others reasoning. */
+function reasoningOf(message: JsonObject | undefined): string | undefined {
+  return stringField(message, 'reasoning_content') ?? stringField(message, 'reasoning');
+}
+
+/** Whether a streamed choice brings something to show: content, a tool call piece, reasoning. */
+function choiceAdds(item: unknown): boolean {
+  const choice = asObject(item);
+  if (!choice) return false;
+  if (typeof choice.text === 'string' && choice.text !== '') return true;
+  const delta = asObject(choice.delta);
+  if (!delta) return false;
+  return (typeof delta.content === 'string' && delta.content !== '') || Array.isArray(delta.tool_calls) || !!reasoningOf(delta) || delta.refusal != null || delta.audio != null;
+}
+
 /**
  * Any server that speaks OpenAI's /v1 API: vLLM, llama.cpp server, TGI, Groq, OpenRouter and the like.
- * Streams always ask for stream_options.include_usage so counts come from the upstream when it can.
+ * A request that came in on OpenAI's wire goes upstream as it came, with the deployment's model, and
+ * the answer comes back whole for the surface to relay. Streams always ask for
+ * stream_options.include_usage so counts come from the upstream when it can.
  */
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai';
@@ -59,23 +116,31 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   }
 
   chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult> {
-    const payload = { ...generationFields(request), model: request.model, messages: request.messages, stream: false };
+    const payload = request.wire
+      ? { ...request.wire, model: request.model }
+      : { ...generationFields(request), model: request.model, messages: request.messages, stream: false };
     return this.#generate('/chat/completions', payload, 'chat', request.messages, request.model, options);
   }
 
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
-    const payload = { ...generationFields(request), model: request.model, messages: request.messages };
-    return this.#stream('/chat/completions', payload, 'chat', request.messages, options);
+    const payload = request.wire
+      ? { ...request.wire, model: request.model }
+      : { ...generationFields(request), model: request.model, messages: request.messages };
+    return this.#stream('/chat/completions', payload, 'chat', request.messages, relayFor(request.wire), options);
   }
 
   complete(request: CompletionRequest, options?: CallOptions): Promise<GenerationResult> {
-    const payload = { ...generationFields(request), model: request.model, prompt: request.prompt, stream: false };
+    const payload = request.wire
+      ? { ...request.wire, model: request.model }
+      : { ...generationFields(request), model: request.model, prompt: request.prompt, stream: false };
     return this.#generate('/completions', payload, 'completion', request.prompt, request.model, options);
   }
 
   streamCompletion(request: CompletionRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
-    const payload = { ...generationFields(request), model: request.model, prompt: request.prompt };
-    return this.#stream('/completions', payload, 'completion', request.prompt, options);
+    const payload = request.wire
+      ? { ...request.wire, model: request.model }
+      : { ...generationFields(request), model: request.model, prompt: request.prompt };
+    return this.#stream('/completions', payload, 'completion', request.prompt, relayFor(request.wire), options);
   }
 
   async embeddings(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult> {
@@ -86,8 +151,10 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const embeddings: number[][] = [];
     for (const [position, row] of rows.entries()) {
       const vector = row?.embedding;
-      if (!Array.isArray(vector)) throw this.#malformed('an embedding that is not an array of numbers');
-      embeddings[countField(row, 'index') ?? position] = vector as number[];
+      // A client that asked for encoding_format base64 gets it from the upstream: little-endian float32.
+      if (typeof vector === 'string') embeddings[countField(row, 'index') ?? position] = float32s(vector);
+      else if (Array.isArray(vector)) embeddings[countField(row, 'index') ?? position] = vector as number[];
+      else throw this.#malformed('an embedding that is neither numbers nor base64');
     }
     const promptTokens = countField(asObject(body?.usage), 'prompt_tokens');
     const usage =
@@ -121,20 +188,26 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     options: CallOptions | undefined,
   ): Promise<GenerationResult> {
     const body = asObject(await this.#client.postJson(path, payload, options));
-    const choice = firstElement(body?.choices);
-    if (!body || !choice) throw this.#malformed('an answer without choices');
+    if (!body || !Array.isArray(body.choices)) throw this.#malformed('an answer without choices');
+    const choice = firstChoice(body.choices);
+    const message = asObject(choice?.message);
     const content = textOf(choice, dialect) ?? '';
-    const counts = asObject(body.usage);
-    const promptTokens = countField(counts, 'prompt_tokens');
-    const completionTokens = countField(counts, 'completion_tokens');
+    const counts = noCounts();
+    readUsageBlock(asObject(body.usage), counts);
+    const usage =
+      reportedUsage(counts.promptTokens, counts.completionTokens) ??
+      (await estimateUsage(prompt, content, counts));
+    const toolCalls = message?.tool_calls;
+    const reasoning = reasoningOf(message);
     return {
       id: stringField(body, 'id') ?? '',
       model: stringField(body, 'model') ?? requestedModel,
       content,
       finishReason: stringField(choice, 'finish_reason') ?? null,
-      usage:
-        reportedUsage(promptTokens, completionTokens) ??
-        (await estimateUsage(prompt, content, { promptTokens, completionTokens })),
+      usage: withDetails(usage, counts),
+      ...(Array.isArray(toolCalls) ? { toolCalls: toolCalls as ToolCall[] } : {}),
+      ...(reasoning === undefined ? {} : { reasoning }),
+      wire: body,
     };
   }
 
@@ -143,11 +216,12 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     payload: JsonObject,
     dialect: Dialect,
     prompt: PromptText,
+    relay: Relay | undefined,
     options: CallOptions | undefined,
   ): AsyncGenerator<StreamChunk, void, undefined> {
     const streamOptions = { ...asObject(payload.stream_options), include_usage: true };
     const body = await this.#client.postStream(path, { ...payload, stream: true, stream_options: streamOptions }, options);
-    const state: StreamState = { parts: [], finishReason: null, promptTokens: undefined, completionTokens: undefined, done: false };
+    const state: StreamState = { parts: [], finishReason: null, counts: noCounts(), done: false, chunk: undefined, progressed: false, usageOnly: false };
     const lines = new LineSplitter();
     const events = new SseDecoder();
     try {
@@ -156,15 +230,15 @@ export class OpenAiCompatibleProvider implements LlmProvider {
         for (const line of lines.push(bytes as Buffer)) {
           const data = events.push(line);
           if (data === undefined || state.done) continue;
-          const delta = this.#fold(data, dialect, state);
-          if (delta) yield { delta };
+          const chunk = this.#next(data, dialect, state, relay);
+          if (chunk) yield chunk;
         }
       }
       const tail = lines.end();
       const data = (tail === undefined ? undefined : events.push(tail)) ?? events.flush();
       if (data !== undefined && !state.done) {
-        const delta = this.#fold(data, dialect, state);
-        if (delta) yield { delta };
+        const chunk = this.#next(data, dialect, state, relay);
+        if (chunk) yield chunk;
       }
     } catch (error) {
       throw failureFromException(this.name, error, options?.signal, 'body');
@@ -172,17 +246,40 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     if (!state.done && state.finishReason === null) {
       throw new ProviderError('protocol', this.name, `${this.name} ended the stream before it finished`);
     }
+    const counts = state.counts;
     const usage =
-      reportedUsage(state.promptTokens, state.completionTokens) ??
-      (await estimateUsage(prompt, state.parts.join(''), state));
-    yield { delta: '', finishReason: state.finishReason, usage };
+      reportedUsage(counts.promptTokens, counts.completionTokens) ??
+      (await estimateUsage(prompt, state.parts.join(''), counts));
+    const last: StreamChunk = { delta: '', finishReason: state.finishReason, usage: withDetails(usage, counts) };
+    if (relay) last.wire = relay.pending;
+    yield last;
   }
 
-  /** Folds one SSE event into the state; returns the text it adds. */
-  #fold(data: string, dialect: Dialect, state: StreamState): string | undefined {
+  /**
+   * The chunk one event makes, if any. Relaying, the event's frame joins those pending, and they leave
+   * with the next event that shows progress (so the first chunk is the first token, and a role event
+   * or the finish and usage events add no chunk of their own); the rest leave with the last chunk.
+   */
+  #next(data: string, dialect: Dialect, state: StreamState, relay: Relay | undefined): StreamChunk | undefined {
+    this.#fold(data, dialect, state);
+    if (!relay) return state.chunk;
+    if (state.done || (state.usageOnly && !relay.includeUsage)) return undefined;
+    relay.pending += `data: ${withModel(data, relay.quotedModel)}\n\n`;
+    if (!state.progressed) return undefined;
+    const chunk = state.chunk ?? { delta: '' };
+    chunk.wire = relay.pending;
+    relay.pending = '';
+    return chunk;
+  }
+
+  /** Folds one SSE event into the state, with what it adds to the first choice. */
+  #fold(data: string, dialect: Dialect, state: StreamState): void {
+    state.chunk = undefined;
+    state.progressed = false;
+    state.usageOnly = false;
     if (data === '[DONE]') {
       state.done = true;
-      return undefined;
+      return;
     }
     let event: JsonObject | undefined;
     try {
@@ -197,17 +294,26 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     // Usage may ride on the last chunk that still has choices (vLLM continuous usage, llama.cpp), or on
     // a chunk of its own with empty choices; the last one seen wins.
     const usage = asObject(event.usage);
-    if (usage) {
-      state.promptTokens = countField(usage, 'prompt_tokens') ?? state.promptTokens;
-      state.completionTokens = countField(usage, 'completion_tokens') ?? state.completionTokens;
+    readUsageBlock(usage, state.counts);
+    const choices = Array.isArray(event.choices) ? event.choices : [];
+    state.usageOnly = usage !== undefined && choices.length === 0;
+    for (const item of choices) {
+      const finishReason = stringField(asObject(item), 'finish_reason');
+      if (finishReason && (state.finishReason === null || asObject(item)?.index === 0)) state.finishReason = finishReason;
+      if (!state.progressed && choiceAdds(item)) state.progressed = true;
     }
-    const choice = firstElement(event.choices);
-    if (!choice) return undefined;
-    const finishReason = stringField(choice, 'finish_reason');
-    if (finishReason) state.finishReason = finishReason;
+    const choice = firstChoice(choices);
+    if (!choice) return;
     const text = textOf(choice, dialect);
     if (text) state.parts.push(text);
-    return text;
+    const delta = asObject(choice.delta);
+    const toolCalls = delta?.tool_calls;
+    const reasoning = reasoningOf(delta);
+    if (!text && !Array.isArray(toolCalls) && !reasoning) return;
+    const chunk: StreamChunk = { delta: text ?? '' };
+    if (Array.isArray(toolCalls)) chunk.toolCalls = toolCalls as ToolCallDelta[];
+    if (reasoning) chunk.reasoning = reasoning;
+    state.chunk = chunk;
   }
 
   #malformed(what: string): ProviderError {
