@@ -2,12 +2,13 @@ import type { AuditLogTable } from './modules/audit/audit.table.ts';
 import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
 import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
-import type { PlanTable } from './modules/plan/plan.table.ts';
+import type { PlanPriceTable, PlanTable } from './modules/plan/plan.table.ts';
 import type { QuotaAlertDeliveryTable } from './modules/quota/quota-alert-delivery.table.ts';
 import type { TenantTable } from './modules/tenant/tenant.table.ts';
 
 export interface Database {
   plan: PlanTable;
+  plan_price: PlanPriceTable;
   tenant: TenantTable;
   api_key: ApiKeyTable;
   provider_credential: ProviderCredentialTable;

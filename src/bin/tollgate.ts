@@ -20,6 +20,7 @@ Commands:
   print-schema          print the GraphQL schema, sorted (--out FILE to write it)
   tenant create|list    create or list tenants, as the platform admin
   key create            create a tenant API key and print its secret once
+  plan list|create|update|retire   the plan catalogue: limits, prices (versioned), retirement
   secrets rotate        re-encrypt stored provider credentials with the current key
   help [command]        show help for a command
 
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
       return printSchemaCommand(rest);
     case 'tenant':
     case 'key':
+    case 'plan':
       return runAdminCommand(command, rest, configOrExit);
     case 'secrets':
       return runSecretsCommand(rest, configOrExit);

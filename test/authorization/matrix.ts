@@ -53,6 +53,12 @@ export interface Ref {
 }
 const ref = (name: keyof SeededObjects): Ref => ({ ref: name });
 
+/** A value new on every request (e.g. the id of a plan to create), starting with the prefix. */
+export interface Fresh {
+  readonly fresh: string;
+}
+const fresh = (prefix: string): Fresh => ({ fresh: prefix });
+
 export type Variables = { readonly [name: string]: unknown };
 
 export interface GraphqlRow {
@@ -187,6 +193,11 @@ export const matrix: readonly MatrixRow[] = [
     'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { tenantId autoFailover } } }',
     { input: { tenantId: ref('tenantId'), autoFailover: true } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'createPlan', 'mutation($input: CreatePlanInput!) { createPlan(input: $input) { plan { id } } }',
+    { input: { id: fresh('matrix'), name: 'Created by the matrix', currency: 'GBP', monthlyPrice: '1.00', hardQuota: false } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+  gql('Mutation', 'retirePlan', 'mutation($id: ID!) { retirePlan(id: $id) { plan { id retiredAt } } }', { id: 'matrix-retired' },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'updatePlan', 'mutation($input: UpdatePlanInput!) { updatePlan(input: $input) { plan { id requestsPerMinute } } }',
     { input: { id: 'enterprise', requestsPerMinute: 300 } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),

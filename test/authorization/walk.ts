@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { graphqlRequest, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { randomId } from '../../src/shared/ids.ts';
-import type { GraphqlRow, MatrixRow, Outcome, Ref, SeededObjects, V1Row, Variables, Viewpoint } from './matrix.ts';
+import type { Fresh, GraphqlRow, MatrixRow, Outcome, Ref, SeededObjects, V1Row, Variables, Viewpoint } from './matrix.ts';
 import { rowName } from './matrix.ts';
 
 // Runs the rows of matrix.ts as real requests: GraphQL over HTTP, subscriptions over SSE and graphql-ws, /v1 over
@@ -150,11 +150,13 @@ export function headersOf(viewpoint: Viewpoint, own: SeededTenant, other: Seeded
   }
 }
 
+const isFresh = (value: unknown): value is Fresh => typeof value === 'object' && value !== null && 'fresh' in value && Object.keys(value).length === 1;
 const isRef = (value: unknown): value is Ref => typeof value === 'object' && value !== null && 'ref' in value && Object.keys(value).length === 1;
 
 /** Replaces every ref with the target tenant's object. */
 export function resolveRefs(value: unknown, target: SeededObjects): unknown {
   if (isRef(value)) return target[value.ref];
+  if (isFresh(value)) return `${value.fresh}-${randomId(10)}`;
   if (Array.isArray(value)) return value.map((item) => resolveRefs(item, target));
   if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, target)]));
   return value;

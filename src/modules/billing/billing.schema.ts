@@ -2,10 +2,10 @@ import { builder } from '../../builder.ts';
 import { badInput } from '../../shared/errors.ts';
 import { requireAuthenticated } from '../auth/access.ts';
 import { ChatMessageInput } from '../completion/completion.schema.ts';
-import { PlanRef } from '../plan/plan.schema.ts';
+import { PlanPriceRef, PlanRef } from '../plan/plan.schema.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';
 import { MoneyRef } from '../usage/usage.schema.ts';
-import type { CostEstimate, Invoice, InvoiceLine, InvoicePlanPeriod } from './billing.service.ts';
+import type { CostEstimate, Invoice, InvoiceCharge, InvoiceLine, InvoicePlanPeriod } from './billing.service.ts';
 
 const CostEstimateRef = builder.objectRef<CostEstimate>('CostEstimate');
 CostEstimateRef.implement({
@@ -51,7 +51,22 @@ InvoicePlanPeriodRef.implement({
     from: t.expose('from', { type: 'DateTime' }),
     to: t.expose('to', { type: 'DateTime', description: 'Exclusive.' }),
     days: t.exposeInt('days'),
-    baseFee: t.field({ type: MoneyRef, description: "The plan's monthly price times days / days in the month.", resolve: (span) => span.baseFee }),
+    baseFee: t.field({ type: MoneyRef, description: "The plan's monthly price times days / days in the month, at the price versions in force.", resolve: (span) => span.baseFee }),
+  }),
+});
+
+const InvoiceChargeRef = builder.objectRef<InvoiceCharge>('InvoiceCharge');
+InvoiceChargeRef.implement({
+  description: 'A stretch of the month at one plan and one version of its price: what it adds to the invoice.',
+  fields: (t) => ({
+    plan: t.field({ type: PlanRef, resolve: (charge) => charge.plan }),
+    price: t.field({ type: PlanPriceRef, description: 'The price version in force in this stretch.', resolve: (charge) => charge.price }),
+    from: t.expose('from', { type: 'DateTime' }),
+    to: t.expose('to', { type: 'DateTime', description: 'Exclusive.' }),
+    baseFee: t.field({ type: MoneyRef, description: 'The monthly price times the time of this stretch / the time of the month.', resolve: (charge) => charge.baseFee }),
+    tokens: t.exposeInt('tokens', { description: 'Tokens served in this stretch.' }),
+    overageTokens: t.exposeInt('overageTokens', { description: "Of those, the ones beyond the month's included tokens, in the order served." }),
+    overageCharge: t.field({ type: MoneyRef, description: "overageTokens at this version's tiers.", resolve: (charge) => charge.overageCharge }),
   }),
 });
 
@@ -88,11 +103,12 @@ InvoiceRef.implement({
     currency: t.exposeString('currency'),
     planPeriods: t.field({ type: [InvoicePlanPeriodRef], resolve: (invoice) => invoice.planPeriods }),
     baseFee: t.field({ type: MoneyRef, resolve: (invoice) => invoice.baseFee }),
-    includedTokens: t.exposeInt('includedTokens'),
+    charges: t.field({ type: [InvoiceChargeRef], description: 'The month cut at plan and price changes, in order.', resolve: (invoice) => invoice.charges }),
+    includedTokens: t.exposeInt('includedTokens', { nullable: true, description: 'null: unlimited.' }),
     usedTokens: t.exposeInt('usedTokens'),
     overageTokens: t.exposeInt('overageTokens'),
     overageRatePerMillion: t.field({ type: MoneyRef, resolve: (invoice) => invoice.overageRatePerMillion }),
-    overageCharge: t.field({ type: MoneyRef, description: 'overageTokens times the overage rate.', resolve: (invoice) => invoice.overageCharge }),
+    overageCharge: t.field({ type: MoneyRef, description: "The charges' overage, each stretch at its price version's tiers.", resolve: (invoice) => invoice.overageCharge }),
     total: t.field({ type: MoneyRef, description: 'baseFee plus overageCharge.', resolve: (invoice) => invoice.total }),
     lines: t.field({ type: [InvoiceLineRef], resolve: (invoice) => invoice.lines.map((line) => ({ line, admin: invoice.showCostBasis })) }),
   }),
