@@ -1,5 +1,6 @@
 import type { AuditLogTable } from './modules/audit/audit.table.ts';
 import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
+import type { BudgetTable } from './modules/budget/budget.table.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
 import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
 import type { PlanPriceTable, PlanTable } from './modules/plan/plan.table.ts';
@@ -16,4 +17,5 @@ export interface Database {
   audit_log: AuditLogTable;
   limit_override: LimitOverrideTable;
   quota_alert_delivery: QuotaAlertDeliveryTable;
+  budget: BudgetTable;
 }

@@ -12,6 +12,8 @@ import { PlanService } from './modules/plan/plan.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
 import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
+import { BudgetGate } from './modules/budget/budget-gate.ts';
+import type { BudgetService } from './modules/budget/budget.service.ts';
 import { createRouter, type Router } from './router/router.ts';
 import { warmTokenizer } from './providers/token-estimator.ts';
 import { hostname } from 'node:os';
@@ -63,6 +65,7 @@ export interface Services {
   billing: BillingService;
   usage: UsageService;
   plans: PlanService;
+  budgets: BudgetService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -113,7 +116,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       router,
       prices,
       meter: usage.meter,
-      gate: limits.gate,
+      gate: new BudgetGate(limits.gate, limits.budgets, prices, logger),
       defaultMaxTokens: config.limits.defaultMaxTokens,
       cache: redis
         ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
@@ -130,7 +133,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         .then((ids) => Promise.all(ids.map((id) => limits.service.changed(id))))
         .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
     });
-    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
+    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, usage: new UsageService(usage.store) };
     return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();

@@ -12,6 +12,7 @@ import './modules/usage/usage.schema.ts';
 import './modules/limits/limits.schema.ts';
 import './modules/quota/quota.schema.ts';
 import './modules/billing/billing.schema.ts';
+import './modules/budget/budget.schema.ts';
 
 export const schema = builder.toSchema();
 

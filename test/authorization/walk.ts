@@ -294,6 +294,8 @@ export interface WalkContext {
   other: SeededTenant;
   /** Fires a quota update of a tenant, for quotaUpdated subscribers to receive. */
   quotaUpdate(tenantId: string): Promise<void>;
+  /** Fires a budget alert of a tenant, for budgetAlert subscribers to receive. */
+  budgetAlert(tenantId: string): Promise<void>;
 }
 
 /** Runs one cell of the matrix and says what came back. */
@@ -316,7 +318,7 @@ async function runGraphql(ctx: WalkContext, row: GraphqlRow, headers: Record<str
   const variables = resolveRefs(row.variables, ctx.own) as Variables;
   const sent = JSON.stringify({ query: row.document, variables });
   if (row.type === 'Subscription') {
-    const poke = row.field === 'quotaUpdated' ? () => ctx.quotaUpdate(ctx.own.tenantId) : undefined;
+    const poke = row.field === 'quotaUpdated' ? () => ctx.quotaUpdate(ctx.own.tenantId) : row.field === 'budgetAlert' ? () => ctx.budgetAlert(ctx.own.tenantId) : undefined;
     // Both transports: SSE with the credentials in headers, graphql-ws with them in connectionParams.
     const sse = await subscribeOnce(ctx.app.url, { query: row.document, variables }, headers, poke);
     const ws = await subscribeOverWebSocket(ctx.app.url, { query: row.document, variables }, headers, poke);
@@ -324,7 +326,7 @@ async function runGraphql(ctx: WalkContext, row: GraphqlRow, headers: Record<str
     const outcomes = [sse.result, ws.result].map((result) => {
       const { got } = classifyGraphql(row, result);
       const data = result?.data?.[row.field] as { tenantId?: string } | undefined;
-      return got === 'ALLOWED' && row.field === 'quotaUpdated' && data?.tenantId !== ctx.own.tenantId ? 'other: an update of another tenant' : got;
+      return got === 'ALLOWED' && (row.field === 'quotaUpdated' || row.field === 'budgetAlert') && data?.tenantId !== ctx.own.tenantId ? 'other: an update of another tenant' : got;
     });
     const [overSse, overWs] = outcomes as [Cell['got'], Cell['got']];
     return [overSse === overWs ? overSse : `other: ${overSse} over SSE, ${overWs} over graphql-ws`, sent, text];
