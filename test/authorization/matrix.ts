@@ -140,6 +140,8 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'budgets', 'query($id: ID!) { tenant(id: $id) { budgets { tenantId apiKeyId limit { amount } spent { amount } } } }', { id: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Tenant', 'forecast', 'query($id: ID!) { tenant(id: $id) { forecast(method: TREND) { month projectedTokens quotaCrossingDate } } }', { id: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'inferenceConfig', 'query($id: ID!) { tenant(id: $id) { inferenceConfig { tenantId autoFailover preferredProvider } } }', { id: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'invoicePreview', 'query($id: ID!) { tenant(id: $id) { invoicePreview { tenantId month total { amount currency } lines { model requests } } } }', { id: ref('tenantId') },

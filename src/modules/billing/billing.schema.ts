@@ -5,7 +5,7 @@ import { ChatMessageInput } from '../completion/completion.schema.ts';
 import { PlanPriceRef, PlanRef } from '../plan/plan.schema.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';
 import { MoneyRef } from '../usage/usage.schema.ts';
-import type { CostEstimate, Invoice, InvoiceCharge, InvoiceLine, InvoicePlanPeriod } from './billing.service.ts';
+import type { BudgetForecast, CostEstimate, Forecast, Invoice, InvoiceCharge, InvoiceLine, InvoicePlanPeriod } from './billing.service.ts';
 
 const CostEstimateRef = builder.objectRef<CostEstimate>('CostEstimate');
 CostEstimateRef.implement({
@@ -120,5 +120,57 @@ builder.objectField(TenantRef, 'invoicePreview', (t) =>
     args: { month: t.arg.string({ description: 'YYYY-MM (UTC); default: the current month, as a running total.' }) },
     description: "The tenant's invoice for a month.",
     resolve: (tenant, args, ctx) => ctx.deps.services.billing.invoicePreview(ctx.principal, tenant.id, args.month),
+  }),
+);
+
+const ForecastMethodEnum = builder.enumType('ForecastMethod', {
+  values: {
+    WEEKDAY: { value: 'weekday', description: "Each day to come at the mean of this month's completed days on the same weekday (all days' mean until that weekday has come up)." },
+    TREND: { value: 'trend', description: "Each day to come on the least-squares line through this month's completed days, never below zero." },
+  } as const,
+});
+
+const ForecastCostRef = builder.objectRef<Forecast['costs'][number]>('ForecastCost');
+ForecastCostRef.implement({
+  fields: (t) => ({
+    spent: t.field({ type: MoneyRef, description: 'Price-book cost so far this month.', resolve: (cost) => cost.spent }),
+    projected: t.field({ type: MoneyRef, description: 'Projected for the whole month.', resolve: (cost) => cost.projected }),
+  }),
+});
+
+const BudgetForecastRef = builder.objectRef<BudgetForecast>('BudgetForecast');
+BudgetForecastRef.implement({
+  fields: (t) => ({
+    apiKeyId: t.exposeID('apiKeyId', { nullable: true, description: "null: the tenant's budget." }),
+    limit: t.field({ type: MoneyRef, resolve: (budget) => budget.limit }),
+    spent: t.field({ type: MoneyRef, resolve: (budget) => budget.spent }),
+    projected: t.field({ type: MoneyRef, resolve: (budget) => budget.projected }),
+    crossingDate: t.exposeString('crossingDate', { nullable: true, description: 'YYYY-MM-DD (UTC) the budget is, or was, spent on if the trend holds; null: not this month.' }),
+  }),
+});
+
+const ForecastRef = builder.objectRef<Forecast>('Forecast');
+ForecastRef.implement({
+  description: "This month's tokens and cost projected to its end from its daily usage, and when the quota and budgets are crossed if the trend holds.",
+  fields: (t) => ({
+    month: t.string({ description: 'YYYY-MM.', resolve: (forecast) => forecast.period.month }),
+    asOf: t.expose('asOf', { type: 'DateTime' }),
+    method: t.field({ type: ForecastMethodEnum, resolve: (forecast) => forecast.method }),
+    daysObserved: t.exposeInt('daysObserved', { description: 'Complete days of the month the projection is drawn from (none on the 1st: nothing is projected then).' }),
+    usedTokens: t.exposeInt('usedTokens'),
+    projectedTokens: t.exposeInt('projectedTokens'),
+    costs: t.field({ type: [ForecastCostRef], description: 'Per currency the requests were priced in.', resolve: (forecast) => forecast.costs }),
+    includedTokens: t.exposeInt('includedTokens', { nullable: true, description: "The plan's monthly tokens; null: unlimited." }),
+    quotaCrossingDate: t.exposeString('quotaCrossingDate', { nullable: true, description: 'YYYY-MM-DD (UTC) the monthly tokens are, or were, used up on if the trend holds; null: not this month.' }),
+    budgets: t.field({ type: [BudgetForecastRef], resolve: (forecast) => forecast.budgets }),
+  }),
+});
+
+builder.objectField(TenantRef, 'forecast', (t) =>
+  t.field({
+    type: ForecastRef,
+    args: { method: t.arg({ type: ForecastMethodEnum, defaultValue: 'weekday' }) },
+    description: "The current month's projection (the method is described on ForecastMethod).",
+    resolve: (tenant, args, ctx) => ctx.deps.services.billing.forecast(ctx.principal, tenant.id, args.method ?? 'weekday'),
   }),
 );

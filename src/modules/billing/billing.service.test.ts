@@ -267,4 +267,31 @@ describe.each(sqlDialects())('billing over $name', (dialect) => {
       expect(await billing.invoicePreview(platform, 't-unlimited', '2026-11')).toMatchObject({ includedTokens: null, usedTokens: 500_000_000, overageTokens: 0, overageCharge: { micros: 0 }, total: { micros: 900_000_000 } });
     });
   });
+
+  describe('forecast', () => {
+    it("projects the month from the store's daily usage, with the quota's and budgets' crossing dates", async () => {
+      await tenant('t-forecast', 'starter');
+      // 2026-11-01 is a Sunday. Weekdays 300,000 tokens (GBP 0.30 at 1.00 a million), weekends 100,000.
+      for (let day = 0; day < 10; day++) {
+        const weekday = new Date(Date.UTC(2026, 10, 1 + day)).getUTCDay();
+        const tokens = weekday === 0 || weekday === 6 ? 100_000 : 300_000;
+        await usage('t-forecast', new Date(Date.UTC(2026, 10, 1 + day, 12)), 'priced', tokens, 0, tokens, 'GBP');
+      }
+      await handle.db.insertInto('budget').values({ tenant_id: 't-forecast', api_key_id: '', monthly_limit: '4.00', currency: 'GBP', alert_thresholds: [100], hard_stop: false }).execute();
+      now = Date.UTC(2026, 10, 11); // midnight: ten complete days, nothing of the 11th yet
+      const forecast = await billing.forecast(platform, 't-forecast', 'weekday');
+      // 20 days to come: Nov 11-30 hold 14 weekdays and 6 weekend days.
+      const expectedTokens = 2_400_000 + 14 * 300_000 + 6 * 100_000;
+      expect(forecast).toMatchObject({ daysObserved: 10, usedTokens: 2_400_000, projectedTokens: expectedTokens, includedTokens: 5_000_000 });
+      expect(forecast.costs).toEqual([{ spent: { currency: 'GBP', micros: 2_400_000 }, projected: { currency: 'GBP', micros: expectedTokens } }]);
+      // 5M tokens: 2.4M by the 10th, then 11th-13th +0.9M (3.3M), 14th-15th weekend +0.2M (3.5M), 16th-20th +1.5M: reached on the 20th.
+      expect(forecast.quotaCrossingDate).toBe('2026-11-20');
+      // GBP 4.00 at the same rate is 4M tokens: 3.5M by the 15th, 3.8M by the 16th, 4.1M by the 17th.
+      expect(forecast.budgets).toEqual([
+        { apiKeyId: null, limit: { currency: 'GBP', micros: 4_000_000 }, spent: { currency: 'GBP', micros: 2_400_000 }, projected: { currency: 'GBP', micros: expectedTokens }, crossingDate: '2026-11-17' },
+      ]);
+      await expect(billing.forecast(member('t-one'), 't-forecast', 'trend')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      now = Date.UTC(2026, 10, 21, 12);
+    });
+  });
 });

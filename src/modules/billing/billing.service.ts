@@ -13,7 +13,9 @@ import type { PriceBook } from '../pricing/price-book.ts';
 import { billingPeriodAt, daysIn, parseBillingMonth, type BillingPeriod } from '../quota/billing-period.ts';
 import { requireUsageRead } from '../usage/usage.service.ts';
 import type { CostAmount, UsageStore } from '../usage/usage-store.ts';
+import { findBudgets } from '../budget/budget.repository.ts';
 import { findPlanChanges, findTenantWithPlans } from './billing.repository.ts';
+import { crossingDay, project, type ForecastMethod } from './forecast.ts';
 
 export interface CostBasis {
   perMillionMicros: bigint;
@@ -105,6 +107,32 @@ export interface Invoice {
   lines: InvoiceLine[];
   /** Platform admin only: the whole period's internal cost and margin (when currencies allow). */
   showCostBasis: boolean;
+}
+
+export interface BudgetForecast {
+  apiKeyId: string | null;
+  limit: CostAmount;
+  spent: CostAmount;
+  projected: CostAmount;
+  /** YYYY-MM-DD (UTC) the budget is (or was) spent on if the trend holds; null if not this month. */
+  crossingDate: string | null;
+}
+
+export interface Forecast {
+  tenantId: string;
+  period: BillingPeriod;
+  asOf: Date;
+  method: ForecastMethod;
+  /** Complete days of this month the projection is drawn from. */
+  daysObserved: number;
+  usedTokens: number;
+  projectedTokens: number;
+  /** The month's price-book cost so far and projected, per currency. */
+  costs: { spent: CostAmount; projected: CostAmount }[];
+  /** The plan's monthly tokens (null: unlimited) and the date they are (or were) used up if the trend holds. */
+  includedTokens: number | null;
+  quotaCrossingDate: string | null;
+  budgets: BudgetForecast[];
 }
 
 const DAY_MS = 86_400_000;
@@ -273,6 +301,76 @@ export class BillingService {
       total: micros(currency, baseFee + overageCharge),
       lines,
       showCostBasis: requireAuthenticated(principal).kind === 'platform',
+    };
+  }
+
+  /** Month-end tokens and cost from this month's daily usage, and when the quota and budgets are crossed (see forecast.ts). */
+  async forecast(principal: Principal, tenantId: string, method: ForecastMethod): Promise<Forecast> {
+    requireUsageRead(principal, tenantId);
+    const now = this.#now();
+    const period = billingPeriodAt(now);
+    const elapsed = now - period.start.getTime();
+    const today = Math.floor(elapsed / DAY_MS);
+    const shape = { today, todayLeft: 1 - (elapsed % DAY_MS) / DAY_MS, firstWeekday: period.start.getUTCDay(), method };
+    const [tenant, budgets] = await Promise.all([findTenantWithPlans(this.#options.db, tenantId), findBudgets(this.#options.db, tenantId)]);
+    if (!tenant) throw notFound('tenant', tenantId);
+    const daily = async (apiKeyIds: string[] | null) => {
+      const reports = await this.#options.usage.report({
+        tenantIds: [tenantId],
+        range: { from: period.start, to: period.end },
+        groupBy: 'day',
+        filter: apiKeyIds ? { apiKeyIds } : {},
+        latency: false,
+      });
+      const days = daysIn(period);
+      const tokens = new Array<number>(days).fill(0);
+      const costs = new Map<string, number[]>();
+      for (const bucket of reports.get(tenantId)?.buckets ?? []) {
+        const day = Math.round((bucket.start!.getTime() - period.start.getTime()) / DAY_MS);
+        tokens[day] = bucket.totals.totalTokens;
+        for (const cost of bucket.totals.costs) {
+          if (!costs.has(cost.currency)) costs.set(cost.currency, new Array<number>(days).fill(0));
+          costs.get(cost.currency)![day] = cost.micros;
+        }
+      }
+      return { tokens, costs };
+    };
+    const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+    const dateOf = (day: number | null) => (day === null ? null : new Date(period.start.getTime() + day * DAY_MS).toISOString().slice(0, 10));
+
+    const all = await daily(null);
+    const tokens = project({ ...shape, daily: all.tokens });
+    const includedTokens = tenant.plan.monthly_tokens;
+    const budgetForecasts = await Promise.all(
+      budgets.map(async (budget): Promise<BudgetForecast> => {
+        const series = budget.api_key_id ? await daily([budget.api_key_id]) : all;
+        const costs = series.costs.get(budget.currency) ?? new Array<number>(daysIn(period)).fill(0);
+        const projection = project({ ...shape, daily: costs });
+        const limit = Number(decimalToMicros(budget.monthly_limit));
+        return {
+          apiKeyId: budget.api_key_id || null,
+          limit: { currency: budget.currency, micros: limit },
+          spent: { currency: budget.currency, micros: sum(costs) },
+          projected: { currency: budget.currency, micros: Math.round(projection.total) },
+          crossingDate: dateOf(crossingDay(projection.days, limit)),
+        };
+      }),
+    );
+    return {
+      tenantId,
+      period,
+      asOf: new Date(now),
+      method,
+      daysObserved: today,
+      usedTokens: sum(all.tokens),
+      projectedTokens: Math.round(tokens.total),
+      costs: [...all.costs].sort(([a], [b]) => a.localeCompare(b)).map(([currency, values]) => ({
+        spent: { currency, micros: sum(values) },
+        projected: { currency, micros: Math.round(project({ ...shape, daily: values }).total) },
+      })),
+      includedTokens,
+      quotaCrossingDate: includedTokens === null ? null : dateOf(crossingDay(tokens.days, includedTokens)),
+      budgets: budgetForecasts,
     };
   }
 
