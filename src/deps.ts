@@ -12,6 +12,7 @@ import { PlanService } from './modules/plan/plan.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
 import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
+import { ModelPriceService } from './modules/pricing/model-price.service.ts';
 import { BudgetGate } from './modules/budget/budget-gate.ts';
 import type { BudgetService } from './modules/budget/budget.service.ts';
 import { createRouter, type Router } from './router/router.ts';
@@ -66,6 +67,7 @@ export interface Services {
   usage: UsageService;
   plans: PlanService;
   budgets: BudgetService;
+  modelPrices: ModelPriceService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -111,6 +113,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       registry: telemetry.metrics.registry,
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
+    const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
     await warmTokenizer();
     const completions = new CompletionService({
       router,
@@ -133,7 +136,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         .then((ids) => Promise.all(ids.map((id) => limits.service.changed(id))))
         .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
     });
-    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, usage: new UsageService(usage.store) };
+    const services: Services = { plans, completions, tenants: new TenantService(db.db, { planChanged: (tenantId) => limits.service.changed(tenantId) }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, usage: new UsageService(usage.store) };
     return { config, logger, db, redis, clickhouse, auth, revocations, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();
@@ -174,6 +177,7 @@ async function connectRedis(url: string, logger: Logger): Promise<Redis> {
 export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
   // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
+  deps.services.modelPrices.close();
   await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close(), deps.limits.close()]);
   await deps.telemetry.tracing?.shutdown();
   await Promise.allSettled([

@@ -13,6 +13,7 @@ import './modules/limits/limits.schema.ts';
 import './modules/quota/quota.schema.ts';
 import './modules/billing/billing.schema.ts';
 import './modules/budget/budget.schema.ts';
+import './modules/pricing/model-price.schema.ts';
 
 export const schema = builder.toSchema();
 
