@@ -134,9 +134,9 @@ describe.runIf(redisUrl && postgres)('money budgets across two instances', () =>
     expect([served.length, turnedAway.length]).toEqual([results.length - refused.length, refused.length]);
     expect(turnedAway.every((e) => e.errorCode === 'BUDGET_EXCEEDED')).toBe(true);
     const reachedAt = served.map((e) => e.ts.getTime() + e.latencyMs).sort((x, y) => x - y)[6 - 1]!;
-    // A request's cost is counted once its reply is written (then one Redis round trip): on a shared,
-    // busy machine that has been seen to take up to ~40 ms, during which the request is still in flight.
-    const slackMs = 100;
+    // A request's cost is counted once its reply is written (then one Redis round trip), and it is in
+    // flight until then: on a shared machine running the whole suite that took over 100 ms.
+    const slackMs = 250;
     // Everything served was admitted before the budget was spent: it was in flight then.
     expect(served.every((e) => e.ts.getTime() <= reachedAt + slackMs)).toBe(true);
     expect(turnedAway.every((e) => e.ts.getTime() + e.latencyMs >= reachedAt - slackMs)).toBe(true);

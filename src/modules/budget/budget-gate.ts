@@ -22,7 +22,8 @@ export class BudgetGate implements RequestGate {
   }
 
   async admit(caller: CompletionCaller, request: AdmissionRequest): Promise<Admission> {
-    await this.#budgets.admit(caller);
+    const check = this.#budgets.admit(caller);
+    if (check) await check;
     const admission = await this.#inner.admit(caller, request);
     return {
       headers: admission.headers,

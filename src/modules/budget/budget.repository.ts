@@ -8,6 +8,10 @@ export function findBudgets(db: Db, tenantId: string): Promise<BudgetRow[]> {
   return db.selectFrom('budget').selectAll().where('tenant_id', '=', tenantId).orderBy('api_key_id').execute();
 }
 
+export function findAllBudgets(db: Db): Promise<BudgetRow[]> {
+  return db.selectFrom('budget').selectAll().execute();
+}
+
 export function upsertBudget(db: Db, budget: NewBudget): Promise<BudgetRow> {
   return db
     .insertInto('budget')

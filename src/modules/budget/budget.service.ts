@@ -15,7 +15,7 @@ import type { QuotaWebhook } from '../quota/quota-webhook.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
 import type { BudgetLedger } from './budget-ledger.ts';
 import { budgetViewFromJson, budgetViewToJson, type BudgetView } from './budget-view.ts';
-import { deleteBudget, findBudgets, upsertBudget } from './budget.repository.ts';
+import { deleteBudget, findAllBudgets, findBudgets, upsertBudget } from './budget.repository.ts';
 import type { BudgetRow } from './budget.table.ts';
 
 type Actor = { principal: Principal; requestId: string };
@@ -40,8 +40,8 @@ export interface BudgetServiceOptions {
   broadcast: Broadcast;
   webhook: QuotaWebhook | undefined;
   logger: Logger;
-  /** A tenant's budgets are read from the database at most this often (a change here or on another instance is heard at once). */
-  cacheMs?: number;
+  /** Every budget is held in memory and read again this often, in case a change's message was missed (a change is heard at once). */
+  refreshMs?: number;
   now?: () => number;
 }
 
@@ -81,7 +81,9 @@ export class BudgetExceeded extends DomainError {
 export class BudgetService {
   readonly #options: BudgetServiceOptions;
   readonly #now: () => number;
-  readonly #cache = new Map<string, { budgets: Promise<BudgetRow[]>; loadedAt: number }>();
+  /** Every tenant's budgets: a request of a tenant without any costs a map lookup, nothing more. */
+  #byTenant = new Map<string, BudgetRow[]>();
+  readonly #refresh: NodeJS.Timeout;
   readonly #listeners = new Set<(view: BudgetView) => void>();
   readonly #unsubscribe: (() => void)[];
 
@@ -89,12 +91,25 @@ export class BudgetService {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#unsubscribe = [
-      options.broadcast.subscribe(changedTopic, (tenantId) => this.#cache.delete(tenantId)),
+      options.broadcast.subscribe(changedTopic, (tenantId) => {
+        this.#reloadTenant(tenantId).catch((error: unknown) => options.logger.warn({ err: error, tenantId }, 'could not reload budgets; they are read again shortly'));
+      }),
       options.broadcast.subscribe(alertTopic, (message) => {
         const view = budgetViewFromJson(message);
         for (const listener of this.#listeners) listener(view);
       }),
     ];
+    this.#refresh = setInterval(() => {
+      this.load().catch((error: unknown) => options.logger.warn({ err: error }, 'could not reload budgets; the ones held stay'));
+    }, options.refreshMs ?? 30_000);
+    this.#refresh.unref();
+  }
+
+  /** Reads every budget (at start, then every refreshMs). */
+  async load(): Promise<void> {
+    const byTenant = new Map<string, BudgetRow[]>();
+    for (const budget of await findAllBudgets(this.#options.db)) byTenant.set(budget.tenant_id, [...(byTenant.get(budget.tenant_id) ?? []), budget]);
+    this.#byTenant = byTenant;
   }
 
   async list(principal: Principal, tenantId: string): Promise<BudgetView[]> {
@@ -149,10 +164,13 @@ export class BudgetService {
     return removed;
   }
 
-  /** Before a request: refuses it when a budget with a hard stop that applies to the caller is spent. */
-  async admit(caller: CompletionCaller): Promise<void> {
-    const budgets = this.#applying(await this.#budgetsOf(caller.tenantId), caller.apiKeyId);
-    if (budgets.length === 0) return;
+  /** Before a request: refuses it when a budget with a hard stop that applies to the caller is spent; undefined when none applies. */
+  admit(caller: CompletionCaller): Promise<void> | undefined {
+    const budgets = this.#applying(caller.tenantId, caller.apiKeyId);
+    return budgets.length === 0 ? undefined : this.#check(caller, budgets);
+  }
+
+  async #check(caller: CompletionCaller, budgets: readonly BudgetRow[]): Promise<void> {
     const period = billingPeriodAt(this.#now());
     for (const budget of budgets) {
       let spent: number;
@@ -171,7 +189,7 @@ export class BudgetService {
   /** After a request: adds its cost to the budgets that apply, and alerts at each threshold crossed. */
   async spend(caller: CompletionCaller, cost: { micros: number; currency: string }): Promise<void> {
     if (cost.micros <= 0) return;
-    const budgets = this.#applying(await this.#budgetsOf(caller.tenantId), caller.apiKeyId).filter((b) => b.currency === cost.currency);
+    const budgets = this.#applying(caller.tenantId, caller.apiKeyId).filter((b) => b.currency === cost.currency);
     const period = billingPeriodAt(this.#now());
     for (const budget of budgets) {
       const after = await this.#options.ledger.add(this.#key(budget, period), cost.micros);
@@ -201,6 +219,7 @@ export class BudgetService {
   }
 
   close(): void {
+    clearInterval(this.#refresh);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#listeners.clear();
   }
@@ -250,21 +269,18 @@ export class BudgetService {
     return `${this.#options.keyPrefix}budget:{${budget.tenant_id}}:${budget.api_key_id || '*'}:${period.id}`;
   }
 
-  #applying(budgets: readonly BudgetRow[], apiKeyId: string | null): BudgetRow[] {
-    return budgets.filter((b) => b.api_key_id === '' || b.api_key_id === apiKeyId);
+  #applying(tenantId: string, apiKeyId: string | null): BudgetRow[] {
+    return (this.#byTenant.get(tenantId) ?? []).filter((b) => b.api_key_id === '' || b.api_key_id === apiKeyId);
   }
 
-  #budgetsOf(tenantId: string): Promise<BudgetRow[]> {
-    const cached = this.#cache.get(tenantId);
-    if (cached && this.#now() - cached.loadedAt < (this.#options.cacheMs ?? 5_000)) return cached.budgets;
-    const budgets = findBudgets(this.#options.db, tenantId);
-    this.#cache.set(tenantId, { budgets, loadedAt: this.#now() });
-    budgets.catch(() => this.#cache.delete(tenantId));
-    return budgets;
+  async #reloadTenant(tenantId: string): Promise<void> {
+    const budgets = await findBudgets(this.#options.db, tenantId);
+    if (budgets.length > 0) this.#byTenant.set(tenantId, budgets);
+    else this.#byTenant.delete(tenantId);
   }
 
   async #changed(tenantId: string): Promise<void> {
-    this.#cache.delete(tenantId);
+    await this.#reloadTenant(tenantId);
     await this.#options.broadcast.publish(changedTopic, tenantId).catch((error: unknown) => this.#options.logger.warn({ err: error, tenantId }, 'could not announce a budget change'));
   }
 

@@ -115,6 +115,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     webhook,
     logger,
   });
+  await budgets.load();
   const graphqlPlugin = graphqlRateLimitPlugin({ perMinute: config.graphqlPerMinute, redis: limiterRedis, keyPrefix: config.keyPrefix, logger, metrics });
   return {
     gate,
