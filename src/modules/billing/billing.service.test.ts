@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMigrated, sqlDialects } from '../../../test/testkit/sql-databases.ts';
+import { createClickhouseDatabase } from '../../../test/testkit/clickhouse-databases.ts';
+import { serviceUrl } from '../../../test/testkit/services.ts';
+import { openMigrated, sqlDialects, type SqlDialectUnderTest } from '../../../test/testkit/sql-databases.ts';
 import { configSchema, type ModelConfig } from '../../config.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
 import type { Principal } from '../auth/principal.ts';
 import { PlanService } from '../plan/plan.service.ts';
 import { PriceBook } from '../pricing/price-book.ts';
+import { ClickhouseUsageStore } from '../usage/clickhouse-usage-store.ts';
 import { PostgresUsageStore } from '../usage/postgres-usage-store.ts';
+import type { UsageStore } from '../usage/usage-store.ts';
 import { newUsageEvent } from '../usage/usage-event.ts';
 import { BillingService } from './billing.service.ts';
 
@@ -21,10 +25,19 @@ const models: ModelConfig[] = configSchema.shape.inference.parse({
 const platform: Principal = { kind: 'platform', tenantId: undefined, userId: undefined };
 const member = (tenantId: string): Principal => ({ kind: 'user', tenantId, userId: 'u1', role: 'member', expiresAt: undefined });
 
-describe.each(sqlDialects())('billing over $name', (dialect) => {
+// Each SQL dialect with its own usage tables, and PGlite with usage in ClickHouse: invoices read the
+// usage store over exact time ranges, which each store answers its own way.
+const clickhouseUrl = serviceUrl('CLICKHOUSE');
+const backends: { name: string; dialect: SqlDialectUnderTest; clickhouse: boolean }[] = [
+  ...sqlDialects().map((dialect) => ({ name: dialect.name, dialect, clickhouse: false })),
+  ...(clickhouseUrl ? [{ name: 'pglite with usage in clickhouse', dialect: sqlDialects()[0]!, clickhouse: true }] : []),
+];
+
+describe.each(backends)('billing over $name', ({ dialect, clickhouse }) => {
   let handle: SqlDatabaseHandle;
   let dispose: () => Promise<void>;
-  let store: PostgresUsageStore;
+  let disposeUsage = async () => {};
+  let store: UsageStore;
   // 2026-11 has 30 days; "now" is the 21st at noon unless a test moves it.
   let now = Date.UTC(2026, 10, 21, 12);
   let billing: BillingService;
@@ -32,7 +45,15 @@ describe.each(sqlDialects())('billing over $name', (dialect) => {
 
   beforeAll(async () => {
     ({ handle, dispose } = await openMigrated(dialect));
-    store = new PostgresUsageStore(handle.db, { kind: handle.kind, retentionMonths: 18 });
+    if (clickhouse) {
+      const database = await createClickhouseDatabase(clickhouseUrl!);
+      const clickhouseStore = new ClickhouseUsageStore(database.client, { retentionMonths: 18, insertTimeoutMs: 10_000 });
+      await clickhouseStore.prepare();
+      store = clickhouseStore;
+      disposeUsage = database.dispose;
+    } else {
+      store = new PostgresUsageStore(handle.db, { kind: handle.kind, retentionMonths: 18 });
+    }
     billing = new BillingService({
       db: handle.db,
       usage: store,
@@ -45,6 +66,7 @@ describe.each(sqlDialects())('billing over $name', (dialect) => {
     plans = new PlanService(handle.db, () => {}, () => now);
   });
   afterAll(async () => {
+    await disposeUsage();
     await dispose();
   });
 
