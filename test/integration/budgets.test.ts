@@ -179,6 +179,7 @@ describe.runIf(redisUrl && postgres)('money budgets across two instances', () =>
     const refused = await as(a, capped.secret).chat.completions.create({ model: 'pound-model', messages }).catch((error: unknown) => error as InstanceType<typeof OpenAI.APIError>);
     expect(refused).toMatchObject({ status: 402, error: { code: 'budget_exceeded', budget: { scope: 'api_key', api_key_id: capped.apiKey.id, limit: '2.00', spent: '2.00' } } });
     await expect(as(b, capped.secret).chat.completions.create({ model: 'pound-model', messages })).rejects.toMatchObject({ status: 402 });
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/tollgate_refusals_total\{surface="v1",reason="budget_exceeded"\} [1-9]/);
     // The tenant's budget (3.00) is alerts only: its other key is served past it.
     for (let i = 0; i < 3; i++) await as(i % 2 ? a : b, free.secret).chat.completions.create({ model: 'pound-model', messages });
     const spent = Object.fromEntries((await budgets(tenantId)).map((row) => [row.apiKeyId ?? 'tenant', Number(row.spent.amountMicros)]));
