@@ -116,7 +116,7 @@ export class BudgetService {
     requireTenantRead(principal, tenantId);
     const budgets = await findBudgets(this.#options.db, tenantId);
     const period = billingPeriodAt(this.#now());
-    return Promise.all(budgets.map(async (budget) => this.#view(budget, period, await this.#spent(budget, period), null)));
+    return Promise.all(budgets.map(async (budget) => this.#view(budget, period, await this.#spentForDisplay(budget, period), null)));
   }
 
   async set(actor: Actor, input: SetBudgetInput): Promise<BudgetView> {
@@ -150,7 +150,7 @@ export class BudgetService {
     });
     await this.#changed(input.tenantId);
     const period = billingPeriodAt(this.#now());
-    return this.#view(budget, period, await this.#spent(budget, period), null);
+    return this.#view(budget, period, await this.#spentForDisplay(budget, period), null);
   }
 
   async remove(actor: Actor, tenantId: string, apiKeyId: string | null | undefined): Promise<boolean> {
@@ -254,6 +254,20 @@ export class BudgetService {
     const key = this.#key(budget, period);
     const [spent] = await this.#options.ledger.spent([key]);
     if (spent != null) return spent;
+    return this.#options.ledger.seed(key, await this.#fromStore(budget, period), period.end.getTime() + KEEP_AFTER_PERIOD_MS);
+  }
+
+  /** For reading: the counter, or with the counters out of reach what the usage store says (a few seconds behind). */
+  async #spentForDisplay(budget: BudgetRow, period: BillingPeriod): Promise<number> {
+    try {
+      return await this.#spent(budget, period);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, tenantId: budget.tenant_id }, 'budget counters unreachable; reading the usage store instead');
+      return this.#fromStore(budget, period);
+    }
+  }
+
+  async #fromStore(budget: BudgetRow, period: BillingPeriod): Promise<number> {
     const reports = await this.#options.usage.report({
       tenantIds: [budget.tenant_id],
       range: { from: period.start, to: period.end },
@@ -261,8 +275,7 @@ export class BudgetService {
       filter: budget.api_key_id ? { apiKeyIds: [budget.api_key_id] } : {},
       latency: false,
     });
-    const cost = reports.get(budget.tenant_id)?.totals.costs.find((c) => c.currency === budget.currency)?.micros ?? 0;
-    return this.#options.ledger.seed(key, cost, period.end.getTime() + KEEP_AFTER_PERIOD_MS);
+    return reports.get(budget.tenant_id)?.totals.costs.find((c) => c.currency === budget.currency)?.micros ?? 0;
   }
 
   #key(budget: BudgetRow, period: BillingPeriod): string {
