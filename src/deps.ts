@@ -13,6 +13,9 @@ import { PlanService } from './modules/plan/plan.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
 import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
+import { ModelPriceService } from './modules/pricing/model-price.service.ts';
+import { BudgetGate } from './modules/budget/budget-gate.ts';
+import type { BudgetService } from './modules/budget/budget.service.ts';
 import { createRouter, type Router } from './router/router.ts';
 import { warmTokenizer } from './providers/token-estimator.ts';
 import { hostname } from 'node:os';
@@ -68,6 +71,8 @@ export interface Services {
   billing: BillingService;
   usage: UsageService;
   plans: PlanService;
+  budgets: BudgetService;
+  modelPrices: ModelPriceService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -127,12 +132,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       outageGraceMs: config.storage.databaseOutageGraceMs,
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
+    const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
     await warmTokenizer();
     const completions = new CompletionService({
       router,
       prices,
       meter: usage.meter,
-      gate: limits.gate,
+      gate: new BudgetGate(limits.gate, limits.budgets, prices, logger),
       defaultMaxTokens: config.limits.defaultMaxTokens,
       cache: redis
         ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
@@ -152,7 +158,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const services: Services = { plans, completions, tenants: new TenantService(db.db, {
         planChanged: (tenantId) => limits.service.changed(tenantId),
         statusChanged: (tenantId) => revocations.publishTenant(tenantId),
-      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, usage: new UsageService(usage.store) };
+      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, usage: new UsageService(usage.store) };
     const { oidc } = config;
     const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
     const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
@@ -197,6 +203,7 @@ async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
 export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
   // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
+  deps.services.modelPrices.close();
   await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close(), deps.limits.close()]);
   await deps.telemetry.tracing?.shutdown();
   await Promise.allSettled([

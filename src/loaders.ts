@@ -1,13 +1,15 @@
 import DataLoader from 'dataloader';
 import type { SqlDatabase } from './storage/sql-database.ts';
-import { findPlansByIds } from './modules/plan/plan.repository.ts';
-import type { PlanRow } from './modules/plan/plan.table.ts';
+import { findPlanPrices, findPlansByIds } from './modules/plan/plan.repository.ts';
+import type { PlanPriceRow, PlanRow } from './modules/plan/plan.table.ts';
 import type { UsageStore } from './modules/usage/usage-store.ts';
 import { createUsageReportLoader, type UsageReportLoader } from './modules/usage/usage.loaders.ts';
 
 /** Per-request DataLoaders: a list of N tenants asks the store once per kind of object, not N times. */
 export interface Loaders {
   plan: DataLoader<string, PlanRow | undefined>;
+  /** Each plan's price versions, oldest first. */
+  planPrices: DataLoader<string, PlanPriceRow[]>;
   /** Usage reports of many tenants for the same range and grouping, from one store statement. */
   usageReport: UsageReportLoader;
 }
@@ -20,6 +22,10 @@ function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | 
 export function createLoaders(db: SqlDatabase, usage: UsageStore): Loaders {
   return {
     plan: new DataLoader(async (ids) => byKey(ids, await findPlansByIds(db, ids), (row) => row.id)),
+    planPrices: new DataLoader(async (ids) => {
+      const rows = await findPlanPrices(db, ids);
+      return ids.map((id) => rows.filter((row) => row.plan_id === id));
+    }),
     usageReport: createUsageReportLoader(usage),
   };
 }

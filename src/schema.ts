@@ -13,6 +13,8 @@ import './modules/usage/usage.schema.ts';
 import './modules/limits/limits.schema.ts';
 import './modules/quota/quota.schema.ts';
 import './modules/billing/billing.schema.ts';
+import './modules/budget/budget.schema.ts';
+import './modules/pricing/model-price.schema.ts';
 
 // Every argument is checked for values no store can hold before a resolver sees it.
 export const schema = guardArguments(builder.toSchema());

@@ -1,11 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Redis } from 'ioredis';
+import { openRedis, parseRedisUrl } from '../storage/redis-connection.ts';
 import type { Config } from '../config.ts';
 import { ApiKeyService } from '../modules/api-key/api-key.service.ts';
 import { normaliseScopes } from '../modules/api-key/api-key-scopes.ts';
 import { apiKeyPrefix } from '../modules/api-key/api-key-secret.ts';
 import type { Principal } from '../modules/auth/principal.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from '../modules/auth/revocation-bus.ts';
+import { PlanService, type CreatePlanInput, type UpdatePlanInput } from '../modules/plan/plan.service.ts';
+import { findPlanPrices } from '../modules/plan/plan.repository.ts';
+import { priceInForce } from '../modules/plan/plan-price.ts';
+import type { PlanRow, PriceTier } from '../modules/plan/plan.table.ts';
 import { TenantService, type Actor } from '../modules/tenant/tenant.service.ts';
 import type { TenantRow } from '../modules/tenant/tenant.table.ts';
 import { DomainError } from '../shared/errors.ts';
@@ -14,11 +18,21 @@ import { createLogger } from '../shared/logger.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
 
-// Tenant and key administration from a shell, acting as the platform through the same services as
+// Tenant, key and plan administration from a shell, acting as the platform through the same services as
 // GraphQL, so every rule and audit row applies. The database is DATABASE_URL or the embedded one.
 
 const storage = `Acts as the platform admin on DATABASE_URL, or on the embedded database under
 TOLLGATE_DATA_DIR (default ./.tollgate), applying pending migrations first.`;
+
+const limitOptions = `  --monthly-tokens N|none        tokens included each month (none: unlimited)
+  --requests-per-minute N|none
+  --tokens-per-minute N|none
+  --requests-per-hour N|none
+  --requests-per-month N|none
+  --concurrent-requests N|none`;
+
+const overageOptions = `  --overage-per-million PRICE   one rate for every token beyond the included ones
+  --overage-tiers TIERS         graduated tiers instead, UP_TO:PRICE,...,rest:PRICE, e.g. 10000000:7.00,rest:5.50`;
 
 export const adminCommandHelp: Record<string, string> = {
   tenant: `Usage: tollgate tenant <create|list|suspend|reactivate> [options]
@@ -82,6 +96,62 @@ only its digest is stored: keep it now.
 
 ${storage}
 `,
+  plan: `Usage: tollgate plan <list|create|update|retire> [options]
+
+  list                  list the plans on offer (--all: retired ones too)
+  create --id ID ...    create a plan
+  update --id ID ...    change a plan's limits (at once) or price (a new version)
+  retire --id ID        stop offering a plan; its tenants keep it
+
+Run "tollgate plan <command> --help" for the options of each.
+`,
+  'plan list': `Usage: tollgate plan list [--all] [--json]
+
+Lists the plans on offer, cheapest first, with the price in force now.
+
+  --all    retired plans too
+  --json   print a JSON array
+
+${storage}
+`,
+  'plan create': `Usage: tollgate plan create --id ID --name NAME --currency CODE --monthly-price PRICE
+                            --hard-quota true|false [limits] [overage] [--json]
+
+Creates a plan. A limit left out, or given as "none", is no cap; a plan with no cap at all is unlimited.
+
+  --id ID                       lowercase letters, digits and dashes, e.g. team-2027
+  --name NAME                   the name tenants see
+  --currency CODE               ISO 4217, e.g. GBP
+  --monthly-price PRICE         decimal, e.g. 39.00
+  --hard-quota true|false       true: refuse requests past the monthly tokens; false: bill them as overage
+${limitOptions}
+${overageOptions}
+  --json                        print the plan as JSON
+
+${storage}
+`,
+  'plan update': `Usage: tollgate plan update --id ID [options] [--json]
+
+Changes what is given and keeps the rest. Limits apply from the next request. A price option makes
+a new price version from --price-effective-from (default now): usage served before keeps its price.
+
+  --name NAME
+  --currency CODE
+  --monthly-price PRICE
+  --hard-quota true|false
+${limitOptions}
+${overageOptions}
+  --price-effective-from ISO    when the new price takes effect, now or later, e.g. 2027-01-01T00:00:00Z
+  --json                        print the plan as JSON
+
+${storage}
+`,
+  'plan retire': `Usage: tollgate plan retire --id ID [--json]
+
+Stops offering a plan: no tenant may move onto it, and the tenants on it keep it until they move.
+
+${storage}
+`,
 };
 
 /** A mistake in how the command was called: one line and exit code 2. */
@@ -90,7 +160,7 @@ class UsageError extends Error {}
 const platform: Principal = { kind: 'platform', tenantId: undefined, userId: 'cli' };
 const actor = (): Actor => ({ principal: platform, requestId: newRequestId() });
 
-export async function runAdminCommand(command: 'tenant' | 'key', args: string[], loadConfig: () => Config): Promise<number> {
+export async function runAdminCommand(command: 'tenant' | 'key' | 'plan', args: string[], loadConfig: () => Config): Promise<number> {
   const [sub, ...rest] = args;
   const name = `${command} ${sub ?? ''}`.trim();
   const run = subcommands[name];
@@ -189,7 +259,129 @@ const subcommands: Record<string, Subcommand> = {
       return 0;
     });
   },
+  'plan list': async (args, loadConfig) => {
+    const options = parse(args, { all: { type: 'boolean' }, json: { type: 'boolean' } });
+    return withServices(loadConfig, async ({ plans, db }) => {
+      const all = await plans.list(platform, { includeRetired: options.all === true });
+      const rows = await planJson(db, all);
+      if (options.json) print(JSON.stringify(rows));
+      else {
+        const cap = (value: number | null) => (value === null ? 'none' : String(value));
+        print(
+          table(
+            ['ID', 'PRICE', 'TOKENS/MONTH', 'RPM', 'TPM', 'QUOTA', 'RETIRED', 'NAME'],
+            rows.map((p) => [p.id, `${p.currency} ${p.monthlyPrice}`, cap(p.monthlyTokens), cap(p.requestsPerMinute), cap(p.tokensPerMinute), p.hardQuota ? 'hard' : 'soft', p.retiredAt ?? '', p.name]),
+          ),
+        );
+      }
+      return 0;
+    });
+  },
+  'plan create': async (args, loadConfig) => {
+    const options = parse(args, planOptions);
+    const input: CreatePlanInput = { ...planInput(options), id: required(options, 'id') };
+    return withServices(loadConfig, async ({ plans, db }) => {
+      const plan = await plans.create(actor(), input);
+      print(options.json ? JSON.stringify((await planJson(db, [plan]))[0]) : `created plan ${plan.id} "${plan.name}"`);
+      return 0;
+    });
+  },
+  'plan update': async (args, loadConfig) => {
+    const options = parse(args, { ...planOptions, 'price-effective-from': { type: 'string' } });
+    const effective = optional(options, 'price-effective-from');
+    const input: UpdatePlanInput = { ...planInput(options), id: required(options, 'id'), priceEffectiveFrom: effective === undefined ? undefined : parseTime('--price-effective-from', effective) };
+    return withServices(loadConfig, async ({ plans, db }) => {
+      const plan = await plans.update(actor(), input);
+      print(options.json ? JSON.stringify((await planJson(db, [plan]))[0]) : `updated plan ${plan.id} "${plan.name}"`);
+      return 0;
+    });
+  },
+  'plan retire': async (args, loadConfig) => {
+    const options = parse(args, { id: { type: 'string' }, json: { type: 'boolean' } });
+    const id = required(options, 'id');
+    return withServices(loadConfig, async ({ plans, db }) => {
+      const plan = await plans.retire(actor(), id);
+      print(options.json ? JSON.stringify((await planJson(db, [plan]))[0]) : `retired plan ${plan.id} "${plan.name}"; its tenants keep it until they move`);
+      return 0;
+    });
+  },
 };
+
+const planOptions: Options = {
+  id: { type: 'string' },
+  name: { type: 'string' },
+  currency: { type: 'string' },
+  'monthly-price': { type: 'string' },
+  'hard-quota': { type: 'string' },
+  'monthly-tokens': { type: 'string' },
+  'requests-per-minute': { type: 'string' },
+  'tokens-per-minute': { type: 'string' },
+  'requests-per-hour': { type: 'string' },
+  'requests-per-month': { type: 'string' },
+  'concurrent-requests': { type: 'string' },
+  'overage-per-million': { type: 'string' },
+  'overage-tiers': { type: 'string' },
+  json: { type: 'boolean' },
+};
+
+/** The plan options as the service takes them; values the service checks further (ranges, decimals) pass through. */
+function planInput(options: Values): Omit<UpdatePlanInput, 'id'> {
+  const cap = (name: string): number | null | undefined => {
+    const value = optional(options, name);
+    if (value === undefined) return undefined;
+    if (value === 'none') return null;
+    if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number or "none" (got "${value}")`);
+    return Number(value);
+  };
+  const hardQuota = optional(options, 'hard-quota');
+  if (hardQuota !== undefined && hardQuota !== 'true' && hardQuota !== 'false') throw new UsageError(`--hard-quota must be true or false (got "${hardQuota}")`);
+  const tiers = optional(options, 'overage-tiers');
+  return {
+    name: optional(options, 'name'),
+    currency: optional(options, 'currency'),
+    monthlyPrice: optional(options, 'monthly-price'),
+    hardQuota: hardQuota === undefined ? undefined : hardQuota === 'true',
+    monthlyTokens: cap('monthly-tokens'),
+    requestsPerMinute: cap('requests-per-minute'),
+    tokensPerMinute: cap('tokens-per-minute'),
+    requestsPerHour: cap('requests-per-hour'),
+    requestsPerMonth: cap('requests-per-month'),
+    concurrentRequests: cap('concurrent-requests'),
+    overagePerMillion: optional(options, 'overage-per-million'),
+    overageTiers: tiers === undefined ? undefined : parseTiers(tiers),
+  };
+}
+
+/** "10000000:7.00,rest:5.50" -> tiers; the service checks their order and prices. */
+function parseTiers(value: string): PriceTier[] {
+  return value.split(',').map((part) => {
+    const match = /^\s*(\d+|rest)\s*:\s*(\S+)\s*$/.exec(part);
+    if (!match) throw new UsageError(`--overage-tiers must be UP_TO:PRICE,...,rest:PRICE, e.g. 10000000:7.00,rest:5.50 (got "${part}")`);
+    return { upToTokens: match[1] === 'rest' ? null : Number(match[1]), perMillion: match[2]! };
+  });
+}
+
+async function planJson(db: Parameters<typeof findPlanPrices>[0], plans: PlanRow[]) {
+  const prices = await findPlanPrices(db, plans.map((plan) => plan.id));
+  return plans.map((plan) => {
+    const price = priceInForce(prices.filter((p) => p.plan_id === plan.id), Date.now());
+    return {
+      id: plan.id,
+      name: plan.name,
+      currency: price?.currency ?? null,
+      monthlyPrice: price?.monthly_price ?? null,
+      overageTiers: price?.overage_tiers ?? [],
+      monthlyTokens: plan.monthly_tokens,
+      requestsPerMinute: plan.requests_per_minute,
+      tokensPerMinute: plan.tokens_per_minute,
+      requestsPerHour: plan.requests_per_hour,
+      requestsPerMonth: plan.requests_per_month,
+      concurrentRequests: plan.concurrent_requests,
+      hardQuota: plan.hard_quota,
+      retiredAt: plan.retired_at?.toISOString() ?? null,
+    };
+  });
+}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -225,11 +417,16 @@ function required(values: Values, name: string): string {
 
 function parseExpiry(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
+  const date = parseTime('--expires', value);
+  if (date.getTime() <= Date.now()) throw new UsageError(`--expires must be in the future (got ${date.toISOString()})`);
+  return date;
+}
+
+function parseTime(option: string, value: string): Date {
   const date = new Date(value);
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(date.getTime())) {
-    throw new UsageError(`--expires must be an ISO 8601 date or time with a zone, e.g. 2027-01-01T00:00:00Z (got "${value}")`);
+    throw new UsageError(`${option} must be an ISO 8601 date or time with a zone, e.g. 2027-01-01T00:00:00Z (got "${value}")`);
   }
-  if (date.getTime() <= Date.now()) throw new UsageError(`--expires must be in the future (got ${date.toISOString()})`);
   return date;
 }
 
@@ -247,7 +444,7 @@ async function setTenantStatus(args: string[], loadConfig: () => Config, change:
 /** Running gateways hear of a tenant's suspension over Redis, when there is one. */
 async function openRevocations(config: Config): Promise<{ bus: RevocationBus; close(): Promise<void> }> {
   if (!config.storage.redisUrl) return { bus: createLocalRevocationBus(), close: async () => {} };
-  const redis = new Redis(config.storage.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const redis = openRedis(parseRedisUrl(config.storage.redisUrl), { maxRetriesPerRequest: 2 });
   await redis.connect();
   const bus = await createRedisRevocationBus(redis, createLogger('error'));
   return {
@@ -261,7 +458,7 @@ async function openRevocations(config: Config): Promise<{ bus: RevocationBus; cl
 
 async function withServices(
   loadConfig: () => Config,
-  body: (services: { tenants: TenantService; apiKeys: ApiKeyService }) => Promise<number>,
+  body: (services: { tenants: TenantService; apiKeys: ApiKeyService; plans: PlanService; db: Parameters<typeof findPlanPrices>[0] }) => Promise<number>,
 ): Promise<number> {
   const config = loadConfig();
   const database = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
@@ -270,7 +467,8 @@ async function withServices(
     const revocations = await openRevocations(config);
     try {
       const tenants = new TenantService(database.db, { statusChanged: (tenantId) => revocations.bus.publishTenant(tenantId) });
-      return await body({ tenants, apiKeys: new ApiKeyService({ db: database.db, revocations: revocations.bus }) });
+      // A running gateway reads plan limits afresh within its limits cache's freshness.
+      return await body({ tenants, apiKeys: new ApiKeyService({ db: database.db, revocations: revocations.bus }), plans: new PlanService(database.db), db: database.db });
     } finally {
       await revocations.close();
     }

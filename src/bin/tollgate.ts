@@ -22,6 +22,7 @@ Commands:
   tenant create|list|suspend|reactivate
                         create, list, suspend or reactivate tenants, as the platform admin
   key create            create a tenant API key and print its secret once
+  plan list|create|update|retire   the plan catalogue: limits, prices (versioned), retirement
   secrets rotate        re-encrypt stored provider credentials with the current key
   usage dead-letters    list or replay usage events a store refused
   help [command]        show help for a command
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       return printSchemaCommand(rest);
     case 'tenant':
     case 'key':
+    case 'plan':
       return runAdminCommand(command, rest, configOrExit);
     case 'secrets':
       return runSecretsCommand(rest, configOrExit);

@@ -110,7 +110,8 @@ async function route(parts: HttpServerParts, consoleSso: ConsoleSsoRoutes, req: 
     await parts.openAi(req, res, path);
     return;
   }
-  if (path === '/healthz') {
+  // /health is the path the platform's seeds probe; it answers exactly as /healthz.
+  if (path === '/healthz' || path === '/health') {
     sendJson(res, 200, { status: 'ok' });
     return;
   }

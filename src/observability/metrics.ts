@@ -87,7 +87,7 @@ export class GatewayMetrics {
     });
     this.#refusals = new HotCounter({
       name: 'tollgate_refusals_total',
-      help: 'Requests refused by a rate limit or a quota, by surface and reason (rate_limited, quota_exceeded).',
+      help: 'Requests refused by a rate limit, a quota or a budget, by surface and reason (rate_limited, quota_exceeded, budget_exceeded).',
       labelNames: ['surface', 'reason'],
       registry,
     });
@@ -113,7 +113,7 @@ export class GatewayMetrics {
   completion(event: UsageEvent, surface: Surface, timing: CompletionTiming | undefined, streamed: boolean): void {
     const model = event.servedModel ?? (this.#sources.modelKnown(event.requestedModel) ? event.requestedModel : 'unknown');
     this.#completions.series.get4(surface, event.kind, model, event.status).value += 1;
-    if (event.status === 'refused') this.#refusals.series.get2(surface, event.errorCode === 'QUOTA_EXCEEDED' ? 'quota_exceeded' : 'rate_limited').value += 1;
+    if (event.status === 'refused') this.#refusals.series.get2(surface, refusalReason(event.errorCode)).value += 1;
     const provider = event.provider ?? 'none';
     if (event.promptTokens > 0) this.#tokenSeries(model, provider, 'prompt', event.tenantId).value += event.promptTokens;
     if (event.completionTokens > 0) this.#tokenSeries(model, provider, 'completion', event.tenantId).value += event.completionTokens;
@@ -225,3 +225,5 @@ export class GatewayMetrics {
     });
   }
 }
+
+const refusalReason = (errorCode: string | null) => (errorCode === 'QUOTA_EXCEEDED' ? 'quota_exceeded' : errorCode === 'BUDGET_EXCEEDED' ? 'budget_exceeded' : 'rate_limited');

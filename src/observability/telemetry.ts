@@ -122,7 +122,7 @@ const routes = new Map<string, RouteLabel>(
   [
     ...['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/models', '/v1/usage', '/v1/openapi.json'].map((route) => ({ surface: 'v1' as const, route })),
     { surface: 'graphql' as const, route: '/graphql' },
-    ...['/healthz', '/readyz', '/metrics'].map((route) => ({ surface: 'ops' as const, route })),
+    ...['/healthz', '/health', '/readyz', '/metrics'].map((route) => ({ surface: 'ops' as const, route })),
   ].map((label) => [label.route, Object.freeze(label)]),
 );
 const otherV1: RouteLabel = Object.freeze({ surface: 'v1', route: '/v1/other' });

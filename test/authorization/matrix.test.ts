@@ -56,8 +56,13 @@ describe.each(stacks)('authorization matrix on $name', (stack) => {
     quota.alert(await limits.limits(tenantId), quota.currentPeriod(), { seeded: true, tokens: 1, requests: 1 }, [80]);
   };
 
+  const budgetAlert = async (tenantId: string) => {
+    const period = gateway.app.deps.services.quota.currentPeriod();
+    gateway.app.deps.services.budgets.alert({ tenantId, apiKeyId: null, period, currency: 'GBP', limitMicros: 10_000_000, spentMicros: 8_000_000, alertThresholds: [80], hardStop: false, threshold: 80 });
+  };
+
   const walk = async (own: SeededTenant, other: SeededTenant, target: string) => {
-    const ctx: WalkContext = { app: gateway, own, other, quotaUpdate };
+    const ctx: WalkContext = { app: gateway, own, other, quotaUpdate, budgetAlert };
     const failures: string[] = [];
     let cells = 0;
     for (const row of matrix) {
@@ -94,6 +99,9 @@ describe.each(stacks)('authorization matrix on $name', (stack) => {
     });
     tenantA = await seedTenant(gateway, 'Acme');
     tenantB = await seedTenant(gateway, 'Globex');
+    // retirePlan's target (retiring twice is allowed, so every allowed caller retires it).
+    const plan = await graphqlRequest(gateway.url, 'mutation { createPlan(input: { id: "matrix-retired", name: "Retired by the matrix", currency: "GBP", monthlyPrice: "1.00", hardQuota: false }) { plan { id } } }', {}, asAdmin());
+    expect(plan.errors).toBeUndefined();
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -111,7 +119,7 @@ describe.each(stacks)('authorization matrix on $name', (stack) => {
 
   it.skipIf(stack.skip)("answers anonymous and tenant B's principals the same for made-up ids as for tenant A's objects", async () => {
     // Another tenant's object must be indistinguishable from one that does not exist, or ids could be probed.
-    const ctx: WalkContext = { app: gateway, own: madeUpTenant(), other: tenantB, quotaUpdate };
+    const ctx: WalkContext = { app: gateway, own: madeUpTenant(), other: tenantB, quotaUpdate, budgetAlert };
     const failures: string[] = [];
     for (const row of matrix) {
       for (const viewpoint of ['anonymous', 'tenantBKey', 'tenantBAdmin'] as const) {

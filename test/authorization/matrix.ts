@@ -59,6 +59,12 @@ export interface Ref {
 }
 const ref = (name: keyof SeededObjects): Ref => ({ ref: name });
 
+/** A value new on every request (e.g. the id of a plan to create), starting with the prefix. */
+export interface Fresh {
+  readonly fresh: string;
+}
+const fresh = (prefix: string): Fresh => ({ fresh: prefix });
+
 export type Variables = { readonly [name: string]: unknown };
 
 export interface GraphqlRow {
@@ -157,6 +163,10 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'apiKeys', 'query($id: ID!) { tenant(id: $id) { apiKeys(first: 10) { edges { node { id name prefix } } } } }', { id: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Tenant', 'budgets', 'query($id: ID!) { tenant(id: $id) { budgets { tenantId apiKeyId limit { amount } spent { amount } } } }', { id: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Tenant', 'forecast', 'query($id: ID!) { tenant(id: $id) { forecast(method: TREND) { month projectedTokens quotaCrossingDate } } }', { id: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'inferenceConfig', 'query($id: ID!) { tenant(id: $id) { inferenceConfig { tenantId autoFailover preferredProvider } } }', { id: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'invoicePreview', 'query($id: ID!) { tenant(id: $id) { invoicePreview { tenantId month total { amount currency } lines { model requests } } } }', { id: ref('tenantId') },
@@ -193,6 +203,14 @@ export const matrix: readonly MatrixRow[] = [
     'mutation($apiKeyId: ID!, $limits: RateLimitsInput!) { setApiKeyLimits(apiKeyId: $apiKeyId, limits: $limits) { limits { apiKeyId requestsPerMinute } } }',
     { apiKeyId: ref('spareApiKeyId'), limits: { requestsPerMinute: 1000 } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'setBudget', 'mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { tenantId limit { amount } } } }',
+    { input: { tenantId: ref('tenantId'), monthlyLimit: '100000.00' } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'removeBudget', 'mutation($tenantId: ID!) { removeBudget(tenantId: $tenantId) { removed } }', { tenantId: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'setModelPrice', 'mutation($input: SetModelPriceInput!) { setModelPrice(input: $input) { priceVersions { model effectiveFrom } } }',
+    { input: { model: fixtures.chatModel, inputPerMillion: '3.00', outputPerMillion: '6.00', currency: 'USD' } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'setProviderCredential',
     'mutation($input: SetProviderCredentialInput!) { setProviderCredential(input: $input) { credential { provider configured last4 } } }',
     { input: { tenantId: ref('tenantId'), provider: fixtures.provider, apiKey: ref('providerSecret') } },
@@ -220,6 +238,11 @@ export const matrix: readonly MatrixRow[] = [
     'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { tenantId autoFailover } } }',
     { input: { tenantId: ref('tenantId'), autoFailover: true } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'createPlan', 'mutation($input: CreatePlanInput!) { createPlan(input: $input) { plan { id } } }',
+    { input: { id: fresh('matrix'), name: 'Created by the matrix', currency: 'GBP', monthlyPrice: '1.00', hardQuota: false } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
+  gql('Mutation', 'retirePlan', 'mutation($id: ID!) { retirePlan(id: $id) { plan { id retiredAt } } }', { id: 'matrix-retired' },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'updatePlan', 'mutation($input: UpdatePlanInput!) { updatePlan(input: $input) { plan { id requestsPerMinute } } }',
     { input: { id: 'enterprise', requestsPerMinute: 300 } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
@@ -230,6 +253,8 @@ export const matrix: readonly MatrixRow[] = [
   // ---- Subscription (over SSE and graphql-ws) ----
   gql('Subscription', 'chatCompletion', 'subscription($input: ChatCompletionInput!) { chatCompletion(input: $input) { delta finishReason } }', { input: chatInput },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
+  gql('Subscription', 'budgetAlert', 'subscription($tenantId: ID) { budgetAlert(tenantId: $tenantId) { tenantId threshold spent { amount } } }', { tenantId: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Subscription', 'quotaUpdated', 'subscription($tenantId: ID) { quotaUpdated(tenantId: $tenantId) { tenantId plan used limit threshold } }', { tenantId: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { graphqlRequest, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { randomId } from '../../src/shared/ids.ts';
-import type { GraphqlRow, MatrixRow, Outcome, Ref, SeededObjects, V1Row, Variables, Viewpoint } from './matrix.ts';
+import type { Fresh, GraphqlRow, MatrixRow, Outcome, Ref, SeededObjects, V1Row, Variables, Viewpoint } from './matrix.ts';
 import { rowName } from './matrix.ts';
 
 // Runs the rows of matrix.ts as real requests: GraphQL over HTTP, subscriptions over SSE and graphql-ws, /v1 over
@@ -183,11 +183,13 @@ export function headersOf(viewpoint: Viewpoint, own: SeededTenant, other: Seeded
   }
 }
 
+const isFresh = (value: unknown): value is Fresh => typeof value === 'object' && value !== null && 'fresh' in value && Object.keys(value).length === 1;
 const isRef = (value: unknown): value is Ref => typeof value === 'object' && value !== null && 'ref' in value && Object.keys(value).length === 1;
 
 /** Replaces every ref with the target tenant's object. */
 export function resolveRefs(value: unknown, target: SeededObjects): unknown {
   if (isRef(value)) return target[value.ref];
+  if (isFresh(value)) return `${value.fresh}-${randomId(10)}`;
   if (Array.isArray(value)) return value.map((item) => resolveRefs(item, target));
   if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, target)]));
   return value;
@@ -325,6 +327,8 @@ export interface WalkContext {
   other: SeededTenant;
   /** Fires a quota update of a tenant, for quotaUpdated subscribers to receive. */
   quotaUpdate(tenantId: string): Promise<void>;
+  /** Fires a budget alert of a tenant, for budgetAlert subscribers to receive. */
+  budgetAlert(tenantId: string): Promise<void>;
 }
 
 /** Runs one cell of the matrix and says what came back. */
@@ -347,7 +351,7 @@ async function runGraphql(ctx: WalkContext, row: GraphqlRow, headers: Record<str
   const variables = resolveRefs(row.variables, ctx.own) as Variables;
   const sent = JSON.stringify({ query: row.document, variables });
   if (row.type === 'Subscription') {
-    const poke = row.field === 'quotaUpdated' ? () => ctx.quotaUpdate(ctx.own.tenantId) : undefined;
+    const poke = row.field === 'quotaUpdated' ? () => ctx.quotaUpdate(ctx.own.tenantId) : row.field === 'budgetAlert' ? () => ctx.budgetAlert(ctx.own.tenantId) : undefined;
     // Both transports: SSE with the credentials in headers, graphql-ws with them in connectionParams.
     const sse = await subscribeOnce(ctx.app.url, { query: row.document, variables }, headers, poke);
     const ws = await subscribeOverWebSocket(ctx.app.url, { query: row.document, variables }, headers, poke);
@@ -355,7 +359,7 @@ async function runGraphql(ctx: WalkContext, row: GraphqlRow, headers: Record<str
     const outcomes = [sse.result, ws.result].map((result) => {
       const { got } = classifyGraphql(row, result);
       const data = result?.data?.[row.field] as { tenantId?: string } | undefined;
-      return got === 'ALLOWED' && row.field === 'quotaUpdated' && data?.tenantId !== ctx.own.tenantId ? 'other: an update of another tenant' : got;
+      return got === 'ALLOWED' && (row.field === 'quotaUpdated' || row.field === 'budgetAlert') && data?.tenantId !== ctx.own.tenantId ? 'other: an update of another tenant' : got;
     });
     const [overSse, overWs] = outcomes as [Cell['got'], Cell['got']];
     return [overSse === overWs ? overSse : `other: ${overSse} over SSE, ${overWs} over graphql-ws`, sent, text];

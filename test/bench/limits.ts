@@ -25,9 +25,9 @@ import { zeroTotals } from '../../src/modules/usage/usage-report.ts';
 
 const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
 const plan = {
-  id: 'pro', name: 'Pro', currency: 'GBP', monthly_price: '149.00', monthly_tokens: 25_000_000, requests_per_minute: 1_000_000_000,
+  id: 'pro', name: 'Pro', monthly_tokens: 25_000_000, requests_per_minute: 1_000_000_000,
   tokens_per_minute: 1_000_000_000, requests_per_hour: null, requests_per_month: null, concurrent_requests: 1_000_000, hard_quota: false,
-  overage_per_million: '6.00', created_at: new Date(), updated_at: new Date(),
+  retired_at: null, created_at: new Date(), updated_at: new Date(),
 };
 
 function gateOver(store: LimiterStore, tenants: number) {

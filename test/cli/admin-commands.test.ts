@@ -106,4 +106,44 @@ describe.each(sqlDialects())('tollgate tenant/key on $name', (dialect) => {
     await check([['tenant', 'create', '--name', 'X', '--plan', 'platinum'], 1, /^tollgate tenant create: unknown plan "platinum"\n$/]);
     await check([['key', 'create', '--tenant', 'tnt_missing', '--name', 'x'], 1, /^tollgate key create: tenant "tnt_missing" was not found\n$/]);
   });
+
+  it('creates, lists, reprices and retires plans, naming the field of a bad value', { timeout: 120_000 }, async () => {
+    const created = await runCli(
+      ['plan', 'create', '--id', 'team', '--name', 'Team', '--currency', 'GBP', '--monthly-price', '79.00', '--hard-quota', 'false',
+        '--monthly-tokens', '10000000', '--requests-per-minute', '90', '--tokens-per-minute', 'none', '--overage-tiers', '10000000:7.00,rest:5.50', '--json'],
+      env,
+    );
+    expect(created.stderr).toBe('');
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      id: 'team',
+      currency: 'GBP',
+      monthlyPrice: '79.00',
+      monthlyTokens: 10_000_000,
+      requestsPerMinute: 90,
+      tokensPerMinute: null,
+      hardQuota: false,
+      overageTiers: [{ upToTokens: 10_000_000, perMillion: '7.00' }, { upToTokens: null, perMillion: '5.50' }],
+      retiredAt: null,
+    });
+
+    const later = await runCli(['plan', 'update', '--id', 'team', '--monthly-price', '89.00', '--price-effective-from', '2099-01-01T00:00:00Z', '--requests-per-hour', '5000'], env);
+    expect([later.code, later.stdout.trim()]).toEqual([0, 'updated plan team "Team"']);
+    const listed = JSON.parse((await runCli(['plan', 'list', '--json'], env)).stdout) as { id: string; monthlyPrice: string; requestsPerHour: number | null }[];
+    // The 2099 price is scheduled, not in force; the hourly cap is.
+    expect(listed.find((p) => p.id === 'team')).toMatchObject({ monthlyPrice: '79.00', requestsPerHour: 5_000 });
+
+    const bad = await runCli(['plan', 'update', '--id', 'team', '--overage-tiers', '5:1.00,2:2.00,rest:1.00'], env);
+    expect([bad.code, bad.stderr]).toEqual([1, 'tollgate plan update: overageTiers[1].upToTokens must be a whole number above the previous tier\'s (5) and at most 2000000000\n']);
+    const badCap = await runCli(['plan', 'update', '--id', 'team', '--requests-per-minute', 'lots'], env);
+    expect([badCap.code, badCap.stderr]).toMatchObject([2, expect.stringContaining('--requests-per-minute must be a whole number or "none"')]);
+
+    const retired = await runCli(['plan', 'retire', '--id', 'team'], env);
+    expect(retired.stdout.trim()).toBe('retired plan team "Team"; its tenants keep it until they move');
+    const table = (await runCli(['plan', 'list'], env)).stdout.trim().split('\n');
+    expect(table[0]).toMatch(/^ID\s+PRICE\s+TOKENS\/MONTH\s+RPM\s+TPM\s+QUOTA\s+RETIRED\s+NAME$/);
+    expect(table.map((line) => line.split(/\s+/)[0])).toEqual(['ID', 'free', 'starter', 'pro', 'enterprise']);
+    expect((await runCli(['plan', 'list', '--all'], env)).stdout).toMatch(/^team\s+GBP 79.00\s+10000000\s+90\s+none\s+soft\s+\S+Z\s+Team$/m);
+    const refused = await runCli(['tenant', 'create', '--name', 'Late', '--plan', 'team'], env);
+    expect([refused.code, refused.stderr]).toEqual([1, 'tollgate tenant create: plan "team" is retired: it keeps its tenants but takes no new ones\n']);
+  });
 });

@@ -18,7 +18,10 @@ describe.each(sqlDialects())('gateway foundation on $name', (dialect) => {
   });
 
   it('answers liveness and readiness naming each dependency', async () => {
-    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    const healthz = await fetch(`${gateway.url}/healthz`);
+    const health = await fetch(`${gateway.url}/health`);
+    expect([health.status, await health.json()]).toEqual([healthz.status, await healthz.json()]);
+    expect(healthz.status).toBe(200);
     const ready = await fetch(`${gateway.url}/readyz`);
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };

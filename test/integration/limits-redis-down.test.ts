@@ -105,4 +105,28 @@ describe.runIf(redisUrl)('limits when Redis is unreachable', () => {
     while ((await used(soft)) !== expected && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await used(soft)).toBe(expected);
   });
+
+  it('fails a budget with a hard stop closed and an alert-only budget open, and still shows what was spent', async () => {
+    const stopped = await createTenant('pro');
+    const alerted = await createTenant('pro');
+    const setBudget = (tenantId: string, hardStop: boolean) =>
+      graphqlRequest(gateway.url, 'mutation($i: SetBudgetInput!) { setBudget(input: $i) { budget { tenantId } } }', { i: { tenantId, monthlyLimit: '100.00', hardStop } }, asAdmin());
+    expect((await setBudget(stopped, true)).errors).toBeUndefined();
+    expect((await setBudget(alerted, false)).errors).toBeUndefined();
+    await client(stopped).chat.completions.create({ model: 'chat-model', messages });
+
+    proxy.setMode('refuse');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const refused = await client(stopped).chat.completions.create({ model: 'chat-model', messages }).catch((error: unknown) => error as InstanceType<typeof OpenAI.APIError>);
+      expect(refused).toMatchObject({ status: 503, error: { code: 'upstream_unavailable' } });
+      expect((refused as InstanceType<typeof OpenAI.APIError>).message).toMatch(/budget cannot be checked/);
+      expect((await client(alerted).chat.completions.create({ model: 'chat-model', messages }).withResponse()).response.status).toBe(200);
+      const read = await graphqlRequest<{ tenant: { budgets: { spent: { amountMicros: string } }[] } }>(gateway.url, 'query($id: ID!) { tenant(id: $id) { budgets { spent { amountMicros } } } }', { id: alerted }, asAdmin());
+      expect(read.errors).toBeUndefined();
+      expect(read.data!.tenant.budgets).toEqual([{ spent: { amountMicros: '0' } }]);
+    } finally {
+      proxy.setMode('pass');
+    }
+  });
 });

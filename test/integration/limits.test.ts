@@ -293,10 +293,9 @@ describe('rate limits, quotas and billing', () => {
   });
 
   it('serves a soft-quota tenant past its tokens and bills the excess as overage', async () => {
-    await gateway.app.deps.db.db
-      .insertInto('plan')
-      .values({ id: 'tiny-soft', name: 'Tiny soft', currency: 'GBP', monthly_price: '10.00', monthly_tokens: 50_000, requests_per_minute: 100, tokens_per_minute: 1_000_000, hard_quota: false, overage_per_million: '8.00', concurrent_requests: 10 })
-      .execute();
+    await gql('mutation($input: CreatePlanInput!) { createPlan(input: $input) { plan { id } } }', {
+      input: { id: 'tiny-soft', name: 'Tiny soft', currency: 'GBP', monthlyPrice: '10.00', monthlyTokens: 50_000, requestsPerMinute: 100, tokensPerMinute: 1_000_000, hardQuota: false, overagePerMillion: '8.00', concurrentRequests: 10 },
+    });
     const tenantId = await createTenant('tiny-soft');
     const openai = client(tenantId);
     let used = 0;

@@ -69,6 +69,30 @@ export type CreateApiKeyInput = {
   tenantId: string | number;
 };
 
+/** A null or omitted cap is no cap; a plan with none is unlimited. */
+export type CreatePlanInput = {
+  concurrentRequests?: number | null | undefined;
+  /** ISO 4217 code. */
+  currency: string;
+  /** True: refuse requests past monthlyTokens. False: bill them as overage. */
+  hardQuota: boolean;
+  /** Lowercase letters, digits and dashes, e.g. "team-2027". */
+  id: string | number;
+  /** Decimal string, e.g. "39.00". */
+  monthlyPrice: string;
+  /** Tokens included each month; null: unlimited. */
+  monthlyTokens?: number | null | undefined;
+  name: string;
+  /** One rate for every overage token; or give overageTiers. Default "0.00". */
+  overagePerMillion?: string | null | undefined;
+  /** Graduated tiers over the tokens beyond the included ones. */
+  overageTiers?: Array<PriceTierInput> | null | undefined;
+  requestsPerHour?: number | null | undefined;
+  requestsPerMinute?: number | null | undefined;
+  requestsPerMonth?: number | null | undefined;
+  tokensPerMinute?: number | null | undefined;
+};
+
 export type CreateTenantInput = {
   name: string;
   /** Plan id: free (default), starter, pro or enterprise. */
@@ -107,6 +131,13 @@ export type ModelOverrideInput = {
   model: string;
   /** A configured model. */
   target: string;
+};
+
+export type PriceTierInput = {
+  /** Decimal string per million tokens, at most 6 decimals. */
+  perMillion: string;
+  /** The tier's upper bound in tokens beyond the included ones; null (omitted) in the last tier. */
+  upToTokens?: number | null | undefined;
 };
 
 export type QuotaState =
@@ -153,7 +184,7 @@ export type UpdateInferenceConfigInput = {
   tenantId: string | number;
 };
 
-/** Omitted fields stay as they are; null clears an optional cap (requestsPerHour, requestsPerMonth, concurrentRequests). */
+/** Omitted fields stay as they are; null clears a cap (monthlyTokens, requestsPerMinute, tokensPerMinute, requestsPerHour, requestsPerMonth, concurrentRequests). A price field makes a new price version from priceEffectiveFrom (default now): usage served before it keeps its price. */
 export type UpdatePlanInput = {
   concurrentRequests?: number | null | undefined;
   /** ISO 4217 code. */
@@ -164,8 +195,11 @@ export type UpdatePlanInput = {
   monthlyPrice?: string | null | undefined;
   monthlyTokens?: number | null | undefined;
   name?: string | null | undefined;
-  /** Decimal string per million tokens over the monthly tokens. */
+  /** Decimal string per million tokens over the monthly tokens (one tier). */
   overagePerMillion?: string | null | undefined;
+  overageTiers?: Array<PriceTierInput> | null | undefined;
+  /** When the new price takes effect: now (default) or later, never earlier. */
+  priceEffectiveFrom?: string | null | undefined;
   requestsPerHour?: number | null | undefined;
   requestsPerMinute?: number | null | undefined;
   requestsPerMonth?: number | null | undefined;
@@ -333,17 +367,43 @@ export type ProvidersQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type ProvidersQuery = { providers: Array<{ name: string, provider: string, model: string, servesModels: Array<string>, healthy: boolean | null, lastCheckedAt: string | null, lastError: string | null, breaker: BreakerState, consecutiveFailures: number, inflight: number, latencyMs: number | null, retryAfterUntil: string | null }> };
 
+export type PlanFieldsFragment = { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> };
+
 export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type PlansQuery = { plans: Array<{ id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number, requestsPerMinute: number, tokensPerMinute: number, requestsPerHour: number | null, requestsPerMonth: number | null, hardQuota: boolean, overagePerMillion: string }> };
+export type PlansQuery = { plans: Array<{ id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> }> };
+
+export type AllPlansQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AllPlansQuery = { plans: Array<{ id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> }> };
+
+export type PlanPriceHistoryQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PlanPriceHistoryQuery = { plans: Array<{ id: string, priceVersions: Array<{ effectiveFrom: string, currency: string, monthlyPrice: string, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> }> }> };
+
+export type CreatePlanMutationVariables = Exact<{
+  input: CreatePlanInput;
+}>;
+
+
+export type CreatePlanMutation = { createPlan: { plan: { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> } } };
 
 export type UpdatePlanMutationVariables = Exact<{
   input: UpdatePlanInput;
 }>;
 
 
-export type UpdatePlanMutation = { updatePlan: { plan: { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number, requestsPerMinute: number, tokensPerMinute: number, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string } } };
+export type UpdatePlanMutation = { updatePlan: { plan: { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> } } };
+
+export type RetirePlanMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RetirePlanMutation = { retirePlan: { plan: { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> } } };
 
 export type TenantQuotaQueryVariables = Exact<{
   id: string | number;
@@ -357,7 +417,7 @@ export type TenantLimitsQueryVariables = Exact<{
 }>;
 
 
-export type TenantLimitsQuery = { tenant: { id: string, limits: { requestsPerMinute: number, tokensPerMinute: number, concurrentRequests: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, monthlyTokens: number, hardQuota: boolean, overridden: Array<string> }, apiKeyLimits: Array<{ apiKeyId: string, requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, updatedAt: string }> } | null };
+export type TenantLimitsQuery = { tenant: { id: string, limits: { requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, monthlyTokens: number | null, hardQuota: boolean, overridden: Array<string> }, apiKeyLimits: Array<{ apiKeyId: string, requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, updatedAt: string }> } | null };
 
 export type SetTenantLimitsMutationVariables = Exact<{
   tenantId: string | number;
@@ -365,7 +425,7 @@ export type SetTenantLimitsMutationVariables = Exact<{
 }>;
 
 
-export type SetTenantLimitsMutation = { setTenantLimits: { tenant: { id: string, limits: { requestsPerMinute: number, tokensPerMinute: number, concurrentRequests: number | null, overridden: Array<string> } } } };
+export type SetTenantLimitsMutation = { setTenantLimits: { tenant: { id: string, limits: { requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, overridden: Array<string> } } } };
 
 export type SetApiKeyLimitsMutationVariables = Exact<{
   apiKeyId: string | number;
@@ -395,7 +455,7 @@ export type InvoicePreviewQueryVariables = Exact<{
 }>;
 
 
-export type InvoicePreviewQuery = { tenant: { id: string, invoicePreview: { tenantId: string, month: string, periodStart: string, periodEnd: string, final: boolean, asOf: string, currency: string, includedTokens: number, usedTokens: number, overageTokens: number, planPeriods: Array<{ from: string, to: string, days: number, plan: { id: string, name: string }, baseFee: { amount: string, currency: string } }>, baseFee: { amount: string, amountMicros: string, currency: string }, overageRatePerMillion: { amount: string, currency: string }, overageCharge: { amount: string, amountMicros: string, currency: string }, total: { amount: string, amountMicros: string, currency: string }, lines: Array<{ model: string, requests: number, promptTokens: number, completionTokens: number, totalTokens: number, priceBookValue: Array<{ amount: string, currency: string }>, costBasis: { amount: string, currency: string } | null, margin: { amount: string, currency: string } | null }> } } | null };
+export type InvoicePreviewQuery = { tenant: { id: string, invoicePreview: { tenantId: string, month: string, periodStart: string, periodEnd: string, final: boolean, asOf: string, currency: string, includedTokens: number | null, usedTokens: number, overageTokens: number, planPeriods: Array<{ from: string, to: string, days: number, plan: { id: string, name: string }, baseFee: { amount: string, currency: string } }>, baseFee: { amount: string, amountMicros: string, currency: string }, overageRatePerMillion: { amount: string, currency: string }, overageCharge: { amount: string, amountMicros: string, currency: string }, total: { amount: string, amountMicros: string, currency: string }, lines: Array<{ model: string, requests: number, promptTokens: number, completionTokens: number, totalTokens: number, priceBookValue: Array<{ amount: string, currency: string }>, costBasis: { amount: string, currency: string } | null, margin: { amount: string, currency: string } | null }> } } | null };
 
 export type TenantsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -410,7 +470,7 @@ export type TenantQueryVariables = Exact<{
 }>;
 
 
-export type TenantQuery = { tenant: { id: string, name: string, status: string, createdAt: string, plan: { id: string, name: string, monthlyTokens: number } } | null };
+export type TenantQuery = { tenant: { id: string, name: string, status: string, createdAt: string, plan: { id: string, name: string, monthlyTokens: number | null } } | null };
 
 export type CreateTenantMutationVariables = Exact<{
   input: CreateTenantInput;
@@ -523,6 +583,28 @@ export const ApiKeyFieldsFragmentDoc = new TypedDocumentString(`
   previousSecretValidUntil
 }
     `, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
+export const PlanFieldsFragmentDoc = new TypedDocumentString(`
+    fragment PlanFields on Plan {
+  id
+  name
+  currency
+  monthlyPrice
+  monthlyTokens
+  requestsPerMinute
+  tokensPerMinute
+  requestsPerHour
+  requestsPerMonth
+  concurrentRequests
+  hardQuota
+  overagePerMillion
+  overageTiers {
+    upToTokens
+    perMillion
+  }
+  unlimited
+  retiredAt
+}
+    `, {"fragmentName":"PlanFields"}) as unknown as TypedDocumentString<PlanFieldsFragment, unknown>;
 export const UsageTotalsFieldsFragmentDoc = new TypedDocumentString(`
     fragment UsageTotalsFields on UsageTotals {
   requests
@@ -854,40 +936,155 @@ export const ProvidersDocument = new TypedDocumentString(`
 export const PlansDocument = new TypedDocumentString(`
     query Plans {
   plans {
-    id
-    name
-    currency
-    monthlyPrice
-    monthlyTokens
-    requestsPerMinute
-    tokensPerMinute
-    requestsPerHour
-    requestsPerMonth
-    hardQuota
-    overagePerMillion
+    ...PlanFields
   }
 }
-    `) as unknown as TypedDocumentString<PlansQuery, PlansQueryVariables>;
+    fragment PlanFields on Plan {
+  id
+  name
+  currency
+  monthlyPrice
+  monthlyTokens
+  requestsPerMinute
+  tokensPerMinute
+  requestsPerHour
+  requestsPerMonth
+  concurrentRequests
+  hardQuota
+  overagePerMillion
+  overageTiers {
+    upToTokens
+    perMillion
+  }
+  unlimited
+  retiredAt
+}`) as unknown as TypedDocumentString<PlansQuery, PlansQueryVariables>;
+export const AllPlansDocument = new TypedDocumentString(`
+    query AllPlans {
+  plans(includeRetired: true) {
+    ...PlanFields
+  }
+}
+    fragment PlanFields on Plan {
+  id
+  name
+  currency
+  monthlyPrice
+  monthlyTokens
+  requestsPerMinute
+  tokensPerMinute
+  requestsPerHour
+  requestsPerMonth
+  concurrentRequests
+  hardQuota
+  overagePerMillion
+  overageTiers {
+    upToTokens
+    perMillion
+  }
+  unlimited
+  retiredAt
+}`) as unknown as TypedDocumentString<AllPlansQuery, AllPlansQueryVariables>;
+export const PlanPriceHistoryDocument = new TypedDocumentString(`
+    query PlanPriceHistory {
+  plans(includeRetired: true) {
+    id
+    priceVersions {
+      effectiveFrom
+      currency
+      monthlyPrice
+      overageTiers {
+        upToTokens
+        perMillion
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PlanPriceHistoryQuery, PlanPriceHistoryQueryVariables>;
+export const CreatePlanDocument = new TypedDocumentString(`
+    mutation CreatePlan($input: CreatePlanInput!) {
+  createPlan(input: $input) {
+    plan {
+      ...PlanFields
+    }
+  }
+}
+    fragment PlanFields on Plan {
+  id
+  name
+  currency
+  monthlyPrice
+  monthlyTokens
+  requestsPerMinute
+  tokensPerMinute
+  requestsPerHour
+  requestsPerMonth
+  concurrentRequests
+  hardQuota
+  overagePerMillion
+  overageTiers {
+    upToTokens
+    perMillion
+  }
+  unlimited
+  retiredAt
+}`) as unknown as TypedDocumentString<CreatePlanMutation, CreatePlanMutationVariables>;
 export const UpdatePlanDocument = new TypedDocumentString(`
     mutation UpdatePlan($input: UpdatePlanInput!) {
   updatePlan(input: $input) {
     plan {
-      id
-      name
-      currency
-      monthlyPrice
-      monthlyTokens
-      requestsPerMinute
-      tokensPerMinute
-      requestsPerHour
-      requestsPerMonth
-      concurrentRequests
-      hardQuota
-      overagePerMillion
+      ...PlanFields
     }
   }
 }
-    `) as unknown as TypedDocumentString<UpdatePlanMutation, UpdatePlanMutationVariables>;
+    fragment PlanFields on Plan {
+  id
+  name
+  currency
+  monthlyPrice
+  monthlyTokens
+  requestsPerMinute
+  tokensPerMinute
+  requestsPerHour
+  requestsPerMonth
+  concurrentRequests
+  hardQuota
+  overagePerMillion
+  overageTiers {
+    upToTokens
+    perMillion
+  }
+  unlimited
+  retiredAt
+}`) as unknown as TypedDocumentString<UpdatePlanMutation, UpdatePlanMutationVariables>;
+export const RetirePlanDocument = new TypedDocumentString(`
+    mutation RetirePlan($id: ID!) {
+  retirePlan(id: $id) {
+    plan {
+      ...PlanFields
+    }
+  }
+}
+    fragment PlanFields on Plan {
+  id
+  name
+  currency
+  monthlyPrice
+  monthlyTokens
+  requestsPerMinute
+  tokensPerMinute
+  requestsPerHour
+  requestsPerMonth
+  concurrentRequests
+  hardQuota
+  overagePerMillion
+  overageTiers {
+    upToTokens
+    perMillion
+  }
+  unlimited
+  retiredAt
+}`) as unknown as TypedDocumentString<RetirePlanMutation, RetirePlanMutationVariables>;
 export const TenantQuotaDocument = new TypedDocumentString(`
     query TenantQuota($id: ID!) {
   tenant(id: $id) {

@@ -48,7 +48,7 @@ export function Billing({ tenantId }: { tenantId: string }) {
             <dd>{formatMoney(preview.baseFee)}</dd>
             <dt>Tokens included / used</dt>
             <dd>
-              {formatInt(preview.includedTokens)} / {formatInt(preview.usedTokens)}
+              {preview.includedTokens === null ? 'unlimited' : formatInt(preview.includedTokens)} / {formatInt(preview.usedTokens)}
             </dd>
             <dt>Overage</dt>
             <dd>

@@ -194,9 +194,9 @@ function Headroom({ tenantId }: { tenantId: string }) {
       {value && (
         <dl className="pairs">
           <dt>Requests per minute</dt>
-          <dd>{formatInt(value.requestsPerMinute)}</dd>
+          <dd>{value.requestsPerMinute === null ? 'no limit' : formatInt(value.requestsPerMinute)}</dd>
           <dt>Tokens per minute</dt>
-          <dd>{formatInt(value.tokensPerMinute)}</dd>
+          <dd>{value.tokensPerMinute === null ? 'no limit' : formatInt(value.tokensPerMinute)}</dd>
           <dt>Concurrent requests</dt>
           <dd>{value.concurrentRequests === null ? 'no limit' : formatInt(value.concurrentRequests)}</dd>
           <dt>Overridden</dt>
@@ -206,10 +206,10 @@ function Headroom({ tenantId }: { tenantId: string }) {
       {platform && value && (
         <form className="filters" onSubmit={(event) => void save(event)} aria-label="Override limits" key={value.overridden.join()}>
           <label>
-            Requests per minute override <input name="requestsPerMinute" type="number" min={1} defaultValue={value.overridden.includes('requestsPerMinute') ? value.requestsPerMinute : ''} />
+            Requests per minute override <input name="requestsPerMinute" type="number" min={1} defaultValue={value.overridden.includes('requestsPerMinute') ? (value.requestsPerMinute ?? '') : ''} />
           </label>
           <label>
-            Tokens per minute override <input name="tokensPerMinute" type="number" min={1} defaultValue={value.overridden.includes('tokensPerMinute') ? value.tokensPerMinute : ''} />
+            Tokens per minute override <input name="tokensPerMinute" type="number" min={1} defaultValue={value.overridden.includes('tokensPerMinute') ? (value.tokensPerMinute ?? '') : ''} />
           </label>
           <label>
             Concurrent requests override <input name="concurrentRequests" type="number" min={1} defaultValue={value.overridden.includes('concurrentRequests') ? (value.concurrentRequests ?? '') : ''} />

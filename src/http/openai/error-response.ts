@@ -16,6 +16,7 @@ const typeFor: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: 'invalid_request_error',
   RATE_LIMITED: 'rate_limit_error',
   QUOTA_EXCEEDED: 'insufficient_quota',
+  BUDGET_EXCEEDED: 'insufficient_quota',
   UPSTREAM_UNAVAILABLE: 'service_unavailable',
   UPSTREAM_TIMEOUT: 'timeout',
   UPSTREAM_ERROR: 'upstream_error',
@@ -24,7 +25,7 @@ const typeFor: Record<ErrorCode, string> = {
 };
 
 export interface OpenAiErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
+  error: { message: string; type: string; param: string | null; code: string; budget?: unknown };
 }
 
 export function openAiError(error: unknown, logger: Logger, requestId: string): { status: number; body: OpenAiErrorBody; headers: Record<string, string> } {
@@ -38,7 +39,8 @@ export function openAiError(error: unknown, logger: Logger, requestId: string): 
     const code = typeof error.details.reason === 'string' ? error.details.reason : (openAiCodeFor[error.code] ?? error.code.toLowerCase());
     return {
       status: httpStatusFor[error.code],
-      body: { error: { message: error.message, type: typeFor[error.code], param, code } },
+      // A spent budget says which, how much and until when.
+      body: { error: { message: error.message, type: typeFor[error.code], param, code, ...(error.details.budget ? { budget: error.details.budget } : {}) } },
       headers,
     };
   }

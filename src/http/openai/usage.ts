@@ -45,7 +45,7 @@ export async function usage(deps: AppDeps, req: IncomingMessage, res: ServerResp
         concurrent_requests: limits.concurrentRequests,
       },
       remaining: {
-        tokens: limits.monthlyTokens > 0 ? quota.remaining : null,
+        tokens: (limits.monthlyTokens ?? 0) > 0 ? quota.remaining : null,
         requests: limits.requestsPerMonth !== null ? Math.max(0, limits.requestsPerMonth - quota.requests) : null,
       },
       overage_tokens: quota.overage,

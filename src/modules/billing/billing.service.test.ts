@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMigrated, sqlDialects } from '../../../test/testkit/sql-databases.ts';
+import { createClickhouseDatabase } from '../../../test/testkit/clickhouse-databases.ts';
+import { serviceUrl } from '../../../test/testkit/services.ts';
+import { openMigrated, sqlDialects, type SqlDialectUnderTest } from '../../../test/testkit/sql-databases.ts';
 import { configSchema, type ModelConfig } from '../../config.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
 import type { Principal } from '../auth/principal.ts';
+import { PlanService } from '../plan/plan.service.ts';
 import { PriceBook } from '../pricing/price-book.ts';
+import { ClickhouseUsageStore } from '../usage/clickhouse-usage-store.ts';
 import { PostgresUsageStore } from '../usage/postgres-usage-store.ts';
+import type { UsageStore } from '../usage/usage-store.ts';
 import { newUsageEvent } from '../usage/usage-event.ts';
 import { BillingService } from './billing.service.ts';
 
@@ -20,17 +25,35 @@ const models: ModelConfig[] = configSchema.shape.inference.parse({
 const platform: Principal = { kind: 'platform', tenantId: undefined, userId: undefined };
 const member = (tenantId: string): Principal => ({ kind: 'user', tenantId, userId: 'u1', role: 'member', expiresAt: undefined });
 
-describe.each(sqlDialects())('billing over $name', (dialect) => {
+// Each SQL dialect with its own usage tables, and PGlite with usage in ClickHouse: invoices read the
+// usage store over exact time ranges, which each store answers its own way.
+const clickhouseUrl = serviceUrl('CLICKHOUSE');
+const backends: { name: string; dialect: SqlDialectUnderTest; clickhouse: boolean }[] = [
+  ...sqlDialects().map((dialect) => ({ name: dialect.name, dialect, clickhouse: false })),
+  ...(clickhouseUrl ? [{ name: 'pglite with usage in clickhouse', dialect: sqlDialects()[0]!, clickhouse: true }] : []),
+];
+
+describe.each(backends)('billing over $name', ({ dialect, clickhouse }) => {
   let handle: SqlDatabaseHandle;
   let dispose: () => Promise<void>;
-  let store: PostgresUsageStore;
+  let disposeUsage = async () => {};
+  let store: UsageStore;
   // 2026-11 has 30 days; "now" is the 21st at noon unless a test moves it.
   let now = Date.UTC(2026, 10, 21, 12);
   let billing: BillingService;
+  let plans: PlanService;
 
   beforeAll(async () => {
     ({ handle, dispose } = await openMigrated(dialect));
-    store = new PostgresUsageStore(handle.db, { kind: handle.kind, retentionMonths: 18 });
+    if (clickhouse) {
+      const database = await createClickhouseDatabase(clickhouseUrl!);
+      const clickhouseStore = new ClickhouseUsageStore(database.client, { retentionMonths: 18, insertTimeoutMs: 10_000 });
+      await clickhouseStore.prepare();
+      store = clickhouseStore;
+      disposeUsage = database.dispose;
+    } else {
+      store = new PostgresUsageStore(handle.db, { kind: handle.kind, retentionMonths: 18 });
+    }
     billing = new BillingService({
       db: handle.db,
       usage: store,
@@ -40,8 +63,10 @@ describe.each(sqlDialects())('billing over $name', (dialect) => {
       defaultCostBasis: { perMillionMicros: 3_000_000n, currency: 'USD' },
       now: () => now,
     });
+    plans = new PlanService(handle.db, () => {}, () => now);
   });
   afterAll(async () => {
+    await disposeUsage();
     await dispose();
   });
 
@@ -182,6 +207,113 @@ describe.each(sqlDialects())('billing over $name', (dialect) => {
       await expect(billing.invoicePreview(platform, 't-other', '2026-13')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
       await expect(billing.invoicePreview(member('t-one'), 't-other', null)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(billing.invoicePreview(platform, 'missing', null)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('bills usage at the price version in force when it was served: a mid-month edit leaves the first half to the cent', async () => {
+      // 30.00 a month is 1.00 a day in November; overage 2.00 per million up to 1M beyond the included, then 1.00.
+      await plans.create({ principal: platform, requestId: 'r' }, {
+        id: 'mid',
+        name: 'Mid',
+        currency: 'GBP',
+        monthlyPrice: '30.00',
+        monthlyTokens: 1_000_000,
+        requestsPerMinute: 60,
+        tokensPerMinute: 100_000,
+        hardQuota: false,
+        overageTiers: [{ upToTokens: 1_000_000, perMillion: '2.00' }, { upToTokens: null, perMillion: '1.00' }],
+      });
+      await tenant('t-mid', 'mid');
+      await usage('t-mid', new Date(Date.UTC(2026, 10, 3)), 'priced', 800_000, 0);
+      await usage('t-mid', new Date(Date.UTC(2026, 10, 10)), 'priced', 600_000, 100_000);
+      now = Date.UTC(2026, 10, 15, 12);
+      const before = await billing.invoicePreview(platform, 't-mid', '2026-11');
+      expect(before.charges.map((c) => [c.from.toISOString(), c.to.toISOString(), c.baseFee.micros, c.tokens, c.overageTokens, c.overageCharge.micros])).toEqual([
+        ['2026-11-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z', 30_000_000, 1_500_000, 500_000, 1_000_000],
+      ]);
+
+      // The edit, made on the 15th, takes effect on the 16th: double the price and the overage rates.
+      await plans.update({ principal: platform, requestId: 'r' }, {
+        id: 'mid',
+        monthlyPrice: '60.00',
+        overageTiers: [{ upToTokens: 1_000_000, perMillion: '4.00' }, { upToTokens: null, perMillion: '3.00' }],
+        priceEffectiveFrom: new Date(Date.UTC(2026, 10, 16)),
+      });
+      // Served at the very instant the new version takes effect: priced at it.
+      await usage('t-mid', new Date(Date.UTC(2026, 10, 16)), 'priced', 400_000, 0);
+      await usage('t-mid', new Date(Date.UTC(2026, 10, 20)), 'priced', 800_000, 0);
+      now = Date.UTC(2026, 11, 2);
+      const after = await billing.invoicePreview(platform, 't-mid', '2026-11');
+      const [firstHalf, secondHalf] = after.charges;
+      expect(after.charges).toHaveLength(2);
+      // The first half: 15 days of 30.00 and its overage at the old tiers, exactly what it was before the edit.
+      expect(firstHalf).toMatchObject({ from: new Date(Date.UTC(2026, 10, 1)), to: new Date(Date.UTC(2026, 10, 16)), tokens: 1_500_000, overageTokens: 500_000 });
+      expect(firstHalf!.overageCharge).toEqual(before.charges[0]!.overageCharge);
+      expect(firstHalf!.overageCharge).toEqual(before.overageCharge);
+      expect(firstHalf!.baseFee).toEqual({ currency: 'GBP', micros: before.baseFee.micros / 2 });
+      expect(firstHalf!.price.monthly_price).toBe('30.00');
+      // The second half at the new version: 500k more at 4.00 up to the tier's 1M, then 700k at 3.00.
+      expect(secondHalf).toMatchObject({ tokens: 1_200_000, overageTokens: 1_200_000, baseFee: { micros: 30_000_000 }, overageCharge: { micros: 2_000_000 + 2_100_000 } });
+      expect(after).toMatchObject({ final: true, baseFee: { micros: 45_000_000 }, usedTokens: 2_700_000, overageTokens: 1_700_000, overageCharge: { micros: 5_100_000 }, total: { micros: 50_100_000 } });
+
+      // Any later edit, to the price now or to come, leaves November's invoice as it was.
+      await plans.update({ principal: platform, requestId: 'r' }, { id: 'mid', monthlyPrice: '99.00', overagePerMillion: '9.00' });
+      await plans.update({ principal: platform, requestId: 'r' }, { id: 'mid', monthlyPrice: '1.00', priceEffectiveFrom: new Date(Date.UTC(2027, 0, 1)) });
+      expect(await billing.invoicePreview(platform, 't-mid', '2026-11')).toEqual(after);
+      now = Date.UTC(2026, 10, 21, 12);
+    });
+
+    it('prices overage exactly at a volume tier boundary', async () => {
+      await plans.create({ principal: platform, requestId: 'r' }, {
+        id: 'volume',
+        name: 'Volume',
+        currency: 'GBP',
+        monthlyPrice: '0.00',
+        monthlyTokens: 1_000,
+        hardQuota: false,
+        overageTiers: [{ upToTokens: 10_000_000, perMillion: '3.00' }, { upToTokens: null, perMillion: '2.00' }],
+      });
+      await tenant('t-volume', 'volume');
+      await usage('t-volume', new Date(Date.UTC(2026, 10, 5)), 'priced', 10_001_000, 0);
+      const atBoundary = await billing.invoicePreview(platform, 't-volume', '2026-11');
+      expect(atBoundary).toMatchObject({ includedTokens: 1_000, overageTokens: 10_000_000, overageCharge: { micros: 30_000_000 } });
+      await usage('t-volume', new Date(Date.UTC(2026, 10, 6)), 'priced', 1, 0);
+      const past = await billing.invoicePreview(platform, 't-volume', '2026-11');
+      // One token into the second tier: 2.00 per million is 2 micros.
+      expect(past).toMatchObject({ overageTokens: 10_000_001, overageCharge: { micros: 30_000_002 } });
+    });
+
+    it('bills no overage on an unlimited plan', async () => {
+      await plans.create({ principal: platform, requestId: 'r' }, { id: 'all-you-can-eat', name: 'All you can eat', currency: 'GBP', monthlyPrice: '900.00', hardQuota: false, overagePerMillion: '1.00' });
+      await tenant('t-unlimited', 'all-you-can-eat');
+      await usage('t-unlimited', new Date(Date.UTC(2026, 10, 5)), 'priced', 500_000_000, 0);
+      expect(await billing.invoicePreview(platform, 't-unlimited', '2026-11')).toMatchObject({ includedTokens: null, usedTokens: 500_000_000, overageTokens: 0, overageCharge: { micros: 0 }, total: { micros: 900_000_000 } });
+    });
+  });
+
+  describe('forecast', () => {
+    it("projects the month from the store's daily usage, with the quota's and budgets' crossing dates", async () => {
+      await tenant('t-forecast', 'starter');
+      // 2026-11-01 is a Sunday. Weekdays 300,000 tokens (GBP 0.30 at 1.00 a million), weekends 100,000.
+      for (let day = 0; day < 10; day++) {
+        const weekday = new Date(Date.UTC(2026, 10, 1 + day)).getUTCDay();
+        const tokens = weekday === 0 || weekday === 6 ? 100_000 : 300_000;
+        await usage('t-forecast', new Date(Date.UTC(2026, 10, 1 + day, 12)), 'priced', tokens, 0, tokens, 'GBP');
+      }
+      await handle.db.insertInto('budget').values({ tenant_id: 't-forecast', api_key_id: '', monthly_limit: '4.00', currency: 'GBP', alert_thresholds: [100], hard_stop: false }).execute();
+      now = Date.UTC(2026, 10, 11); // midnight: ten complete days, nothing of the 11th yet
+      const forecast = await billing.forecast(platform, 't-forecast', 'weekday');
+      // 20 days to come: Nov 11-30 hold 14 weekdays and 6 weekend days.
+      const expectedTokens = 2_400_000 + 14 * 300_000 + 6 * 100_000;
+      expect(forecast).toMatchObject({ daysObserved: 10, usedTokens: 2_400_000, projectedTokens: expectedTokens, includedTokens: 5_000_000 });
+      expect(forecast.costs).toEqual([{ spent: { currency: 'GBP', micros: 2_400_000 }, projected: { currency: 'GBP', micros: expectedTokens } }]);
+      // 5M tokens: 2.4M by the 10th, then 11th-13th +0.9M (3.3M), 14th-15th weekend +0.2M (3.5M), 16th-20th +1.5M: reached on the 20th.
+      expect(forecast.quotaCrossingDate).toBe('2026-11-20');
+      // GBP 4.00 at the same rate is 4M tokens: 3.5M by the 15th, 3.8M by the 16th, 4.1M by the 17th.
+      expect(forecast.budgets).toEqual([
+        { apiKeyId: null, limit: { currency: 'GBP', micros: 4_000_000 }, spent: { currency: 'GBP', micros: 2_400_000 }, projected: { currency: 'GBP', micros: expectedTokens }, crossingDate: '2026-11-17' },
+      ]);
+      await expect(billing.forecast(member('t-one'), 't-forecast', 'trend')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      now = Date.UTC(2026, 10, 21, 12);
     });
   });
 });

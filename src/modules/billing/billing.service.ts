@@ -5,13 +5,17 @@ import { badInput, notFound } from '../../shared/errors.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { requireAuthenticated } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { PlanRow } from '../plan/plan.table.ts';
+import { priceInForce, tieredCostMicros } from '../plan/plan-price.ts';
+import { findPlanPrices } from '../plan/plan.repository.ts';
+import type { PlanPriceRow, PlanRow } from '../plan/plan.table.ts';
 import { decimalToMicros, tokensCostMicros } from '../pricing/money.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { billingPeriodAt, daysIn, parseBillingMonth, type BillingPeriod } from '../quota/billing-period.ts';
 import { requireUsageRead } from '../usage/usage.service.ts';
 import type { CostAmount, UsageStore } from '../usage/usage-store.ts';
+import { findBudgets } from '../budget/budget.repository.ts';
 import { findPlanChanges, findTenantWithPlans } from './billing.repository.ts';
+import { crossingDay, project, type ForecastMethod } from './forecast.ts';
 
 export interface CostBasis {
   perMillionMicros: bigint;
@@ -47,8 +51,25 @@ export interface InvoicePlanPeriod {
   from: Date;
   to: Date;
   days: number;
-  /** The plan's monthly price for these days (days / days in the month), in the plan's currency. */
+  /** The plan's monthly price for these days at the price versions in force, in the plan's currency. */
   baseFee: CostAmount;
+}
+
+/** A stretch of the month at one plan and one version of its price. */
+export interface InvoiceCharge {
+  plan: PlanRow;
+  price: PlanPriceRow;
+  /** Half-open [from, to). */
+  from: Date;
+  to: Date;
+  /** The monthly price times this stretch's share of the month. */
+  baseFee: CostAmount;
+  /** Tokens served in the stretch. */
+  tokens: number;
+  /** Of those, the ones beyond the month's included tokens (counted in the order they were served). */
+  overageTokens: number;
+  /** overageTokens at this version's tiers, from where the month's overage stood when the stretch began. */
+  overageCharge: CostAmount;
 }
 
 export interface InvoiceLine {
@@ -73,16 +94,45 @@ export interface Invoice {
   asOf: Date;
   currency: string;
   planPeriods: InvoicePlanPeriod[];
+  charges: InvoiceCharge[];
   baseFee: CostAmount;
-  includedTokens: number;
+  /** null: unlimited (a day of the month was on a plan without a monthly token cap). */
+  includedTokens: number | null;
   usedTokens: number;
   overageTokens: number;
+  /** The first tier's rate of the price in force at the end of the period. */
   overageRatePerMillion: CostAmount;
   overageCharge: CostAmount;
   total: CostAmount;
   lines: InvoiceLine[];
   /** Platform admin only: the whole period's internal cost and margin (when currencies allow). */
   showCostBasis: boolean;
+}
+
+export interface BudgetForecast {
+  apiKeyId: string | null;
+  limit: CostAmount;
+  spent: CostAmount;
+  projected: CostAmount;
+  /** YYYY-MM-DD (UTC) the budget is (or was) spent on if the trend holds; null if not this month. */
+  crossingDate: string | null;
+}
+
+export interface Forecast {
+  tenantId: string;
+  period: BillingPeriod;
+  asOf: Date;
+  method: ForecastMethod;
+  /** Complete days of this month the projection is drawn from. */
+  daysObserved: number;
+  usedTokens: number;
+  projectedTokens: number;
+  /** The month's price-book cost so far and projected, per currency. */
+  costs: { spent: CostAmount; projected: CostAmount }[];
+  /** The plan's monthly tokens (null: unlimited) and the date they are (or were) used up if the trend holds. */
+  includedTokens: number | null;
+  quotaCrossingDate: string | null;
+  budgets: BudgetForecast[];
 }
 
 const DAY_MS = 86_400_000;
@@ -94,9 +144,11 @@ const micros = (currency: string, value: bigint): CostAmount => ({ currency, mic
  * per amount, never through a float.
  *
  * Plan changes mid-period: the invoice bills each day at the plan in force at the end of that day
- * (from the audit log of plan changes); the base fee and the included tokens are the sum of each day's
- * share (1/days in the month) of its plan's, and tokens beyond the included ones are billed at the
- * overage rate of the plan in force at the end of the period.
+ * (from the audit log of plan changes); the included tokens are the sum of each day's share (1/days in
+ * the month) of its plan's. Price changes: the month is cut where a plan's new price version takes
+ * effect, each stretch bills its share of the month (by time) at its version's monthly price, and the
+ * tokens served in it that go beyond the included ones at its version's tiers. Versions never change
+ * once in force, so an invoice comes out the same after any later edit.
  */
 export class BillingService {
   readonly #options: BillingServiceOptions;
@@ -157,27 +209,62 @@ export class BillingService {
         last.days += 1;
         last.to = new Date(from + DAY_MS);
       } else {
-        planPeriods.push({ plan, from: new Date(from), to: new Date(from + DAY_MS), days: 1, baseFee: { currency: plan.currency, micros: 0 } });
+        planPeriods.push({ plan, from: new Date(from), to: new Date(from + DAY_MS), days: 1, baseFee: { currency: '', micros: 0 } });
       }
     }
-    const closing = planPeriods[planPeriods.length - 1]!.plan;
+
+    const versions = await findPlanPrices(this.#options.db, [...new Set(planPeriods.map((span) => span.plan.id))]);
+    const monthMs = BigInt(period.end.getTime() - period.start.getTime());
+    const stretches = planPeriods.flatMap((span) => {
+      const own = versions.filter((v) => v.plan_id === span.plan.id);
+      const parts = splitAtVersions(own, span.from.getTime(), span.to.getTime());
+      const fees = parts.map((part) => decimalToMicros(part.price.monthly_price) * BigInt(part.to - part.from));
+      span.baseFee = micros(parts[0]!.price.currency, divideHalfUp(fees.reduce((a, b) => a + b, 0n), monthMs));
+      return parts.map((part, i) => ({ plan: span.plan, ...part, fee: fees[i]! }));
+    });
+
+    const closing = stretches[stretches.length - 1]!.price;
     const currency = closing.currency;
-    let baseFeeSum = 0n;
-    let includedSum = 0n;
-    for (const span of planPeriods) {
-      const price = decimalToMicros(span.plan.monthly_price) * BigInt(span.days);
-      span.baseFee = micros(span.plan.currency, divideHalfUp(price, BigInt(days)));
-      if (span.plan.currency === currency) baseFeeSum += price;
-      includedSum += BigInt(span.plan.monthly_tokens) * BigInt(span.days);
-    }
-    const baseFee = divideHalfUp(baseFeeSum, BigInt(days));
-    const includedTokens = Number(includedSum / BigInt(days));
+    const baseFee = divideHalfUp(
+      stretches.filter((part) => part.price.currency === currency).reduce((sum, part) => sum + part.fee, 0n),
+      monthMs,
+    );
+    const unlimited = planPeriods.some((span) => span.plan.monthly_tokens === null);
+    const includedTokens = unlimited ? null : Number(planPeriods.reduce((sum, span) => sum + BigInt(span.plan.monthly_tokens!) * BigInt(span.days), 0n) / BigInt(days));
+
+    // Each stretch's tokens, from the usage store over its exact range, then the overage in the order served.
+    const stretchTotals = await Promise.all(
+      stretches.map((part) =>
+        this.#options.usage
+          .report({ tenantIds: [tenantId], range: { from: new Date(part.from), to: new Date(part.to) }, groupBy: null, filter: {}, latency: false })
+          .then((result) => result.get(tenantId)?.totals.totalTokens ?? 0),
+      ),
+    );
+    let served = 0;
+    let overageCharge = 0n;
+    const charges: InvoiceCharge[] = stretches.map((part, i) => {
+      const tokens = stretchTotals[i]!;
+      const overageBefore = includedTokens === null ? 0 : Math.max(0, served - includedTokens);
+      served += tokens;
+      const overageAfter = includedTokens === null ? 0 : Math.max(0, served - includedTokens);
+      const charge = tieredCostMicros(part.price.overage_tiers, overageBefore, overageAfter - overageBefore);
+      if (part.price.currency === currency) overageCharge += charge;
+      return {
+        plan: part.plan,
+        price: part.price,
+        from: new Date(part.from),
+        to: new Date(part.to),
+        baseFee: micros(part.price.currency, divideHalfUp(part.fee, monthMs)),
+        tokens,
+        overageTokens: overageAfter - overageBefore,
+        overageCharge: micros(part.price.currency, charge),
+      };
+    });
 
     const report = reports.get(tenantId);
     const usedTokens = report?.totals.totalTokens ?? 0;
-    const overageTokens = Math.max(0, usedTokens - includedTokens);
-    const rate = decimalToMicros(closing.overage_per_million);
-    const overageCharge = tokensCostMicros(overageTokens, rate);
+    const overageTokens = includedTokens === null ? 0 : Math.max(0, usedTokens - includedTokens);
+    const rate = decimalToMicros(closing.overage_tiers[0]!.perMillion);
 
     const lines: InvoiceLine[] = (report?.buckets ?? []).map((bucket) => {
       const model = bucket.key ?? '';
@@ -204,6 +291,7 @@ export class BillingService {
       asOf,
       currency,
       planPeriods,
+      charges,
       baseFee: micros(currency, baseFee),
       includedTokens,
       usedTokens,
@@ -216,11 +304,95 @@ export class BillingService {
     };
   }
 
+  /** Month-end tokens and cost from this month's daily usage, and when the quota and budgets are crossed (see forecast.ts). */
+  async forecast(principal: Principal, tenantId: string, method: ForecastMethod): Promise<Forecast> {
+    requireUsageRead(principal, tenantId);
+    const now = this.#now();
+    const period = billingPeriodAt(now);
+    const elapsed = now - period.start.getTime();
+    const today = Math.floor(elapsed / DAY_MS);
+    const shape = { today, todayLeft: 1 - (elapsed % DAY_MS) / DAY_MS, firstWeekday: period.start.getUTCDay(), method };
+    const [tenant, budgets] = await Promise.all([findTenantWithPlans(this.#options.db, tenantId), findBudgets(this.#options.db, tenantId)]);
+    if (!tenant) throw notFound('tenant', tenantId);
+    const daily = async (apiKeyIds: string[] | null) => {
+      const reports = await this.#options.usage.report({
+        tenantIds: [tenantId],
+        range: { from: period.start, to: period.end },
+        groupBy: 'day',
+        filter: apiKeyIds ? { apiKeyIds } : {},
+        latency: false,
+      });
+      const days = daysIn(period);
+      const tokens = new Array<number>(days).fill(0);
+      const costs = new Map<string, number[]>();
+      for (const bucket of reports.get(tenantId)?.buckets ?? []) {
+        const day = Math.round((bucket.start!.getTime() - period.start.getTime()) / DAY_MS);
+        tokens[day] = bucket.totals.totalTokens;
+        for (const cost of bucket.totals.costs) {
+          if (!costs.has(cost.currency)) costs.set(cost.currency, new Array<number>(days).fill(0));
+          costs.get(cost.currency)![day] = cost.micros;
+        }
+      }
+      return { tokens, costs };
+    };
+    const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+    const dateOf = (day: number | null) => (day === null ? null : new Date(period.start.getTime() + day * DAY_MS).toISOString().slice(0, 10));
+
+    const all = await daily(null);
+    const tokens = project({ ...shape, daily: all.tokens });
+    const includedTokens = tenant.plan.monthly_tokens;
+    const budgetForecasts = await Promise.all(
+      budgets.map(async (budget): Promise<BudgetForecast> => {
+        const series = budget.api_key_id ? await daily([budget.api_key_id]) : all;
+        const costs = series.costs.get(budget.currency) ?? new Array<number>(daysIn(period)).fill(0);
+        const projection = project({ ...shape, daily: costs });
+        const limit = Number(decimalToMicros(budget.monthly_limit));
+        return {
+          apiKeyId: budget.api_key_id || null,
+          limit: { currency: budget.currency, micros: limit },
+          spent: { currency: budget.currency, micros: sum(costs) },
+          projected: { currency: budget.currency, micros: Math.round(projection.total) },
+          crossingDate: dateOf(crossingDay(projection.days, limit)),
+        };
+      }),
+    );
+    return {
+      tenantId,
+      period,
+      asOf: new Date(now),
+      method,
+      daysObserved: today,
+      usedTokens: sum(all.tokens),
+      projectedTokens: Math.round(tokens.total),
+      costs: [...all.costs].sort(([a], [b]) => a.localeCompare(b)).map(([currency, values]) => ({
+        spent: { currency, micros: sum(values) },
+        projected: { currency, micros: Math.round(project({ ...shape, daily: values }).total) },
+      })),
+      includedTokens,
+      quotaCrossingDate: includedTokens === null ? null : dateOf(crossingDay(tokens.days, includedTokens)),
+      budgets: budgetForecasts,
+    };
+  }
+
   #costBasis(model: string): CostBasis {
     const config = this.#options.models().find((m) => m.name === model);
     if (config?.costBasis) return { perMillionMicros: decimalToMicros(config.costBasis.perMillion), currency: config.costBasis.currency };
     return this.#options.defaultCostBasis;
   }
+}
+
+/** [from, to) cut where a new price version takes effect, each part with the version in force in it. */
+function splitAtVersions(versions: readonly PlanPriceRow[], from: number, to: number): { from: number; to: number; price: PlanPriceRow }[] {
+  const parts: { from: number; to: number; price: PlanPriceRow }[] = [];
+  let start = from;
+  for (const version of versions) {
+    const at = version.effective_from.getTime();
+    if (at <= start || at >= to) continue;
+    parts.push({ from: start, to: at, price: priceInForce(versions, start)! });
+    start = at;
+  }
+  parts.push({ from: start, to, price: priceInForce(versions, start)! });
+  return parts;
 }
 
 function divideHalfUp(value: bigint, by: bigint): bigint {

@@ -460,7 +460,7 @@ function followAbort(signal: AbortSignal | undefined): AbortController {
 /** Marks a stream the consumer left before it ended. */
 const cancelled = Symbol('cancelled');
 
-const isRefusal = (error: unknown) => error instanceof DomainError && (error.code === 'RATE_LIMITED' || error.code === 'QUOTA_EXCEEDED');
+const isRefusal = (error: unknown) => error instanceof DomainError && (error.code === 'RATE_LIMITED' || error.code === 'QUOTA_EXCEEDED' || error.code === 'BUDGET_EXCEEDED');
 
 /** A stream that broke mid-way carries the usage of what it streamed. */
 function failureUsage(error: unknown): TokenUsage | undefined {

@@ -149,8 +149,12 @@ ProviderCredentialTestResultRef.implement({
 builder.mutationField('testProviderCredential', (t) =>
   t.field({
     type: ProviderCredentialTestResultRef,
-    args: { tenantId: t.arg.id({ required: true }), provider: t.arg.string({ required: true }) },
-    description: "Calls the provider's model list with the stored key and reports whether it was accepted.",
-    resolve: (_root, args, ctx) => ctx.deps.services.inferenceConfig.testCredential(ctx, args.tenantId, args.provider),
+    args: {
+      tenantId: t.arg.id({ required: true }),
+      provider: t.arg.string({ required: true }),
+      apiKey: t.arg.string({ description: 'A key to test before saving it: used for this call only, never stored or logged. Omitted: the stored key.' }),
+    },
+    description: "Calls the provider's model list with the stored key (or the apiKey given) and reports whether it was accepted.",
+    resolve: (_root, args, ctx) => ctx.deps.services.inferenceConfig.testCredential(ctx, args.tenantId, args.provider, args.apiKey),
   }),
 );

@@ -167,6 +167,29 @@ describe.each(sqlDialects())('InferenceConfigService on $name', (dialect) => {
       expect(none).toEqual({ provider: 'local', ok: false, message: 'no credential is set for provider "local"', latencyMs: 0 });
     });
 
+    it('tests a key that is not stored, and stores nothing', async () => {
+      upstream.reset();
+      const unsaved = 'candidate-key-0123456789';
+      const ok = await service.testCredential(as(adminUser(tenantA)), tenantA, 'local', unsaved);
+      expect(ok).toMatchObject({ provider: 'local', ok: true });
+      expect(upstream.requests.at(-1)?.headers.authorization).toBe(`Bearer ${unsaved}`);
+      expect((await service.credentialStatuses(adminUser(tenantA), tenantA)).find((c) => c.provider === 'local')).toMatchObject({ configured: false });
+      // The stored key of gpu-a is not used when another is given, nor replaced by it.
+      upstream.setBehaviour({ fail: 401 });
+      const refused = await service.testCredential(as(adminUser(tenantA)), tenantA, 'gpu-a', unsaved);
+      expect(refused).toMatchObject({ ok: false, message: expect.stringContaining('401') });
+      expect(refused.message).not.toContain(unsaved);
+      expect(upstream.requests.at(-1)?.headers.authorization).toBe(`Bearer ${unsaved}`);
+      upstream.reset();
+      expect((await service.credentialStatuses(adminUser(tenantA), tenantA)).find((c) => c.provider === 'gpu-a')).toMatchObject({ configured: true, last4: apiKey.slice(-4) });
+      // The same checks as a key being saved, and the same access rules.
+      await expect(service.testCredential(as(adminUser(tenantA)), tenantA, 'gpu-a', 'two words')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      await expect(service.testCredential(as(memberUser(tenantA)), tenantA, 'gpu-a', unsaved)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(service.testCredential(as(adminUser(tenantB)), tenantA, 'gpu-a', unsaved)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(service.testCredential(as(platform), 'tnt_missing', 'gpu-a', unsaved)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(logs.join('\n')).not.toContain(unsaved);
+    });
+
     it('reports an unreachable provider without revealing where it is', async () => {
       const unreachable = new InferenceConfigService({
         db,

@@ -232,29 +232,35 @@ export class InferenceConfigService {
   }
 
   /** Calls the provider's cheapest endpoint (its model list) with the stored key and reports what happened. */
-  async testCredential(actor: Actor, tenantId: string, provider: string): Promise<CredentialTestResult> {
+  /** Tests the stored key, or `unsavedKey` when given: a key checked before it is saved, and never stored or logged. */
+  async testCredential(actor: Actor, tenantId: string, provider: string, unsavedKey?: string | null): Promise<CredentialTestResult> {
     requireTenantAdmin(actor.principal, tenantId);
     const config = this.#requireProvider(provider, 'provider');
-    const row = await findProviderCredential(this.#db, tenantId, provider);
-    if (!row) return { provider, ok: false, message: `no credential is set for provider "${provider}"`, latencyMs: 0 };
     let apiKey: string;
-    try {
-      apiKey = this.#open(row);
-    } catch (error) {
-      this.#logger.error({ err: error, tenantId, provider, requestId: actor.requestId }, 'stored provider credential cannot be decrypted');
-      return { provider, ok: false, message: 'the stored credential cannot be decrypted with the configured keys; set it again', latencyMs: 0 };
+    if (unsavedKey != null) {
+      apiKey = validApiKey(unsavedKey);
+      if (!(await findTenantById(this.#db, tenantId))) throw notFound('tenant', tenantId);
+    } else {
+      const row = await findProviderCredential(this.#db, tenantId, provider);
+      if (!row) return { provider, ok: false, message: `no credential is set for provider "${provider}"`, latencyMs: 0 };
+      try {
+        apiKey = this.#open(row);
+      } catch (error) {
+        this.#logger.error({ err: error, tenantId, provider, requestId: actor.requestId }, 'stored provider credential cannot be decrypted');
+        return { provider, ok: false, message: 'the stored credential cannot be decrypted with the configured keys; set it again', latencyMs: 0 };
+      }
     }
     const adapter = this.#createProvider(config, { connectTimeoutMs: this.#connectTimeoutMs });
     const started = performance.now();
     try {
       const models = await adapter.listModels({ apiKey, signal: AbortSignal.timeout(this.#testTimeoutMs), requestId: actor.requestId });
       const latencyMs = Math.round(performance.now() - started);
-      this.#logger.info({ tenantId, provider, ok: true, latencyMs, requestId: actor.requestId }, 'provider credential tested');
+      this.#logger.info({ tenantId, provider, ok: true, unsaved: unsavedKey != null, latencyMs, requestId: actor.requestId }, 'provider credential tested');
       return { provider, ok: true, message: `${provider} accepted the credential and lists ${models.length} model(s)`, latencyMs };
     } catch (error) {
       const latencyMs = Math.round(performance.now() - started);
       const message = describeTestFailure(error, this.#testTimeoutMs).replaceAll(apiKey, '[redacted]');
-      this.#logger.info({ tenantId, provider, ok: false, latencyMs, reason: message, requestId: actor.requestId }, 'provider credential tested');
+      this.#logger.info({ tenantId, provider, ok: false, unsaved: unsavedKey != null, latencyMs, reason: message, requestId: actor.requestId }, 'provider credential tested');
       return { provider, ok: false, message, latencyMs };
     } finally {
       await adapter.close();

@@ -11,12 +11,14 @@ export interface EffectiveLimits {
   tenantId: string;
   apiKeyId: string | null;
   plan: PlanRow;
-  requestsPerMinute: number;
-  tokensPerMinute: number;
+  /** null: no cap (an unlimited plan). */
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
   concurrentRequests: number | null;
   requestsPerHour: number | null;
   requestsPerMonth: number | null;
-  monthlyTokens: number;
+  /** null: unlimited. */
+  monthlyTokens: number | null;
   hardQuota: boolean;
   /** The key's own limits, when it has an override (otherwise the tenant's apply to it alone). */
   key: { requestsPerMinute: number | null; tokensPerMinute: number | null; concurrentRequests: number | null } | null;
@@ -47,8 +49,8 @@ export function effectiveLimits(record: LimitsRecord, apiKeyId: string | null, c
     into?.push(specs.length);
     specs.push(spec);
   };
-  add({ kind: 'requests', scope: 'tenant', name: 'rpm', limit: requestsPerMinute, windowMs: MINUTE }, requestSpecs);
-  add({ kind: 'tokens', scope: 'tenant', name: 'tpm', limit: tokensPerMinute, windowMs: MINUTE }, tokenSpecs);
+  if (requestsPerMinute !== null) add({ kind: 'requests', scope: 'tenant', name: 'rpm', limit: requestsPerMinute, windowMs: MINUTE }, requestSpecs);
+  if (tokensPerMinute !== null) add({ kind: 'tokens', scope: 'tenant', name: 'tpm', limit: tokensPerMinute, windowMs: MINUTE }, tokenSpecs);
   if (concurrentRequests !== null) add({ kind: 'concurrency', scope: 'tenant', name: 'conc', limit: concurrentRequests, windowMs: concurrencyLeaseMs });
   if (plan.requests_per_hour !== null) add({ kind: 'requests', scope: 'tenant', name: 'rph', limit: plan.requests_per_hour, windowMs: HOUR });
   if (key?.requestsPerMinute != null) add({ kind: 'requests', scope: 'key', name: 'rpm', limit: key.requestsPerMinute, windowMs: MINUTE }, requestSpecs);

@@ -20,8 +20,6 @@ import { MemoryLimiterStore } from './memory-limiter-store.ts';
 const plan = (overrides: Partial<PlanRow>): PlanRow => ({
   id: 'free',
   name: 'Free',
-  currency: 'GBP',
-  monthly_price: '0.00',
   monthly_tokens: 100_000,
   requests_per_minute: 10,
   tokens_per_minute: 10_000,
@@ -29,7 +27,7 @@ const plan = (overrides: Partial<PlanRow>): PlanRow => ({
   requests_per_month: null,
   concurrent_requests: 4,
   hard_quota: true,
-  overage_per_million: '0',
+  retired_at: null,
   created_at: new Date(),
   updated_at: new Date(),
   ...overrides,

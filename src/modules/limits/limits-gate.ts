@@ -301,7 +301,7 @@ interface PendingSettlement {
 }
 
 /** A hard token quota or a monthly request cap: letting requests through unchecked would give away what the plan does not include. */
-const moneyBearing = (limits: EffectiveLimits) => (limits.hardQuota && limits.monthlyTokens > 0) || limits.requestsPerMonth !== null;
+const moneyBearing = (limits: EffectiveLimits) => (limits.hardQuota && (limits.monthlyTokens ?? 0) > 0) || limits.requestsPerMonth !== null;
 
 function quotaUnavailable(what: string): DomainError {
   return new DomainError('UPSTREAM_UNAVAILABLE', `The monthly quota cannot be checked because ${what} is unreachable; the request was not sent. Please retry shortly.`, {

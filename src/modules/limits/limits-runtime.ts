@@ -6,6 +6,8 @@ import type { Logger } from '../../shared/logger.ts';
 import { duplicateRedis, type RedisClient } from '../../storage/redis-connection.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
 import { BillingService } from '../billing/billing.service.ts';
+import { MemoryBudgetLedger, RedisBudgetLedger } from '../budget/budget-ledger.ts';
+import { BudgetService } from '../budget/budget.service.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { decimalToMicros } from '../pricing/money.ts';
 import { QuotaEvents } from '../quota/quota-events.ts';
@@ -29,6 +31,8 @@ export interface LimitsRuntime {
   service: LimitsService;
   quota: QuotaService;
   billing: BillingService;
+  /** Money budgets: the completion service's gate wraps `gate` with them. */
+  budgets: BudgetService;
   store: LimiterStore;
   /** @envelop/rate-limiter for the control plane's own operations, per principal. */
   graphqlPlugin: Plugin;
@@ -109,12 +113,23 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
     defaultMaxTokens: config.defaultMaxTokens,
     defaultCostBasis: { perMillionMicros: decimalToMicros(config.costBasis.perMillion), currency: config.costBasis.currency },
   });
+  const budgets = new BudgetService({
+    db: options.db.db,
+    ledger: limiterRedis ? new RedisBudgetLedger(limiterRedis) : new MemoryBudgetLedger(),
+    keyPrefix: config.keyPrefix,
+    usage: options.usage.store,
+    broadcast,
+    webhook,
+    logger,
+  });
+  await budgets.load();
   const graphqlPlugin = graphqlRateLimitPlugin({ perMinute: config.graphqlPerMinute, redis: limiterRedis, keyPrefix: config.keyPrefix, logger, metrics });
   return {
     gate,
     service,
     quota,
     billing,
+    budgets,
     store,
     graphqlPlugin,
     broadcast,
@@ -122,6 +137,7 @@ export async function startLimits(options: LimitsRuntimeOptions): Promise<Limits
       await gate.close();
       service.close();
       events.close();
+      budgets.close();
       await webhook?.close();
       await store.close();
       await broadcast.close();

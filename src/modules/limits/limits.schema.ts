@@ -8,12 +8,12 @@ const RateLimitsRef = builder.objectRef<EffectiveLimits>('RateLimits');
 RateLimitsRef.implement({
   description: "What a tenant is held to: its plan's limits, with the platform's overrides for this tenant applied.",
   fields: (t) => ({
-    requestsPerMinute: t.exposeInt('requestsPerMinute'),
-    tokensPerMinute: t.exposeInt('tokensPerMinute', { description: 'Prompt tokens plus max_tokens are reserved at admission and settled to the actual count.' }),
+    requestsPerMinute: t.exposeInt('requestsPerMinute', { nullable: true, description: 'null: no cap.' }),
+    tokensPerMinute: t.exposeInt('tokensPerMinute', { nullable: true, description: 'null: no cap. Prompt tokens plus max_tokens are reserved at admission and settled to the actual count.' }),
     concurrentRequests: t.exposeInt('concurrentRequests', { nullable: true, description: 'Requests in flight at once; null: no cap.' }),
     requestsPerHour: t.exposeInt('requestsPerHour', { nullable: true }),
     requestsPerMonth: t.exposeInt('requestsPerMonth', { nullable: true }),
-    monthlyTokens: t.exposeInt('monthlyTokens'),
+    monthlyTokens: t.exposeInt('monthlyTokens', { nullable: true, description: 'null: unlimited.' }),
     hardQuota: t.exposeBoolean('hardQuota'),
     overridden: t.stringList({
       description: 'Which of requestsPerMinute, tokensPerMinute, concurrentRequests are set for this tenant rather than by its plan.',

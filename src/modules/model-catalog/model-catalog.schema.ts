@@ -13,7 +13,7 @@ ModelPriceRef.implement({
   }),
 });
 
-const ModelRef = builder.objectRef<ModelInfo>('Model');
+export const ModelRef = builder.objectRef<ModelInfo>('Model');
 ModelRef.implement({
   description: 'A model the caller may ask for, with its price.',
   fields: (t) => ({
@@ -21,7 +21,15 @@ ModelRef.implement({
     servedBy: t.exposeString('servedBy', { description: "The configured model serving this name (differs under the tenant's override)." }),
     kind: t.exposeString('kind', { description: 'chat or embedding' }),
     contextWindow: t.exposeInt('contextWindow', { nullable: true }),
-    price: t.field({ type: ModelPriceRef, nullable: true, resolve: (model) => model.price ?? null }),
+    price: t.field({
+      type: ModelPriceRef,
+      nullable: true,
+      description: 'The price in force now: the latest version set with setModelPrice, else the configured one.',
+      resolve: (model, _args, ctx) => {
+        const stored = ctx.deps.prices.storedVersion(model.servedBy);
+        return stored ? { inputPerMillion: stored.input_per_million, outputPerMillion: stored.output_per_million, currency: stored.currency } : (model.price ?? null);
+      },
+    }),
     available: t.exposeBoolean('available', { description: "False while every deployment's circuit breaker is open." }),
   }),
 });

@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../../config.ts';
+import type { ModelPriceRow } from './model-price.table.ts';
 import { decimalToMicros, tokensCostMicros } from './money.ts';
 
 export interface ModelPrice {
@@ -7,9 +8,18 @@ export interface ModelPrice {
   currency: string;
 }
 
-/** Model prices from the YAML price book, parsed once. A model without a price costs nothing. */
+interface PriceVersion extends ModelPrice {
+  effectiveFromMs: number;
+  row: ModelPriceRow;
+}
+
+/**
+ * Model prices: the versions set over the API, each in force from its effective time, and before a
+ * model's first version (or without any) the YAML price book's. A model without either costs nothing.
+ */
 export class PriceBook {
   #prices = new Map<string, ModelPrice>();
+  #versions = new Map<string, PriceVersion[]>();
   readonly #defaultCurrency: string;
 
   constructor(models: readonly ModelConfig[], defaultCurrency = 'USD') {
@@ -31,15 +41,46 @@ export class PriceBook {
     this.#prices = prices;
   }
 
-  /** Cost of one request's tokens, in integer micro-units of the model's currency. */
-  cost(model: string, promptTokens: number, completionTokens: number): { micros: number; currency: string } {
-    const price = this.#prices.get(model);
+  /** Takes every stored version (oldest first per model), replacing what it had. */
+  setVersions(rows: readonly ModelPriceRow[]): void {
+    const versions = new Map<string, PriceVersion[]>();
+    for (const row of rows) {
+      const list = versions.get(row.model) ?? [];
+      list.push({
+        effectiveFromMs: row.effective_from.getTime(),
+        inputPerMillionMicros: decimalToMicros(row.input_per_million),
+        outputPerMillionMicros: decimalToMicros(row.output_per_million),
+        currency: row.currency,
+        row,
+      });
+      versions.set(row.model, list);
+    }
+    this.#versions = versions;
+  }
+
+  /** Cost of one request's tokens at the price in force at `at`, in integer micro-units of the model's currency. */
+  cost(model: string, promptTokens: number, completionTokens: number, at = Date.now()): { micros: number; currency: string } {
+    const price = this.price(model, at);
     if (!price) return { micros: 0, currency: this.#defaultCurrency };
     const micros = tokensCostMicros(promptTokens, price.inputPerMillionMicros) + tokensCostMicros(completionTokens, price.outputPerMillionMicros);
     return { micros: Number(micros), currency: price.currency };
   }
 
-  price(model: string): ModelPrice | undefined {
-    return this.#prices.get(model);
+  price(model: string, at = Date.now()): ModelPrice | undefined {
+    return this.#versionAt(model, at) ?? this.#prices.get(model);
+  }
+
+  /** The stored version in force at `at`, if any (else the YAML price applies). */
+  storedVersion(model: string, at = Date.now()): ModelPriceRow | undefined {
+    return this.#versionAt(model, at)?.row;
+  }
+
+  #versionAt(model: string, at: number): PriceVersion | undefined {
+    let found: PriceVersion | undefined;
+    for (const version of this.#versions.get(model) ?? []) {
+      if (version.effectiveFromMs > at) break;
+      found = version;
+    }
+    return found;
   }
 }

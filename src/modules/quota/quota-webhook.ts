@@ -70,7 +70,11 @@ export class QuotaWebhook {
 
   send(view: QuotaView, threshold: number): void {
     const id = alertEventId(view, threshold);
-    const body = alertBody(id, view, threshold);
+    this.deliver(id, alertBody(id, view, threshold));
+  }
+
+  /** Any other alert (a budget's), delivered the same way: queued once per id, signed, retried. */
+  deliver(id: string, body: string): void {
     const queued = this.#options.outbox.enqueue(id, body).then(
       () => this.#pump(),
       (error: unknown) => {

@@ -53,7 +53,8 @@ export class QuotaService {
     return {
       period: period.id,
       expiresAtMs: period.end.getTime() + KEEP_AFTER_PERIOD_MS,
-      tokenLimit: limits.monthlyTokens,
+      // The counters take 0 for unlimited.
+      tokenLimit: limits.monthlyTokens ?? 0,
       hardTokens: limits.hardQuota,
       requestLimit: limits.requestsPerMonth ?? 0,
     };
@@ -104,7 +105,7 @@ export class QuotaService {
       tenantId: limits.tenantId,
       planId: limits.plan.id,
       period,
-      limit: limits.monthlyTokens,
+      limit: limits.monthlyTokens ?? 0,
       hardQuota: limits.hardQuota,
       used: use.tokens,
       requests: use.requests,

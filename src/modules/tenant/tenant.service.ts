@@ -78,9 +78,9 @@ export class TenantService {
   async setPlan(actor: Actor, id: string, planId: string): Promise<TenantRow> {
     requirePlatformAdmin(actor.principal);
     const tenant = await this.#db.transaction().execute(async (trx) => {
-      await this.#requirePlan(trx, planId);
       const before = await findTenantById(trx, id);
       if (!before) throw notFound('tenant', id);
+      if (before.plan_id !== planId) await this.#requirePlan(trx, planId);
       const tenant = await updateTenant(trx, id, { plan_id: planId });
       await recordAudit(trx, actor, { tenantId: id, action: 'tenant.set_plan', target: id, details: { from: before.plan_id, to: planId } });
       return tenant ?? before;
@@ -119,5 +119,6 @@ export class TenantService {
   async #requirePlan(db: Parameters<typeof findPlansByIds>[0], planId: string): Promise<void> {
     const [plan] = await findPlansByIds(db, [planId]);
     if (!plan) throw badInput(`unknown plan "${planId}"`, { field: 'plan' });
+    if (plan.retired_at) throw badInput(`plan "${planId}" is retired: it keeps its tenants but takes no new ones`, { field: 'plan' });
   }
 }
