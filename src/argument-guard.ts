@@ -26,6 +26,10 @@ const DEFAULT_RULE: StoredTextRule = { maxLength: 1_024 };
 const RULES: Record<string, StoredTextRule> = {
   // Prompt text goes upstream and is never stored; the body limit bounds it.
   'ChatMessageInput.content': { maxLength: Number.POSITIVE_INFINITY, multiline: true },
+  'ContentPartInput.text': { maxLength: Number.POSITIVE_INFINITY, multiline: true },
+  // An image may come inline as a data: URL of megabytes.
+  'ImageUrlInput.url': { maxLength: Number.POSITIVE_INFINITY },
+  'FunctionCallInput.arguments': { maxLength: Number.POSITIVE_INFINITY, multiline: true },
   'SetProviderCredentialInput.apiKey': { maxLength: 8_192 },
 };
 

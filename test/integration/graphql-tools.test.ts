@@ -108,14 +108,16 @@ describe('GraphQL chat completions with tools, parts and reasoning', () => {
   });
 
   it('sends content parts with an image to Ollama as images', async () => {
-    const base64 = Buffer.from('pixels').toString('base64');
+    // As large as a real photo's data URL and a pasted document: neither is a name to be kept short.
+    const base64 = Buffer.alloc(48 * 1024, 7).toString('base64');
+    const question = `What is this?\n${'Some context line.\n'.repeat(200)}`;
     await client.execute(CreateChatCompletionDocument, {
       input: {
         model: 'vision',
-        messages: [{ role: 'user', parts: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', imageUrl: { url: `data:image/png;base64,${base64}` } }] }],
+        messages: [{ role: 'user', parts: [{ type: 'text', text: question }, { type: 'image_url', imageUrl: { url: `data:image/png;base64,${base64}` } }] }],
       },
     });
-    expect(received().messages).toEqual([{ role: 'user', content: 'What is this?', images: [base64] }]);
+    expect(received().messages).toEqual([{ role: 'user', content: question, images: [base64] }]);
   });
 
   it('names what is wrong with a message', async () => {
