@@ -61,6 +61,21 @@ describe.each(sqlDialects())('console sessions ($name)', (dialect) => {
     expect((await refused.json()).error.message).toContain('neither the "admin" nor the "usage:read" scope');
   });
 
+  it("refuses a suspended tenant's dashboard users, signed in or signing in, until it is reactivated", async () => {
+    const jwt = await new SignJWT({ tid: tenantId, role: 'member' }).setProtectedHeader({ alg: 'HS256' }).setSubject('usr_suspended').setExpirationTime('10m').sign(new TextEncoder().encode(jwtSecret));
+    const token = tokenOf(await signIn(jwt))!;
+    expect((await viewer(token)).data?.viewer.kind).toBe('USER');
+    const admin = { authorization: `Bearer ${testAdminKey}` };
+    await graphqlRequest(gateway.url, 'mutation($id: ID!) { suspendTenant(id: $id) { tenant { status } } }', { id: tenantId }, admin);
+    try {
+      expect((await viewer(token)).errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'tenant_suspended' });
+      expect((await signIn(jwt)).status).toBe(403);
+    } finally {
+      await graphqlRequest(gateway.url, 'mutation($id: ID!) { reactivateTenant(id: $id) { tenant { status } } }', { id: tenantId }, admin);
+    }
+    expect((await viewer(token)).data?.viewer.kind).toBe('USER');
+  });
+
   it('accepts the cookie on GraphQL only: /v1 still wants a bearer key', async () => {
     const key = await newKey(['INFERENCE', 'USAGE_READ']);
     const token = tokenOf(await signIn(key.secret))!;

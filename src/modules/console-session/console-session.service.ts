@@ -156,12 +156,15 @@ export class ConsoleSessionService {
 
   async #requireTenant(tenantId: string): Promise<void> {
     if ((await findTenantById(this.#db, tenantId)) === undefined) throw unauthenticated(`there is no tenant "${tenantId}" to sign in to`);
+    await this.#auth.requireActiveTenant(tenantId);
   }
 
   async #principalOf(session: ConsoleSessionRow, credentials: Credentials): Promise<TenantPrincipal> {
     if (session.kind === 'user') {
       if (session.tenant_id === null || session.user_id === null) throw unauthenticated(ended);
       if (credentials.tenantId !== undefined && credentials.tenantId !== session.tenant_id) throw forbidden('only the platform admin may act for another tenant');
+      // Keys are re-checked through authenticateDigest, which refuses a suspended tenant; a user's session is checked here.
+      await this.#auth.requireActiveTenant(session.tenant_id);
       return { kind: 'user', tenantId: session.tenant_id, userId: session.user_id, role: session.role === 'admin' ? 'admin' : 'member', expiresAt: session.expires_at.getTime() };
     }
     if (session.secret_digest === null) throw unauthenticated(ended);
