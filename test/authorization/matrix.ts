@@ -107,16 +107,20 @@ export const usageBearingRows = [
   'Query.platformUsage',
   'Query.usageTopTenants',
   'Tenant.invoicePreview',
+  'Tenant.budgets',
+  'Tenant.forecast',
   'Tenant.quota',
+  'Tenant.rateLimitHeadroom',
   'Tenant.usage',
   'Tenant.usageEvents',
+  'Subscription.budgetAlert',
   'Subscription.quotaUpdated',
   'GET /v1/usage',
   'GET /v1/usage/export',
 ] as const;
 
 /** Return types that carry usage, quota, cost or billing data. */
-export const usageBearingTypes = ['Invoice', 'Quota', 'TenantUsage', 'TenantUsageEventsConnection', 'UsageReport'] as const;
+export const usageBearingTypes = ['Invoice', 'Quota', 'RateHeadroom', 'TenantUsage', 'TenantUsageEventsConnection', 'UsageReport'] as const;
 
 /** Tenant fields without rules of their own: the Query.tenant row reads them. Any other Tenant field needs a row. */
 export const tenantFieldsReadByTenantRow = ['createdAt', 'id', 'name', 'plan', 'status'] as const;
@@ -173,6 +177,8 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'limits', 'query($id: ID!) { tenant(id: $id) { limits { requestsPerMinute tokensPerMinute overridden } } }', { id: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Tenant', 'rateLimitHeadroom', 'query($id: ID!) { tenant(id: $id) { rateLimitHeadroom { requests { limit remaining resetSeconds } tokens { remaining } } } }', { id: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'providerCredentials', 'query($id: ID!) { tenant(id: $id) { providerCredentials { provider configured last4 } } }', { id: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Tenant', 'quota', 'query($id: ID!) { tenant(id: $id) { quota { tenantId used limit state } } }', { id: ref('tenantId') },

@@ -170,6 +170,11 @@ describe.each(sqlDialects())('web console through the real gateway ($name)', (di
     expect(completion.usage?.total_tokens).toBeGreaterThan(0);
     await eventually('the request is counted in Total requests', async () => ((await totalRequests(page)) === before + 1 ? true : undefined));
     await page.getByRole('img', { name: `Requests: ${before + 1} in total` }).waitFor();
+    // The rate-limit headroom counts the request too: one fewer left in the minute than the plan allows.
+    await eventually('the headroom shows the request', async () => {
+      const [left, limit] = /^([\d,]+) of ([\d,]+)/.exec((await page.getByLabel('Requests left').textContent()) ?? '')?.slice(1).map((n) => Number(n.replaceAll(',', ''))) ?? [];
+      return left !== undefined && left === limit! - 1 ? true : undefined;
+    });
     await page.screenshot({ path: join(screenshotDir, `overview-${dialect.name}.jpg`), type: 'jpeg', quality: 70 });
 
     await page.getByRole('link', { name: 'API keys' }).click();

@@ -417,7 +417,7 @@ export type TenantLimitsQueryVariables = Exact<{
 }>;
 
 
-export type TenantLimitsQuery = { tenant: { id: string, limits: { requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, monthlyTokens: number | null, hardQuota: boolean, overridden: Array<string> }, apiKeyLimits: Array<{ apiKeyId: string, requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, updatedAt: string }> } | null };
+export type TenantLimitsQuery = { tenant: { id: string, limits: { requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, monthlyTokens: number | null, hardQuota: boolean, overridden: Array<string> }, rateLimitHeadroom: { requests: { limit: number, remaining: number, resetSeconds: number } | null, tokens: { limit: number, remaining: number, resetSeconds: number } | null } | null, apiKeyLimits: Array<{ apiKeyId: string, requestsPerMinute: number | null, tokensPerMinute: number | null, concurrentRequests: number | null, updatedAt: string }> } | null };
 
 export type SetTenantLimitsMutationVariables = Exact<{
   tenantId: string | number;
@@ -1120,6 +1120,18 @@ export const TenantLimitsDocument = new TypedDocumentString(`
       monthlyTokens
       hardQuota
       overridden
+    }
+    rateLimitHeadroom {
+      requests {
+        limit
+        remaining
+        resetSeconds
+      }
+      tokens {
+        limit
+        remaining
+        resetSeconds
+      }
     }
     apiKeyLimits {
       apiKeyId

@@ -160,12 +160,26 @@ function Quota({ tenantId }: { tenantId: string }) {
   );
 }
 
-/** The limits in force; the platform may override the plan's per tenant (an empty field keeps the plan's). */
+/** What is left of a rate limit, as the store counts it across every instance. */
+function windowText(window: { limit: number; remaining: number; resetSeconds: number } | null | undefined): string {
+  if (window === undefined) return 'unknown: the limits store is unreachable';
+  if (window === null) return 'no limit';
+  return `${formatInt(window.remaining)} of ${formatInt(window.limit)}, full again in ${window.resetSeconds} s`;
+}
+
+/** The limits in force and what is left of them; the platform may override the plan's per tenant (an empty field keeps the plan's). */
 function Headroom({ tenantId }: { tenantId: string }) {
   const platform = useViewer().kind === 'PLATFORM_ADMIN';
   const limits = useQuery(() => api.execute(TenantLimitsDocument, { id: tenantId }), [tenantId]);
   const [error, setError] = useState<unknown>();
   const value = limits.data?.tenant?.limits;
+  const headroom = limits.data?.tenant?.rateLimitHeadroom;
+  // The windows move every second: read them again while the page is open.
+  const { reload } = limits;
+  useEffect(() => {
+    const timer = setInterval(reload, 5_000);
+    return () => clearInterval(timer);
+  }, [reload]);
 
   const save = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -197,6 +211,10 @@ function Headroom({ tenantId }: { tenantId: string }) {
           <dd>{value.requestsPerMinute === null ? 'no limit' : formatInt(value.requestsPerMinute)}</dd>
           <dt>Tokens per minute</dt>
           <dd>{value.tokensPerMinute === null ? 'no limit' : formatInt(value.tokensPerMinute)}</dd>
+          <dt>Requests left this window</dt>
+          <dd aria-label="Requests left">{windowText(headroom?.requests)}</dd>
+          <dt>Tokens left this window</dt>
+          <dd aria-label="Tokens left">{windowText(headroom?.tokens)}</dd>
           <dt>Concurrent requests</dt>
           <dd>{value.concurrentRequests === null ? 'no limit' : formatInt(value.concurrentRequests)}</dd>
           <dt>Overridden</dt>

@@ -2,16 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import { requireActingTenant } from '../../modules/auth/access.ts';
 import type { LimitState } from '../../modules/limits/limiter-store.ts';
+import { tightestWindow } from '../../modules/limits/rate-window.ts';
 import { requireUsageRead } from '../../modules/usage/usage.service.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import { credentialsFromHeaders } from '../credentials.ts';
 import { sendJson } from '../respond.ts';
 
 function window(states: readonly LimitState[] | undefined, indexes: readonly number[]) {
-  if (!states) return null;
-  let tightest: LimitState | undefined;
-  for (const i of indexes) if (states[i] && (!tightest || states[i].remaining < tightest.remaining)) tightest = states[i];
-  return tightest ? { limit: tightest.limit, remaining: tightest.remaining, reset_seconds: Math.ceil(tightest.resetMs / 1000) } : null;
+  const tightest = states ? tightestWindow(states, indexes) : null;
+  return tightest ? { limit: tightest.limit, remaining: tightest.remaining, reset_seconds: tightest.resetSeconds } : null;
 }
 
 /**

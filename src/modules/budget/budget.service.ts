@@ -4,7 +4,8 @@ import { badInput, DomainError, notFound } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { requireAuthenticated, requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
+import { requireAuthenticated, requireTenantAdmin } from '../auth/access.ts';
+import { requireUsageRead } from '../usage/usage.service.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { CompletionCaller } from '../completion/completion-caller.ts';
 import { priceInForce } from '../plan/plan-price.ts';
@@ -113,7 +114,7 @@ export class BudgetService {
   }
 
   async list(principal: Principal, tenantId: string): Promise<BudgetView[]> {
-    requireTenantRead(principal, tenantId);
+    requireUsageRead(principal, tenantId);
     const budgets = await findBudgets(this.#options.db, tenantId);
     const period = billingPeriodAt(this.#now());
     return Promise.all(budgets.map(async (budget) => this.#view(budget, period, await this.#spentForDisplay(budget, period), null)));
@@ -207,7 +208,7 @@ export class BudgetService {
   subscribe(principal: Principal, tenantId: string | null | undefined): Repeater<BudgetView> {
     const caller = requireAuthenticated(principal);
     const target = tenantId ?? caller.tenantId ?? null;
-    if (target !== null) requireTenantRead(principal, target);
+    if (target !== null) requireUsageRead(principal, target);
     return new Repeater<BudgetView>(async (push, stop) => {
       const listener = (view: BudgetView) => {
         if (target === null || view.tenantId === target) push(view).catch(() => {});

@@ -3,6 +3,27 @@ import { ApiKeyRef } from '../api-key/api-key.schema.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';
 import type { LimitOverrideRow } from './limit-override.table.ts';
 import type { EffectiveLimits } from './limits-directory.ts';
+import { requireUsageRead } from '../usage/usage.service.ts';
+import { tightestWindow, type RateWindow } from './rate-window.ts';
+
+const RateWindowRef = builder.objectRef<RateWindow>('RateWindow');
+RateWindowRef.implement({
+  description: 'Where one kind of rate limit stands now: the tightest of its windows.',
+  fields: (t) => ({
+    limit: t.exposeInt('limit'),
+    remaining: t.exposeInt('remaining', { description: 'What may still be spent before the window moves on.' }),
+    resetSeconds: t.exposeInt('resetSeconds', { description: 'Seconds until the window gives back what it holds.' }),
+  }),
+});
+
+const RateHeadroomRef = builder.objectRef<{ requests: RateWindow | null; tokens: RateWindow | null }>('RateHeadroom');
+RateHeadroomRef.implement({
+  description: "What is left of the rate limits now, counting every instance's requests.",
+  fields: (t) => ({
+    requests: t.field({ type: RateWindowRef, nullable: true, description: 'null: no request rate limit.', resolve: (headroom) => headroom.requests }),
+    tokens: t.field({ type: RateWindowRef, nullable: true, description: 'null: no token rate limit.', resolve: (headroom) => headroom.tokens }),
+  }),
+});
 
 const RateLimitsRef = builder.objectRef<EffectiveLimits>('RateLimits');
 RateLimitsRef.implement({
@@ -43,6 +64,17 @@ builder.objectFields(TenantRef, (t) => ({
     type: RateLimitsRef,
     description: "The rate limits in force for the tenant (its plan's, or the platform's overrides).",
     resolve: (tenant, _args, ctx) => ctx.deps.services.limits.limits(tenant.id),
+  }),
+  rateLimitHeadroom: t.field({
+    type: RateHeadroomRef,
+    nullable: true,
+    description: "What is left of the tenant's rate limits now (usage data: needs usage:read); null while the limits store is unreachable.",
+    resolve: async (tenant, _args, ctx) => {
+      requireUsageRead(ctx.principal, tenant.id);
+      const limits = await ctx.deps.services.limits.limits(tenant.id);
+      const states = await ctx.deps.services.limits.windows(limits);
+      return states ? { requests: tightestWindow(states, limits.requestSpecs), tokens: tightestWindow(states, limits.tokenSpecs) } : null;
+    },
   }),
   apiKeyLimits: t.field({
     type: [ApiKeyLimitsRef],
