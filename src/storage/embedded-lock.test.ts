@@ -18,6 +18,8 @@ it('refuses a data dir held by another running process, naming it, and takes ove
     await once(holder, 'exit');
   }
   lockEmbeddedDatabase(dir);
-  lockEmbeddedDatabase(dir);
+  const release = lockEmbeddedDatabase(dir);
   expect(existsSync(join(dir, 'tollgate.lock'))).toBe(true);
+  release();
+  expect(existsSync(join(dir, 'tollgate.lock'))).toBe(false);
 });

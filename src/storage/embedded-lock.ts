@@ -2,11 +2,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Claims the embedded database's directory for this process. PGlite is one process's database: a
- * second process opening the same files (the CLI beside a running gateway) would hang or corrupt them.
- * A lock left by a process that is gone is taken over.
+ * Claims the embedded database's directory for this process until the returned release is called (or
+ * the process exits). PGlite is one process's database: a second process opening the same files (the
+ * CLI beside a running gateway) would hang or corrupt them. A lock left by a process that is gone is
+ * taken over.
  */
-export function lockEmbeddedDatabase(dataPath: string): void {
+export function lockEmbeddedDatabase(dataPath: string): () => void {
   const lockPath = join(dataPath, 'tollgate.lock');
   const holder = lockHolder(lockPath);
   if (holder !== undefined && holder !== process.pid && isRunning(holder)) {
@@ -18,6 +19,10 @@ export function lockEmbeddedDatabase(dataPath: string): void {
   writeFileSync(lockPath, String(process.pid));
   if (heldLocks.size === 0) process.once('exit', releaseLocks);
   heldLocks.add(lockPath);
+  return () => {
+    heldLocks.delete(lockPath);
+    if (lockHolder(lockPath) === process.pid) rmSync(lockPath, { force: true });
+  };
 }
 
 const heldLocks = new Set<string>();

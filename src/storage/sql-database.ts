@@ -42,15 +42,19 @@ export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?:
     return { db, kind: 'postgres', location };
   }
   let dataPath: string | undefined;
+  let release = () => {};
   if (!options.inMemory) {
     dataPath = resolve(join(options.dataDir ?? './.tollgate', 'pgdata'));
     mkdirSync(dataPath, { recursive: true });
-    lockEmbeddedDatabase(dataPath);
+    release = lockEmbeddedDatabase(dataPath);
   }
   const pglite = new PGlite(dataPath, {
     parsers: { 20: (value: string) => Number(value) },
   });
   await pglite.waitReady;
+  // db.destroy() closes PGlite; the data dir is free for another process from then on.
+  const close = pglite.close.bind(pglite);
+  pglite.close = () => close().finally(release);
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
   return { db, kind: 'pglite', location: dataPath ?? 'memory' };
 }
