@@ -126,7 +126,7 @@ export async function migrateClickhouse(
   });
   const migrations = await listClickhouseMigrations(dir);
   // Tables every migration so far created: a view over one of them reads its local twin on a cluster.
-  const tables = new Set<string>();
+  const tables = new Map<string, string>();
   const applied = await appliedIds(client);
   const appliedNow: string[] = [];
   for (const migration of migrations) {
@@ -135,7 +135,7 @@ export async function migrateClickhouse(
       statements = splitStatements(await readFile(migration.path, 'utf8'));
       for (const statement of statements) {
         const table = createdTable(statement);
-        if (table) tables.add(table);
+        if (table) tables.set(table.name, table.sharding);
       }
       if (applied.has(migration.id)) continue;
       if (cluster) statements = statements.flatMap((statement) => replicatedStatements(statement, cluster, tables));
