@@ -118,6 +118,14 @@ describe.each(sqlDialects())('GraphQL bad input on $name', (dialect) => {
         input: { tenantId, allowedModels: ['chat-model'], modelOverrides: [{ model: 'chat-model', target: 'chat-model' }], preferredProvider: 'gpu-a' },
       },
       createChatCompletion: { input: { model: 'chat-model', messages: [{ role: 'user', content: 'hello' }] } },
+      createPlan: { input: { id: 'bad-input-plan', name: 'Bad Input Plan', currency: 'GBP', monthlyPrice: '9.00', hardQuota: false } },
+      retirePlan: { id: 'bad-input-plan' },
+      setModelPrice: { input: { model: 'chat-model', inputPerMillion: '1.00', outputPerMillion: '2.00', currency: 'USD' } },
+      setBudget: { input: { tenantId, monthlyLimit: '100.00' } },
+      removeBudget: { tenantId },
+      // After the completion: a suspended tenant is served none.
+      suspendTenant: { id: tenantId },
+      reactivateTenant: { id: tenantId },
       // Last: the key is revoked for good.
       revokeApiKey: { id: keyId },
     };
