@@ -112,7 +112,15 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       outageGraceMs: config.storage.databaseOutageGraceMs,
     });
     const telemetry = await createTelemetry(config, logger);
-    const usage = await startUsage({ config: config.usage, dataDir: config.storage.dataDir, logger, db, clickhouse, tracing: telemetry.tracing });
+    const usage = await startUsage({
+      config: config.usage,
+      dataDir: config.storage.dataDir,
+      logger,
+      db,
+      clickhouse,
+      clickhouseCluster: config.storage.clickhouseCluster,
+      tracing: telemetry.tracing,
+    });
     const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
     telemetry.metrics.bind({
       deployments: () => router.health(),

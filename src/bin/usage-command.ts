@@ -68,7 +68,7 @@ async function replay(deadLetters: UsageDeadLetters, database: SqlDatabaseHandle
   const clickhouse = config.storage.clickhouseUrl ? createClickhouse(config.storage.clickhouseUrl) : undefined;
   try {
     const store: UsageStore = clickhouse
-      ? new ClickhouseUsageStore(clickhouse, { retentionMonths: config.usage.retentionMonths, insertTimeoutMs: config.usage.insertTimeoutMs })
+      ? new ClickhouseUsageStore(clickhouse, { retentionMonths: config.usage.retentionMonths, insertTimeoutMs: config.usage.insertTimeoutMs, cluster: config.storage.clickhouseCluster })
       : new PostgresUsageStore(database.db, { kind: database.kind, retentionMonths: config.usage.retentionMonths });
     const result = await deadLetters.replay(store, { eventIds });
     process.stdout.write(`replayed ${result.replayed.length} dead letter(s) into ${store.kind}\n`);

@@ -104,4 +104,27 @@ describe.runIf(clusterUrls)('usage on a replicated ClickHouse cluster', () => {
     expect(await count(two, 'usage_events_local')).toBe(30);
     expect(await totals(two)).toEqual({ requests: 30, totalTokens: 210 });
   });
+
+  it('drops the months past the retention from the replicated tables, on both servers', async () => {
+    const clustered = new ClickhouseUsageStore(one, { retentionMonths: 18, insertTimeoutMs: 10_000, cluster: clusterName });
+    // Every month so far is past the retention 20 years on, and each table's rows live in its _local twin.
+    const later = new Date(Date.now() + 20 * 365 * 86_400_000);
+    // The replica restarted just before may still be electing its leader; retention runs again later anyway.
+    let dropped: string[] = [];
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        dropped = [...dropped, ...(await clustered.enforceRetention(later))];
+        break;
+      } catch (error) {
+        if (attempt === 20 || !String(error).includes('Leader was suddenly changed')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    expect(dropped.some((part) => part.startsWith('usage_events:'))).toBe(true);
+    expect(dropped.some((part) => part.startsWith('usage_hourly:'))).toBe(true);
+    await two.command({ query: 'SYSTEM SYNC REPLICA usage_events_local' });
+    expect(await count(one, 'usage_events')).toBe(0);
+    expect(await count(two, 'usage_events_local')).toBe(0);
+    expect(await totals(two)).toEqual({ requests: 0, totalTokens: 0 });
+  });
 });

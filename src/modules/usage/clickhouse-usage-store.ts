@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { formatDateTime, literal } from '../../clickhouse/escape.ts';
+import { formatDateTime, identifier, literal } from '../../clickhouse/escape.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { UsageEvent, UsageKind, UsageStatus } from './usage-event.ts';
 import { assembleReports, isAligned, nextBucket, parseCosts, truncate, type ReportRow } from './usage-report.ts';
@@ -47,7 +47,14 @@ export interface ClickhouseUsageStoreOptions {
   insertTimeoutMs: number;
   /** How long a resend waits for an earlier attempt still running on the server. */
   inflightWaitMs?: number;
+  /** CLICKHOUSE_CLUSTER: the rows live in the replicated `<table>_local` tables under Distributed ones. */
+  cluster?: string | undefined;
 }
+
+const RETAINED_TABLES = [
+  ['usage_events', 'ts'],
+  ['usage_hourly', 'hour'],
+] as const;
 
 interface ChEventRow {
   event_id: string;
@@ -89,7 +96,7 @@ export class ClickhouseUsageStore implements UsageStore {
   readonly kind = 'clickhouse' as const;
   readonly counters: StoreCounters = { reads: 0, writes: 0 };
   readonly #client: ClickHouseClient;
-  readonly #options: Required<ClickhouseUsageStoreOptions>;
+  readonly #options: ClickhouseUsageStoreOptions & { inflightWaitMs: number };
 
   constructor(client: ClickHouseClient, options: ClickhouseUsageStoreOptions) {
     this.#client = client;
@@ -102,16 +109,13 @@ export class ClickhouseUsageStore implements UsageStore {
     const [major = 0, minor = 0] = (row?.v ?? '0.0').split('.').map(Number);
     if (major < 19 || (major === 19 && minor < 6)) return { ttl: false };
     const months = literal(this.#options.retentionMonths);
-    for (const [table, column] of [
-      ['usage_events', 'ts'],
-      ['usage_hourly', 'hour'],
-    ] as const) {
+    for (const [table, column] of RETAINED_TABLES) {
       const [definition] = await this.#rows<{ q: string }>(
-        `SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = ${literal(table)}`,
+        `SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = ${literal(this.#rowTable(table))}`,
       );
       const wanted = `${column} + toIntervalMonth(${months})`;
       if (definition && !definition.q.replace(/\s+/g, ' ').includes(wanted)) {
-        await this.#client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${column} + INTERVAL ${months} MONTH` });
+        await this.#client.command({ query: `ALTER TABLE ${this.#alterTarget(table)} MODIFY TTL ${column} + INTERVAL ${months} MONTH` });
       }
     }
     return { ttl: true };
@@ -240,20 +244,31 @@ export class ClickhouseUsageStore implements UsageStore {
   async enforceRetention(now: Date): Promise<string[]> {
     const cutoff = truncate(now, 'month');
     const keep = (cutoff.getUTCFullYear() * 12 + cutoff.getUTCMonth()) - this.#options.retentionMonths;
-    const parts = await this.#rows<{ table: string; partition: string }>(
-      `SELECT DISTINCT table, partition FROM system.parts
-       WHERE database = currentDatabase() AND active AND table IN ('usage_events', 'usage_hourly')`,
-    );
     const dropped: string[] = [];
-    for (const { table, partition } of parts) {
-      const yyyymm = Number(partition.replace(/'/g, ''));
-      if (!Number.isInteger(yyyymm)) continue;
-      const monthIndex = Math.floor(yyyymm / 100) * 12 + (yyyymm % 100) - 1;
-      if (monthIndex >= keep) continue;
-      await this.#client.command({ query: `ALTER TABLE ${table === 'usage_events' ? 'usage_events' : 'usage_hourly'} DROP PARTITION ${literal(yyyymm)}` });
-      dropped.push(`${table}:${yyyymm}`);
+    for (const [table] of RETAINED_TABLES) {
+      const partitions = await this.#rows<{ partition: string }>(
+        `SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() AND active AND table = ${literal(this.#rowTable(table))}`,
+      );
+      for (const { partition } of partitions) {
+        const yyyymm = Number(partition.replace(/'/g, ''));
+        if (!Number.isInteger(yyyymm)) continue;
+        const monthIndex = Math.floor(yyyymm / 100) * 12 + (yyyymm % 100) - 1;
+        if (monthIndex >= keep) continue;
+        await this.#client.command({ query: `ALTER TABLE ${this.#alterTarget(table)} DROP PARTITION ${literal(yyyymm)}` });
+        dropped.push(`${table}:${yyyymm}`);
+      }
     }
     return dropped;
+  }
+
+  /** Where a table's rows are: itself, or on a cluster its replicated `_local` twin. */
+  #rowTable(table: string): string {
+    return this.#options.cluster ? `${table}_local` : table;
+  }
+
+  /** A table's rows to alter: on a cluster, the replicated tables of every shard. */
+  #alterTarget(table: string): string {
+    return this.#options.cluster ? `${table}_local ON CLUSTER ${identifier(this.#options.cluster)}` : table;
   }
 
   async ping(): Promise<void> {

@@ -27,6 +27,8 @@ export interface UsageRuntimeOptions {
   db: SqlDatabaseHandle;
   /** Set when CLICKHOUSE_URL is: usage then lives there, otherwise in the SQL database. */
   clickhouse: ClickHouseClient | undefined;
+  /** CLICKHOUSE_CLUSTER, when the ClickHouse tables are replicated. */
+  clickhouseCluster?: string | undefined;
   /** Set when tracing is on: each store insert becomes a span. */
   tracing?: Tracing | undefined;
 }
@@ -35,7 +37,11 @@ export async function startUsage(options: UsageRuntimeOptions): Promise<UsageRun
   const { config, logger } = options;
   let store: UsageStore;
   if (options.clickhouse) {
-    const clickhouse = new ClickhouseUsageStore(options.clickhouse, { retentionMonths: config.retentionMonths, insertTimeoutMs: config.insertTimeoutMs });
+    const clickhouse = new ClickhouseUsageStore(options.clickhouse, {
+      retentionMonths: config.retentionMonths,
+      insertTimeoutMs: config.insertTimeoutMs,
+      cluster: options.clickhouseCluster,
+    });
     const { ttl } = await clickhouse.prepare();
     logger.info({ retentionMonths: config.retentionMonths, ttl }, ttl ? 'usage: ClickHouse TTL set' : 'usage: ClickHouse has no TTL; old partitions are dropped instead');
     store = clickhouse;
