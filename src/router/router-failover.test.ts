@@ -131,7 +131,8 @@ describe('failover before the first byte', () => {
     upA.setBehaviour({ fail: 429, retryAfter: 30 });
     const started = performance.now();
     const error = await expectRejection(router.chat('solo', request));
-    expect(performance.now() - started).toBeLessThan(500);
+    // Far below the 30 s it would take to wait the Retry-After out.
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     expect((error as DomainError).details.retryAfterMs).toBeGreaterThan(29_000);
     upA.reset();
@@ -146,7 +147,8 @@ describe('failover before the first byte', () => {
     const started = performance.now();
     const error = await expectRejection(router.chat('chat', request, { tenant: preferA }));
     expect(error).toMatchObject({ code: 'UPSTREAM_TIMEOUT', details: { timeout: 'total' } });
-    expect(performance.now() - started).toBeLessThan(450);
+    // A hang would run to the test timeout; the budget ends it long before.
+    expect(performance.now() - started).toBeLessThan(3_000);
     expect(upB.requests).toHaveLength(0);
   });
 });

@@ -112,7 +112,8 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
   });
 
   it('aborts the upstream when the subscriber completes early', async () => {
-    upstream.setBehaviour({ tokens: 500, tokenDelayMs: 10 });
+    // Long enough that the upstream never ends it by itself: seeing the abort proves it was passed on.
+    upstream.setBehaviour({ tokens: 100_000, tokenDelayMs: 10 });
     try {
       const aborted = upstream.nextAbort();
       const dispose = await new Promise<() => void>((resolve, reject) => {
@@ -121,9 +122,8 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
           { next: () => resolve(stop), error: reject, complete: () => {} },
         );
       });
-      const stoppedAt = performance.now();
       dispose();
-      expect((await aborted) - stoppedAt).toBeLessThan(500);
+      await aborted;
     } finally {
       upstream.reset();
     }

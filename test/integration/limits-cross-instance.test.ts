@@ -311,7 +311,8 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
     expect([served.length, turnedAway.length]).toEqual([successes.length, refused.length]);
     const needed = Math.ceil((limit - before.used) / perRequest);
     const reachedAt = served.map((e) => e.ts.getTime() + e.latencyMs).sort((x, y) => x - y)[needed - 1]!;
-    const slackMs = 10;
+    // ts and latency are read a little before admission and after the counters move; a busy machine widens that.
+    const slackMs = 100;
     // Everything served was admitted before the quota was reached: it was in flight then...
     expect(served.every((e) => e.ts.getTime() <= reachedAt + slackMs)).toBe(true);
     // ...so the overshoot is those requests' tokens and no more,
