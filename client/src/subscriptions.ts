@@ -19,6 +19,8 @@ interface Operation {
   resubscribe: boolean;
 }
 
+const SOCKET_CLOSING = 2;
+
 const retryWait = async (retries: number) => {
   const delay = Math.min(30_000, 500 * 2 ** retries) * (0.5 + Math.random() / 2);
   await new Promise((resolve) => setTimeout(resolve, delay));
@@ -28,6 +30,8 @@ const retryWait = async (retries: number) => {
 export class SubscriptionTransport {
   readonly #options: SubscriptionTransportOptions;
   #ws: Client | undefined;
+  /** The latest socket, to tell a close still under way (a lazy close after the last operation) from a drop. */
+  #socket: { readyState: number } | undefined;
 
   constructor(options: SubscriptionTransportOptions) {
     this.#options = options;
@@ -64,11 +68,14 @@ export class SubscriptionTransport {
       shouldRetry: () => true,
       retryWait,
     });
+    this.#ws.on('opened', (socket) => (this.#socket = socket as { readyState: number }));
     return this.#ws;
   }
 
   #websocket<T>(operation: Operation, signal: AbortSignal | undefined): AsyncIterableIterator<T> {
     const client = this.#client();
+    // A socket still closing after the previous operation will report its close; this operation is not on it.
+    let staleCloses = this.#socket?.readyState === SOCKET_CLOSING ? 1 : 0;
     const queue: T[] = [];
     let failure: unknown;
     let finished = false;
@@ -100,6 +107,10 @@ export class SubscriptionTransport {
       ? undefined
       : client.on('closed', () => {
           if (finished) return;
+          if (staleCloses > 0) {
+            staleCloses -= 1;
+            return;
+          }
           failure ??= new TollgateError('the connection to the gateway closed before the operation completed', 'UPSTREAM_ERROR');
           unsubscribe();
           notify();
