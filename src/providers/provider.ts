@@ -90,8 +90,8 @@ export interface GenerationResult {
   toolCalls?: ToolCall[];
   /** The model's reasoning, when it shows it (reasoning_content, Ollama's thinking). */
   reasoning?: string;
-  /** The upstream's whole answer in OpenAI's shape, for surfaces that relay it (OpenAI-compatible upstreams). */
-  wire?: Record<string, unknown>;
+  /** The upstream's whole answer as it came (JSON text in OpenAI's shape), for surfaces that relay it (OpenAI-compatible upstreams). */
+  wire?: string;
 }
 
 /**

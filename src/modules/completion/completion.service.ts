@@ -4,6 +4,7 @@ import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/route
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
+import { withTopLevelString } from '../../shared/json-text.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CompletionTiming } from '../../observability/metrics.ts';
 import type { CompletionObserver } from '../../observability/telemetry.ts';
@@ -52,8 +53,8 @@ export interface CompletionResult {
   usage: TokenUsage;
   toolCalls?: ToolCall[] | undefined;
   reasoning?: string | undefined;
-  /** The upstream's whole answer in OpenAI's shape, when it speaks it. */
-  wire?: Record<string, unknown> | undefined;
+  /** The upstream's whole answer as it came (JSON text in OpenAI's shape), when it speaks it. */
+  wire?: string | undefined;
   headers: Readonly<Record<string, string>>;
 }
 
@@ -214,7 +215,7 @@ export class CompletionService {
           toolCalls: cached.toolCalls,
           reasoning: cached.reasoning,
           // A replayed answer is a new completion: it gets an id of its own.
-          wire: cached.wire && { ...cached.wire, id },
+          wire: cached.wire && withTopLevelString(cached.wire, 'id', JSON.stringify(id)),
           headers: meter.admission.headers,
         };
       }

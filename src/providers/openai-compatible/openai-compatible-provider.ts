@@ -20,7 +20,7 @@ import { SseDecoder } from '../sse-decoder.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
 import { failureFromException, upstreamMessage } from '../upstream-failure.ts';
-import { withModel } from './relayed-event.ts';
+import { withModel } from '../../shared/json-text.ts';
 
 type Dialect = 'chat' | 'completion';
 
@@ -187,7 +187,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     requestedModel: string,
     options: CallOptions | undefined,
   ): Promise<GenerationResult> {
-    const body = asObject(await this.#client.postJson(path, payload, options));
+    const text = await this.#client.postText(path, payload, options);
+    const body = asObject(this.#client.parse(text));
     if (!body || !Array.isArray(body.choices)) throw this.#malformed('an answer without choices');
     const choice = firstChoice(body.choices);
     const message = asObject(choice?.message);
@@ -207,7 +208,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       usage: withDetails(usage, counts),
       ...(Array.isArray(toolCalls) ? { toolCalls: toolCalls as ToolCall[] } : {}),
       ...(reasoning === undefined ? {} : { reasoning }),
-      wire: body,
+      wire: text,
     };
   }
 
