@@ -34,8 +34,10 @@ export interface FakeBehaviour {
   endAfter: number | null;
   /** Leave out every usage block and count. */
   omitUsage: boolean;
-  /** Put usage on the last chunk that still carries choices (vLLM's continuous usage style). */
+  /** Put usage on the last chunk that still carries choices (llama.cpp's style), and nowhere else. */
   usageWithChoices: boolean;
+  /** Put running usage on every chat chunk with choices as well as the usage chunk (vLLM's continuous usage stats). */
+  continuousUsage: boolean;
   /** Size of each embedding vector. */
   dimensions: number;
   /** Chat answers show reasoning first (reasoning_content; Ollama's thinking), counted as reasoning tokens. */
@@ -94,6 +96,7 @@ export const defaultBehaviour: FakeBehaviour = {
   endAfter: null,
   omitUsage: false,
   usageWithChoices: false,
+  continuousUsage: false,
   dimensions: 8,
   reasoning: false,
   cachedTokens: null,
@@ -122,6 +125,7 @@ const knobs: Record<string, KnobParser> = {
   'end-after': (v) => ({ endAfter: intOrNull(v) }),
   'omit-usage': (v) => ({ omitUsage: flag(v) }),
   'usage-with-choices': (v) => ({ usageWithChoices: flag(v) }),
+  'continuous-usage': (v) => ({ continuousUsage: flag(v) }),
   dimensions: (v) => ({ dimensions: Number.parseInt(v, 10) }),
   reasoning: (v) => ({ reasoning: flag(v) }),
   'cached-tokens': (v) => ({ cachedTokens: intOrNull(v) }),
@@ -539,19 +543,25 @@ async function streamOpenAiChat(
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const frame = (choices: unknown[], withUsage?: unknown) =>
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_fake', choices, ...(withUsage === undefined ? {} : { usage: withUsage }) })}\n\n`;
-  for (const choice of answer.choices) {
-    res.write(frame([{ index: choice.index, delta: { role: 'assistant', content: choice.toolCall ? null : '' }, logprobs: null, finish_reason: null }]));
-  }
   const steps = fakeDeltas(answer);
+  // vLLM's continuous usage: the counts so far on every chunk with choices.
+  const runningUsage = (step: number) => {
+    if (!b.continuousUsage || !usage) return undefined;
+    const completion = Math.round((answer.completionTokens * step) / Math.max(1, steps.length));
+    return { prompt_tokens: answer.promptTokens, completion_tokens: completion, total_tokens: answer.promptTokens + completion };
+  };
+  for (const choice of answer.choices) {
+    res.write(frame([{ index: choice.index, delta: { role: 'assistant', content: choice.toolCall ? null : '' }, logprobs: null, finish_reason: null }], runningUsage(0)));
+  }
   const outcome = await playTokens(ctx, steps.length, (i) => {
-    for (const event of steps[i] ?? []) res.write(frame([event]));
+    for (const event of steps[i] ?? []) res.write(frame([event], runningUsage(i + 1)));
   });
   if (outcome === 'ended') res.end();
   if (outcome !== 'complete') return;
   answer.choices.forEach((choice, i) => {
     const finish = { index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finishReason };
     const last = i === answer.choices.length - 1;
-    res.write(frame([finish], last && b.usageWithChoices ? usage : undefined));
+    res.write(frame([finish], (last && b.usageWithChoices) || b.continuousUsage ? usage : undefined));
   });
   if (!b.usageWithChoices && ctx.includeUsage && usage) res.write(frame([], usage));
   res.end('data: [DONE]\n\n');
