@@ -1,5 +1,6 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage, ToolCall, WireRequest } from '../../providers/provider.ts';
 import { promptTokensBySize, tokensBySize, type PromptText } from '../../providers/token-estimator.ts';
+import { capabilitiesNeeded, type Need } from '../../router/capabilities-needed.ts';
 import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
@@ -125,28 +126,30 @@ export class CompletionService {
 
   chat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionResult> {
     const { model, messages, cache, ...params } = input;
-    return this.#generate(caller, 'chat', model, messages, params, cache, signal, (tenant, options) =>
+    const needs = capabilitiesNeeded(messages, params.wire ?? params.extra);
+    return this.#generate(caller, 'chat', model, messages, params, needs, cache, signal, (tenant, options) =>
       this.#options.router.chat(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   complete(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionResult> {
     const { model, prompt, cache, ...params } = input;
-    return this.#generate(caller, 'completion', model, prompt, params, cache, signal, (tenant, options) =>
+    return this.#generate(caller, 'completion', model, prompt, params, [], cache, signal, (tenant, options) =>
       this.#options.router.complete(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, messages, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'chat', model, messages, params, signal, (tenant, options) =>
+    const needs = capabilitiesNeeded(messages, params.wire ?? params.extra);
+    return this.#stream(caller, 'chat', model, messages, params, needs, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, prompt, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'completion', model, prompt, params, signal, (tenant, options) =>
+    return this.#stream(caller, 'completion', model, prompt, params, [], signal, (tenant, options) =>
       this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
@@ -181,6 +184,7 @@ export class CompletionService {
     model: string,
     prompt: PromptText,
     params: GenerationParams & WireInput,
+    needs: readonly Need[],
     cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
     call: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => Promise<Routed<Generated>>,
@@ -190,7 +194,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant);
+      this.#options.router.check(model, 'chat', tenant, needs);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -263,13 +267,14 @@ export class CompletionService {
     model: string,
     prompt: PromptText,
     params: GenerationParams & WireInput,
+    needs: readonly Need[],
     signal: AbortSignal | undefined,
     open: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => ReturnType<Router['stream']>,
   ): Promise<CompletionStream> {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant);
+      this.#options.router.check(model, 'chat', tenant, needs);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
