@@ -11,6 +11,8 @@ export interface UpstreamClientOptions {
   /** The provider's own bearer key; a call's apiKey replaces it. */
   apiKey?: string;
   connectTimeoutMs?: number;
+  /** The upstream serves the Responses API itself (the provider's `responses: true`). */
+  responses?: boolean;
 }
 
 export type ResponseBody = Dispatcher.ResponseData['body'];

@@ -20,7 +20,7 @@ import { orderCandidates } from './candidates.ts';
 import type { BreakerPermit, CallOutcome } from './circuit-breaker.ts';
 import type { DeploymentHealth, DeploymentRef } from './deployment-state.ts';
 import { backoffMs, judgeFailure, type BackoffSettings, type FailureVerdict } from './failure-policy.ts';
-import { capabilitiesNeeded, type Need } from './capabilities-needed.ts';
+import { requestNeeds, type Need } from './capabilities-needed.ts';
 import { RoutedStream } from './routed-stream.ts';
 import { buildRoutingTable, type DeploymentEntry, type RoutedModel, type RoutingTable } from './routing-table.ts';
 import { resolveModelName, tenantCredential, type TenantRoutingPrefs } from './tenant-routing.ts';
@@ -108,7 +108,7 @@ interface OpenedStream {
 const defaultBackoff: BackoffSettings = { baseMs: 100, maxMs: 2_000 };
 
 function withNeeds(options: RouteOptions, request: RoutedChatRequest): RouteOptions {
-  const needs = capabilitiesNeeded(request.messages, request.wire ?? request.extra);
+  const needs = requestNeeds(request);
   return needs.length === 0 ? options : { ...options, needs };
 }
 
@@ -198,6 +198,15 @@ export class Router {
     return this.#openStream(model, options, request.prompt, (entry, call) =>
       entry.provider.streamCompletion({ ...request, model: entry.state.ref.model }, call),
     );
+  }
+
+  /**
+   * Whether a Responses API request for the model is passed through: only when every deployment's
+   * provider serves the API itself; otherwise it is translated to Chat Completions, which all serve.
+   */
+  servesResponses(requested: string, tenant?: TenantRoutingPrefs): boolean {
+    const model = this.#table.models.get(resolveModelName(requested, tenant));
+    return model !== undefined && model.entries.length > 0 && model.entries.every((entry) => entry.provider.servesResponses);
   }
 
   /** The models a tenant may ask for (all configured ones without a tenant). */

@@ -1,6 +1,6 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage, ToolCall, WireRequest } from '../../providers/provider.ts';
 import { promptTokensBySize, tokensBySize, type PromptText } from '../../providers/token-estimator.ts';
-import { capabilitiesNeeded, type Need } from '../../router/capabilities-needed.ts';
+import { requestNeeds, type Need } from '../../router/capabilities-needed.ts';
 import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
@@ -25,6 +25,8 @@ interface CacheChoice {
 /** What the gateway reads of a request; `wire`, when set, is the whole request as an OpenAI client sent it. */
 interface WireInput {
   wire?: WireRequest;
+  /** A Responses API request passed through to upstreams that serve it (see servesResponses). */
+  responses?: WireRequest;
 }
 
 export interface ChatInput extends GenerationParams, CacheChoice, WireInput {
@@ -120,13 +122,18 @@ export class CompletionService {
     this.#defaultMaxTokens = options.defaultMaxTokens ?? 512;
   }
 
+  /** Whether the caller's Responses API requests for the model go through as they are (every deployment serves the API). */
+  async servesResponses(caller: CompletionCaller, model: string): Promise<boolean> {
+    return this.#options.router.servesResponses(model, await this.#options.routingPrefs(caller.tenantId));
+  }
+
   async models(caller: CompletionCaller): Promise<ModelInfo[]> {
     return this.#options.router.models(await this.#options.routingPrefs(caller.tenantId));
   }
 
   chat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionResult> {
     const { model, messages, cache, ...params } = input;
-    const needs = capabilitiesNeeded(messages, params.wire ?? params.extra);
+    const needs = requestNeeds({ messages, ...params });
     return this.#generate(caller, 'chat', model, messages, params, needs, cache, signal, (tenant, options) =>
       this.#options.router.chat(model, { messages, ...params }, { ...options, tenant }),
     );
@@ -141,7 +148,7 @@ export class CompletionService {
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, messages, cache: _cache, ...params } = input;
-    const needs = capabilitiesNeeded(messages, params.wire ?? params.extra);
+    const needs = requestNeeds({ messages, ...params });
     return this.#stream(caller, 'chat', model, messages, params, needs, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
@@ -305,7 +312,7 @@ export class CompletionService {
   /** Tokens a request reserves besides its messages: the reply budget of each choice, and tool schemas by size. */
   #reserveBeyondPrompt(params: GenerationParams & WireInput): number {
     const choices = typeof params.wire?.n === 'number' ? params.wire.n : 1;
-    const tools = params.wire?.tools ?? params.extra?.tools;
+    const tools = params.wire?.tools ?? params.responses?.tools ?? params.extra?.tools;
     return (params.maxTokens ?? this.#defaultMaxTokens) * choices + (tools === undefined ? 0 : tokensBySize(JSON.stringify(tools)));
   }
 

@@ -13,7 +13,9 @@ import type {
   ToolCall,
   ToolCallDelta,
   UpstreamModel,
+  WireRequest,
 } from '../provider.ts';
+import { ResponsesRelay, servingResponses } from '../responses-relay.ts';
 import { noCounts, readUsageBlock, withDetails, type ReportedCounts } from '../openai-usage.ts';
 import { ProviderError } from '../provider-error.ts';
 import { SseDecoder } from '../sse-decoder.ts';
@@ -129,14 +131,19 @@ function choiceAdds(item: unknown): boolean {
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai';
   readonly name: string;
+  readonly servesResponses: boolean;
   readonly #client: UpstreamClient;
+  readonly #responses: ResponsesRelay;
 
   constructor(options: UpstreamClientOptions) {
     this.name = options.name;
+    this.servesResponses = options.responses ?? false;
     this.#client = new UpstreamClient(options);
+    this.#responses = new ResponsesRelay(this.#client, this.name, '/responses');
   }
 
   chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult> {
+    if (request.responses) return this.#responses.answer(this.#servingResponses(request), options);
     const payload = request.wire
       ? { ...request.wire, model: request.model }
       : { ...generationFields(request), model: request.model, messages: request.messages, stream: false };
@@ -144,6 +151,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   }
 
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
+    if (request.responses) return this.#responses.stream(this.#servingResponses(request), options);
     const payload = request.wire
       ? { ...request.wire, model: request.model }
       : { ...generationFields(request), model: request.model, messages: request.messages };
@@ -356,6 +364,10 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     if (Array.isArray(toolCalls)) chunk.toolCalls = toolCalls as ToolCallDelta[];
     if (reasoning) chunk.reasoning = reasoning;
     state.chunk = chunk;
+  }
+
+  #servingResponses(request: ChatRequest): ChatRequest & { responses: WireRequest } {
+    return servingResponses(this, request);
   }
 
   #malformed(what: string): ProviderError {
