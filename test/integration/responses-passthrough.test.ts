@@ -39,9 +39,11 @@ describe('/v1/responses passed through', () => {
         providers: [
           { name: 'vllm', type: 'openai', baseUrl: upstream.openaiBaseUrl, responses: true },
           { name: 'plain', type: 'openai', baseUrl: upstream.openaiBaseUrl },
+          { name: 'ollama', type: 'ollama', baseUrl: upstream.url, responses: true },
         ],
         models: [
           { name: 'agent', kind: 'chat', deployments: [{ provider: 'vllm', model: upstreamModel, weight: 1 }] },
+          { name: 'local-agent', kind: 'chat', deployments: [{ provider: 'ollama', model: 'llama', weight: 1 }] },
           { name: 'vision-less', kind: 'chat', capabilities: ['tools'], deployments: [{ provider: 'vllm', model: upstreamModel, weight: 1 }] },
           // One deployment without the API: the model's requests are translated to Chat Completions.
           { name: 'mixed', kind: 'chat', deployments: [{ provider: 'vllm', model: 'a', weight: 1 }, { provider: 'plain', model: 'b', weight: 1 }] },
@@ -131,6 +133,15 @@ describe('/v1/responses passed through', () => {
     const text: OpenAI.Responses.ResponseStreamEvent[] = [];
     for await (const event of await client.responses.create({ model: 'agent', input: 'Plain text', stream: true })) text.push(event);
     expect(text.filter((event) => event.type === 'response.output_text.delta')).toHaveLength(3);
+  });
+
+  it("passes it to Ollama's OpenAI endpoint when its provider says it serves the API", async () => {
+    const params: OpenAI.Responses.ResponseCreateParamsNonStreaming = { model: 'local-agent', input: 'Hello there', store: false };
+    const viaGateway = await client.responses.create(params);
+    expect(received().path).toBe('/v1/responses');
+    expect(received().body).toEqual({ ...params, model: 'llama' });
+    expect(viaGateway.model).toBe('local-agent');
+    expect(viaGateway.output_text).toBeTruthy();
   });
 
   it('refuses a capability no deployment has before anything is spent, naming the field', async () => {
