@@ -44,6 +44,8 @@ export interface FakeBehaviour {
   reasoning: boolean;
   /** Report this many prompt tokens as served from the prompt cache (prompt_tokens_details.cached_tokens). */
   cachedTokens: number | null;
+  /** Indent whole chat answers, as OpenAI's own API does (a relay that re-serialises would lose it). */
+  pretty: boolean;
 }
 
 export interface RecordedRequest {
@@ -100,6 +102,7 @@ export const defaultBehaviour: FakeBehaviour = {
   dimensions: 8,
   reasoning: false,
   cachedTokens: null,
+  pretty: false,
 };
 
 const vocabulary = [
@@ -129,6 +132,7 @@ const knobs: Record<string, KnobParser> = {
   dimensions: (v) => ({ dimensions: Number.parseInt(v, 10) }),
   reasoning: (v) => ({ reasoning: flag(v) }),
   'cached-tokens': (v) => ({ cachedTokens: intOrNull(v) }),
+  pretty: (v) => ({ pretty: flag(v) }),
 };
 
 function knobsFromModel(model: string): Partial<FakeBehaviour> {
@@ -334,7 +338,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
             finish_reason: choice.finishReason,
           })),
           ...(usage ? { usage } : {}),
-        });
+        }, b.pretty ? 2 : undefined);
         return;
       }
       case 'POST /v1/responses': {
@@ -460,8 +464,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   };
 }
 
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const text = JSON.stringify(payload);
+function sendJson(res: ServerResponse, status: number, payload: unknown, indent?: number): void {
+  const text = JSON.stringify(payload, null, indent);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
