@@ -16,6 +16,7 @@ export const providerConfigSchema = z.strictObject({
   type: z.enum(['openai', 'ollama']),
   baseUrl: z.url({ protocol: /^https?$/ }),
   apiKeyEnv: z.string().min(1).optional(),
+  responses: z.boolean().optional().describe('serves the Responses API itself (/v1/responses): requests are passed through, not translated to Chat Completions'),
 });
 
 /** What a deployment can do beyond plain text; a request that needs one is routed only where it is. */

@@ -24,11 +24,11 @@ const CHUNK_ROWS = 500;
 const EVENT_COLUMNS = [
   'event_id', 'request_id', 'timestamp', 'tenant_id', 'user_id', 'api_key_id', 'requested_model', 'served_model', 'provider', 'deployment',
   'kind', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'tokens_estimated', 'ttft_ms', 'latency_ms', 'status', 'error_code',
-  'cache_hit', 'cost', 'currency', 'node',
+  'cache_hit', 'cost', 'currency', 'node', 'cached_tokens', 'reasoning_tokens',
 ];
 const BUCKET_COLUMNS = [
   'key', 'start', 'end', 'requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'errors', 'refused', 'cancelled', 'cache_hits',
-  'estimated', 'costs', 'latency_avg_ms', 'latency_p50_ms', 'latency_p95_ms',
+  'estimated', 'costs', 'latency_avg_ms', 'latency_p50_ms', 'latency_p95_ms', 'cached_tokens', 'reasoning_tokens',
 ];
 
 /** A CSV cell: quoted when needed; text that a spreadsheet would run as a formula is prefixed with '. */
@@ -66,6 +66,9 @@ function eventRecord(e: UsageEvent) {
     cost: formatMicros(e.costMicros),
     currency: e.currency,
     node: e.node,
+    // Last, as the CSV columns added after the others are, so readers that go by position keep working.
+    cachedTokens: e.cachedTokens,
+    reasoningTokens: e.reasoningTokens,
   };
 }
 
@@ -85,6 +88,7 @@ function bucketCsv(bucket: UsageBucket): string {
     t.requests, t.promptTokens, t.completionTokens, t.totalTokens, t.errors, t.refused, t.cancelled, t.cacheHits, t.estimated,
     t.costs.map((c) => `${c.currency} ${formatMicros(c.micros)}`).join('; '),
     t.latency?.avgMs ?? null, t.latency?.p50Ms ?? null, t.latency?.p95Ms ?? null,
+    t.cachedTokens, t.reasoningTokens,
   ]);
 }
 

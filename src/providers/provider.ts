@@ -54,6 +54,11 @@ export interface ChatRequest extends GenerationParams {
   messages: ChatMessage[];
   /** Set by surfaces that speak OpenAI's wire: then it, not the typed fields, is what goes upstream. */
   wire?: WireRequest;
+  /**
+   * A Responses API request for an upstream that serves it (`responses: true`): it goes to its
+   * /v1/responses as it is, `model` aside; `messages` then only stand for its size in estimates.
+   */
+  responses?: WireRequest;
 }
 
 export interface CompletionRequest extends GenerationParams {
@@ -90,8 +95,8 @@ export interface GenerationResult {
   toolCalls?: ToolCall[];
   /** The model's reasoning, when it shows it (reasoning_content, Ollama's thinking). */
   reasoning?: string;
-  /** The upstream's whole answer in OpenAI's shape, for surfaces that relay it (OpenAI-compatible upstreams). */
-  wire?: Record<string, unknown>;
+  /** The upstream's whole answer as it came (JSON text in OpenAI's shape), for surfaces that relay it (OpenAI-compatible upstreams). */
+  wire?: string;
 }
 
 /**
@@ -139,6 +144,8 @@ export type ProviderType = 'openai' | 'ollama';
 export interface LlmProvider {
   readonly name: string;
   readonly type: ProviderType;
+  /** The upstream serves the Responses API itself: a ChatRequest with `responses` goes there. */
+  readonly servesResponses: boolean;
   chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult>;
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamChunk>;
   complete(request: CompletionRequest, options?: CallOptions): Promise<GenerationResult>;

@@ -11,7 +11,7 @@ export interface ProviderSettings {
 
 /** Builds the adapter a provider entry of the YAML asks for. */
 export function createProvider(config: ProviderConfig, settings: ProviderSettings = {}): LlmProvider {
-  const options = { name: config.name, baseUrl: config.baseUrl, ...settings };
+  const options = { name: config.name, baseUrl: config.baseUrl, responses: config.responses ?? false, ...settings };
   switch (config.type) {
     case 'openai':
       return new OpenAiCompatibleProvider(options);

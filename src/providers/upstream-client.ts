@@ -11,6 +11,8 @@ export interface UpstreamClientOptions {
   /** The provider's own bearer key; a call's apiKey replaces it. */
   apiKey?: string;
   connectTimeoutMs?: number;
+  /** The upstream serves the Responses API itself (the provider's `responses: true`). */
+  responses?: boolean;
 }
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
@@ -43,13 +45,18 @@ export class UpstreamClient {
 
   /** POSTs JSON and returns the parsed JSON answer. */
   async postJson(path: string, payload: unknown, call: CallOptions = {}): Promise<unknown> {
+    return this.parse(await this.postText(path, payload, call));
+  }
+
+  /** POSTs JSON and returns the answer's text, for a caller that relays it as it came. */
+  async postText(path: string, payload: unknown, call: CallOptions = {}): Promise<string> {
     const response = await this.#send('POST', path, payload, call);
-    return this.#readJson(response.body, call);
+    return this.#readText(response.body, call);
   }
 
   async getJson(path: string, call: CallOptions = {}): Promise<unknown> {
     const response = await this.#send('GET', path, undefined, call);
-    return this.#readJson(response.body, call);
+    return this.parse(await this.#readText(response.body, call));
   }
 
   /** POSTs JSON and hands back the body of a 2xx answer for incremental reading. */
@@ -84,13 +91,16 @@ export class UpstreamClient {
     throw failureFromStatus(this.name, response.statusCode, response.headers, text);
   }
 
-  async #readJson(body: ResponseBody, call: CallOptions): Promise<unknown> {
-    let text: string;
+  async #readText(body: ResponseBody, call: CallOptions): Promise<string> {
     try {
-      text = await body.text();
+      return await body.text();
     } catch (error) {
       throw failureFromException(this.name, error, call.signal, 'body');
     }
+  }
+
+  /** The answer as JSON; a body that is not JSON is the upstream breaking the protocol. */
+  parse(text: string): unknown {
     try {
       return JSON.parse(text);
     } catch {

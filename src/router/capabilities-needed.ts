@@ -18,3 +18,21 @@ export function capabilitiesNeeded(messages: readonly ChatMessage[], fields: Rec
   if (fields?.reasoning_effort != null) needs.push({ capability: 'reasoning', field: 'reasoning_effort' });
   return needs;
 }
+
+/** What a Responses API request asks of its deployment: tools, input images, a text format, reasoning. */
+export function responsesCapabilitiesNeeded(request: Record<string, unknown>): Need[] {
+  const needs: Need[] = [];
+  if (Array.isArray(request.tools) && request.tools.length > 0) needs.push({ capability: 'tools', field: 'tools' });
+  const input = Array.isArray(request.input) ? (request.input as { content?: unknown }[]) : [];
+  const imageAt = input.findIndex((item) => Array.isArray(item?.content) && (item.content as { type?: unknown }[]).some((part) => part?.type === 'input_image'));
+  if (imageAt !== -1) needs.push({ capability: 'vision', field: `input[${imageAt}].content` });
+  const format = (request.text as { format?: { type?: unknown } } | null | undefined)?.format;
+  if (format?.type === 'json_schema' || format?.type === 'json_object') needs.push({ capability: 'structured_output', field: 'text.format' });
+  if ((request.reasoning as { effort?: unknown } | null | undefined)?.effort != null) needs.push({ capability: 'reasoning', field: 'reasoning.effort' });
+  return needs;
+}
+
+/** What a chat request (or a Responses request passed through) asks of its deployment. */
+export function requestNeeds(request: { messages: readonly ChatMessage[]; wire?: Record<string, unknown>; extra?: Record<string, unknown>; responses?: Record<string, unknown> }): Need[] {
+  return request.responses ? responsesCapabilitiesNeeded(request.responses) : capabilitiesNeeded(request.messages, request.wire ?? request.extra);
+}

@@ -20,7 +20,7 @@ import { orderCandidates } from './candidates.ts';
 import type { BreakerPermit, CallOutcome } from './circuit-breaker.ts';
 import type { DeploymentHealth, DeploymentRef } from './deployment-state.ts';
 import { backoffMs, judgeFailure, type BackoffSettings, type FailureVerdict } from './failure-policy.ts';
-import { capabilitiesNeeded, type Need } from './capabilities-needed.ts';
+import { requestNeeds, type Need } from './capabilities-needed.ts';
 import { RoutedStream } from './routed-stream.ts';
 import { buildRoutingTable, type DeploymentEntry, type RoutedModel, type RoutingTable } from './routing-table.ts';
 import { resolveModelName, tenantCredential, type TenantRoutingPrefs } from './tenant-routing.ts';
@@ -108,25 +108,28 @@ interface OpenedStream {
 const defaultBackoff: BackoffSettings = { baseMs: 100, maxMs: 2_000 };
 
 function withNeeds(options: RouteOptions, request: RoutedChatRequest): RouteOptions {
-  const needs = capabilitiesNeeded(request.messages, request.wire ?? request.extra);
+  const needs = requestNeeds(request);
   return needs.length === 0 ? options : { ...options, needs };
 }
 
-/**
- * The candidates that can do all the request needs. A need no deployment of the model meets is the
- * caller's mistake (400); one that only the deployments out of rotation meet leaves none available.
- */
-function capable(candidates: DeploymentEntry[], model: RoutedModel, requested: string, needs: readonly Need[]): DeploymentEntry[] {
+/** A need no deployment of the model meets is the caller's mistake (400), named by its field. */
+function refuseUnmet(model: RoutedModel, requested: string, needs: readonly Need[]): void {
   for (const need of needs) {
     if (!model.entries.some((entry) => entry.capabilities.has(need.capability))) {
       throw badInput(`model "${requested}" cannot serve ${need.field}: none of its deployments has the "${need.capability}" capability`, { param: need.field });
     }
   }
-  const able = (entry: DeploymentEntry) => needs.every((need) => entry.capabilities.has(need.capability));
-  if (!model.entries.some(able)) {
+  if (!model.entries.some((entry) => able(entry, needs))) {
     throw badInput(`model "${requested}" has no deployment with all of ${needs.map((n) => `"${n.capability}"`).join(', ')}`, { param: needs[0]!.field });
   }
-  return candidates.filter(able);
+}
+
+const able = (entry: DeploymentEntry, needs: readonly Need[]) => needs.every((need) => entry.capabilities.has(need.capability));
+
+/** The candidates that can do all the request needs; one that only deployments out of rotation meet leaves none available. */
+function capable(candidates: DeploymentEntry[], model: RoutedModel, requested: string, needs: readonly Need[]): DeploymentEntry[] {
+  refuseUnmet(model, requested, needs);
+  return candidates.filter((entry) => able(entry, needs));
 }
 
 export function createRouter(options: RouterOptions): Router {
@@ -197,6 +200,15 @@ export class Router {
     );
   }
 
+  /**
+   * Whether a Responses API request for the model is passed through: only when every deployment's
+   * provider serves the API itself; otherwise it is translated to Chat Completions, which all serve.
+   */
+  servesResponses(requested: string, tenant?: TenantRoutingPrefs): boolean {
+    const model = this.#table.models.get(resolveModelName(requested, tenant));
+    return model !== undefined && model.entries.length > 0 && model.entries.every((entry) => entry.provider.servesResponses);
+  }
+
   /** The models a tenant may ask for (all configured ones without a tenant). */
   models(tenant?: TenantRoutingPrefs): ModelInfo[] {
     const table = this.#table;
@@ -260,11 +272,13 @@ export class Router {
   }
 
   /**
-   * Refuses a request for a model the tenant cannot use, or of the wrong kind, before anything else
-   * (limits included) is spent on it: NOT_FOUND or BAD_USER_INPUT.
+   * Refuses a request for a model the tenant cannot use, of the wrong kind, or needing a capability
+   * none of its deployments has, before anything else (limits included) is spent on it: NOT_FOUND or
+   * BAD_USER_INPUT.
    */
-  check(requested: string, kind: ModelKind, tenant?: TenantRoutingPrefs): void {
-    this.#model(this.#table, requested, kind, tenant);
+  check(requested: string, kind: ModelKind, tenant?: TenantRoutingPrefs, needs: readonly Need[] = []): void {
+    const model = this.#model(this.#table, requested, kind, tenant);
+    if (needs.length > 0) refuseUnmet(model, requested, needs);
   }
 
   #model(table: RoutingTable, requested: string, kind: ModelKind, tenant: TenantRoutingPrefs | undefined): RoutedModel {

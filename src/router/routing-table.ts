@@ -103,7 +103,7 @@ export function buildRoutingTable(
   const kept = new Set<string>();
   for (const config of file.providers) {
     const apiKey = providerApiKey(config, options.env);
-    const fingerprint = JSON.stringify([config.type, config.baseUrl, apiKey ?? null, connectTimeoutMs]);
+    const fingerprint = JSON.stringify([config.type, config.baseUrl, apiKey ?? null, connectTimeoutMs, config.responses ?? false]);
     const old = previous?.providers.get(config.name);
     if (old && old.fingerprint === fingerprint) {
       providers.set(config.name, { ...old, config });

@@ -20,13 +20,17 @@ const schemaOperations = () => [
   ...fieldsOf(schema.getSubscriptionType()).map((field) => `Subscription.${field}`),
 ];
 
-/** The /v1 routes the server answers: the shim's route table, and the paths server.ts routes itself. */
-function servedV1Routes(): { routes: string[]; pathsWithoutMethod: string[] } {
+/**
+ * The /v1 routes the server answers: the shim's route table, the GETs it serves under a path prefix
+ * (GET /v1/models/{id}), and the paths server.ts routes itself.
+ */
+function servedV1Routes(): { routes: string[]; getPrefixes: string[]; pathsWithoutMethod: string[] } {
   const shim = readFileSync('src/http/openai/routes.ts', 'utf8');
   const routes = [...shim.matchAll(/'(GET|POST|PUT|PATCH|DELETE) (\/v1\/[^'\s]*)'/g)].map((m) => `${m[1]} ${m[2]}`);
+  const getPrefixes = [...shim.matchAll(/Prefix = '(\/v1\/[^']+\/)'/g)].map((m) => m[1]!);
   const server = readFileSync('src/http/server.ts', 'utf8');
   const pathsWithoutMethod = [...server.matchAll(/path === '(\/v1\/[^']+)'/g)].map((m) => m[1]!);
-  return { routes: [...new Set(routes)].sort(), pathsWithoutMethod: [...new Set(pathsWithoutMethod)].sort() };
+  return { routes: [...new Set(routes)].sort(), getPrefixes, pathsWithoutMethod: [...new Set(pathsWithoutMethod)].sort() };
 }
 
 describe('authorization matrix coverage', () => {
@@ -59,13 +63,19 @@ describe('authorization matrix coverage', () => {
   });
 
   it('lists every /v1 route, and none that is gone', () => {
-    const { routes, pathsWithoutMethod } = servedV1Routes();
+    const { routes, getPrefixes, pathsWithoutMethod } = servedV1Routes();
     // The scan must find the route table; an empty one means the pattern is stale, not that there are no routes.
     expect(routes.length).toBeGreaterThan(0);
+    expect(getPrefixes).toEqual(['/v1/models/']);
     const listed = v1Rows.map(rowName);
     const listedPaths = new Set(v1Rows.map((row) => row.path));
-    const missing = [...routes.filter((route) => !listed.includes(route)), ...pathsWithoutMethod.filter((path) => !listedPaths.has(path))];
-    const gone = v1Rows.filter((row) => !routes.includes(rowName(row)) && !pathsWithoutMethod.includes(row.path)).map(rowName);
+    const underPrefix = (row: V1Row) => row.method === 'GET' && getPrefixes.some((prefix) => row.path.startsWith(prefix) && row.path.length > prefix.length);
+    const missing = [
+      ...routes.filter((route) => !listed.includes(route)),
+      ...getPrefixes.filter((prefix) => !v1Rows.some((row) => underPrefix(row) && row.path.startsWith(prefix))).map((prefix) => `GET ${prefix}{id}`),
+      ...pathsWithoutMethod.filter((path) => !listedPaths.has(path)),
+    ];
+    const gone = v1Rows.filter((row) => !routes.includes(rowName(row)) && !underPrefix(row) && !pathsWithoutMethod.includes(row.path)).map(rowName);
     expect(
       { missing, gone },
       [

@@ -290,6 +290,10 @@ export const matrix: readonly MatrixRow[] = [
     expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {
+    surface: 'v1', method: 'GET', path: `/v1/models/${fixtures.chatModel}`,
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+  },
+  {
     surface: 'v1', method: 'GET', path: '/v1/openapi.json',
     expect: { anonymous: OK, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK },
   },

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTenantDocument } from '../../client/src/generated/graphql.ts';
 import { configSchema } from '../../src/config.ts';
-import { adminClient, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { adminClient, asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 
 // Capabilities in the inference config: a request that needs one (tools, images, a response format,
@@ -88,6 +88,30 @@ describe('deployment capabilities', () => {
 
     await client.chat.completions.create({ model: 'open', messages: image });
     expect(servedBy()).toBe('open');
+  });
+
+  it('refuses before admission: refused requests use up none of a one-request-a-minute limit', async () => {
+    const tenantId = (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name: 'Caps Limited Co', plan: 'pro' } })).createTenant.tenant.id;
+    const limited = await graphqlRequest(
+      gateway.url,
+      'mutation($t: ID!) { setTenantLimits(tenantId: $t, limits: { requestsPerMinute: 1 }) { tenant { id } } }',
+      { t: tenantId },
+      asAdmin(),
+    );
+    expect(limited.errors).toBeUndefined();
+    const tenantClient = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
+    const image: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }];
+    for (let i = 0; i < 3; i++) {
+      const whole = await tenantClient.chat.completions.create({ model: 'mixed', messages: image }).catch((e: unknown) => e);
+      expect(whole).toBeInstanceOf(OpenAI.BadRequestError);
+      const streamed = await tenantClient.chat.completions.create({ model: 'mixed', messages: image, stream: true }).catch((e: unknown) => e);
+      expect(streamed).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((streamed as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('"vision"');
+    }
+    const served = await tenantClient.chat.completions.create({ model: 'mixed', messages }).withResponse();
+    expect(served.response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    const next = await tenantClient.chat.completions.create({ model: 'mixed', messages }).catch((e: unknown) => e);
+    expect(next).toBeInstanceOf(OpenAI.RateLimitError);
   });
 
   it('names an unknown capability in the configuration', () => {

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTenantDocument } from '../../client/src/generated/graphql.ts';
-import { adminClient, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { adminClient, asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 
 // The other /v1 endpoints pass the OpenAI wire through too: embeddings (dimensions, user,
@@ -77,5 +77,26 @@ describe('/v1 embeddings, completions and models through the official SDK', () =
     expect(list.data[0]).toEqual({ id: expect.any(String), object: 'model', created: expect.any(Number), owned_by: 'tollgate' });
     expect(await client.models.retrieve('org/embedder')).toEqual({ id: 'org/embedder', object: 'model', created: 0, owned_by: 'tollgate' });
     await expect(client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it("retrieves a tenant's own model names only: another tenant's private alias is 404 like an unknown model", async () => {
+    const tenant = async (name: string) => (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name, plan: 'enterprise' } })).createTenant.tenant.id;
+    const [owner, other] = [await tenant('Alias Owner Co'), await tenant('Other Co')];
+    const aliased = await graphqlRequest(
+      gateway.url,
+      'mutation($input: UpdateInferenceConfigInput!) { updateInferenceConfig(input: $input) { inferenceConfig { tenantId } } }',
+      { input: { tenantId: owner, modelOverrides: [{ model: 'owner-private', target: 'writer' }] } },
+      asAdmin(),
+    );
+    expect(aliased.errors).toBeUndefined();
+    const as = (tenantId: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
+    expect(await as(owner).models.retrieve('owner-private')).toEqual({ id: 'owner-private', object: 'model', created: 0, owned_by: 'tollgate' });
+    const refusals = [await as(other).models.retrieve('owner-private').catch((e: unknown) => e), await as(other).models.retrieve('no-such-model').catch((e: unknown) => e)];
+    for (const [refusal, id] of [[refusals[0], 'owner-private'], [refusals[1], 'no-such-model']] as const) {
+      expect(refusal).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((refusal as Error).message).toContain(id);
+    }
+    // The same answer for both, so it tells nothing of the other tenant's names.
+    expect((refusals[0] as Error).message.replace('owner-private', 'X')).toBe((refusals[1] as Error).message.replace('no-such-model', 'X'));
   });
 });

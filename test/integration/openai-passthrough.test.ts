@@ -21,7 +21,9 @@ const weatherTool: OpenAI.ChatCompletionTool = {
 
 /** The fake's knobs in the deployment's model name: it shows reasoning and reports cached prompt tokens. */
 const thinkerUpstream = 'upstream-think?reasoning=1&cached-tokens=3';
-const upstreamModel = (model: string) => (model === 'thinker' ? thinkerUpstream : 'upstream-chat');
+/** Indents its whole answers, as OpenAI's own API does. */
+const prettyUpstream = 'upstream-chat?pretty=1';
+const upstreamModel = (model: string) => (model === 'thinker' ? thinkerUpstream : model === 'pretty' ? prettyUpstream : 'upstream-chat');
 
 /** Ids the fake numbers per request differ between two otherwise equal answers. */
 function sameUpTo<T>(value: T): unknown {
@@ -33,6 +35,7 @@ describe('OpenAI chat wire passed through to an OpenAI-compatible upstream', () 
   let gateway: TestApp;
   let client: OpenAI;
   let direct: OpenAI;
+  let tenantId: string;
 
   beforeAll(async () => {
     upstream = await startFakeUpstream({ behaviour: { tokens: 4 } });
@@ -42,10 +45,11 @@ describe('OpenAI chat wire passed through to an OpenAI-compatible upstream', () 
         models: [
           { name: 'chat-model', kind: 'chat', deployments: [{ provider: 'gpu-a', model: 'upstream-chat', weight: 1 }] },
           { name: 'thinker', kind: 'chat', deployments: [{ provider: 'gpu-a', model: thinkerUpstream, weight: 1 }] },
+          { name: 'pretty', kind: 'chat', deployments: [{ provider: 'gpu-a', model: prettyUpstream, weight: 1 }] },
         ],
       },
     });
-    const tenantId = (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name: 'Wire Co', plan: 'enterprise' } })).createTenant.tenant.id;
+    tenantId = (await adminClient(gateway.url).execute(CreateTenantDocument, { input: { name: 'Wire Co', plan: 'enterprise' } })).createTenant.tenant.id;
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, defaultHeaders: { 'x-tenant-id': tenantId }, maxRetries: 0 });
     direct = new OpenAI({ baseURL: upstream.openaiBaseUrl, apiKey: 'direct', maxRetries: 0 });
   });
@@ -107,6 +111,18 @@ describe('OpenAI chat wire passed through to an OpenAI-compatible upstream', () 
     expect(sameUpTo(answer.viaGateway)).toEqual(sameUpTo({ ...answer.straight, model: 'chat-model' }));
     expect(answer.viaGateway.choices[0]?.message.content).toBeTruthy();
     expect(answer.viaGateway.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  it('relays the upstream answer byte for byte, only the model rewritten', async () => {
+    const body = { messages: [{ role: 'user', content: 'Relay me' }], tools: [weatherTool], logprobs: true };
+    const post = async (url: string, headers: Record<string, string>, model: string) =>
+      (await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ ...body, model }) })).text();
+    const viaGateway = await post(`${gateway.url}/v1`, { authorization: `Bearer ${testAdminKey}`, 'x-tenant-id': tenantId }, 'pretty');
+    const straight = await post(upstream.openaiBaseUrl, {}, prettyUpstream);
+    const sameIds = (text: string) => text.replace(/(chatcmpl-fake|call_fake)_?-?\d+/g, '$1-N');
+    // The upstream indents its answer: parsed and serialised again, it would come back on one line.
+    expect(straight).toContain(`\n  "model": ${JSON.stringify(prettyUpstream)},\n`);
+    expect(sameIds(viaGateway)).toBe(sameIds(straight).replace(`"model": ${JSON.stringify(prettyUpstream)}`, '"model": "pretty"'));
   });
 
   it('streams a tool call with its arguments in pieces, in order, and withholds the usage chunk nobody asked for', async () => {

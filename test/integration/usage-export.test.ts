@@ -67,6 +67,8 @@ describe.each(backends)('GET /v1/usage/export on $name', (backend) => {
         node: 'n1',
         promptTokens: i % 97,
         completionTokens: i % 13,
+        cachedTokens: i % 7 === 0 ? i % 97 : 0,
+        reasoningTokens: i % 5 === 0 ? i % 13 : 0,
         costMicros: i,
         status: i % 50 === 0 ? 'error' : 'ok',
       });
@@ -101,8 +103,10 @@ describe.each(backends)('GET /v1/usage/export on $name', (backend) => {
     const text = await response.text();
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(
-      'event_id,request_id,timestamp,tenant_id,user_id,api_key_id,requested_model,served_model,provider,deployment,kind,prompt_tokens,completion_tokens,total_tokens,tokens_estimated,ttft_ms,latency_ms,status,error_code,cache_hit,cost,currency,node',
+      'event_id,request_id,timestamp,tenant_id,user_id,api_key_id,requested_model,served_model,provider,deployment,kind,prompt_tokens,completion_tokens,total_tokens,tokens_estimated,ttft_ms,latency_ms,status,error_code,cache_hit,cost,currency,node,cached_tokens,reasoning_tokens',
     );
+    const detailed = eventsA.find((e) => e.cachedTokens > 0 && e.reasoningTokens > 0)!;
+    expect(lines.find((l) => l.startsWith(detailed.eventId))).toMatch(new RegExp(`,${detailed.cachedTokens},${detailed.reasoningTokens}$`));
     expect(text).toContain(`tricky,2026-06-15T12:00:00.500Z,${tenantA},"'=HYPERLINK(""http://evil"")",,"a,""quoted""\nmodel"`);
     expect(text).not.toContain('secret-model');
     // Record lines start with an event id; the quoted newline inside the tricky row does not.
@@ -128,12 +132,16 @@ describe.each(backends)('GET /v1/usage/export on $name', (backend) => {
   it('exports report buckets as CSV and JSON', async () => {
     const csv = await fetch(`${gateway.url}/v1/usage/export?${RANGE}&type=buckets&groupBy=month`, { headers: bearer(readerKey) });
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('key,start,end,requests,prompt_tokens,completion_tokens,total_tokens,errors,refused,cancelled,cache_hits,estimated,costs,latency_avg_ms,latency_p50_ms,latency_p95_ms');
+    expect(lines[0]).toBe('key,start,end,requests,prompt_tokens,completion_tokens,total_tokens,errors,refused,cancelled,cache_hits,estimated,costs,latency_avg_ms,latency_p50_ms,latency_p95_ms,cached_tokens,reasoning_tokens');
     expect(lines).toHaveLength(13);
+    const january = eventsA.filter((e) => e.ts < new Date('2026-02-01T00:00:00Z'));
+    expect(lines[1]).toMatch(new RegExp(`,${january.reduce((s, e) => s + e.cachedTokens, 0)},${january.reduce((s, e) => s + e.reasoningTokens, 0)}$`));
     const json = await fetch(`${gateway.url}/v1/usage/export?${RANGE}&type=buckets&groupBy=model&format=json`, { headers: bearer(readerKey) });
-    const report = (await json.json()) as { totals: { requests: number; totalTokens: number }; buckets: { key: string }[] };
+    const report = (await json.json()) as { totals: { requests: number; totalTokens: number; cachedTokens: number; reasoningTokens: number }; buckets: { key: string }[] };
     expect(report.totals.requests).toBe(eventsA.length);
     expect(report.totals.totalTokens).toBe(eventsA.reduce((s, e) => s + e.totalTokens, 0));
+    expect(report.totals.cachedTokens).toBe(eventsA.reduce((s, e) => s + e.cachedTokens, 0));
+    expect(report.totals.reasoningTokens).toBe(eventsA.reduce((s, e) => s + e.reasoningTokens, 0));
     expect(report.buckets.map((b) => b.key).sort()).toEqual(['a,"quoted"\nmodel', 'model-x', 'model-y']);
   });
 

@@ -118,6 +118,33 @@ describe.each(backends)('usage token details on $name', (backend) => {
     expect((await events()).sort((a, b) => a.requestId.localeCompare(b.requestId))).toEqual(expected.sort((a, b) => a.requestId.localeCompare(b.requestId)));
   });
 
+  it('sums cached and reasoning tokens in usage reports, totals and buckets, as the events have them', async () => {
+    const recorded = await events();
+    expect(recorded.some((event) => event.cachedTokens > 0 && event.reasoningTokens > 0)).toBe(true);
+    const sum = (key: 'cachedTokens' | 'reasoningTokens') => recorded.reduce((total, event) => total + event[key], 0);
+    const day = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()));
+    // Whole days read the daily rollup, whole hours the hourly one, any other range the events.
+    const ranges = [
+      { from: new Date(day.getTime() - 86_400_000), to: new Date(day.getTime() + 86_400_000), groupBy: 'DAY' },
+      { from: new Date(day.getTime() - 86_400_000), to: new Date(day.getTime() + 2 * 86_400_000), groupBy: 'HOUR' },
+      { from: new Date(Date.now() - 3_600_500), to: new Date(Date.now() + 60_000), groupBy: 'MODEL' },
+    ];
+    for (const { from, to, groupBy } of ranges) {
+      const result = await graphqlRequest<{ tenant: { usage: { totals: { cachedTokens: number; reasoningTokens: number }; buckets: { totals: { cachedTokens: number; reasoningTokens: number } }[] } } }>(
+        gateway.url,
+        `query($id: ID!, $range: DateRangeInput!, $groupBy: UsageGroupBy) { tenant(id: $id) { usage(range: $range, groupBy: $groupBy) {
+          totals { cachedTokens reasoningTokens } buckets { totals { cachedTokens reasoningTokens } } } } }`,
+        { id: tenantId, range: { from: from.toISOString(), to: to.toISOString() }, groupBy },
+        asAdmin(),
+      );
+      expect(result.errors).toBeUndefined();
+      const usage = result.data!.tenant.usage;
+      expect(usage.totals, groupBy).toEqual({ cachedTokens: sum('cachedTokens'), reasoningTokens: sum('reasoningTokens') });
+      expect(usage.buckets.reduce((total, bucket) => total + bucket.totals.cachedTokens, 0)).toBe(sum('cachedTokens'));
+      expect(usage.buckets.reduce((total, bucket) => total + bucket.totals.reasoningTokens, 0)).toBe(sum('reasoningTokens'));
+    }
+  });
+
   it('records a stream cut by the upstream once, with what was streamed estimated', async () => {
     const before = (await events()).length;
     const cut = await client.chat.completions.create(

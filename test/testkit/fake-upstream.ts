@@ -34,14 +34,18 @@ export interface FakeBehaviour {
   endAfter: number | null;
   /** Leave out every usage block and count. */
   omitUsage: boolean;
-  /** Put usage on the last chunk that still carries choices (vLLM's continuous usage style). */
+  /** Put usage on the last chunk that still carries choices (llama.cpp's style), and nowhere else. */
   usageWithChoices: boolean;
+  /** Put running usage on every chat chunk with choices as well as the usage chunk (vLLM's continuous usage stats). */
+  continuousUsage: boolean;
   /** Size of each embedding vector. */
   dimensions: number;
   /** Chat answers show reasoning first (reasoning_content; Ollama's thinking), counted as reasoning tokens. */
   reasoning: boolean;
   /** Report this many prompt tokens as served from the prompt cache (prompt_tokens_details.cached_tokens). */
   cachedTokens: number | null;
+  /** Indent whole chat answers, as OpenAI's own API does (a relay that re-serialises would lose it). */
+  pretty: boolean;
 }
 
 export interface RecordedRequest {
@@ -94,9 +98,11 @@ export const defaultBehaviour: FakeBehaviour = {
   endAfter: null,
   omitUsage: false,
   usageWithChoices: false,
+  continuousUsage: false,
   dimensions: 8,
   reasoning: false,
   cachedTokens: null,
+  pretty: false,
 };
 
 const vocabulary = [
@@ -122,9 +128,11 @@ const knobs: Record<string, KnobParser> = {
   'end-after': (v) => ({ endAfter: intOrNull(v) }),
   'omit-usage': (v) => ({ omitUsage: flag(v) }),
   'usage-with-choices': (v) => ({ usageWithChoices: flag(v) }),
+  'continuous-usage': (v) => ({ continuousUsage: flag(v) }),
   dimensions: (v) => ({ dimensions: Number.parseInt(v, 10) }),
   reasoning: (v) => ({ reasoning: flag(v) }),
   'cached-tokens': (v) => ({ cachedTokens: intOrNull(v) }),
+  pretty: (v) => ({ pretty: flag(v) }),
 };
 
 function knobsFromModel(model: string): Partial<FakeBehaviour> {
@@ -330,7 +338,20 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
             finish_reason: choice.finishReason,
           })),
           ...(usage ? { usage } : {}),
-        });
+        }, b.pretty ? 2 : undefined);
+        return;
+      }
+      case 'POST /v1/responses': {
+        const id = `resp_fake_${++idCounter}`;
+        const answer = fakeChatAnswer(chatShapeOfResponses(body), { tokens: b.tokens, reasoning: b.reasoning, callId: `call_fake_${idCounter}` });
+        const response = fakeResponse(id, model, body, answer, b);
+        if (body.stream === true) {
+          await streamResponse(res, { response, answer, b, cut, signal: closed.signal });
+          return;
+        }
+        const choice = answer.choices[0] as FakeChoice;
+        await delay(b.firstTokenDelayMs + b.tokenDelayMs * Math.max(0, choice.pieces.length + choice.reasoning.length - 1), closed.signal);
+        sendJson(res, 200, response.whole);
         return;
       }
       case 'POST /v1/completions': {
@@ -443,8 +464,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   };
 }
 
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const text = JSON.stringify(payload);
+function sendJson(res: ServerResponse, status: number, payload: unknown, indent?: number): void {
+  const text = JSON.stringify(payload, null, indent);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
@@ -539,22 +560,162 @@ async function streamOpenAiChat(
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const frame = (choices: unknown[], withUsage?: unknown) =>
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_fake', choices, ...(withUsage === undefined ? {} : { usage: withUsage }) })}\n\n`;
-  for (const choice of answer.choices) {
-    res.write(frame([{ index: choice.index, delta: { role: 'assistant', content: choice.toolCall ? null : '' }, logprobs: null, finish_reason: null }]));
-  }
   const steps = fakeDeltas(answer);
+  // vLLM's continuous usage: the counts so far on every chunk with choices.
+  const runningUsage = (step: number) => {
+    if (!b.continuousUsage || !usage) return undefined;
+    const completion = Math.round((answer.completionTokens * step) / Math.max(1, steps.length));
+    return { prompt_tokens: answer.promptTokens, completion_tokens: completion, total_tokens: answer.promptTokens + completion };
+  };
+  for (const choice of answer.choices) {
+    res.write(frame([{ index: choice.index, delta: { role: 'assistant', content: choice.toolCall ? null : '' }, logprobs: null, finish_reason: null }], runningUsage(0)));
+  }
   const outcome = await playTokens(ctx, steps.length, (i) => {
-    for (const event of steps[i] ?? []) res.write(frame([event]));
+    for (const event of steps[i] ?? []) res.write(frame([event], runningUsage(i + 1)));
   });
   if (outcome === 'ended') res.end();
   if (outcome !== 'complete') return;
   answer.choices.forEach((choice, i) => {
     const finish = { index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finishReason };
     const last = i === answer.choices.length - 1;
-    res.write(frame([finish], last && b.usageWithChoices ? usage : undefined));
+    res.write(frame([finish], (last && b.usageWithChoices) || b.continuousUsage ? usage : undefined));
   });
   if (!b.usageWithChoices && ctx.includeUsage && usage) res.write(frame([], usage));
   res.end('data: [DONE]\n\n');
+}
+
+/** A Responses request as the chat request the shared answer reads: text and image parts, function tools, the format. */
+function chatShapeOfResponses(body: Body): Body {
+  const items = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input.map(asRecord) : [];
+  const messages = items.map((item) => {
+    if (item.type === 'function_call_output') return { role: 'tool', content: item.output };
+    if (item.type === 'function_call') return { role: 'assistant', content: '' };
+    const content = Array.isArray(item.content)
+      ? item.content.map(asRecord).map((part) => (part.type === 'input_image' ? { type: 'image_url' } : { type: 'text', text: part.text }))
+      : item.content;
+    return { role: item.role, content };
+  });
+  if (typeof body.instructions === 'string') messages.unshift({ role: 'system', content: body.instructions });
+  const tools = (Array.isArray(body.tools) ? body.tools.map(asRecord) : []).map((tool) => ({ type: 'function', function: { name: tool.name } }));
+  const format = asRecord(asRecord(body.text).format).type;
+  return {
+    messages,
+    tools,
+    tool_choice: body.tool_choice,
+    response_format: format === 'json_schema' || format === 'json_object' ? { type: format } : undefined,
+    max_completion_tokens: body.max_output_tokens,
+  };
+}
+
+interface FakeResponse {
+  /** The whole response, as a non-streamed answer and response.completed carry it. */
+  whole: Body;
+  /** The same before its output, as response.created and response.in_progress carry it. */
+  opening: Body;
+  items: { reasoning: Body | undefined; call: Body | undefined; message: Body | undefined };
+}
+
+function fakeResponse(id: string, model: string, body: Body, answer: FakeChatAnswer, b: FakeBehaviour): FakeResponse {
+  const choice = answer.choices[0] as FakeChoice;
+  const n = id.slice(id.lastIndexOf('_') + 1);
+  const reasoning = choice.reasoning.length > 0 ? { type: 'reasoning', id: `rs_fake_${n}`, summary: [{ type: 'summary_text', text: choice.reasoning.join('') }] } : undefined;
+  const call = choice.toolCall && {
+    type: 'function_call',
+    id: `fc_fake_${n}`,
+    call_id: choice.toolCall.id,
+    name: choice.toolCall.name,
+    arguments: choice.toolCall.argumentPieces.join(''),
+    status: 'completed',
+  };
+  const message = choice.toolCall
+    ? undefined
+    : { type: 'message', id: `msg_fake_${n}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: choice.pieces.join(''), annotations: [] }] };
+  const usage = b.omitUsage
+    ? null
+    : {
+        input_tokens: answer.promptTokens,
+        input_tokens_details: { cached_tokens: b.cachedTokens ?? 0 },
+        output_tokens: answer.completionTokens,
+        output_tokens_details: { reasoning_tokens: answer.reasoningTokens },
+        total_tokens: answer.promptTokens + answer.completionTokens,
+      };
+  const common = {
+    id,
+    object: 'response',
+    created_at: 1_700_000_000,
+    model,
+    instructions: body.instructions ?? null,
+    tools: body.tools ?? [],
+    previous_response_id: body.previous_response_id ?? null,
+    store: body.store ?? true,
+    metadata: body.metadata ?? {},
+  };
+  const incomplete = choice.finishReason === 'length';
+  return {
+    whole: {
+      ...common,
+      status: incomplete ? 'incomplete' : 'completed',
+      incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
+      output: [reasoning, call, message].filter((item) => item !== undefined),
+      usage,
+    },
+    opening: { ...common, status: 'in_progress', incomplete_details: null, output: [], usage: null },
+    items: { reasoning, call, message },
+  };
+}
+
+/** A Responses stream: created, in_progress, each output item with its deltas, then completed (or incomplete). */
+async function streamResponse(
+  res: ServerResponse,
+  ctx: { response: FakeResponse; answer: FakeChatAnswer; b: FakeBehaviour; cut: () => void; signal: AbortSignal },
+): Promise<void> {
+  const { response, answer } = ctx;
+  const choice = answer.choices[0] as FakeChoice;
+  let sequence = 0;
+  const event = (type: string, fields: Body) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.write(event('response.created', { response: response.opening }));
+  res.write(event('response.in_progress', { response: response.opening }));
+  // Each step writes its events; the deltas are the steps the fake's faults and delays come between.
+  const steps: (() => string)[] = [];
+  let index = 0;
+  const { reasoning, call, message } = response.items;
+  if (reasoning) {
+    const at = index++;
+    steps.push(() => event('response.output_item.added', { output_index: at, item: { ...reasoning, summary: [] } }));
+    choice.reasoning.forEach((delta, i) => {
+      const open = i === 0 ? event('response.reasoning_summary_part.added', { item_id: reasoning.id, output_index: at, summary_index: 0, part: { type: 'summary_text', text: '' } }) : '';
+      steps.push(() => open + event('response.reasoning_summary_text.delta', { item_id: reasoning.id, output_index: at, summary_index: 0, delta }));
+    });
+    steps.push(() => event('response.output_item.done', { output_index: at, item: reasoning }));
+  }
+  if (call && choice.toolCall) {
+    const at = index++;
+    steps.push(() => event('response.output_item.added', { output_index: at, item: { ...call, arguments: '', status: 'in_progress' } }));
+    for (const delta of choice.toolCall.argumentPieces) steps.push(() => event('response.function_call_arguments.delta', { item_id: call.id, output_index: at, delta }));
+    steps.push(() => event('response.function_call_arguments.done', { item_id: call.id, output_index: at, arguments: call.arguments }) + event('response.output_item.done', { output_index: at, item: call }));
+  }
+  if (message) {
+    const at = index;
+    const text = choice.pieces.join('');
+    steps.push(
+      () =>
+        event('response.output_item.added', { output_index: at, item: { ...message, status: 'in_progress', content: [] } }) +
+        event('response.content_part.added', { item_id: message.id, output_index: at, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } }),
+    );
+    for (const delta of choice.pieces) steps.push(() => event('response.output_text.delta', { item_id: message.id, output_index: at, content_index: 0, delta }));
+    steps.push(
+      () =>
+        event('response.output_text.done', { item_id: message.id, output_index: at, content_index: 0, text }) +
+        event('response.content_part.done', { item_id: message.id, output_index: at, content_index: 0, part: { type: 'output_text', text, annotations: [] } }) +
+        event('response.output_item.done', { output_index: at, item: message }),
+    );
+  }
+  const outcome = await playTokens(ctx, steps.length, (i) => res.write(steps[i]?.() ?? ''));
+  if (outcome === 'ended') res.end();
+  if (outcome !== 'complete') return;
+  const status = String(response.whole.status);
+  res.end(event(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: response.whole }));
 }
 
 function ollamaGenerateFinal(model: string, gen: Generation, b: FakeBehaviour, content: string) {

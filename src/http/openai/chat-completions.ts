@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import type { ChatInput, CompletionResult } from '../../modules/completion/completion.service.ts';
 import type { ChatMessage, StreamChunk } from '../../providers/provider.ts';
-import { sendJson } from '../respond.ts';
+import { sendJson, sendJsonText } from '../respond.ts';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
+import { relayedAnswer } from './relayed-answer.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
@@ -27,13 +28,8 @@ function toChatInput(body: ChatCompletionRequest, cache?: boolean): ChatInput {
   };
 }
 
-/** The answer as OpenAI spells it: the upstream's own when it spoke OpenAI's wire, with the name the client asked for. */
+/** The answer as OpenAI spells it, for upstreams that speak another wire (the others are relayed). */
 function completionJson(result: CompletionResult): Record<string, unknown> {
-  if (result.wire) {
-    const answer: Record<string, unknown> = { ...result.wire, model: result.model };
-    if (result.usage.estimated) answer.usage = usageJson(result.usage);
-    return answer;
-  }
   const message: Record<string, unknown> = { role: 'assistant', content: result.content };
   if (result.toolCalls) message.tool_calls = result.toolCalls;
   if (result.reasoning !== undefined) message.reasoning_content = result.reasoning;
@@ -61,7 +57,8 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const service = deps.services.completions;
   if (!body.stream) {
     const result = await service.chat(caller, toChatInput(body, cacheChoice(req)), signal);
-    sendJson(res, 200, completionJson(result), result.headers);
+    if (result.wire) sendJsonText(res, 200, relayedAnswer(result.wire, result), result.headers);
+    else sendJson(res, 200, completionJson(result), result.headers);
     return;
   }
 

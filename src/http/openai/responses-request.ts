@@ -3,9 +3,9 @@ import type { ChatMessage, ContentPart, ToolCall } from '../../providers/provide
 import { badInput } from '../../shared/errors.ts';
 import { modelName } from './request-schemas.ts';
 
-// The Responses API's request, read as much as the gateway translates: it is served through Chat
-// Completions (text, images, tools, a response format), so every provider can answer it. Conversation
-// state lives with the client: stored responses and previous_response_id are refused by name.
+// The Responses API's request. Upstreams that serve the API get it as it came; for the others it is
+// translated to Chat Completions (text, images, tools, a response format). Conversation state is the
+// upstream's: stored responses and previous_response_id are refused by name where it is translated.
 
 const inputContent = z.union([
   z.string(),
@@ -37,6 +37,7 @@ export const responsesRequestSchema = z.looseObject({
   reasoning: z.looseObject({ effort: z.string().nullable().optional() }).nullable().optional(),
   stream: z.boolean().nullable().optional(),
   previous_response_id: z.string().nullable().optional(),
+  store: z.boolean().nullable().optional(),
 });
 
 export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
@@ -83,10 +84,22 @@ function responseFormat(request: ResponsesRequest): unknown {
   return { type: format.type };
 }
 
+/**
+ * What limits estimate a passed-through request's prompt from, by size: its instructions and input as
+ * they came (items the translation does not know included).
+ */
+export function promptOf(request: ResponsesRequest): ChatMessage[] {
+  const input = typeof request.input === 'string' ? request.input : JSON.stringify(request.input);
+  return [...(request.instructions ? [{ role: 'system', content: request.instructions }] : []), { role: 'user', content: input }];
+}
+
 /** The Chat Completions request that answers a Responses request. */
 export function chatBodyFor(request: ResponsesRequest): Record<string, unknown> {
   if (request.previous_response_id) {
-    throw badInput('previous_response_id: responses are not stored here; send the whole conversation in input', { param: 'previous_response_id' });
+    throw badInput('previous_response_id: responses are not stored for this model (its upstreams do not serve the Responses API); send the whole conversation in input', { param: 'previous_response_id' });
+  }
+  if (request.store === true) {
+    throw badInput('store: responses are not stored for this model (its upstreams do not serve the Responses API); leave store out or set it to false', { param: 'store' });
   }
   const body: Record<string, unknown> = { model: request.model, messages: messagesOf(request) };
   const tools = request.tools?.map((tool, i) => {

@@ -3,15 +3,17 @@ import type { AppDeps } from '../../deps.ts';
 import type { ChatInput } from '../../modules/completion/completion.service.ts';
 import type { ChatMessage, TokenUsage, ToolCall } from '../../providers/provider.ts';
 import { randomId } from '../../shared/ids.ts';
-import { sendJson } from '../respond.ts';
+import type { CompletionCaller } from '../../modules/completion/completion-caller.ts';
+import { sendJson, sendJsonText } from '../respond.ts';
 import { openAiError } from './error-response.ts';
 import { readJsonBody } from './read-json-body.ts';
-import { chatBodyFor, responsesRequestSchema, type ResponsesRequest } from './responses-request.ts';
+import { chatBodyFor, promptOf, responsesRequestSchema, type ResponsesRequest } from './responses-request.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { SseWriter } from './sse-writer.ts';
 
-// POST /v1/responses, served through Chat Completions: the same routing, limits, quotas and exactly
-// one usage event as a chat request, answered as a Responses object or its stream of events.
+// POST /v1/responses: passed through to upstreams that serve the Responses API (every deployment of the
+// model has `responses: true`), otherwise served through Chat Completions. Either way the same routing,
+// limits, quotas and exactly one usage event as a chat request.
 
 type Item = Record<string, unknown>;
 
@@ -67,9 +69,41 @@ function responseJson(id: string, created: number, request: ResponsesRequest, ou
   };
 }
 
+/** A Responses request as it came, to an upstream that serves the API: the answer and its events relayed, `model` rewritten. */
+async function passedThrough(deps: AppDeps, res: ServerResponse, requestId: string, caller: CompletionCaller, request: ResponsesRequest, signal: AbortSignal): Promise<void> {
+  const input: ChatInput = {
+    model: request.model,
+    messages: promptOf(request),
+    maxTokens: request.max_output_tokens ?? undefined,
+    temperature: request.temperature ?? undefined,
+    responses: request,
+  };
+  const service = deps.services.completions;
+  if (!request.stream) {
+    const result = await service.chat(caller, input, signal);
+    if (!result.wire) throw new Error('a Responses answer passed through without its body');
+    sendJsonText(res, 200, result.wire, result.headers);
+    return;
+  }
+  const stream = await service.streamChat(caller, input, signal);
+  const sse = new SseWriter(res, stream.headers);
+  try {
+    for await (const chunk of stream) if (chunk.wire) sse.relay(chunk.wire);
+    sse.end();
+  } catch (error) {
+    const { body } = openAiError(error, deps.logger, requestId);
+    sse.relay(`event: error\ndata: ${JSON.stringify({ type: 'error', code: body.error.code, message: body.error.message, param: body.error.param })}\n\n`);
+    sse.end();
+  }
+}
+
 export async function responses(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const caller = await shimCaller(deps, req, requestId);
   const request = await readJsonBody(req, responsesRequestSchema, deps.config.server.maxBodyBytes);
+  if (await deps.services.completions.servesResponses(caller, request.model)) {
+    await passedThrough(deps, res, requestId, caller, request, clientGoneSignal(res));
+    return;
+  }
   const wire = chatBodyFor(request);
   const input: ChatInput = {
     model: request.model,

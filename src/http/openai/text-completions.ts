@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
 import type { CompletionResult, TextCompletionInput } from '../../modules/completion/completion.service.ts';
-import { sendJson } from '../respond.ts';
+import { sendJson, sendJsonText } from '../respond.ts';
 import { cacheChoice } from './chat-completions.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
+import { relayedAnswer } from './relayed-answer.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
@@ -21,11 +22,6 @@ function toCompletionInput(body: CompletionRequestBody, cache?: boolean): TextCo
 }
 
 function completionJson(result: CompletionResult): Record<string, unknown> {
-  if (result.wire) {
-    const answer: Record<string, unknown> = { ...result.wire, model: result.model };
-    if (result.usage.estimated) answer.usage = usageJson(result.usage);
-    return answer;
-  }
   return {
     id: result.id,
     object: 'text_completion',
@@ -43,7 +39,8 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const service = deps.services.completions;
   if (!body.stream) {
     const result = await service.complete(caller, toCompletionInput(body, cacheChoice(req)), signal);
-    sendJson(res, 200, completionJson(result), result.headers);
+    if (result.wire) sendJsonText(res, 200, relayedAnswer(result.wire, result), result.headers);
+    else sendJson(res, 200, completionJson(result), result.headers);
     return;
   }
   const stream = await service.streamCompletion(caller, toCompletionInput(body), signal);

@@ -1,9 +1,11 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage, ToolCall, WireRequest } from '../../providers/provider.ts';
 import { promptTokensBySize, tokensBySize, type PromptText } from '../../providers/token-estimator.ts';
+import { requestNeeds, type Need } from '../../router/capabilities-needed.ts';
 import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
+import { withTopLevelString } from '../../shared/json-text.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CompletionTiming } from '../../observability/metrics.ts';
 import type { CompletionObserver } from '../../observability/telemetry.ts';
@@ -23,6 +25,8 @@ interface CacheChoice {
 /** What the gateway reads of a request; `wire`, when set, is the whole request as an OpenAI client sent it. */
 interface WireInput {
   wire?: WireRequest;
+  /** A Responses API request passed through to upstreams that serve it (see servesResponses). */
+  responses?: WireRequest;
 }
 
 export interface ChatInput extends GenerationParams, CacheChoice, WireInput {
@@ -52,8 +56,8 @@ export interface CompletionResult {
   usage: TokenUsage;
   toolCalls?: ToolCall[] | undefined;
   reasoning?: string | undefined;
-  /** The upstream's whole answer in OpenAI's shape, when it speaks it. */
-  wire?: Record<string, unknown> | undefined;
+  /** The upstream's whole answer as it came (JSON text in OpenAI's shape), when it speaks it. */
+  wire?: string | undefined;
   headers: Readonly<Record<string, string>>;
 }
 
@@ -118,34 +122,41 @@ export class CompletionService {
     this.#defaultMaxTokens = options.defaultMaxTokens ?? 512;
   }
 
+  /** Whether the caller's Responses API requests for the model go through as they are (every deployment serves the API). */
+  async servesResponses(caller: CompletionCaller, model: string): Promise<boolean> {
+    return this.#options.router.servesResponses(model, await this.#options.routingPrefs(caller.tenantId));
+  }
+
   async models(caller: CompletionCaller): Promise<ModelInfo[]> {
     return this.#options.router.models(await this.#options.routingPrefs(caller.tenantId));
   }
 
   chat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionResult> {
     const { model, messages, cache, ...params } = input;
-    return this.#generate(caller, 'chat', model, messages, params, cache, signal, (tenant, options) =>
+    const needs = requestNeeds({ messages, ...params });
+    return this.#generate(caller, 'chat', model, messages, params, needs, cache, signal, (tenant, options) =>
       this.#options.router.chat(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   complete(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionResult> {
     const { model, prompt, cache, ...params } = input;
-    return this.#generate(caller, 'completion', model, prompt, params, cache, signal, (tenant, options) =>
+    return this.#generate(caller, 'completion', model, prompt, params, [], cache, signal, (tenant, options) =>
       this.#options.router.complete(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, messages, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'chat', model, messages, params, signal, (tenant, options) =>
+    const needs = requestNeeds({ messages, ...params });
+    return this.#stream(caller, 'chat', model, messages, params, needs, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
     const { model, prompt, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'completion', model, prompt, params, signal, (tenant, options) =>
+    return this.#stream(caller, 'completion', model, prompt, params, [], signal, (tenant, options) =>
       this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
@@ -180,6 +191,7 @@ export class CompletionService {
     model: string,
     prompt: PromptText,
     params: GenerationParams & WireInput,
+    needs: readonly Need[],
     cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
     call: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => Promise<Routed<Generated>>,
@@ -189,7 +201,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant);
+      this.#options.router.check(model, 'chat', tenant, needs);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -214,7 +226,7 @@ export class CompletionService {
           toolCalls: cached.toolCalls,
           reasoning: cached.reasoning,
           // A replayed answer is a new completion: it gets an id of its own.
-          wire: cached.wire && { ...cached.wire, id },
+          wire: cached.wire && withTopLevelString(cached.wire, 'id', JSON.stringify(id)),
           headers: meter.admission.headers,
         };
       }
@@ -262,13 +274,14 @@ export class CompletionService {
     model: string,
     prompt: PromptText,
     params: GenerationParams & WireInput,
+    needs: readonly Need[],
     signal: AbortSignal | undefined,
     open: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => ReturnType<Router['stream']>,
   ): Promise<CompletionStream> {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant);
+      this.#options.router.check(model, 'chat', tenant, needs);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -299,7 +312,7 @@ export class CompletionService {
   /** Tokens a request reserves besides its messages: the reply budget of each choice, and tool schemas by size. */
   #reserveBeyondPrompt(params: GenerationParams & WireInput): number {
     const choices = typeof params.wire?.n === 'number' ? params.wire.n : 1;
-    const tools = params.wire?.tools ?? params.extra?.tools;
+    const tools = params.wire?.tools ?? params.responses?.tools ?? params.extra?.tools;
     return (params.maxTokens ?? this.#defaultMaxTokens) * choices + (tools === undefined ? 0 : tokensBySize(JSON.stringify(tools)));
   }
 

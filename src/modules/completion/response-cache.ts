@@ -11,8 +11,8 @@ export interface CachedCompletion {
   usage: TokenUsage;
   toolCalls?: ToolCall[] | undefined;
   reasoning?: string | undefined;
-  /** The upstream's whole answer, replayed as it was (OpenAI-compatible upstreams). */
-  wire?: Record<string, unknown> | undefined;
+  /** The upstream's whole answer as JSON text, replayed as it was (OpenAI-compatible upstreams). */
+  wire?: string | undefined;
   servedModel: string;
   provider: string;
   deployment: string;

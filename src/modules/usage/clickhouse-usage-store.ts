@@ -54,6 +54,7 @@ export interface ClickhouseUsageStoreOptions {
 const RETAINED_TABLES = [
   ['usage_events', 'ts'],
   ['usage_hourly', 'hour'],
+  ['usage_hourly_tokens', 'hour'],
 ] as const;
 
 interface ChEventRow {
@@ -219,8 +220,8 @@ export class ClickhouseUsageStore implements UsageStore {
     const hourly = isAligned(query.range, 'hour');
     const reportQuery: ReportQuery = { tenantIds: null, range: query.range, groupBy: null, filter: {}, latency: false };
     const inner = dayAligned
-      ? `tenant_id AS t, '' AS b, currency AS cur, ${DAILY_SUMS} FROM usage_daily
-         WHERE day >= toDate(${literal(formatDay(query.range.from))}) AND day < toDate(${literal(formatDay(query.range.to))})
+      ? `tenant_id AS t, '' AS b, currency AS cur, ${DAILY_SUMS}
+         FROM ${dailySource(`day >= toDate(${literal(formatDay(query.range.from))}) AND day < toDate(${literal(formatDay(query.range.to))})`)}
          GROUP BY t, b, cur`
       : hourly
         ? hourlyInner(reportQuery, "''", 'tenant_id')
@@ -373,13 +374,42 @@ function bucketSql(groupBy: UsageGroupBy | null, time: 'ts' | 'hour', hourly: bo
 
 // Inner aliases are n_*, outer ones s_*: none may equal a source column, or old and new analyzers
 // would resolve them differently (an alias shadowing a column inside another aggregate).
-const METRICS = ['requests', 'prompt', 'completion', 'total', 'errors', 'refused', 'cancelled', 'cache_hits', 'estimated', 'latency_sum', 'latency_count'] as const;
+const METRICS = ['requests', 'prompt', 'completion', 'total', 'errors', 'refused', 'cancelled', 'cache_hits', 'estimated', 'latency_sum', 'latency_count', 'cached', 'reasoning'] as const;
 const OUTER_SUMS = METRICS.map((m) => `sum(n_${m}) AS s_${m}`).join(', ');
 
 const DAILY_SUMS = `sum(requests) AS n_requests, sum(prompt_tokens_sum) AS n_prompt, sum(completion_tokens_sum) AS n_completion,
   sum(total_tokens_sum) AS n_total, sum(errors) AS n_errors, sum(refused) AS n_refused, sum(cancelled) AS n_cancelled,
   sum(cache_hits) AS n_cache_hits, sum(estimated) AS n_estimated, sum(cost_micros_sum) AS n_cost,
-  sum(latency_ms_sum) AS n_latency_sum, sum(latency_count) AS n_latency_count`;
+  sum(latency_ms_sum) AS n_latency_sum, sum(latency_count) AS n_latency_count,
+  sum(cached_tokens_sum) AS n_cached, sum(reasoning_tokens_sum) AS n_reasoning`;
+
+// The token details live in tables of their own (clickhouse/0006): each rollup is read together with
+// its twin, both with the same conditions, the columns the other lacks as zeros.
+const EMPTY_LATENCY_STATE = "arrayReduce('quantilesTDigestState(0.5, 0.95)', emptyArrayUInt32())";
+
+function hourlySource(where: string): string {
+  return `(SELECT tenant_id, hour, model, provider, api_key_id, user_id, status, currency, requests, prompt_tokens_sum,
+        completion_tokens_sum, total_tokens_sum, cache_hits, estimated, cost_micros_sum, latency_ms_sum, latency_q,
+        toUInt64(0) AS cached_tokens_sum, toUInt64(0) AS reasoning_tokens_sum
+      FROM usage_hourly WHERE ${where}
+      UNION ALL
+      SELECT tenant_id, hour, model, provider, api_key_id, user_id, status, currency, toUInt64(0), toUInt64(0),
+        toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toInt64(0), toUInt64(0), ${EMPTY_LATENCY_STATE},
+        cached_tokens_sum, reasoning_tokens_sum
+      FROM usage_hourly_tokens WHERE ${where})`;
+}
+
+function dailySource(where: string): string {
+  return `(SELECT tenant_id, day, model, currency, requests, prompt_tokens_sum, completion_tokens_sum, total_tokens_sum, errors,
+        refused, cancelled, cache_hits, estimated, cost_micros_sum, latency_ms_sum, latency_count,
+        toUInt64(0) AS cached_tokens_sum, toUInt64(0) AS reasoning_tokens_sum
+      FROM usage_daily WHERE ${where}
+      UNION ALL
+      SELECT tenant_id, day, model, currency, toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
+        toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toInt64(0), toUInt64(0), toUInt64(0),
+        cached_tokens_sum, reasoning_tokens_sum
+      FROM usage_daily_tokens WHERE ${where})`;
+}
 
 /** One row per (tenant, bucket, currency) from the hourly rollup; the range is whole hours. */
 function hourlyInner(query: ReportQuery, bucket: string, tenantColumn?: string): string {
@@ -389,10 +419,9 @@ function hourlyInner(query: ReportQuery, bucket: string, tenantColumn?: string):
       sum(total_tokens_sum) AS n_total, sumIf(requests, status = 'error') AS n_errors, sumIf(requests, status = 'refused') AS n_refused,
       sumIf(requests, status = 'cancelled') AS n_cancelled, sum(cache_hits) AS n_cache_hits, sum(estimated) AS n_estimated,
       sum(cost_micros_sum) AS n_cost, sumIf(latency_ms_sum, status != 'refused') AS n_latency_sum,
-      sumIf(requests, status != 'refused') AS n_latency_count
+      sumIf(requests, status != 'refused') AS n_latency_count, sum(cached_tokens_sum) AS n_cached, sum(reasoning_tokens_sum) AS n_reasoning
       ${query.latency ? ", quantilesTDigestMergeStateIf(0.5, 0.95)(latency_q, status != 'refused') AS lq" : ''}
-    FROM usage_hourly
-    WHERE ${tenant.where} AND hour >= ${literal(query.range.from)} AND hour < ${literal(query.range.to)} AND ${filterSql(query.filter, 'model')}
+    FROM ${hourlySource(`${tenant.where} AND hour >= ${literal(query.range.from)} AND hour < ${literal(query.range.to)} AND ${filterSql(query.filter, 'model')}`)}
     GROUP BY t, b, cur`;
 }
 
@@ -404,7 +433,7 @@ function rawInner(query: ReportQuery, bucket: string, tenantColumn?: string): st
       sum(toUInt64(total_tokens)) AS n_total, countIf(status = 'error') AS n_errors, countIf(status = 'refused') AS n_refused,
       countIf(status = 'cancelled') AS n_cancelled, sum(toUInt64(cache_hit)) AS n_cache_hits, sum(toUInt64(tokens_estimated)) AS n_estimated,
       sum(cost_micros) AS n_cost, sumIf(toUInt64(latency_ms), status != 'refused') AS n_latency_sum,
-      countIf(status != 'refused') AS n_latency_count
+      countIf(status != 'refused') AS n_latency_count, sum(toUInt64(cached_tokens)) AS n_cached, sum(toUInt64(reasoning_tokens)) AS n_reasoning
       ${query.latency ? ", quantilesTDigestStateIf(0.5, 0.95)(latency_ms, status != 'refused') AS lq" : ''}
     FROM usage_events
     WHERE ${tenant.where} AND ${rangeConditions(query.range).join(' AND ')} AND ${filterSql(query.filter, 'requested_model')}
@@ -431,7 +460,7 @@ function dailyBucketSql(groupBy: UsageGroupBy | null): string {
 // An empty latency state, so rows of counts and rows of latency can share one UNION ALL (no JOIN).
 const EMPTY_LATENCY = "arrayReduce('quantilesTDigestStateIf(0.5, 0.95)', [toUInt32(0)], [0])";
 // UNION ALL matches columns by position: the same order as DAILY_SUMS, with zeros.
-const ZERO_DAILY = ['requests', 'prompt', 'completion', 'total', 'errors', 'refused', 'cancelled', 'cache_hits', 'estimated', 'cost', 'latency_sum', 'latency_count']
+const ZERO_DAILY = ['requests', 'prompt', 'completion', 'total', 'errors', 'refused', 'cancelled', 'cache_hits', 'estimated', 'cost', 'latency_sum', 'latency_count', 'cached', 'reasoning']
   .map((m) => (m === 'cost' ? 'toInt64(0) AS n_cost' : `toUInt64(0) AS n_${m}`))
   .join(', ');
 
@@ -441,7 +470,7 @@ function dailyReportSql(query: ReportQuery): string {
     AND ${filterSql(query.filter, 'model')}`;
   const select = (bucket: string) => {
     const counts = `${tenant.key} AS t, ${bucket} AS b, currency AS cur, ${DAILY_SUMS}${query.latency ? `, ${EMPTY_LATENCY} AS lq` : ''}
-      FROM usage_daily WHERE ${where} GROUP BY t, b, cur`;
+      FROM ${dailySource(where)} GROUP BY t, b, cur`;
     if (!query.latency) return [counts];
     return [counts, `${tenant.key} AS t, ${bucket} AS b, '' AS cur, ${ZERO_DAILY}, latency_q AS lq FROM usage_daily_latency WHERE ${where}`];
   };
@@ -482,6 +511,8 @@ interface ChReportRow {
   s_estimated: string;
   s_latency_sum: string;
   s_latency_count: string;
+  s_cached: string;
+  s_reasoning: string;
   costs: [string, string][];
   q?: number[];
 }
@@ -494,6 +525,8 @@ function toReportRow(row: ChReportRow): ReportRow {
     promptTokens: Number(row.s_prompt),
     completionTokens: Number(row.s_completion),
     totalTokens: Number(row.s_total),
+    cachedTokens: Number(row.s_cached),
+    reasoningTokens: Number(row.s_reasoning),
     errors: Number(row.s_errors),
     refused: Number(row.s_refused),
     cancelled: Number(row.s_cancelled),

@@ -86,6 +86,7 @@ export class PostgresUsageStore implements UsageStore {
       g AS (
         SELECT t, b, cur, sum(requests)::bigint AS requests, sum(prompt_tokens)::bigint AS prompt_tokens,
           sum(completion_tokens)::bigint AS completion_tokens, sum(total_tokens)::bigint AS total_tokens,
+          sum(cached_tokens)::bigint AS cached_tokens, sum(reasoning_tokens)::bigint AS reasoning_tokens,
           sum(errors)::bigint AS errors, sum(refused)::bigint AS refused, sum(cancelled)::bigint AS cancelled,
           sum(cache_hits)::bigint AS cache_hits, sum(estimated)::bigint AS estimated, sum(cost_micros)::bigint AS cost_micros,
           sum(latency_sum)::bigint AS latency_sum, sum(latency_count)::bigint AS latency_count
@@ -93,6 +94,7 @@ export class PostgresUsageStore implements UsageStore {
       )${quantiles}
       SELECT g.t, g.b, sum(g.requests)::bigint AS requests, sum(g.prompt_tokens)::bigint AS prompt_tokens,
         sum(g.completion_tokens)::bigint AS completion_tokens, sum(g.total_tokens)::bigint AS total_tokens,
+        sum(g.cached_tokens)::bigint AS cached_tokens, sum(g.reasoning_tokens)::bigint AS reasoning_tokens,
         sum(g.errors)::bigint AS errors, sum(g.refused)::bigint AS refused, sum(g.cancelled)::bigint AS cancelled,
         sum(g.cache_hits)::bigint AS cache_hits, sum(g.estimated)::bigint AS estimated,
         json_agg(json_build_array(g.cur, g.cost_micros::text)) AS costs,
@@ -151,6 +153,7 @@ export class PostgresUsageStore implements UsageStore {
       WITH g AS (
         SELECT t, cur, sum(requests)::bigint AS requests, sum(prompt_tokens)::bigint AS prompt_tokens,
           sum(completion_tokens)::bigint AS completion_tokens, sum(total_tokens)::bigint AS total_tokens,
+          sum(cached_tokens)::bigint AS cached_tokens, sum(reasoning_tokens)::bigint AS reasoning_tokens,
           sum(errors)::bigint AS errors, sum(refused)::bigint AS refused, sum(cancelled)::bigint AS cancelled,
           sum(cache_hits)::bigint AS cache_hits, sum(estimated)::bigint AS estimated, sum(cost_micros)::bigint AS cost_micros,
           sum(latency_sum)::bigint AS latency_sum, sum(latency_count)::bigint AS latency_count
@@ -158,6 +161,7 @@ export class PostgresUsageStore implements UsageStore {
       )
       SELECT t, NULL::text AS b, sum(requests)::bigint AS requests, sum(prompt_tokens)::bigint AS prompt_tokens,
         sum(completion_tokens)::bigint AS completion_tokens, sum(total_tokens)::bigint AS total_tokens,
+        sum(cached_tokens)::bigint AS cached_tokens, sum(reasoning_tokens)::bigint AS reasoning_tokens,
         sum(errors)::bigint AS errors, sum(refused)::bigint AS refused, sum(cancelled)::bigint AS cancelled,
         sum(cache_hits)::bigint AS cache_hits, sum(estimated)::bigint AS estimated,
         json_agg(json_build_array(cur, cost_micros::text)) AS costs,
@@ -226,6 +230,8 @@ interface PgReportRow {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   errors: number;
   refused: number;
   cancelled: number;
@@ -247,6 +253,8 @@ function toReportRow(row: PgReportRow): ReportRow {
     promptTokens: Number(row.prompt_tokens),
     completionTokens: Number(row.completion_tokens),
     totalTokens: Number(row.total_tokens),
+    cachedTokens: Number(row.cached_tokens),
+    reasoningTokens: Number(row.reasoning_tokens),
     errors: Number(row.errors),
     refused: Number(row.refused),
     cancelled: Number(row.cancelled),
@@ -334,7 +342,7 @@ const tenantKey = (query: ReportQuery) => (query.tenantIds === null ? sql`${ALL_
 function rawRows(query: ReportQuery, tenant: RawBuilder<unknown> | ReturnType<typeof sql.ref> = tenantKey(query)): RawBuilder<unknown> {
   return sql`
     SELECT ${tenant} AS t, ${rawBucket(query.groupBy)} AS b, currency AS cur, 1 AS requests,
-      prompt_tokens, completion_tokens, total_tokens,
+      prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens,
       (status = 'error')::int AS errors, (status = 'refused')::int AS refused, (status = 'cancelled')::int AS cancelled,
       cache_hit::int AS cache_hits, tokens_estimated::int AS estimated, cost_micros,
       CASE WHEN status <> 'refused' THEN latency_ms ELSE 0 END AS latency_sum, (status <> 'refused')::int AS latency_count,
@@ -347,7 +355,7 @@ function rawRows(query: ReportQuery, tenant: RawBuilder<unknown> | ReturnType<ty
 function dailyRows(query: ReportQuery, tenant: RawBuilder<unknown> | ReturnType<typeof sql.ref> = tenantKey(query)): RawBuilder<unknown> {
   return sql`
     SELECT ${tenant} AS t, ${dailyBucket(query.groupBy)} AS b, currency AS cur, requests,
-      prompt_tokens, completion_tokens, total_tokens,
+      prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens,
       CASE WHEN status = 'error' THEN requests ELSE 0 END AS errors,
       CASE WHEN status = 'refused' THEN requests ELSE 0 END AS refused,
       CASE WHEN status = 'cancelled' THEN requests ELSE 0 END AS cancelled,
@@ -419,14 +427,14 @@ function insertStatement(events: readonly UsageEvent[]) {
       FROM input
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING tenant_id, ts, requested_model, provider, api_key_id, user_id, status, currency,
-        prompt_tokens, completion_tokens, total_tokens, cache_hit, tokens_estimated, cost_micros, latency_ms
+        prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cache_hit, tokens_estimated, cost_micros, latency_ms
     ),
     rollup AS (
       INSERT INTO usage_daily AS d (tenant_id, day, model, provider, api_key_id, user_id, status, currency,
-        requests, prompt_tokens, completion_tokens, total_tokens, cache_hits, estimated, cost_micros, latency_ms_sum)
+        requests, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cache_hits, estimated, cost_micros, latency_ms_sum)
       SELECT tenant_id, (ts AT TIME ZONE 'UTC')::date, requested_model, coalesce(provider, ''), coalesce(api_key_id, ''),
         coalesce(user_id, ''), status, currency, count(*), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens),
-        count(*) FILTER (WHERE cache_hit), count(*) FILTER (WHERE tokens_estimated), sum(cost_micros), sum(latency_ms)
+        sum(cached_tokens), sum(reasoning_tokens), count(*) FILTER (WHERE cache_hit), count(*) FILTER (WHERE tokens_estimated), sum(cost_micros), sum(latency_ms)
       FROM ins
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
       -- A fixed order takes row locks in the same order in every transaction, so concurrent nodes do not deadlock.
@@ -436,6 +444,8 @@ function insertStatement(events: readonly UsageEvent[]) {
         prompt_tokens = d.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = d.completion_tokens + excluded.completion_tokens,
         total_tokens = d.total_tokens + excluded.total_tokens,
+        cached_tokens = d.cached_tokens + excluded.cached_tokens,
+        reasoning_tokens = d.reasoning_tokens + excluded.reasoning_tokens,
         cache_hits = d.cache_hits + excluded.cache_hits,
         estimated = d.estimated + excluded.estimated,
         cost_micros = d.cost_micros + excluded.cost_micros,

@@ -21,6 +21,8 @@ export interface ReportRow {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
   errors: number;
   refused: number;
   cancelled: number;
@@ -39,6 +41,8 @@ export function zeroTotals(): UsageTotals {
     promptTokens: 0,
     completionTokens: 0,
     totalTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     errors: 0,
     refused: 0,
     cancelled: 0,
@@ -92,6 +96,8 @@ function totalsOf(row: ReportRow, latency: boolean): UsageTotals {
     promptTokens: row.promptTokens,
     completionTokens: row.completionTokens,
     totalTokens: row.totalTokens,
+    cachedTokens: row.cachedTokens,
+    reasoningTokens: row.reasoningTokens,
     errors: row.errors,
     refused: row.refused,
     cancelled: row.cancelled,

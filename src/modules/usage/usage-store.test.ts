@@ -26,6 +26,9 @@ function generateEvents(count: number): UsageEvent[] {
     const status = pick<UsageStatus>(['ok', 'ok', 'ok', 'ok', 'error', 'refused', 'cancelled']);
     const promptTokens = status === 'refused' ? 0 : Math.floor(random() * 2_000);
     const completionTokens = status === 'refused' ? 0 : Math.floor(random() * 800);
+    // Most events report no details, as most upstreams do.
+    const cachedTokens = random() < 0.3 ? Math.floor(random() * promptTokens) : 0;
+    const reasoningTokens = random() < 0.3 ? Math.floor(random() * completionTokens) : 0;
     return newUsageEvent({
       eventId: `ev-${String(i).padStart(5, '0')}-${Math.floor(random() * 1e9).toString(36)}`,
       requestId: `req-${i}`,
@@ -41,6 +44,8 @@ function generateEvents(count: number): UsageEvent[] {
       promptTokens,
       completionTokens,
       tokensEstimated: random() < 0.2,
+      cachedTokens,
+      reasoningTokens,
       ttftMs: status === 'ok' ? 1 + Math.floor(random() * 500) : null,
       latencyMs: status === 'refused' ? 1 : 20 + Math.floor(random() * 3_000),
       status,
@@ -80,6 +85,8 @@ function referenceTotals(events: UsageEvent[]): UsageTotals & { latencies: numbe
     promptTokens: events.reduce((s, e) => s + e.promptTokens, 0),
     completionTokens: events.reduce((s, e) => s + e.completionTokens, 0),
     totalTokens: events.reduce((s, e) => s + e.totalTokens, 0),
+    cachedTokens: events.reduce((s, e) => s + e.cachedTokens, 0),
+    reasoningTokens: events.reduce((s, e) => s + e.reasoningTokens, 0),
     errors: events.filter((e) => e.status === 'error').length,
     refused: events.filter((e) => e.status === 'refused').length,
     cancelled: events.filter((e) => e.status === 'cancelled').length,

@@ -35,6 +35,10 @@ export interface UsageTotals {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens the upstreams served from their prompt caches. */
+  cachedTokens: number;
+  /** Completion tokens spent on reasoning. */
+  reasoningTokens: number;
   errors: number;
   refused: number;
   cancelled: number;

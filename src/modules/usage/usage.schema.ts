@@ -89,6 +89,8 @@ UsageTotalsRef.implement({
     promptTokens: t.exposeInt('promptTokens'),
     completionTokens: t.exposeInt('completionTokens'),
     totalTokens: t.exposeInt('totalTokens'),
+    cachedTokens: t.exposeInt('cachedTokens', { description: "Prompt tokens the upstreams served from their prompt caches (prompt_tokens_details.cached_tokens)." }),
+    reasoningTokens: t.exposeInt('reasoningTokens', { description: 'Completion tokens spent on reasoning (completion_tokens_details.reasoning_tokens).' }),
     errors: t.exposeInt('errors', { description: 'Requests that ended in an upstream or gateway error.' }),
     refused: t.exposeInt('refused', { description: 'Requests refused by a rate limit or quota.' }),
     cancelled: t.exposeInt('cancelled', { description: 'Requests the client abandoned mid-way.' }),

@@ -43,6 +43,8 @@ export interface UsageDailyTable {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   cache_hits: number;
   estimated: number;
   cost_micros: number;

@@ -15,6 +15,7 @@ import type {
 } from '../provider.ts';
 import { ollamaChatBody, ollamaOptions } from './ollama-chat-request.ts';
 import { ProviderError } from '../provider-error.ts';
+import { ResponsesRelay, servingResponses } from '../responses-relay.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
 import { failureFromException } from '../upstream-failure.ts';
@@ -65,18 +66,25 @@ function openAiToolCalls(message: JsonObject | undefined): ToolCall[] | undefine
 export class OllamaProvider implements LlmProvider {
   readonly type = 'ollama';
   readonly name: string;
+  readonly servesResponses: boolean;
   readonly #client: UpstreamClient;
+  /** Recent Ollama serves the Responses API on its OpenAI-compatible endpoint. */
+  readonly #responses: ResponsesRelay;
 
   constructor(options: UpstreamClientOptions) {
     this.name = options.name;
+    this.servesResponses = options.responses ?? false;
     this.#client = new UpstreamClient(options);
+    this.#responses = new ResponsesRelay(this.#client, this.name, '/v1/responses');
   }
 
   async chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult> {
+    if (request.responses) return this.#responses.answer(servingResponses(this, request), options);
     return this.#generate('/api/chat', ollamaChatBody(request, false, this.name), 'chat', request.messages, request.model, options);
   }
 
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
+    if (request.responses) return this.#responses.stream(servingResponses(this, request), options);
     // The body is built on the first read, so a request Ollama cannot express fails like any upstream refusal.
     return this.#stream('/api/chat', () => ollamaChatBody(request, true, this.name), 'chat', request.messages, options);
   }

@@ -13,14 +13,16 @@ import type {
   ToolCall,
   ToolCallDelta,
   UpstreamModel,
+  WireRequest,
 } from '../provider.ts';
+import { ResponsesRelay, servingResponses } from '../responses-relay.ts';
 import { noCounts, readUsageBlock, withDetails, type ReportedCounts } from '../openai-usage.ts';
 import { ProviderError } from '../provider-error.ts';
 import { SseDecoder } from '../sse-decoder.ts';
 import { estimateUsage, reportedUsage, type PromptText } from '../token-estimator.ts';
 import { UpstreamClient, type UpstreamClientOptions } from '../upstream-client.ts';
 import { failureFromException, upstreamMessage } from '../upstream-failure.ts';
-import { withModel } from './relayed-event.ts';
+import { withModel } from '../../shared/json-text.ts';
 
 type Dialect = 'chat' | 'completion';
 
@@ -36,14 +38,23 @@ interface StreamState {
   progressed: boolean;
   /** The last event was a usage block without choices. */
   usageOnly: boolean;
+  /** The last event, when it carried usage on a chunk with choices (vLLM's continuous usage, llama.cpp). */
+  usageOnChoices: JsonObject | undefined;
+  /** The last such event seen: its usage block makes the usage event of a stream that sent none of its own. */
+  lastUsageOnChoices: JsonObject | undefined;
+  /** The upstream sent a usage event of its own (empty choices). */
+  sentUsageEvent: boolean;
 }
 
 /** How a stream's events reach a client that speaks OpenAI's wire: as they came, `model` rewritten. */
 interface Relay {
-  /** The name the client asked for, as a JSON string literal. */
+  /** The name the client asked for, and the same as a JSON string literal. */
+  model: string;
   quotedModel: string;
   /** The client asked for the usage event (include_usage is forced on for metering either way). */
   includeUsage: boolean;
+  /** The client asked vLLM for usage on every chunk too (stream_options.continuous_usage_stats). */
+  continuousUsage: boolean;
   /** SSE frames not handed over yet. */
   pending: string;
 }
@@ -61,7 +72,19 @@ function generationFields(request: GenerationParams): JsonObject {
 /** A request that came in on OpenAI's wire is answered on it: the relay for its stream. */
 function relayFor(wire: JsonObject | undefined): Relay | undefined {
   if (!wire) return undefined;
-  return { quotedModel: JSON.stringify(wire.model), includeUsage: asObject(wire.stream_options)?.include_usage === true, pending: '' };
+  const streamOptions = asObject(wire.stream_options);
+  const model = String(wire.model);
+  return { model, quotedModel: JSON.stringify(model), includeUsage: streamOptions?.include_usage === true, continuousUsage: streamOptions?.continuous_usage_stats === true, pending: '' };
+}
+
+/**
+ * The usage event OpenAI ends a stream with, for a client that asked for it, when the upstream put its
+ * usage only on chunks with choices (stripped from them): the last such chunk's usage, choices empty.
+ */
+function usageEventFor(relay: Relay, state: StreamState): string {
+  const event = state.lastUsageOnChoices;
+  if (!relay.includeUsage || relay.continuousUsage || state.sentUsageEvent || !event) return '';
+  return `data: ${JSON.stringify({ ...event, model: relay.model, choices: [] })}\n\n`;
 }
 
 /** A base64 embedding (little-endian float32) as numbers; copied, since a decoded Buffer may sit unaligned in a pool. */
@@ -108,14 +131,19 @@ function choiceAdds(item: unknown): boolean {
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai';
   readonly name: string;
+  readonly servesResponses: boolean;
   readonly #client: UpstreamClient;
+  readonly #responses: ResponsesRelay;
 
   constructor(options: UpstreamClientOptions) {
     this.name = options.name;
+    this.servesResponses = options.responses ?? false;
     this.#client = new UpstreamClient(options);
+    this.#responses = new ResponsesRelay(this.#client, this.name, '/responses');
   }
 
   chat(request: ChatRequest, options?: CallOptions): Promise<GenerationResult> {
+    if (request.responses) return this.#responses.answer(this.#servingResponses(request), options);
     const payload = request.wire
       ? { ...request.wire, model: request.model }
       : { ...generationFields(request), model: request.model, messages: request.messages, stream: false };
@@ -123,6 +151,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   }
 
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamChunk> {
+    if (request.responses) return this.#responses.stream(this.#servingResponses(request), options);
     const payload = request.wire
       ? { ...request.wire, model: request.model }
       : { ...generationFields(request), model: request.model, messages: request.messages };
@@ -187,7 +216,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     requestedModel: string,
     options: CallOptions | undefined,
   ): Promise<GenerationResult> {
-    const body = asObject(await this.#client.postJson(path, payload, options));
+    const text = await this.#client.postText(path, payload, options);
+    const body = asObject(this.#client.parse(text));
     if (!body || !Array.isArray(body.choices)) throw this.#malformed('an answer without choices');
     const choice = firstChoice(body.choices);
     const message = asObject(choice?.message);
@@ -207,7 +237,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       usage: withDetails(usage, counts),
       ...(Array.isArray(toolCalls) ? { toolCalls: toolCalls as ToolCall[] } : {}),
       ...(reasoning === undefined ? {} : { reasoning }),
-      wire: body,
+      wire: text,
     };
   }
 
@@ -221,7 +251,18 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   ): AsyncGenerator<StreamChunk, void, undefined> {
     const streamOptions = { ...asObject(payload.stream_options), include_usage: true };
     const body = await this.#client.postStream(path, { ...payload, stream: true, stream_options: streamOptions }, options);
-    const state: StreamState = { parts: [], finishReason: null, counts: noCounts(), done: false, chunk: undefined, progressed: false, usageOnly: false };
+    const state: StreamState = {
+      parts: [],
+      finishReason: null,
+      counts: noCounts(),
+      done: false,
+      chunk: undefined,
+      progressed: false,
+      usageOnly: false,
+      usageOnChoices: undefined,
+      lastUsageOnChoices: undefined,
+      sentUsageEvent: false,
+    };
     const lines = new LineSplitter();
     const events = new SseDecoder();
     try {
@@ -251,7 +292,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       reportedUsage(counts.promptTokens, counts.completionTokens) ??
       (await estimateUsage(prompt, state.parts.join(''), counts));
     const last: StreamChunk = { delta: '', finishReason: state.finishReason, usage: withDetails(usage, counts) };
-    if (relay) last.wire = relay.pending;
+    if (relay) last.wire = relay.pending + usageEventFor(relay, state);
     yield last;
   }
 
@@ -264,7 +305,13 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     this.#fold(data, dialect, state);
     if (!relay) return state.chunk;
     if (state.done || (state.usageOnly && !relay.includeUsage)) return undefined;
-    relay.pending += `data: ${withModel(data, relay.quotedModel)}\n\n`;
+    if (state.usageOnChoices && !relay.continuousUsage) {
+      // OpenAI sends usage only in an event of its own at the end: a client not asking for more sees it there or nowhere.
+      const { usage: _usage, ...event } = state.usageOnChoices;
+      relay.pending += `data: ${JSON.stringify({ ...event, model: relay.model })}\n\n`;
+    } else {
+      relay.pending += `data: ${withModel(data, relay.quotedModel)}\n\n`;
+    }
     if (!state.progressed) return undefined;
     const chunk = state.chunk ?? { delta: '' };
     chunk.wire = relay.pending;
@@ -277,6 +324,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     state.chunk = undefined;
     state.progressed = false;
     state.usageOnly = false;
+    state.usageOnChoices = undefined;
     if (data === '[DONE]') {
       state.done = true;
       return;
@@ -297,6 +345,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     readUsageBlock(usage, state.counts);
     const choices = Array.isArray(event.choices) ? event.choices : [];
     state.usageOnly = usage !== undefined && choices.length === 0;
+    if (state.usageOnly) state.sentUsageEvent = true;
+    else if (usage !== undefined) state.usageOnChoices = state.lastUsageOnChoices = event;
     for (const item of choices) {
       const finishReason = stringField(asObject(item), 'finish_reason');
       if (finishReason && (state.finishReason === null || asObject(item)?.index === 0)) state.finishReason = finishReason;
@@ -314,6 +364,10 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     if (Array.isArray(toolCalls)) chunk.toolCalls = toolCalls as ToolCallDelta[];
     if (reasoning) chunk.reasoning = reasoning;
     state.chunk = chunk;
+  }
+
+  #servingResponses(request: ChatRequest): ChatRequest & { responses: WireRequest } {
+    return servingResponses(this, request);
   }
 
   #malformed(what: string): ProviderError {
