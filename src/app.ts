@@ -29,15 +29,11 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const configWatch = config.configPath
     ? watchInferenceConfig(
         config.configPath,
-        (file) => {
-          deps.router.reload(file);
-          deps.prices.reload(file.models);
-          config.inference = file;
-        },
+        (file) => deps.reloadInference(file),
         (error) => logger.error({ error: error.message }, 'inference config change refused; the running config stays'),
       )
     : undefined;
-  deps.router.startHealthProbes(config.inference.routing.healthCheckIntervalMs);
+  deps.router.startHealthProbes(deps.inference.current().routing.healthCheckIntervalMs);
 
   let inFlight = 0;
   server.on('request', (_req, res) => {

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Config } from './config.ts';
+import type { Config, InferenceConfigFile } from './config.ts';
 import { createClickhouse, databaseFromUrl } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
@@ -21,6 +21,7 @@ import { warmTokenizer } from './providers/token-estimator.ts';
 import { hostname } from 'node:os';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
+import { LiveInferenceConfig } from './live-inference-config.ts';
 import { startUsage, type UsageRuntime } from './modules/usage/usage-runtime.ts';
 import type { BillingService } from './modules/billing/billing.service.ts';
 import { startLimits, type LimitsRuntime } from './modules/limits/limits-runtime.ts';
@@ -37,6 +38,10 @@ import { migrateSql } from './storage/sql-migrations.ts';
 /** Everything a request may need, created once per process and closed on shutdown. */
 export interface AppDeps {
   config: Config;
+  /** The inference config in force (providers, models, routing); `reloadInference` swaps it. */
+  inference: LiveInferenceConfig;
+  /** Applies a new inference config file everywhere at once: the snapshot, the router and the prices. */
+  reloadInference(file: InferenceConfigFile): void;
   logger: Logger;
   db: SqlDatabaseHandle;
   /** One Redis or a Redis Cluster (REDIS_URL=redis+cluster://...). */
@@ -92,10 +97,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     });
     for (const warning of secrets.warnings) logger.warn(warning);
     logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
+    const inference = new LiveInferenceConfig(config.inference);
     const inferenceConfig = new InferenceConfigService({
       db: db.db,
       secretBox: secrets.box,
-      inference: config.inference,
+      inference: () => inference.current(),
       logger,
       outageGraceMs: config.storage.databaseOutageGraceMs,
     });
@@ -135,12 +141,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       redis,
       usage,
       prices,
-      models: () => config.inference.models,
+      models: () => inference.current().models,
       registry: telemetry.metrics.registry,
       outageGraceMs: config.storage.databaseOutageGraceMs,
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
-    const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
+    const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => inference.current().models, broadcast: limits.broadcast, logger });
     await warmTokenizer();
     const completions = new CompletionService({
       router,
@@ -170,7 +176,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const { oidc } = config;
     const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
     const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
-    return { config, logger, db, redis, clickhouse, auth, revocations, consoleSessions, services, router, prices, usage, telemetry, limits };
+    const reloadInference = (file: InferenceConfigFile) => {
+      inference.replace(file);
+      router.reload(file);
+      prices.reload(file.models);
+    };
+    return { config, inference, reloadInference, logger, db, redis, clickhouse, auth, revocations, consoleSessions, services, router, prices, usage, telemetry, limits };
   } catch (error) {
     await db.db.destroy();
     throw error;

@@ -93,7 +93,8 @@ export interface CredentialKeyReport {
 export interface InferenceConfigServiceOptions {
   db: SqlDatabase;
   secretBox: SecretBox;
-  inference: InferenceConfigFile;
+  /** The inference config in force; read on each use, so a reload is seen at once. */
+  inference: () => InferenceConfigFile;
   logger: Logger;
   /** How long routingPrefs answers from memory; a change made on this instance invalidates at once. */
   cacheTtlMs?: number;
@@ -121,9 +122,7 @@ export const credentialContext = (tenantId: string, provider: string) => `provid
 export class InferenceConfigService {
   readonly #db: SqlDatabase;
   readonly #box: SecretBox;
-  readonly #providers: ReadonlyMap<string, ProviderConfig>;
-  readonly #models: ReadonlySet<string>;
-  readonly #connectTimeoutMs: number;
+  readonly #inference: () => InferenceConfigFile;
   readonly #logger: Logger;
   readonly #testTimeoutMs: number;
   readonly #createProvider: (config: ProviderConfig, settings: ProviderSettings) => LlmProvider;
@@ -135,9 +134,7 @@ export class InferenceConfigService {
   constructor(options: InferenceConfigServiceOptions) {
     this.#db = options.db;
     this.#box = options.secretBox;
-    this.#providers = new Map(options.inference.providers.map((p) => [p.name, p]));
-    this.#models = new Set(options.inference.models.map((m) => m.name));
-    this.#connectTimeoutMs = options.inference.routing.timeoutsMs.connect;
+    this.#inference = options.inference;
     this.#logger = options.logger;
     this.#testTimeoutMs = options.testTimeoutMs ?? 10_000;
     this.#createProvider = options.createProvider ?? createProvider;
@@ -188,8 +185,9 @@ export class InferenceConfigService {
   async credentialStatuses(principal: Principal, tenantId: string): Promise<ProviderCredentialStatus[]> {
     requireTenantRead(principal, tenantId);
     const rows = new Map((await listProviderCredentials(this.#db, tenantId)).map((row) => [row.provider, row]));
-    const statuses = [...this.#providers.keys()].map((provider) => toStatus(provider, rows.get(provider)));
-    for (const [provider, row] of rows) if (!this.#providers.has(provider)) statuses.push(toStatus(provider, row));
+    const configured = this.#inference().providers.map((p) => p.name);
+    const statuses = configured.map((provider) => toStatus(provider, rows.get(provider)));
+    for (const [provider, row] of rows) if (!configured.includes(provider)) statuses.push(toStatus(provider, row));
     return statuses;
   }
 
@@ -250,7 +248,7 @@ export class InferenceConfigService {
         return { provider, ok: false, message: 'the stored credential cannot be decrypted with the configured keys; set it again', latencyMs: 0 };
       }
     }
-    const adapter = this.#createProvider(config, { connectTimeoutMs: this.#connectTimeoutMs });
+    const adapter = this.#createProvider(config, { connectTimeoutMs: this.#inference().routing.timeoutsMs.connect });
     const started = performance.now();
     try {
       const models = await adapter.listModels({ apiKey, signal: AbortSignal.timeout(this.#testTimeoutMs), requestId: actor.requestId });
@@ -377,17 +375,19 @@ export class InferenceConfigService {
   }
 
   #requireProvider(name: string, field: string): ProviderConfig {
-    const config = this.#providers.get(name);
+    const { providers } = this.#inference();
+    const config = providers.find((p) => p.name === name);
     if (!config) {
-      const known = [...this.#providers.keys()].join(', ') || 'none';
+      const known = providers.map((p) => p.name).join(', ') || 'none';
       throw badInput(`unknown provider "${name}" (configured: ${known})`, { field });
     }
     return config;
   }
 
   #requireModel(name: string, field: string): void {
-    if (!this.#models.has(name)) {
-      throw badInput(`unknown model "${name}" (configured: ${[...this.#models].join(', ') || 'none'})`, { field });
+    const models = this.#inference().models.map((m) => m.name);
+    if (!models.includes(name)) {
+      throw badInput(`unknown model "${name}" (configured: ${models.join(', ') || 'none'})`, { field });
     }
   }
 
