@@ -13,5 +13,5 @@ export interface GraphQLContext {
 }
 
 export function buildContext(deps: AppDeps, requestId: string, principal: Principal, requestIdGiven = false): GraphQLContext {
-  return { requestId, requestIdGiven, principal, deps, loaders: createLoaders(deps.db.db, deps.usage.store) };
+  return { requestId, requestIdGiven, principal, deps, loaders: createLoaders(deps.db.db, deps.usageStore) };
 }

@@ -31,7 +31,7 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
     // The per-principal rate limit runs at execution, after the document passed the security limits.
-    plugins: [...graphqlSecurityPlugins(config), deps.limits.graphqlPlugin, subscriptionAcceptPlugin()],
+    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin()],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
     maskedErrors: {

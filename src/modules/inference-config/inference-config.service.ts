@@ -96,6 +96,8 @@ export interface InferenceConfigServiceOptions {
   /** The inference config in force; read on each use, so a reload is seen at once. */
   inference: () => InferenceConfigFile;
   logger: Logger;
+  /** Changes made here are announced over it, so every instance drops what it remembers of the tenant at once. */
+  broadcast?: Broadcast;
   /** How long routingPrefs answers from memory; a change made on this instance invalidates at once. */
   cacheTtlMs?: number;
   /** While the database is unreachable, a tenant's settings read at most this long ago are still used (default 0: none). */
@@ -129,17 +131,19 @@ export class InferenceConfigService {
   readonly #prefs: LRUCache<string, Promise<TenantRoutingPrefs>>;
   /** The last settings read of each tenant, for an outage of the database; a change forgets them. */
   readonly #lastRead: LRUCache<string, TenantRoutingPrefs> | undefined;
-  #broadcast: Broadcast | undefined;
+  readonly #broadcast: Broadcast | undefined;
 
   constructor(options: InferenceConfigServiceOptions) {
     this.#db = options.db;
     this.#box = options.secretBox;
     this.#inference = options.inference;
+    this.#broadcast = options.broadcast;
     this.#logger = options.logger;
     this.#testTimeoutMs = options.testTimeoutMs ?? 10_000;
     this.#createProvider = options.createProvider ?? createProvider;
     this.#prefs = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 5_000 });
     this.#lastRead = options.outageGraceMs ? new LRUCache({ max: 10_000, ttl: options.outageGraceMs }) : undefined;
+    options.broadcast?.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 
   async getConfig(principal: Principal, tenantId: string): Promise<InferenceConfigView> {
@@ -268,7 +272,7 @@ export class InferenceConfigService {
   /**
    * A tenant's routing settings and decrypted credentials, for the router on every request. Answers
    * from memory for a few seconds; changes are seen at once here, and on other instances once the
-   * broadcast tells them (see shareChangesOver), or else within the cache TTL.
+   * broadcast tells them, or else within the cache TTL.
    */
   routingPrefs(tenantId: string): Promise<TenantRoutingPrefs> {
     const cached = this.#prefs.get(tenantId);
@@ -290,15 +294,6 @@ export class InferenceConfigService {
       if (this.#prefs.get(tenantId) === loading) this.#prefs.delete(tenantId);
     });
     return loading;
-  }
-
-  /**
-   * Makes changes made here reach every instance at once: each drops what it remembers of the tenant
-   * when told over the broadcast (Redis pub/sub with several instances), instead of after its TTL.
-   */
-  shareChangesOver(broadcast: Broadcast): void {
-    this.#broadcast = broadcast;
-    broadcast.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 
   /** Resolves once other instances have been told (Redis has the message), so the caller's next request anywhere sees the change. */
