@@ -1,7 +1,7 @@
 import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
-import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
+import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/api-key/revocation-bus.ts';
 import { PlanService } from './modules/plan/plan.service.ts';
 import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';

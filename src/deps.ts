@@ -8,7 +8,7 @@ import { LiveInferenceConfig } from './live-inference-config.ts';
 import type { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import type { AuditService } from './modules/audit/audit.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
-import type { RevocationBus } from './modules/auth/revocation-bus.ts';
+import type { RevocationBus } from './modules/api-key/revocation-bus.ts';
 import { BillingService } from './modules/billing/billing.service.ts';
 import { BudgetGate } from './modules/budget/budget-gate.ts';
 import { MemoryBudgetLedger, RedisBudgetLedger } from './modules/budget/budget-ledger.ts';

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { ApiKeyService } from '../modules/api-key/api-key.service.ts';
 import { normaliseScopes } from '../modules/api-key/api-key-scopes.ts';
 import { apiKeyPrefix } from '../modules/api-key/api-key-secret.ts';
-import type { Principal } from '../modules/auth/principal.ts';
+import type { Principal } from '../modules/identity/principal.ts';
 import { PlanService, type CreatePlanInput, type UpdatePlanInput } from '../modules/plan/plan.service.ts';
 import { findPlanPrices } from '../modules/plan/plan.repository.ts';
 import { priceInForce } from '../modules/plan/plan-price.ts';

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.ts';
-import { requireActingTenant } from '../modules/auth/access.ts';
-import type { Principal } from '../modules/auth/principal.ts';
+import { requireActingTenant } from '../modules/identity/access.ts';
+import type { Principal } from '../modules/identity/principal.ts';
 import { usageStatuses, type UsageEvent, type UsageStatus } from '../modules/usage/usage-event.ts';
 import { formatMicros } from '../modules/usage/usage-report.ts';
 import type { CostAmount, UsageBucket, UsageFilter, UsageGroupBy, UsageTotals } from '../modules/usage/usage-store.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import { requireActingTenant } from '../../modules/auth/access.ts';
+import { requireActingTenant } from '../../modules/identity/access.ts';
 import type { LimitState } from '../../modules/limits/limiter-store.ts';
 import { tightestWindow } from '../../modules/limits/rate-window.ts';
 import { requireUsageRead } from '../../modules/usage/usage.service.ts';

@@ -10,8 +10,8 @@ import { findApiKeyById } from '../api-key/api-key.repository.ts';
 import { LastUsedTracker } from '../api-key/last-used-tracker.ts';
 import { findTenantById } from '../tenant/tenant.repository.ts';
 import { JwtVerifier, looksLikeJwt } from './jwt-verifier.ts';
-import type { Credentials, Principal } from './principal.ts';
-import type { RevocationBus } from './revocation-bus.ts';
+import type { Credentials, Principal } from '../identity/principal.ts';
+import type { RevocationBus } from '../api-key/revocation-bus.ts';
 
 export interface AuthServiceOptions {
   adminKey: string | undefined;

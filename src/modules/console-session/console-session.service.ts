@@ -4,7 +4,7 @@ import { DomainError, forbidden, unauthenticated } from '../../shared/errors.ts'
 import { randomId } from '../../shared/ids.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import type { AuthService } from '../auth/auth.service.ts';
-import type { Credentials, Principal, TenantPrincipal } from '../auth/principal.ts';
+import type { Credentials, Principal, TenantPrincipal } from '../identity/principal.ts';
 import { findTenantById } from '../tenant/tenant.repository.ts';
 import { findConsoleSession, insertConsoleSession, markConsoleSessionRevoked, updateConsoleSessionAfterRefresh } from './console-session.repository.ts';
 import type { ConsoleSessionRow } from './console-session.table.ts';

@@ -7,7 +7,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { keyringFromSecrets, SecretBox } from '../../shared/secret-box.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { listAuditEntries } from '../audit/audit.repository.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { Principal } from '../identity/principal.ts';
 import { TenantService } from '../tenant/tenant.service.ts';
 import { rotateCredentials } from './credential-rotation.ts';
 import { findProviderCredential } from './inference-config.repository.ts';

@@ -11,8 +11,8 @@ import { SecretBoxError, type SecretBox } from '../../shared/secret-box.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
+import { requireTenantAdmin, requireTenantRead } from '../identity/access.ts';
+import type { Principal } from '../identity/principal.ts';
 import { findTenantById } from '../tenant/tenant.repository.ts';
 import type { Actor } from '../tenant/tenant.service.ts';
 import {

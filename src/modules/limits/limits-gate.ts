@@ -5,7 +5,7 @@ import { randomId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CompletionCaller } from '../completion/completion-caller.ts';
 import type { Admission, AdmissionRequest, RequestGate } from '../completion/request-gate.ts';
-import type { BillingPeriod } from '../quota/billing-period.ts';
+import type { BillingPeriod } from '../../shared/billing-period.ts';
 import type { QuotaService } from '../quota/quota.service.ts';
 import { EarlyStarts, earlyStartKey } from './early-start.ts';
 import type { AdmitInput, AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';

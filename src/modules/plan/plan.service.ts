@@ -1,8 +1,8 @@
 import { badInput, notFound } from '../../shared/errors.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { requirePlatformAdmin } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
+import { requirePlatformAdmin } from '../identity/access.ts';
+import type { Principal } from '../identity/principal.ts';
 import { decimalToMicros } from '../pricing/money.ts';
 import { priceInForce } from './plan-price.ts';
 import { findPlanPrices, findPlansByIds, insertPlan, listPlans, updatePlan, upsertPlanPrice } from './plan.repository.ts';

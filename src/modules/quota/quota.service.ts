@@ -1,13 +1,13 @@
 import type { Repeater } from 'graphql-yoga';
 import type { Logger } from '../../shared/logger.ts';
-import { requireAuthenticated } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
+import { requireAuthenticated } from '../identity/access.ts';
+import type { Principal } from '../identity/principal.ts';
 import type { EffectiveLimits, LimitsDirectory } from '../limits/limits-directory.ts';
 import type { LimiterStore, QuotaSpec, QuotaUse } from '../limits/limiter-store.ts';
 import type { LimitsMetrics } from '../limits/limits-metrics.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
 import { requireUsageRead } from '../usage/usage.service.ts';
-import { billingPeriodAt, type BillingPeriod } from './billing-period.ts';
+import { billingPeriodAt, type BillingPeriod } from '../../shared/billing-period.ts';
 import type { QuotaEvents } from './quota-events.ts';
 import { quotaView, type QuotaView } from './quota-view.ts';
 import type { QuotaWebhook } from './quota-webhook.ts';
