@@ -1,10 +1,10 @@
 import type { Config } from './config.ts';
-import { ApiKeyService } from './modules/api-key/api-key.service.ts';
-import { AuditService } from './modules/audit/audit.service.ts';
-import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/api-key/revocation-bus.ts';
-import { PlanService } from './modules/plan/plan.service.ts';
-import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
-import { TenantService } from './modules/tenant/tenant.service.ts';
+import { ApiKeyService } from './modules/api-key/index.ts';
+import { AuditService } from './modules/audit/index.ts';
+import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/api-key/index.ts';
+import { PlanService } from './modules/plan/index.ts';
+import { listTenantIdsOnPlan } from './modules/tenant/index.ts';
+import { TenantService } from './modules/tenant/index.ts';
 import type { Logger } from './shared/logger.ts';
 import { describeRedisUrl, openRedis, parseRedisUrl, type RedisClient } from './storage/redis-connection.ts';
 import { openSqlDatabase, type SqlDatabase, type SqlDatabaseHandle } from './storage/sql-database.ts';

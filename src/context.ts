@@ -1,5 +1,5 @@
 import type { AppDeps } from './deps.ts';
-import type { Principal } from './modules/identity/principal.ts';
+import type { Principal } from './modules/identity/index.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 
 /** Per-request context, built the same way for HTTP and for each WebSocket subscription. */

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../deps.ts';
-import type { Credentials, Principal } from '../modules/identity/principal.ts';
+import type { Credentials, Principal } from '../modules/identity/index.ts';
 
 /** A GraphQL caller's principal and, for a console session due for rotation, its next token. */
 export interface Authenticated {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { buildContext, type GraphQLContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
-import type { Credentials } from '../modules/identity/principal.ts';
+import type { Credentials } from '../modules/identity/index.ts';
 import { schema } from '../schema.ts';
 import { newRequestId } from '../shared/ids.ts';
 import { authenticateGraphqlCaller } from './authenticate.ts';

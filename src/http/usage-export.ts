@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.ts';
-import { requireActingTenant } from '../modules/identity/access.ts';
-import type { Principal } from '../modules/identity/principal.ts';
-import { usageStatuses, type UsageEvent, type UsageStatus } from '../modules/usage/usage-event.ts';
-import { formatMicros } from '../modules/usage/usage-report.ts';
-import type { CostAmount, UsageBucket, UsageFilter, UsageGroupBy, UsageTotals } from '../modules/usage/usage-store.ts';
+import { requireActingTenant } from '../modules/identity/index.ts';
+import type { Principal } from '../modules/identity/index.ts';
+import { usageStatuses, type UsageEvent, type UsageStatus } from '../modules/usage/index.ts';
+import { formatMicros } from '../modules/usage/index.ts';
+import type { CostAmount, UsageBucket, UsageFilter, UsageGroupBy, UsageTotals } from '../modules/usage/index.ts';
 import { badInput, notFound } from '../shared/errors.ts';
 import { credentialsFromHeaders } from './credentials.ts';
 import { sendOpenAiError } from './openai/error-response.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { ChatInput, CompletionResult } from '../../modules/completion/completion.service.ts';
+import type { ChatInput, CompletionResult } from '../../modules/completion/index.ts';
 import type { ChatMessage, StreamChunk } from '../../providers/provider.ts';
 import { sendJson } from '../respond.ts';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './request-schemas.ts';

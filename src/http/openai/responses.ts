@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { ChatInput } from '../../modules/completion/completion.service.ts';
+import type { ChatInput } from '../../modules/completion/index.ts';
 import type { ChatMessage, TokenUsage, ToolCall } from '../../providers/provider.ts';
 import { randomId } from '../../shared/ids.ts';
 import { sendJson } from '../respond.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import { completionCaller, type CompletionCaller } from '../../modules/completion/completion-caller.ts';
+import { completionCaller, type CompletionCaller } from '../../modules/completion/index.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import { credentialsFromHeaders } from '../credentials.ts';
 import { callerSentRequestId } from '../request-id.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { CompletionResult, TextCompletionInput } from '../../modules/completion/completion.service.ts';
+import type { CompletionResult, TextCompletionInput } from '../../modules/completion/index.ts';
 import { sendJson } from '../respond.ts';
 import { cacheChoice } from './chat-completions.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';

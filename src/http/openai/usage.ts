@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import { requireActingTenant } from '../../modules/identity/access.ts';
-import type { LimitState } from '../../modules/limits/limiter-store.ts';
-import { tightestWindow } from '../../modules/limits/rate-window.ts';
-import { requireUsageRead } from '../../modules/usage/usage.service.ts';
+import { requireActingTenant } from '../../modules/identity/index.ts';
+import type { LimitState } from '../../modules/limits/index.ts';
+import { tightestWindow } from '../../modules/limits/index.ts';
+import { requireUsageRead } from '../../modules/usage/index.ts';
 import { unauthenticated } from '../../shared/errors.ts';
 import { credentialsFromHeaders } from '../credentials.ts';
 import { sendJson } from '../respond.ts';

@@ -10,11 +10,11 @@ import type { Logger } from '../../shared/logger.ts';
 import { SecretBoxError, type SecretBox } from '../../shared/secret-box.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { requireTenantAdmin, requireTenantRead } from '../identity/access.ts';
-import type { Principal } from '../identity/principal.ts';
-import { findTenantById } from '../tenant/tenant.repository.ts';
-import type { Actor } from '../tenant/tenant.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { requireTenantAdmin, requireTenantRead } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
+import { findTenantById } from '../tenant/index.ts';
+import type { Actor } from '../tenant/index.ts';
 import {
   countCredentialsByKeyId,
   deleteProviderCredential,

@@ -1,8 +1,8 @@
 import { builder } from '../../builder.ts';
 import type { DeploymentHealth } from '../../router/deployment-state.ts';
 import type { ModelInfo } from '../../router/router.ts';
-import { requirePlatformAdmin } from '../identity/access.ts';
-import { completionCaller } from '../completion/completion-caller.ts';
+import { requirePlatformAdmin } from '../identity/index.ts';
+import { completionCaller } from '../completion/index.ts';
 import { ModelPriceVersionRef } from '../pricing/model-price.schema.ts';
 
 const ModelPriceRef = builder.objectRef<NonNullable<ModelInfo['price']>>('ModelPrice');

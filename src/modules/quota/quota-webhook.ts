@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../../shared/logger.ts';
-import type { LimitsMetrics } from '../limits/limits-metrics.ts';
+import type { LimitsMetrics } from '../limits/index.ts';
 import type { QuotaAlertDeliveryRow } from './quota-alert-delivery.table.ts';
 import type { QuotaAlertOutbox } from './quota-alert-outbox.ts';
 import type { QuotaView } from './quota-view.ts';
