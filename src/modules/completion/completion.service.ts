@@ -369,7 +369,7 @@ export class CompletionService {
 
   /**
    * #settle once the caller has written its reply: a one-shot answer is returned before its event is
-   * built and recorded, its settlement queued and its log line written, which took tens of µs. It still
+   * built and recorded, its settlement queued and its log line written. It still
    * runs within this turn of the event loop (before the client's next request is read), and the
    * latency recorded is the request's own.
    */
