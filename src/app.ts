@@ -4,7 +4,6 @@ import { createDeps, type AppDeps } from './deps.ts';
 import { createGraphqlServer } from './http/graphql.ts';
 import { createGraphqlWsServer } from './http/graphql-ws.ts';
 import { createHttpServer } from './http/server.ts';
-import { createOpenAiShim } from './http/openai/routes.ts';
 import { warmTokenizer } from './providers/token-estimator.ts';
 import { watchInferenceConfig } from './router/config-reloader.ts';
 import type { Logger } from './shared/logger.ts';
@@ -29,7 +28,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: config.server.maxSubscriptionsPerSocket, keepAliveMs: 12_000 });
   deps.telemetry.metrics.bind({ webSockets: () => ws.wss.clients.size });
   let draining = false;
-  const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining, openAi: createOpenAiShim(deps) });
+  const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining });
 
   // The YAML is re-read on SIGHUP and on change; an invalid file is refused and the running config stays.
   const configWatch = config.configPath

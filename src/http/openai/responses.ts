@@ -7,6 +7,7 @@ import { sendJson } from '../respond.ts';
 import { openAiError } from './error-response.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { chatBodyFor, responsesRequestSchema, type ResponsesRequest } from './responses-request.ts';
+import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { SseWriter } from './sse-writer.ts';
 
@@ -78,6 +79,8 @@ export async function responses(deps: AppDeps, req: IncomingMessage, res: Server
     temperature: request.temperature ?? undefined,
     wire,
   };
+  // From here the completion service writes this request's log line.
+  handedToCompletions(req);
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   const id = `resp_${randomId(24)}`;

@@ -5,6 +5,7 @@ import { sendJson } from '../respond.ts';
 import { cacheChoice } from './chat-completions.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
+import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
@@ -39,6 +40,8 @@ function completionJson(result: CompletionResult): Record<string, unknown> {
 export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const caller = await shimCaller(deps, req, requestId);
   const body = await readJsonBody(req, completionRequestSchema, deps.config.server.maxBodyBytes);
+  // From here the completion service writes this request's log line.
+  handedToCompletions(req);
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   if (!body.stream) {
