@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { moduleDependencies, moduleDoorConfigs } from './eslint.modules.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'client/dist/', 'console/dist/', 'client/src/generated/', '.tollgate/', 'test/bench/results/'] },
@@ -11,6 +12,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  ...moduleDoorConfigs(moduleDependencies),
   {
     // Migrations take Kysely<any> on purpose: they must not change when the app's types do.
     files: ['migrations/**/*.ts'],

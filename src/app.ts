@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
-import { closeDeps, createDeps, type AppDeps } from './deps.ts';
+import { createDeps, type AppDeps } from './deps.ts';
 import { createGraphqlServer } from './http/graphql.ts';
 import { createGraphqlWsServer } from './http/graphql-ws.ts';
 import { createHttpServer } from './http/server.ts';
-import { createOpenAiShim } from './http/openai/routes.ts';
+import { warmTokenizer } from './providers/token-estimator.ts';
 import { watchInferenceConfig } from './router/config-reloader.ts';
 import type { Logger } from './shared/logger.ts';
 
@@ -19,25 +19,26 @@ export interface App {
 /** The one place that wires dependencies, transports and lifecycle. */
 export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const deps = await createDeps(config, logger);
+  // The first request should not pay for loading the tokenizer's tables.
+  await warmTokenizer().catch(async (error: unknown) => {
+    await deps.close();
+    throw error;
+  });
   const yoga = createGraphqlServer(deps);
   const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: config.server.maxSubscriptionsPerSocket, keepAliveMs: 12_000 });
   deps.telemetry.metrics.bind({ webSockets: () => ws.wss.clients.size });
   let draining = false;
-  const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining, openAi: createOpenAiShim(deps) });
+  const server = createHttpServer({ deps, yoga, wss: ws.wss, isDraining: () => draining });
 
   // The YAML is re-read on SIGHUP and on change; an invalid file is refused and the running config stays.
   const configWatch = config.configPath
     ? watchInferenceConfig(
         config.configPath,
-        (file) => {
-          deps.router.reload(file);
-          deps.prices.reload(file.models);
-          config.inference = file;
-        },
+        (file) => deps.reloadInference(file),
         (error) => logger.error({ error: error.message }, 'inference config change refused; the running config stays'),
       )
     : undefined;
-  deps.router.startHealthProbes(config.inference.routing.healthCheckIntervalMs);
+  deps.router.startHealthProbes(deps.inference.current().routing.healthCheckIntervalMs);
 
   let inFlight = 0;
   server.on('request', (_req, res) => {
@@ -79,7 +80,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       server.closeAllConnections();
       await ws.dispose();
       await closed;
-      await closeDeps(deps);
+      await deps.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { AppDeps } from './deps.ts';
-import type { Principal } from './modules/auth/principal.ts';
+import type { Principal } from './modules/identity/index.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 
 /** Per-request context, built the same way for HTTP and for each WebSocket subscription. */
@@ -13,5 +13,5 @@ export interface GraphQLContext {
 }
 
 export function buildContext(deps: AppDeps, requestId: string, principal: Principal, requestIdGiven = false): GraphQLContext {
-  return { requestId, requestIdGiven, principal, deps, loaders: createLoaders(deps.db.db, deps.usage.store) };
+  return { requestId, requestIdGiven, principal, deps, loaders: createLoaders(deps.db.db, deps.usageStore) };
 }

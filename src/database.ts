@@ -1,13 +1,13 @@
-import type { AuditLogTable } from './modules/audit/audit.table.ts';
-import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
-import type { ConsoleSessionTable } from './modules/console-session/console-session.table.ts';
-import type { BudgetTable } from './modules/budget/budget.table.ts';
-import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
-import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
-import type { PlanPriceTable, PlanTable } from './modules/plan/plan.table.ts';
-import type { ModelPriceTable } from './modules/pricing/model-price.table.ts';
-import type { QuotaAlertDeliveryTable } from './modules/quota/quota-alert-delivery.table.ts';
-import type { TenantTable } from './modules/tenant/tenant.table.ts';
+import type { AuditLogTable } from './modules/audit/index.ts';
+import type { ApiKeyTable } from './modules/api-key/index.ts';
+import type { ConsoleSessionTable } from './modules/console-session/index.ts';
+import type { BudgetTable } from './modules/budget/index.ts';
+import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/index.ts';
+import type { LimitOverrideTable } from './modules/limits/index.ts';
+import type { PlanPriceTable, PlanTable } from './modules/plan/index.ts';
+import type { ModelPriceTable } from './modules/pricing/index.ts';
+import type { QuotaAlertDeliveryTable } from './modules/quota/index.ts';
+import type { TenantTable } from './modules/tenant/index.ts';
 
 export interface Database {
   plan: PlanTable;

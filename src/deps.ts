@@ -1,63 +1,91 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Config } from './config.ts';
+import type { Plugin } from 'graphql-yoga';
+import { hostname } from 'node:os';
+import type { Config, InferenceConfigFile } from './config.ts';
 import { createClickhouse, databaseFromUrl } from './clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from './clickhouse/migrate.ts';
-import { ApiKeyService } from './modules/api-key/api-key.service.ts';
-import { AuthService } from './modules/auth/auth.service.ts';
-import { ConsoleSessionService } from './modules/console-session/console-session.service.ts';
-import { ConsoleSso } from './modules/console-session/console-sso.ts';
-import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
-import { TenantService } from './modules/tenant/tenant.service.ts';
-import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
-import { PlanService } from './modules/plan/plan.service.ts';
-import { CompletionService } from './modules/completion/completion.service.ts';
-import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
-import { PriceBook } from './modules/pricing/price-book.ts';
-import { ModelPriceService } from './modules/pricing/model-price.service.ts';
-import { BudgetGate } from './modules/budget/budget-gate.ts';
-import type { BudgetService } from './modules/budget/budget.service.ts';
-import { createRouter, type Router } from './router/router.ts';
-import { warmTokenizer } from './providers/token-estimator.ts';
-import { hostname } from 'node:os';
-import { AuditService } from './modules/audit/audit.service.ts';
-import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
-import { startUsage, type UsageRuntime } from './modules/usage/usage-runtime.ts';
-import type { BillingService } from './modules/billing/billing.service.ts';
-import { startLimits, type LimitsRuntime } from './modules/limits/limits-runtime.ts';
-import type { LimitsService } from './modules/limits/limits.service.ts';
-import type { QuotaService } from './modules/quota/quota.service.ts';
-import { UsageService } from './modules/usage/usage.service.ts';
-import { loadSecretBox } from './shared/secret-keyring.ts';
-import type { Logger } from './shared/logger.ts';
+import { LiveInferenceConfig } from './live-inference-config.ts';
+import type { ApiKeyService } from './modules/api-key/index.ts';
+import type { AuditService } from './modules/audit/index.ts';
+import { AuthService } from './modules/auth/index.ts';
+import type { RevocationBus } from './modules/api-key/index.ts';
+import { BillingService } from './modules/billing/index.ts';
+import { BudgetGate } from './modules/budget/index.ts';
+import { MemoryBudgetLedger, RedisBudgetLedger } from './modules/budget/index.ts';
+import { BudgetService } from './modules/budget/index.ts';
+import { CompletionService } from './modules/completion/index.ts';
+import { MemoryResponseCache, RedisResponseCache } from './modules/completion/index.ts';
+import { ConsoleSessionService } from './modules/console-session/index.ts';
+import { ConsoleSso } from './modules/console-session/index.ts';
+import { InferenceConfigService } from './modules/inference-config/index.ts';
+import { graphqlRateLimitPlugin } from './modules/limits/index.ts';
+import type { LimiterStore } from './modules/limits/index.ts';
+import { LimitsDirectory } from './modules/limits/index.ts';
+import { LimitsGate } from './modules/limits/index.ts';
+import { LimitsMetrics } from './modules/limits/index.ts';
+import { LimitsService } from './modules/limits/index.ts';
+import { openLimiterStore } from './modules/limits/index.ts';
+import type { PlanService } from './modules/plan/index.ts';
+import { ModelPriceService } from './modules/pricing/index.ts';
+import { decimalToMicros } from './modules/pricing/index.ts';
+import { PriceBook } from './modules/pricing/index.ts';
+import { QuotaAlertOutbox } from './modules/quota/index.ts';
+import { QuotaEvents } from './modules/quota/index.ts';
+import { QuotaService } from './modules/quota/index.ts';
+import { QuotaWebhook } from './modules/quota/index.ts';
+import type { TenantService } from './modules/tenant/index.ts';
+import { openUsageStore } from './modules/usage/index.ts';
+import { UsageDeadLetters } from './modules/usage/index.ts';
+import { UsageMeter } from './modules/usage/index.ts';
+import { scheduleUsageRetention } from './modules/usage/index.ts';
+import type { UsageStore } from './modules/usage/index.ts';
+import { UsageService } from './modules/usage/index.ts';
 import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
-import { openSqlDatabase, redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
-import { describeRedisUrl, openRedis, parseRedisUrl, type RedisClient } from './storage/redis-connection.ts';
-import { migrateSql } from './storage/sql-migrations.ts';
+import { createRouter, type Router } from './router/router.ts';
+import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from './shared/broadcast.ts';
+import type { Logger } from './shared/logger.ts';
+import { loadSecretBox } from './shared/secret-keyring.ts';
+import type { RedisClient } from './storage/redis-connection.ts';
+import { redactUrl, type SqlDatabaseHandle } from './storage/sql-database.ts';
+import { createAccountServices, openDatabase, openRedisIfSet, openRevocations, withClosers, type OnClose } from './base-deps.ts';
+import { join } from 'node:path';
 
-/** Everything a request may need, created once per process and closed on shutdown. */
+/** Everything a request may need, created once per process by createDeps and closed by closeDeps. */
 export interface AppDeps {
   config: Config;
+  /** The inference config in force (providers, models, routing); `reloadInference` swaps it. */
+  inference: LiveInferenceConfig;
+  /** Applies a new inference config file everywhere at once: the snapshot, the router and the prices. */
+  reloadInference(file: InferenceConfigFile): void;
   logger: Logger;
   db: SqlDatabaseHandle;
   /** One Redis or a Redis Cluster (REDIS_URL=redis+cluster://...). */
   redis: RedisClient | undefined;
   clickhouse: ClickHouseClient | undefined;
-  auth: AuthService;
+  /** Messages every instance hears (limit, plan, price, budget and inference config changes). */
+  broadcast: Broadcast;
   /** API key revocations and rotations, heard by every instance (Redis pub/sub, or in-process). */
   revocations: RevocationBus;
-  /** Web console sign-in: sessions behind a short-lived signed cookie. */
-  consoleSessions: ConsoleSessionService;
-  services: Services;
+  /** Prometheus metrics, the request log, and traces when an OTLP endpoint is set. */
+  telemetry: Telemetry;
+  /** Where usage events are stored (ClickHouse, else the SQL database) and read back from. */
+  usageStore: UsageStore;
+  /** Records one event per request and delivers it to the usage store exactly once. */
+  usageMeter: UsageMeter;
   /** Chooses deployments, retries, fails over and breaks circuits for every completion. */
   router: Router;
   /** Model prices from the YAML price book. */
   prices: PriceBook;
-  /** The usage meter (record one event per request) and the store behind it (ClickHouse, else the SQL database). */
-  usage: UsageRuntime;
-  /** Prometheus metrics, the request log, and traces when an OTLP endpoint is set. */
-  telemetry: Telemetry;
-  /** Rate limits, quotas and billing: the completions' request gate and the GraphQL rate limit. */
-  limits: LimitsRuntime;
+  /** Rate and quota counters shared by every instance (Redis), or this process's own. */
+  limiterStore: LimiterStore;
+  /** @envelop/rate-limiter for the control plane's own operations, per principal. */
+  graphqlRateLimit: Plugin;
+  auth: AuthService;
+  /** Web console sign-in: sessions behind a short-lived signed cookie. */
+  consoleSessions: ConsoleSessionService;
+  services: Services;
+  /** Closes everything createDeps opened, the last opened first. */
+  close(): Promise<void>;
 }
 
 export interface Services {
@@ -75,106 +103,209 @@ export interface Services {
   modelPrices: ModelPriceService;
 }
 
+/**
+ * The composition root: builds every store and service once, in dependency order. The server and the
+ * admin CLI both call it, so every rule, announcement and audit row applies to both.
+ */
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
-  const db = await openSqlDatabase({
-    databaseUrl: config.storage.databaseUrl,
-    dataDir: config.storage.dataDir,
-    inMemory: config.storage.embeddedDatabase === 'memory',
+  return withClosers(logger, (onClose, close) => build(config, logger, onClose, close));
+}
+
+async function build(config: Config, logger: Logger, onClose: OnClose, close: () => Promise<void>): Promise<AppDeps> {
+  const { storage, limits: limitsConfig } = config;
+
+  // Stores and buses.
+  const db = await openDatabase(config, logger, onClose);
+  const secrets = loadSecretBox({
+    secret: config.auth.secret,
+    previousSecrets: config.auth.previousSecrets,
+    dataDir: storage.dataDir,
+    sharedDatabase: storage.databaseUrl !== undefined,
   });
-  try {
-    const applied = await migrateSql(db.db);
-    logger.info({ database: db.location, applied }, applied.length ? 'database migrated' : 'database schema up to date');
-    const secrets = loadSecretBox({
-      secret: config.auth.secret,
-      previousSecrets: config.auth.previousSecrets,
-      dataDir: config.storage.dataDir,
-      sharedDatabase: config.storage.databaseUrl !== undefined,
-    });
-    for (const warning of secrets.warnings) logger.warn(warning);
-    logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
-    const inferenceConfig = new InferenceConfigService({
-      db: db.db,
-      secretBox: secrets.box,
-      inference: config.inference,
-      logger,
-      outageGraceMs: config.storage.databaseOutageGraceMs,
-    });
-    await inferenceConfig.logKeyReport();
-    const redis = config.storage.redisUrl ? await connectRedis(config.storage.redisUrl, logger) : undefined;
-    const clickhouse = config.storage.clickhouseUrl ? await openClickhouse(config.storage.clickhouseUrl, config.storage.clickhouseCluster, logger) : undefined;
-    const revocations = redis ? await createRedisRevocationBus(redis, logger) : createLocalRevocationBus();
-    const auth = new AuthService({
-      adminKey: config.auth.adminKey,
-      db: db.db,
-      logger,
-      jwt: config.auth,
-      revocations,
-      outageGraceMs: config.storage.databaseOutageGraceMs,
-    });
-    const telemetry = await createTelemetry(config, logger);
-    const usage = await startUsage({
-      config: config.usage,
-      dataDir: config.storage.dataDir,
-      logger,
-      db,
-      clickhouse,
-      clickhouseCluster: config.storage.clickhouseCluster,
-      tracing: telemetry.tracing,
-    });
-    const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
-    telemetry.metrics.bind({
-      deployments: () => router.health(),
-      usage: () => usage.meter.stats(),
-      modelKnown: (name) => router.models().some((model) => model.name === name),
-    });
-    const prices = new PriceBook(config.inference.models);
-    const limits = await startLimits({
-      config: config.limits,
-      logger,
-      db,
-      redis,
-      usage,
-      prices,
-      models: () => config.inference.models,
-      registry: telemetry.metrics.registry,
-      outageGraceMs: config.storage.databaseOutageGraceMs,
-    });
-    inferenceConfig.shareChangesOver(limits.broadcast);
-    const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
-    await warmTokenizer();
-    const completions = new CompletionService({
-      router,
-      prices,
-      meter: usage.meter,
-      gate: new BudgetGate(limits.gate, limits.budgets, prices, logger),
-      defaultMaxTokens: config.limits.defaultMaxTokens,
-      cache: redis
-        ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
-        : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
-      routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
-      node: `${hostname()}:${process.pid}`,
-      logger,
-      observer: telemetry,
-      tracing: telemetry.tracing,
-    });
-    // A plan edit reaches every tenant on the plan, on this instance and (through the limits bus) the others.
-    const plans = new PlanService(db.db, (planId) => {
-      listTenantIdsOnPlan(db.db, planId)
-        .then((ids) => Promise.all(ids.map((id) => limits.service.changed(id))))
-        .catch((error: unknown) => logger.warn({ err: error, planId }, 'could not announce a plan change; limits refresh within seconds'));
-    });
-    const services: Services = { plans, completions, tenants: new TenantService(db.db, {
-        planChanged: (tenantId) => limits.service.changed(tenantId),
-        statusChanged: (tenantId) => revocations.publishTenant(tenantId),
-      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, usage: new UsageService(usage.store) };
-    const { oidc } = config;
-    const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
-    const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
-    return { config, logger, db, redis, clickhouse, auth, revocations, consoleSessions, services, router, prices, usage, telemetry, limits };
-  } catch (error) {
-    await db.db.destroy();
-    throw error;
-  }
+  for (const warning of secrets.warnings) logger.warn(warning);
+  logger.info({ source: secrets.source, keyId: secrets.box.currentKeyId }, 'provider credential key loaded');
+  const redis = await openRedisIfSet(config, logger, onClose);
+  const clickhouse = storage.clickhouseUrl ? await openClickhouse(storage.clickhouseUrl, storage.clickhouseCluster, logger) : undefined;
+  if (clickhouse) onClose(() => clickhouse.close());
+  const telemetry = await createTelemetry(config, logger);
+  onClose(() => telemetry.tracing?.shutdown());
+  const broadcast = redis ? await createRedisBroadcast(redis, logger, `${limitsConfig.keyPrefix}bus:`) : createLocalBroadcast(logger);
+  onClose(() => broadcast.close());
+  const revocations = await openRevocations(redis, logger, onClose);
+
+  // The inference config in force, and what is derived from it.
+  const inference = new LiveInferenceConfig(config.inference);
+  const router = createRouter({ inference: config.inference, logger, observer: telemetry, tracing: telemetry.tracing });
+  onClose(() => router.close());
+  const prices = new PriceBook(config.inference.models);
+  const reloadInference = (file: InferenceConfigFile) => {
+    inference.replace(file);
+    router.reload(file);
+    prices.reload(file.models);
+  };
+  const models = () => inference.current().models;
+
+  // Usage: the store, and the meter that delivers each request's event to it.
+  const usageStore = await openUsageStore({ config: config.usage, logger, db, clickhouse, clickhouseCluster: storage.clickhouseCluster });
+  const usageMeter = await UsageMeter.open({
+    store: usageStore,
+    deadLetters: new UsageDeadLetters(db.db),
+    spoolDir: join(storage.dataDir, 'spool', 'usage'),
+    logger,
+    flushIntervalMs: config.usage.flushIntervalMs,
+    batchSize: config.usage.batchSize,
+    insertIntervalMs: config.usage.insertIntervalMs,
+    maxQueued: config.usage.maxQueued,
+    spoolMaxBytes: config.usage.spoolMaxBytes,
+    insertTimeoutMs: config.usage.insertTimeoutMs,
+    closeTimeoutMs: config.usage.closeTimeoutMs,
+    tracing: telemetry.tracing,
+  });
+  // Flushed (or left spooled for the next start) while the stores are still open.
+  onClose(() => usageMeter.close());
+  onClose(scheduleUsageRetention(usageStore, logger));
+  telemetry.metrics.bind({
+    deployments: () => router.health(),
+    usage: () => usageMeter.stats(),
+    modelKnown: (name) => router.models().some((model) => model.name === name),
+  });
+
+  // Limits, quotas, budgets and billing.
+  const limitsMetrics = new LimitsMetrics(telemetry.metrics.registry);
+  const limiter = await openLimiterStore(limitsConfig, redis, logger);
+  onClose(() => limiter.redis?.quit().catch(() => limiter.redis?.disconnect()));
+  onClose(() => limiter.store.close());
+  const directory = new LimitsDirectory({
+    db: db.db,
+    freshMs: limitsConfig.cacheMs,
+    concurrencyLeaseMs: limitsConfig.concurrencyLeaseMs,
+    outageGraceMs: storage.databaseOutageGraceMs,
+    version: (tenantId) => limiter.store.limitsVersion(tenantId),
+  });
+  const quotaEvents = new QuotaEvents(broadcast);
+  onClose(() => quotaEvents.close());
+  const webhook = limitsConfig.quotaWebhookUrl
+    ? new QuotaWebhook({ url: limitsConfig.quotaWebhookUrl, secret: limitsConfig.quotaWebhookSecret ?? '', outbox: new QuotaAlertOutbox(db.db), logger, metrics: limitsMetrics })
+    : undefined;
+  if (webhook) onClose(() => webhook.close());
+  const quota = new QuotaService({ store: limiter.store, directory, usage: { store: usageStore, meter: usageMeter }, events: quotaEvents, webhook, logger, metrics: limitsMetrics });
+  const limits = new LimitsService({ db: db.db, directory, store: limiter.store, broadcast, logger });
+  onClose(() => limits.close());
+  await broadcast.ready();
+  const limitsGate = new LimitsGate({
+    directory,
+    store: limiter.store,
+    quota,
+    logger,
+    metrics: limitsMetrics,
+    earlyStart: limitsConfig.earlyStart && limiter.store.kind === 'redis',
+    earlyAnswer: limitsConfig.earlyAnswer,
+  });
+  // Waits for settlements to reach the limiter store, so it closes before the store does.
+  onClose(() => limitsGate.close());
+  const budgets = new BudgetService({
+    db: db.db,
+    ledger: limiter.redis ? new RedisBudgetLedger(limiter.redis) : new MemoryBudgetLedger(),
+    keyPrefix: limitsConfig.keyPrefix,
+    usage: usageStore,
+    broadcast,
+    webhook,
+    logger,
+  });
+  await budgets.load();
+  onClose(() => budgets.close());
+  const billing = new BillingService({
+    db: db.db,
+    usage: usageStore,
+    prices,
+    models,
+    defaultMaxTokens: limitsConfig.defaultMaxTokens,
+    defaultCostBasis: { perMillionMicros: decimalToMicros(limitsConfig.costBasis.perMillion), currency: limitsConfig.costBasis.currency },
+  });
+  const graphqlRateLimit = graphqlRateLimitPlugin({ perMinute: limitsConfig.graphqlPerMinute, redis: limiter.redis, keyPrefix: limitsConfig.keyPrefix, logger, metrics: limitsMetrics });
+
+  // The control plane.
+  const { audit, plans, tenants, apiKeys } = createAccountServices(db.db, revocations, (tenantId) => limits.changed(tenantId), logger);
+  const inferenceConfig = new InferenceConfigService({
+    db: db.db,
+    secretBox: secrets.box,
+    inference: () => inference.current(),
+    broadcast,
+    logger,
+    outageGraceMs: storage.databaseOutageGraceMs,
+  });
+  await inferenceConfig.logKeyReport();
+  const modelPrices = await ModelPriceService.start({ db: db.db, prices, models, broadcast, logger });
+  onClose(() => modelPrices.close());
+  const auth = new AuthService({
+    adminKey: config.auth.adminKey,
+    db: db.db,
+    logger,
+    jwt: config.auth,
+    revocations,
+    outageGraceMs: storage.databaseOutageGraceMs,
+  });
+  // Pending API key last-use times are written before the database closes.
+  onClose(() => auth.close());
+  const { oidc } = config;
+  const sso = oidc.issuer && oidc.clientId
+    ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger })
+    : undefined;
+  const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
+
+  // The data plane.
+  const completions = new CompletionService({
+    router,
+    prices,
+    meter: usageMeter,
+    gate: new BudgetGate(limitsGate, budgets, prices, logger),
+    defaultMaxTokens: limitsConfig.defaultMaxTokens,
+    cache: redis
+      ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
+      : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
+    routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
+    node: `${hostname()}:${process.pid}`,
+    logger,
+    observer: telemetry,
+    tracing: telemetry.tracing,
+  });
+
+  const services: Services = {
+    completions,
+    tenants,
+    inferenceConfig,
+    audit,
+    apiKeys,
+    limits,
+    quota,
+    billing,
+    usage: new UsageService(usageStore),
+    plans,
+    budgets,
+    modelPrices,
+  };
+  return {
+    config,
+    inference,
+    reloadInference,
+    logger,
+    db,
+    redis,
+    clickhouse,
+    broadcast,
+    revocations,
+    telemetry,
+    usageStore,
+    usageMeter,
+    router,
+    prices,
+    limiterStore: limiter.store,
+    graphqlRateLimit,
+    auth,
+    consoleSessions,
+    services,
+    close,
+  };
 }
 
 async function openClickhouse(url: string, clusterName: string | undefined, logger: Logger): Promise<ClickHouseClient> {
@@ -188,35 +319,4 @@ async function openClickhouse(url: string, clusterName: string | undefined, logg
     throw new Error(`cannot prepare ClickHouse at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
   return clickhouse;
-}
-
-async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
-  const redis = openRedis(parseRedisUrl(url), { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  // While Redis is away ioredis reconnects on its own; each failed attempt is logged, not thrown.
-  let lastWarning = 0;
-  redis.on('error', (error: Error) => {
-    if (Date.now() - lastWarning < 10_000) return;
-    lastWarning = Date.now();
-    logger.warn({ err: error, redis: describeRedisUrl(url) }, 'Redis connection error; reconnecting');
-  });
-  try {
-    await redis.connect();
-  } catch (error) {
-    redis.disconnect();
-    throw new Error(`cannot connect to Redis at ${describeRedisUrl(url)}: ${(error as Error).message}`, { cause: error });
-  }
-  return redis;
-}
-
-export async function closeDeps(deps: AppDeps): Promise<void> {
-  // Pending API key last-use times are written before the database closes.
-  // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
-  deps.services.modelPrices.close();
-  await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close(), deps.limits.close()]);
-  await deps.telemetry.tracing?.shutdown();
-  await Promise.allSettled([
-    deps.db.db.destroy(),
-    deps.redis?.quit(),
-    deps.clickhouse?.close(),
-  ]);
 }

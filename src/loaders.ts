@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
 import type { SqlDatabase } from './storage/sql-database.ts';
-import { findPlanPrices, findPlansByIds } from './modules/plan/plan.repository.ts';
-import type { PlanPriceRow, PlanRow } from './modules/plan/plan.table.ts';
-import type { UsageStore } from './modules/usage/usage-store.ts';
-import { createUsageReportLoader, type UsageReportLoader } from './modules/usage/usage.loaders.ts';
+import { findPlanPrices, findPlansByIds } from './modules/plan/index.ts';
+import type { PlanPriceRow, PlanRow } from './modules/plan/index.ts';
+import type { UsageStore } from './modules/usage/index.ts';
+import { createUsageReportLoader, type UsageReportLoader } from './modules/usage/index.ts';
 
 /** Per-request DataLoaders: a list of N tenants asks the store once per kind of object, not N times. */
 export interface Loaders {

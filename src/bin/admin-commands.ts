@@ -1,22 +1,20 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { openRedis, parseRedisUrl } from '../storage/redis-connection.ts';
 import type { Config } from '../config.ts';
-import { ApiKeyService } from '../modules/api-key/api-key.service.ts';
-import { normaliseScopes } from '../modules/api-key/api-key-scopes.ts';
-import { apiKeyPrefix } from '../modules/api-key/api-key-secret.ts';
-import type { Principal } from '../modules/auth/principal.ts';
-import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from '../modules/auth/revocation-bus.ts';
-import { PlanService, type CreatePlanInput, type UpdatePlanInput } from '../modules/plan/plan.service.ts';
-import { findPlanPrices } from '../modules/plan/plan.repository.ts';
-import { priceInForce } from '../modules/plan/plan-price.ts';
-import type { PlanRow, PriceTier } from '../modules/plan/plan.table.ts';
-import { TenantService, type Actor } from '../modules/tenant/tenant.service.ts';
-import type { TenantRow } from '../modules/tenant/tenant.table.ts';
+import { ApiKeyService } from '../modules/api-key/index.ts';
+import { normaliseScopes } from '../modules/api-key/index.ts';
+import { apiKeyPrefix } from '../modules/api-key/index.ts';
+import type { Principal } from '../modules/identity/index.ts';
+import { PlanService, type CreatePlanInput, type UpdatePlanInput } from '../modules/plan/index.ts';
+import { findPlanPrices } from '../modules/plan/index.ts';
+import { priceInForce } from '../modules/plan/index.ts';
+import type { PlanRow, PriceTier } from '../modules/plan/index.ts';
+import { TenantService, type Actor } from '../modules/tenant/index.ts';
+import type { TenantRow } from '../modules/tenant/index.ts';
 import { DomainError } from '../shared/errors.ts';
 import { newRequestId } from '../shared/ids.ts';
 import { createLogger } from '../shared/logger.ts';
-import { openSqlDatabase } from '../storage/sql-database.ts';
-import { migrateSql } from '../storage/sql-migrations.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
+import { createAdminDeps } from '../base-deps.ts';
 
 // Tenant, key and plan administration from a shell, acting as the platform through the same services as
 // GraphQL, so every rule and audit row applies. The database is DATABASE_URL or the embedded one.
@@ -441,39 +439,15 @@ async function setTenantStatus(args: string[], loadConfig: () => Config, change:
   });
 }
 
-/** Running gateways hear of a tenant's suspension over Redis, when there is one. */
-async function openRevocations(config: Config): Promise<{ bus: RevocationBus; close(): Promise<void> }> {
-  if (!config.storage.redisUrl) return { bus: createLocalRevocationBus(), close: async () => {} };
-  const redis = openRedis(parseRedisUrl(config.storage.redisUrl), { maxRetriesPerRequest: 2 });
-  await redis.connect();
-  const bus = await createRedisRevocationBus(redis, createLogger('error'));
-  return {
-    bus,
-    close: async () => {
-      await bus.close();
-      await redis.quit();
-    },
-  };
-}
-
 async function withServices(
   loadConfig: () => Config,
-  body: (services: { tenants: TenantService; apiKeys: ApiKeyService; plans: PlanService; db: Parameters<typeof findPlanPrices>[0] }) => Promise<number>,
+  body: (services: { tenants: TenantService; apiKeys: ApiKeyService; plans: PlanService; db: SqlDatabase }) => Promise<number>,
 ): Promise<number> {
-  const config = loadConfig();
-  const database = await openSqlDatabase({ databaseUrl: config.storage.databaseUrl, dataDir: config.storage.dataDir });
+  const deps = await createAdminDeps(loadConfig(), createLogger('error'));
   try {
-    await migrateSql(database.db);
-    const revocations = await openRevocations(config);
-    try {
-      const tenants = new TenantService(database.db, { statusChanged: (tenantId) => revocations.bus.publishTenant(tenantId) });
-      // A running gateway reads plan limits afresh within its limits cache's freshness.
-      return await body({ tenants, apiKeys: new ApiKeyService({ db: database.db, revocations: revocations.bus }), plans: new PlanService(database.db), db: database.db });
-    } finally {
-      await revocations.close();
-    }
+    return await body({ tenants: deps.tenants, apiKeys: deps.apiKeys, plans: deps.plans, db: deps.db.db });
   } finally {
-    await database.db.destroy();
+    await deps.close();
   }
 }
 

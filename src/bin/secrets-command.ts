@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { rotateCredentials } from '../modules/inference-config/credential-rotation.ts';
+import { rotateCredentials } from '../modules/inference-config/index.ts';
 import { loadSecretBox } from '../shared/secret-keyring.ts';
 import { openSqlDatabase } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';

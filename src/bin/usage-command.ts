@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { createClickhouse } from '../clickhouse/client.ts';
 import type { Config } from '../config.ts';
-import { ClickhouseUsageStore } from '../modules/usage/clickhouse-usage-store.ts';
-import { PostgresUsageStore } from '../modules/usage/postgres-usage-store.ts';
-import { UsageDeadLetters, type DeadLetter } from '../modules/usage/usage-dead-letters.ts';
-import type { UsageStore } from '../modules/usage/usage-store.ts';
+import { ClickhouseUsageStore } from '../modules/usage/index.ts';
+import { PostgresUsageStore } from '../modules/usage/index.ts';
+import { UsageDeadLetters, type DeadLetter } from '../modules/usage/index.ts';
+import type { UsageStore } from '../modules/usage/index.ts';
 import { openSqlDatabase, type SqlDatabaseHandle } from '../storage/sql-database.ts';
 import { migrateSql } from '../storage/sql-migrations.ts';
 

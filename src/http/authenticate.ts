@@ -1,5 +1,8 @@
 import type { AppDeps } from '../deps.ts';
-import type { Credentials, Principal } from '../modules/auth/principal.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Credentials, Principal, TenantPrincipal } from '../modules/identity/index.ts';
+import { unauthenticated } from '../shared/errors.ts';
+import { credentialsFromHeaders } from './credentials.ts';
 
 /** A GraphQL caller's principal and, for a console session due for rotation, its next token. */
 export interface Authenticated {
@@ -14,4 +17,11 @@ export async function authenticateGraphqlCaller(deps: AppDeps, credentials: Cred
     return { principal: session.principal, renewedSessionToken: session.renewedToken };
   }
   return { principal: await deps.auth.authenticate(credentials), renewedSessionToken: undefined };
+}
+
+/** The /v1 routes' one preamble: the caller's principal from its Authorization header, or 401. */
+export async function authenticateV1Caller(deps: AppDeps, req: IncomingMessage): Promise<TenantPrincipal> {
+  const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
+  if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
+  return principal;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AppDeps } from '../deps.ts';
-import type { TenantPrincipal } from '../modules/auth/principal.ts';
+import type { TenantPrincipal } from '../modules/identity/index.ts';
 import { DomainError, forbidden, httpStatusFor } from '../shared/errors.ts';
 import { readJsonBody } from './openai/read-json-body.ts';
 import { requestIdOf } from './request-id.ts';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.ts';
-import type { ConsoleSso, SsoTransaction } from '../modules/console-session/console-sso.ts';
-import { SignedTokens } from '../modules/console-session/session-token.ts';
+import type { ConsoleSso, SsoTransaction } from '../modules/console-session/index.ts';
+import { SignedTokens } from '../modules/console-session/index.ts';
 import { DomainError } from '../shared/errors.ts';
 import { requestIdOf } from './request-id.ts';
 import { sendJson } from './respond.ts';

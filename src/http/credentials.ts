@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Credentials } from '../modules/auth/principal.ts';
+import type { Credentials } from '../modules/identity/index.ts';
 import { sessionTokenOf } from './session-cookie.ts';
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);

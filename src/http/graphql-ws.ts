@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { newRequestId } from '../shared/ids.ts';
 import { isDatabaseUnavailable } from '../storage/database-outage.ts';
-import type { Principal } from '../modules/auth/principal.ts';
+import type { Principal } from '../modules/identity/index.ts';
 import { authenticateGraphqlCaller } from './authenticate.ts';
 import { credentialsFromConnectionParams } from './credentials.ts';
 import { isSameOrigin, sessionTokenOf } from './session-cookie.ts';

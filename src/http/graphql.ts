@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { buildContext, type GraphQLContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
-import type { Credentials } from '../modules/auth/principal.ts';
+import type { Credentials } from '../modules/identity/index.ts';
 import { schema } from '../schema.ts';
 import { newRequestId } from '../shared/ids.ts';
 import { authenticateGraphqlCaller } from './authenticate.ts';
@@ -31,7 +31,7 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
     // The per-principal rate limit runs at execution, after the document passed the security limits.
-    plugins: [...graphqlSecurityPlugins(config), deps.limits.graphqlPlugin, subscriptionAcceptPlugin()],
+    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin()],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
     maskedErrors: {

@@ -26,7 +26,7 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<Depen
  * is there to ride out a store outage) but shows here and in /metrics so it can be alerted on.
  */
 export function usageBacklog(deps: AppDeps) {
-  const stats = deps.usage.meter.stats();
+  const stats = deps.usageMeter.stats();
   return {
     queued: stats.queued,
     spooled: stats.spooled,

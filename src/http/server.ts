@@ -1,18 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AppDeps } from '../deps.ts';
-import type { GraphqlServer } from './graphql.ts';
-import { readGraphqlBody } from './graphql-body.ts';
 import type { WebSocketServer } from 'ws';
-import { checkDependencies, deploymentSummary, usageBacklog } from './health.ts';
+import type { AppDeps } from '../deps.ts';
 import type { TraceSpan, Tracing } from '../observability/tracing.ts';
+import { DomainError } from '../shared/errors.ts';
+import type { GraphqlServer } from './graphql.ts';
+import { sendOpenAiError } from './openai/error-response.ts';
 import { assignRequestId } from './request-id.ts';
 import { cutResponse, sendJson } from './respond.ts';
-import { handleUsageExport } from './usage-export.ts';
-import { serveConsoleAsset } from './console-assets.ts';
-import { handleConsoleSession } from './console-session-routes.ts';
-import { createConsoleSsoRoutes } from './console-sso-routes.ts';
-import { routeOf, type RouteLabel } from '../observability/telemetry.ts';
+import { createRouteTable, routeFinder, unknownLabel, unknownV1Label, type RouteContext, type RouteLabel, type RouteLookup } from './route-table.ts';
 import { traceparentOf } from './traceparent.ts';
 
 export interface HttpServerParts {
@@ -21,34 +17,28 @@ export interface HttpServerParts {
   wss: WebSocketServer;
   /** True once shutdown began: readiness fails so the load balancer stops sending traffic. */
   isDraining: () => boolean;
-  openAi: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
 }
 
-/** One node:http server for every surface; routing is a switch on the path, not a framework. */
+/** One node:http server for every surface; the routes are the table in route-table.ts. */
 export function createHttpServer(parts: HttpServerParts): Server {
   const { deps, yoga, wss } = parts;
   const { telemetry } = deps;
-  const consoleSso = createConsoleSsoRoutes(deps);
-  const handle = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    route(parts, consoleSso, req, res, path).catch((error: unknown) => {
-      deps.logger.error({ err: error, path }, 'unhandled error in the HTTP handler');
-      if (!res.headersSent) sendJson(res, 500, { error: { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' } });
-      else cutResponse(res);
-    });
-  };
+  const findRoute = routeFinder(createRouteTable(parts));
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const startedAt = performance.now();
     const requestId = assignRequestId(req, res);
     const path = pathOf(req.url);
-    const label = routeOf(path);
+    const found = findRoute(req.method, path);
+    const label = found.route?.label ?? found.atPath[0]?.label ?? (path.startsWith('/v1/') ? unknownV1Label : unknownLabel);
     res.once('close', () => telemetry.httpRequest(req, res, label.surface, label.route, requestId, startedAt));
+    const handle = () => void serve(deps, found, { deps, req, res, path, requestId });
     const tracing = telemetry.tracing;
     if (tracing === undefined) {
-      handle(req, res, path);
+      handle();
       return;
     }
     const span = startServerSpan(tracing, req, res, label, requestId);
-    tracing.run(span, () => handle(req, res, path));
+    tracing.run(span, handle);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
@@ -59,6 +49,36 @@ export function createHttpServer(parts: HttpServerParts): Server {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   return server;
+}
+
+async function serve(deps: AppDeps, { route, atPath }: RouteLookup, context: RouteContext): Promise<void> {
+  const { req, res, path, requestId } = context;
+  const openAiWire = route?.openAiWire ?? (atPath[0]?.openAiWire || path.startsWith('/v1/'));
+  try {
+    if (route) {
+      await route.handle(context);
+      return;
+    }
+    req.resume();
+    if (atPath.length > 0) {
+      const allow = atPath.map((r) => r.method).join(', ');
+      sendJson(res, 405, { error: { message: `${req.method} is not allowed on ${path}`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } }, { allow });
+    } else if (openAiWire) {
+      throw new DomainError('NOT_FOUND', `no route for ${req.method} ${path}`);
+    } else {
+      sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error', code: 'NOT_FOUND' } });
+    }
+  } catch (error) {
+    if (res.headersSent) {
+      if (!openAiWire) deps.logger.error({ err: error, path }, 'unhandled error in the HTTP handler');
+      cutResponse(res);
+    } else if (openAiWire) {
+      sendOpenAiError(res, error, deps.logger, requestId);
+    } else {
+      deps.logger.error({ err: error, path }, 'unhandled error in the HTTP handler');
+      sendJson(res, 500, { error: { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' } });
+    }
+  }
 }
 
 function pathOf(url: string | undefined): string {
@@ -80,60 +100,4 @@ function startServerSpan(tracing: Tracing, req: IncomingMessage, res: ServerResp
     span.end();
   });
   return span;
-}
-
-type ConsoleSsoRoutes = ReturnType<typeof createConsoleSsoRoutes>;
-
-async function route(parts: HttpServerParts, consoleSso: ConsoleSsoRoutes, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  if (path === '/graphql') {
-    if (!(await readGraphqlBody(req, res, parts.deps.config.server.maxBodyBytes))) return;
-    await parts.yoga.requestListener(req, res);
-    return;
-  }
-  if (path === '/console/session') {
-    await handleConsoleSession(parts.deps, req, res);
-    return;
-  }
-  if (path === '/console/sso/start' || path === '/console/sso/callback') {
-    await consoleSso(req, res, path);
-    return;
-  }
-  if (path === '/console' || path.startsWith('/console/')) {
-    await serveConsoleAsset(req, res, path);
-    return;
-  }
-  if (path === '/v1/usage/export') {
-    await handleUsageExport(parts.deps, req, res);
-    return;
-  }
-  if (path.startsWith('/v1/')) {
-    await parts.openAi(req, res, path);
-    return;
-  }
-  // /health is the path the platform's seeds probe; it answers exactly as /healthz.
-  if (path === '/healthz' || path === '/health') {
-    sendJson(res, 200, { status: 'ok' });
-    return;
-  }
-  if (path === '/readyz') {
-    const checks = await checkDependencies(parts.deps);
-    const failing = checks.filter((c) => !c.ok).map((c) => c.name);
-    if (parts.isDraining()) failing.push('draining');
-    sendJson(res, failing.length ? 503 : 200, {
-      status: failing.length ? 'unavailable' : 'ready',
-      ...(failing.length ? { failing } : {}),
-      checks,
-      usage: usageBacklog(parts.deps),
-      deployments: deploymentSummary(parts.deps),
-    });
-    return;
-  }
-  if (path === '/metrics') {
-    const { metrics } = parts.deps.telemetry;
-    const body = await metrics.render();
-    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-    return;
-  }
-  sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error', code: 'NOT_FOUND' } });
 }

@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.ts';
-import { requireActingTenant } from '../modules/auth/access.ts';
-import type { Principal } from '../modules/auth/principal.ts';
-import { usageStatuses, type UsageEvent, type UsageStatus } from '../modules/usage/usage-event.ts';
-import { formatMicros } from '../modules/usage/usage-report.ts';
-import type { CostAmount, UsageBucket, UsageFilter, UsageGroupBy, UsageTotals } from '../modules/usage/usage-store.ts';
+import { requireActingTenant } from '../modules/identity/index.ts';
+import type { Principal } from '../modules/identity/index.ts';
+import { usageStatuses, type UsageEvent, type UsageStatus } from '../modules/usage/index.ts';
+import { formatMicros } from '../modules/usage/index.ts';
+import type { CostAmount, UsageBucket, UsageFilter, UsageGroupBy, UsageTotals } from '../modules/usage/index.ts';
 import { badInput, notFound } from '../shared/errors.ts';
-import { credentialsFromHeaders } from './credentials.ts';
+import { authenticateV1Caller } from './authenticate.ts';
 import { sendOpenAiError } from './openai/error-response.ts';
 import { requestIdOf } from './request-id.ts';
 import { cutResponse } from './respond.ts';
@@ -170,7 +170,7 @@ export async function handleUsageExport(deps: AppDeps, req: IncomingMessage, res
       res.end(JSON.stringify({ error: { message: `${req.method} is not allowed on /v1/usage/export`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } }));
       return;
     }
-    const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
+    const principal = await authenticateV1Caller(deps, req);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const request = parseRequest(url);
     const tenantId = await tenantOf(deps, principal, url);

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { HotCounter, HotGauge, HotHistogram, type ValueSeries } from './hot-metrics.ts';
-import type { UsageEvent } from '../modules/usage/usage-event.ts';
-import type { UsageMeterStats } from '../modules/usage/usage-meter.ts';
+import type { UsageEvent } from '../modules/usage/index.ts';
+import type { UsageMeterStats } from '../modules/usage/index.ts';
 import type { DeploymentHealth } from '../router/deployment-state.ts';
 
 /** Where a request came in: the /v1 shim, GraphQL (HTTP, SSE or WebSocket), or the operational routes. */

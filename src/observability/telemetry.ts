@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.ts';
-import type { UsageEvent } from '../modules/usage/usage-event.ts';
+import type { UsageEvent } from '../modules/usage/index.ts';
 import { unredactedLogger, type Logger } from '../shared/logger.ts';
 import { GatewayMetrics, type CompletionTiming, type Surface } from './metrics.ts';
 import { RequestLog } from './request-log.ts';

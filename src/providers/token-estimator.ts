@@ -75,12 +75,9 @@ export async function estimatePromptTokens(prompt: PromptText): Promise<number> 
 
 /**
  * A prompt's tokens from its UTF-8 size, for what a request reserves against its tokens-per-minute
- * limits: about four bytes a token, as rate limiters commonly estimate. Against o200k it came within 10%
- * for Markdown documentation, TypeScript, German and Chinese; plain English ran a third over, dense JSON
- * a third under and Russian twice over.
- * The tokenizer costs about 110 µs of CPU per thousand tokens, more than all the rest of a request's
- * handling once a prompt passes a few hundred tokens, and the reservation is replaced by the tokens
- * actually used when the request settles.
+ * limits: about four bytes a token, as rate limiters commonly estimate (docs/limits.md: how close it
+ * comes). The tokenizer would cost more CPU than the rest of a request once a prompt passes a few hundred
+ * tokens, and the reservation is replaced by the tokens actually used when the request settles.
  */
 export function promptTokensBySize(prompt: PromptText): number {
   return promptTokens(prompt, tokensBySize);

@@ -28,7 +28,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 /**
  * The server's logger on stdout. Unless `sync`, lines are written asynchronously, gathered into writes
  * of 4 KiB or whatever a quarter of a second brought, so logging costs no syscall per request under
- * load (measured in the benchmark). flush() writes what is pending; call it before exiting.
+ * load. flush() writes what is pending; call it before exiting.
  */
 export function createServerLogger(level: string, options: { sync: boolean }): { logger: Logger; flush(): void } {
   const destination = options.sync ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });

@@ -58,7 +58,7 @@ describe.each(backends)('billing views on $name', (backend) => {
     );
     tenantId = created.data!.createTenant.tenant.id;
     const record = (ts: string, overrides: Partial<UsageEvent>) =>
-      gateway.app.deps.usage.meter.record(newUsageEvent({ requestId: `r-${ts}-${Math.random()}`, tenantId, requestedModel: 'qwen', kind: 'chat', node: 'test', ts: new Date(ts), ...overrides }));
+      gateway.app.deps.usageMeter.record(newUsageEvent({ requestId: `r-${ts}-${Math.random()}`, tenantId, requestedModel: 'qwen', kind: 'chat', node: 'test', ts: new Date(ts), ...overrides }));
     record('2026-01-01T00:00:00Z', { promptTokens: 100, completionTokens: 50, costMicros: 450, userId: 'alice', apiKeyId: 'key-1', provider: 'gpu-a', latencyMs: 120 });
     record('2026-01-15T12:00:00Z', { promptTokens: 1_000, completionTokens: 234, costMicros: 3_702, provider: 'gpu-b', latencyMs: 800, kind: 'completion' });
     record('2026-01-15T13:00:00Z', { promptTokens: 7, status: 'error', errorCode: 'UPSTREAM_ERROR', provider: 'gpu-a', latencyMs: 50 });
@@ -67,7 +67,7 @@ describe.each(backends)('billing views on $name', (backend) => {
     // Outside January on both sides.
     record('2025-12-31T23:59:59Z', { promptTokens: 5_000, completionTokens: 5_000 });
     record('2026-02-01T00:00:00Z', { promptTokens: 6_000, completionTokens: 6_000 });
-    await gateway.app.deps.usage.meter.flush({ timeoutMs: 10_000 });
+    await gateway.app.deps.usageMeter.flush({ timeoutMs: 10_000 });
   }, 120_000);
   afterAll(async () => {
     await dispose?.();

@@ -126,8 +126,8 @@ describe.runIf(redisUrl && postgres)('money budgets across two instances', () =>
 
     // When was the budget spent? When the successes that used up what was left had settled, as the
     // servers saw them: each usage event has its start and latency, on the same clock for both.
-    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
-    const events = await a.app.deps.usage.store.events({ tenantId, range: null, filter: { models: ['slow-pound-model'] }, limit: 100, after: null });
+    await Promise.all([a.app.deps.usageMeter.flush(), b.app.deps.usageMeter.flush()]);
+    const events = await a.app.deps.usageStore.events({ tenantId, range: null, filter: { models: ['slow-pound-model'] }, limit: 100, after: null });
     expect(events).toHaveLength(40);
     const served = events.filter((e) => e.status === 'ok');
     const turnedAway = events.filter((e) => e.status === 'refused');

@@ -66,7 +66,7 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
       totalTokens: rest.usage?.total_tokens,
     });
 
-    await gateway.app.deps.usage.meter.flush();
+    await gateway.app.deps.usageMeter.flush();
     const client = createTollgateClient({ url: gateway.url, apiKey: testAdminKey });
     const { tenant } = await client.execute(TenantUsageEventsDocument, { tenantId, first: 50 });
     const events = tenant!.usageEvents.edges.map((edge) => edge.node);

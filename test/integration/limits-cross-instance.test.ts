@@ -165,8 +165,8 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
       expect(await outcome(onC.chat.completions.create({ model: 'chat-model', messages }))).toBe('429:rate_limited');
       // The month counts only the admitted requests; the usage store has every served one.
       expect(await quota(tenantId)).toMatchObject({ requests: 10 });
-      await Promise.all([b.app.deps.usage.meter.flush(), c.app.deps.usage.meter.flush()]);
-      const events = await c.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+      await Promise.all([b.app.deps.usageMeter.flush(), c.app.deps.usageMeter.flush()]);
+      const events = await c.app.deps.usageStore.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
       expect(events.filter((e) => e.status === 'ok')).toHaveLength(11);
       expect(events.filter((e) => e.status === 'refused')).toHaveLength(1);
     } finally {
@@ -214,7 +214,7 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
     // requests wait for their verdicts: an early answer goes out before its instance could learn anything.
     const deaf = await startTestApp({ ...options, config: { ...options.config, limits: { ...options.config.limits, earlyAnswer: false } } });
     try {
-      await deaf.app.deps.limits.broadcast.close();
+      await deaf.app.deps.broadcast.close();
       const tenantId = await createTenant('pro');
       // Requests per minute stay out of the way (200 requests below); the plan shows in tokens per minute.
       await setLimits(tenantId, { requestsPerMinute: 100_000 });
@@ -259,8 +259,8 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
     const attempts = [];
     for (const app of [a, b, a, b]) attempts.push(await client(app, tenantId).chat.completions.create({ model: 'chat-model', messages }, { headers: { 'x-request-id': requestId } }));
     expect(await quota(tenantId)).toMatchObject({ requests: 1, used: attempts[0]!.usage!.total_tokens });
-    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
-    const events = await a.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    await Promise.all([a.app.deps.usageMeter.flush(), b.app.deps.usageMeter.flush()]);
+    const events = await a.app.deps.usageStore.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
     expect(events.map((event) => [event.requestId, event.status])).toEqual([[requestId, 'ok']]);
   });
 
@@ -304,8 +304,8 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
 
     // When was the quota reached? When the successes that used up what was left had settled, as the
     // servers saw it: each usage event has its start (ts) and latency, on the same clock for both.
-    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
-    const events = await a.app.deps.usage.store.events({ tenantId, range: null, filter: { models: ['mid-model'] }, limit: 100, after: null });
+    await Promise.all([a.app.deps.usageMeter.flush(), b.app.deps.usageMeter.flush()]);
+    const events = await a.app.deps.usageStore.events({ tenantId, range: null, filter: { models: ['mid-model'] }, limit: 100, after: null });
     const served = events.filter((e) => e.status === 'ok');
     const turnedAway = events.filter((e) => e.status === 'refused');
     expect([served.length, turnedAway.length]).toEqual([successes.length, refused.length]);
@@ -334,7 +334,7 @@ describeOnEachRedis('limits across two instances sharing Postgres and $name', po
     expect(mine.sort()).toEqual([100, 80]);
 
     // Usage events and quota counters agree.
-    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
+    await Promise.all([a.app.deps.usageMeter.flush(), b.app.deps.usageMeter.flush()]);
     const month = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString();
     const report = await gql<{ tenant: { usage: { totals: { totalTokens: number } } } }>(
       a,

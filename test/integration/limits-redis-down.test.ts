@@ -82,7 +82,7 @@ describe.runIf(redisUrl)('limits when Redis is unreachable', () => {
     expect(await metric('fail_closed')).toBeGreaterThanOrEqual(1);
     expect(gateway.logs.some((line) => line.includes('rate limits are failing open'))).toBe(true);
     // The quota is still readable: from the usage store, while its counters are out of reach.
-    await gateway.app.deps.usage.meter.flush();
+    await gateway.app.deps.usageMeter.flush();
     const total = before.data.usage!.total_tokens + served.data.usage!.total_tokens;
     expect(await used(soft)).toBe(total);
 

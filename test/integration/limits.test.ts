@@ -306,7 +306,7 @@ describe('rate limits, quotas and billing', () => {
     expect(q.overage).toBe(q.used - 50_000);
     expect(used).toBeGreaterThan(50_000);
 
-    await gateway.app.deps.usage.meter.flush();
+    await gateway.app.deps.usageMeter.flush();
     const invoice = await gql<{ tenant: { invoicePreview: Record<string, unknown> & { lines: { model: string; totalTokens: number; costBasis: unknown }[] } } }>(
       'query($id: ID!) { tenant(id: $id) { invoicePreview { final currency baseFee { amount } includedTokens usedTokens overageTokens overageRatePerMillion { amount } overageCharge { amount amountMicros } total { amount } planPeriods { plan { id } days } lines { model requests totalTokens costBasis { amount currency } margin { amount } } } } }',
       { id: tenantId },
@@ -350,7 +350,7 @@ describe('rate limits, quotas and billing', () => {
     await failure((async () => {
       for await (const _chunk of cut) void _chunk;
     })());
-    await gateway.app.deps.usage.meter.flush();
+    await gateway.app.deps.usageMeter.flush();
     const range = { from: new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString(), to: new Date(Date.now() + 60_000).toISOString() };
     const report = await gql<{ tenant: { usage: { totals: { totalTokens: number; requests: number } } } }>(
       'query($id: ID!, $range: DateRangeInput!) { tenant(id: $id) { usage(range: $range) { totals { totalTokens requests } } } }',
@@ -368,8 +368,8 @@ describe('rate limits, quotas and billing', () => {
     expect(afterRetry.used).toBe(afterFailures.used + once.usage!.total_tokens);
     expect(afterRetry.requests).toBe(afterFailures.requests + 1);
     // One request id, one usage event: the usage store agrees with the quota.
-    await gateway.app.deps.usage.meter.flush();
-    const events = await gateway.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    await gateway.app.deps.usageMeter.flush();
+    const events = await gateway.app.deps.usageStore.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
     expect(events.filter((event) => event.requestId === 'client-retry-0001')).toHaveLength(1);
     const afterRetryReport = await gql<{ tenant: { usage: { totals: { totalTokens: number; requests: number } } } }>(
       'query($id: ID!, $range: DateRangeInput!) { tenant(id: $id) { usage(range: $range) { totals { totalTokens requests } } } }',

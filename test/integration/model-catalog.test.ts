@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInferenceFile } from '../../src/config.ts';
 import { ForbiddenError } from '../../client/src/errors.ts';
-import { CreateApiKeyDocument, CreateTenantDocument, ModelsDocument, ProvidersDocument } from '../../client/src/generated/graphql.ts';
+import { CreateApiKeyDocument, CreateTenantDocument, ModelsDocument, ProvidersDocument, UpdateInferenceConfigDocument } from '../../client/src/generated/graphql.ts';
 import { adminClient, startTestApp, testClient, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 
@@ -63,5 +63,18 @@ describe('model catalogue, provider health and config reload', () => {
     writeFileSync(path, 'providers: [ { name: broken');
     await eventually(async () => gateway.logs.some((line) => line.includes('inference config change refused')));
     expect(await modelNames()).toEqual(['alpha', 'beta']);
+  });
+
+  it('checks model overrides against the reloaded models', async () => {
+    const admin = adminClient(gateway.url);
+    const { createTenant } = await admin.execute(CreateTenantDocument, { input: { name: 'Overrides' } });
+    const override = (target: string) =>
+      admin.execute(UpdateInferenceConfigDocument, { input: { tenantId: createTenant.tenant.id, modelOverrides: [{ model: 'house', target }] } });
+    writeFileSync(path, yaml(upstream.openaiBaseUrl, ['alpha', 'gamma']));
+    await eventually(async () => (await modelNames()).includes('gamma'));
+    expect((await override('gamma')).updateInferenceConfig.inferenceConfig.modelOverrides).toEqual([{ model: 'house', target: 'gamma' }]);
+    writeFileSync(path, yaml(upstream.openaiBaseUrl, ['gamma']));
+    await eventually(async () => !(await modelNames()).includes('alpha'));
+    await expect(override('alpha')).rejects.toThrow('unknown model "alpha" (configured: gamma)');
   });
 });

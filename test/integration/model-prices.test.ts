@@ -53,8 +53,8 @@ describe.each(sqlDialects())('model price versions on $name', (dialect) => {
     expect(later.data!.setModelPrice.priceVersions.map((v) => v.effectiveFrom.slice(0, 4))).toEqual([String(new Date().getUTCFullYear()), '2099']);
     const stillEdited = await complete();
 
-    await gateway.app.deps.usage.meter.flush({ timeoutMs: 10_000 });
-    const events = await gateway.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 10, after: null });
+    await gateway.app.deps.usageMeter.flush({ timeoutMs: 10_000 });
+    const events = await gateway.app.deps.usageStore.events({ tenantId, range: null, filter: {}, limit: 10, after: null });
     const costOf = (requestId: string) => events.find((e) => e.requestId === requestId)!;
     // 1,000 completion tokens at 3.00, then 30.00, per million.
     expect([configured, edited, stillEdited].map((id) => [costOf(id).completionTokens, costOf(id).costMicros, costOf(id).currency])).toEqual([

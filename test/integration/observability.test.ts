@@ -67,6 +67,19 @@ describe('metrics, request logs and secrets in logs', () => {
 
   const messages = [{ role: 'user' as const, content: 'count the metrics' }];
 
+  it('labels every route of the table by its own path, and unknown /v1 paths as one', async () => {
+    const before = await scrape();
+    const headers = { authorization: `Bearer ${apiKey}` };
+    const range = 'from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z';
+    expect((await fetch(`${gateway.url}/v1/usage/export?${range}`, { headers })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/v1/models/chat-model`, { headers })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/v1/no-such-thing`, { headers })).status).toBe(404);
+    const after = await scrape();
+    const count = (route: string, status: string) =>
+      sample(after, 'tollgate_http_requests_total', { surface: 'v1', route, status }) - sample(before, 'tollgate_http_requests_total', { surface: 'v1', route, status });
+    expect([count('/v1/usage/export', '200'), count('/v1/models/:id', '200'), count('/v1/other', '404')]).toEqual([1, 1, 1]);
+  });
+
   it('counts requests, tokens and timings as traffic flows, per surface and model', async () => {
     const before = await scrape();
     await client.chat.completions.create({ model: 'chat-model', messages });

@@ -84,8 +84,8 @@ describe.runIf(serviceUrl('REDIS_CLUSTER') && postgres)('Redis Cluster failover:
     return Number(/^tollgate_limit_store_failures_total\{operation="admit",handling="fail_open"\} (\S+)$/m.exec(text)?.[1] ?? 0);
   };
   const usageEvents = async (tenantId: string) => {
-    await Promise.all([a.app.deps.usage.meter.flush(), b.app.deps.usage.meter.flush()]);
-    return a.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 1_000, after: null });
+    await Promise.all([a.app.deps.usageMeter.flush(), b.app.deps.usageMeter.flush()]);
+    return a.app.deps.usageStore.events({ tenantId, range: null, filter: {}, limit: 1_000, after: null });
   };
 
   beforeAll(async () => {

@@ -126,8 +126,8 @@ describe.runIf(redisUrl && postgres)('suspending a tenant across two instances',
     expect(content.trim().split(/\s+/)).toHaveLength(20);
 
     // Its usage is kept: both served requests are stored.
-    await b.app.deps.usage.meter.flush();
-    const events = await b.app.deps.usage.store.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
+    await b.app.deps.usageMeter.flush();
+    const events = await b.app.deps.usageStore.events({ tenantId, range: null, filter: {}, limit: 100, after: null });
     expect(events.filter((event) => event.status === 'ok').map((event) => event.requestedModel).sort()).toEqual(['chat-model', 'slow-stream-model']);
 
     const reactivated = await gql<{ reactivateTenant: { tenant: { status: string } } }>(b, 'mutation($id: ID!) { reactivateTenant(id: $id) { tenant { status } } }', { id: tenantId });

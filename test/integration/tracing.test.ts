@@ -68,7 +68,7 @@ describe('OpenTelemetry traces (OTLP endpoint configured)', () => {
       { model: 'chat-model', messages: [{ role: 'user', content: 'trace me' }] },
       { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
     );
-    await gateway.app.deps.usage.meter.flush();
+    await gateway.app.deps.usageMeter.flush();
     await gateway.stop();
 
     const sent = upstream.requests.find((r) => r.path === '/v1/chat/completions');

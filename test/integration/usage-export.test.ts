@@ -54,7 +54,7 @@ describe.each(backends)('GET /v1/usage/export on $name', (backend) => {
     tenantB = await createTenant('Other');
     readerKey = await createKey(tenantA, ['USAGE_READ']);
     inferenceKey = await createKey(tenantA, ['INFERENCE']);
-    const meter = gateway.app.deps.usage.meter;
+    const meter = gateway.app.deps.usageMeter;
     const start = Date.UTC(2026, 0, 1);
     // A year of events for A, across every month and day boundary, plus a tricky one.
     for (let i = 0; i < 12_000; i += 1) {

@@ -5,7 +5,7 @@ import { createClickhouseDatabase, type TestClickhouseDatabase } from '../testki
 import { serviceUrl } from '../testkit/services.ts';
 import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
 
-// The usage API through the real app; events are recorded straight into deps.usage.meter, as the
+// The usage API through the real app; events are recorded straight into deps.usageMeter, as the
 // completion service does at the end of every request.
 
 interface Backend {
@@ -59,7 +59,7 @@ describe.each(backends)('usage GraphQL API on $name', (backend) => {
   const record = (tenantId: string, overrides: Partial<UsageEvent>) => {
     const event = newUsageEvent({ requestId: `req-${recorded.length}`, tenantId, requestedModel: 'qwen', kind: 'chat', node: 'test', ...overrides });
     recorded.push(event);
-    gateway.app.deps.usage.meter.record(event);
+    gateway.app.deps.usageMeter.record(event);
     return event;
   };
 
@@ -99,7 +99,7 @@ describe.each(backends)('usage GraphQL API on $name', (backend) => {
     record(tenantA, { ts: day(6), promptTokens: 20, completionTokens: 20, latencyMs: 300, cacheHit: true, costMicros: 120, currency: 'USD' });
     record(tenantA, { ts: new Date(Date.UTC(2026, 9, 31, 23, 59, 59)), promptTokens: 999, completionTokens: 1 }); // October: outside the range
     record(tenantB, { ts: day(3), promptTokens: 5_000, completionTokens: 5_000, costMicros: 30_000, currency: 'USD' });
-    await gateway.app.deps.usage.meter.flush({ timeoutMs: 10_000 });
+    await gateway.app.deps.usageMeter.flush({ timeoutMs: 10_000 });
   }, 120_000);
   afterAll(async () => {
     await dispose?.();
@@ -227,7 +227,7 @@ describe.each(backends)('usage GraphQL API on $name', (backend) => {
   it("answers 100 tenants' monthly totals with at most two store queries", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 98; i += 1) ids.push(await createTenant(`Bulk ${i}`));
-    const store = gateway.app.deps.usage.store;
+    const store = gateway.app.deps.usageStore;
     const reads = store.counters.reads;
     const result = await graphqlRequest<{ tenants: { edges: { node: { id: string; usage: { totals: { totalTokens: number } } } }[] } }>(
       gateway.url,

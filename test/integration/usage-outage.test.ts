@@ -79,7 +79,7 @@ describe.skipIf(!clickhouseUrl)('usage through a ClickHouse outage', () => {
 
   it('keeps recording while ClickHouse refuses connections, then stores every event exactly once', async () => {
     const { gateway, proxy, database } = await setup();
-    const meter = gateway.app.deps.usage.meter;
+    const meter = gateway.app.deps.usageMeter;
     const traffic = startTraffic(meter, 't-refused');
     await sleep(700);
     proxy.setMode('refuse');
@@ -98,7 +98,7 @@ describe.skipIf(!clickhouseUrl)('usage through a ClickHouse outage', () => {
 
   it('does not double a batch whose insert reached ClickHouse but whose answer was lost', async () => {
     const { gateway, proxy, database } = await setup();
-    const meter = gateway.app.deps.usage.meter;
+    const meter = gateway.app.deps.usageMeter;
     const traffic = startTraffic(meter, 't-blackhole');
     await sleep(500);
     // Requests still reach the server, which stores the rows; the answers never come back.
@@ -127,7 +127,7 @@ describe.skipIf(!postgres)('usage through a Postgres outage', () => {
       config: { usage: { flushIntervalMs: 50, batchSize: 500, insertTimeoutMs: 1_000, closeTimeoutMs: 5_000 } },
     });
     cleanups.push(gateway.stop);
-    const meter = gateway.app.deps.usage.meter;
+    const meter = gateway.app.deps.usageMeter;
     const traffic = startTraffic(meter, 't-pg');
     await sleep(700);
     proxy.setMode('refuse');

@@ -91,7 +91,7 @@ describe.each(backends)('a poisoned usage event on $name', (backend) => {
 
     // An event that gets past the edge anyway (recorded as the completion service records its own).
     const live = newEvent(attacker, 'req-live-poisoned', poison);
-    gateway.app.deps.usage.meter.record(live);
+    gateway.app.deps.usageMeter.record(live);
 
     const requestIds: Record<string, string[]> = { [tenantA]: [], [tenantB]: [] };
     for (let i = 0; i < 100; i += 1) {
@@ -100,16 +100,16 @@ describe.each(backends)('a poisoned usage event on $name', (backend) => {
       const { response } = await client.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: `request ${i}` }] }).withResponse();
       requestIds[tenantId]!.push(response.headers.get('x-request-id')!);
     }
-    await gateway.app.deps.usage.meter.flush({ timeoutMs: 60_000 });
+    await gateway.app.deps.usageMeter.flush({ timeoutMs: 60_000 });
 
-    const store = gateway.app.deps.usage.store;
+    const store = gateway.app.deps.usageStore;
     const stored = async (tenantId: string) =>
       (await store.events({ tenantId, range: null, filter: {}, limit: 1_000, after: null })).map((e) => e.requestId).sort();
     expect(await stored(tenantA)).toEqual([...requestIds[tenantA]!].sort());
     expect(await stored(tenantB)).toEqual([...requestIds[tenantB]!].sort());
     expect(await stored('tnt_before')).toEqual(['req-before-1', 'req-before-2']);
     expect(await stored(attacker)).toEqual([]);
-    expect(gateway.app.deps.usage.meter.stats()).toMatchObject({ deadLettered: 2, spooled: 0, segments: 0, consecutiveFailures: 0 });
+    expect(gateway.app.deps.usageMeter.stats()).toMatchObject({ deadLettered: 2, spooled: 0, segments: 0, consecutiveFailures: 0 });
     expect(readdirSync(join(dataDir, 'spool', 'usage')).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
 
     const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { usage: { deadLettered: number } };

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { ChatInput, CompletionResult } from '../../modules/completion/completion.service.ts';
+import type { ChatInput, CompletionResult } from '../../modules/completion/index.ts';
 import type { ChatMessage, StreamChunk } from '../../providers/provider.ts';
 import { sendJson, sendJsonText } from '../respond.ts';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { relayedAnswer } from './relayed-answer.ts';
+import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { sendCompletionStream } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
@@ -53,6 +54,8 @@ function deltaJson(chunk: StreamChunk): string {
 export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const caller = await shimCaller(deps, req, requestId);
   const body = await readJsonBody(req, chatCompletionRequestSchema, deps.config.server.maxBodyBytes);
+  // From here the completion service writes this request's log line.
+  handedToCompletions(req);
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   if (!body.stream) {

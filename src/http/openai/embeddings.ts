@@ -3,6 +3,7 @@ import type { AppDeps } from '../../deps.ts';
 import { sendJson } from '../respond.ts';
 import { embeddingRequestSchema } from './request-schemas.ts';
 import { readJsonBody } from './read-json-body.ts';
+import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 
 /** OpenAI's SDKs ask for base64 by default: little-endian float32, as OpenAI sends it. */
@@ -15,6 +16,8 @@ export async function embeddings(deps: AppDeps, req: IncomingMessage, res: Serve
   const body = await readJsonBody(req, embeddingRequestSchema, deps.config.server.maxBodyBytes);
   const { model, input, ...extra } = body;
   // The provider hands back numbers whatever the upstream sent; base64 is spelled here, as OpenAI sends it.
+  // From here the completion service writes this request's log line.
+  handedToCompletions(req);
   const result = await deps.services.completions.embeddings(caller, { model, input, extra }, clientGoneSignal(res));
   const base64 = body.encoding_format === 'base64';
   sendJson(

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { DomainError, httpStatusFor, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { LimitRefusal } from '../../modules/limits/limits-gate.ts';
+import { LimitRefusal } from '../../modules/limits/index.ts';
 import { ClientGone } from './shim-context.ts';
 
 // OpenAI's own code where ours differs from it in more than case.

@@ -41,25 +41,62 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 function postOperation(summary: string, schemaName: string, answer: string, streamed?: string) {
   const streams = streamed !== undefined;
   return {
-    post: {
-      summary,
-      security: [{ bearer: [] }],
-      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
-      responses: {
-        '200': {
-          description: streams ? 'The result as JSON, or with "stream": true a text/event-stream' : 'The result',
-          content: {
-            'application/json': { schema: ref(answer) },
-            ...(streams ? { 'text/event-stream': { schema: { type: 'string', description: streamed } } } : {}),
-          },
+    summary,
+    security: [{ bearer: [] }],
+    requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
+    responses: {
+      '200': {
+        description: streams ? 'The result as JSON, or with "stream": true a text/event-stream' : 'The result',
+        content: {
+          'application/json': { schema: ref(answer) },
+          ...(streams ? { 'text/event-stream': { schema: { type: 'string', description: streamed } } } : {}),
         },
-        ...errorResponses,
       },
+      ...errorResponses,
     },
   };
 }
 
-export function buildOpenApiDocument(): Record<string, unknown> {
+/** One operation of the document, as a route of the route table carries it. */
+export type OpenApiOperation = Record<string, unknown>;
+
+const bearer = [{ bearer: [] }];
+
+/** The operations of the /v1 routes; the route table says which route serves each. */
+export const openApiOperations = {
+  chatCompletions: postOperation('Create a chat completion', 'ChatCompletionRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, then "data: [DONE]"'),
+  completions: postOperation('Create a text completion', 'CompletionRequest', 'Completion', '"data: " frames of Completion, then "data: [DONE]"'),
+  responses: postOperation('Create a response (served through Chat Completions)', 'ResponsesRequest', 'Response', '"event:" and "data:" frames of the Responses API events, ending with response.completed'),
+  embeddings: postOperation('Create embeddings', 'EmbeddingRequest', 'EmbeddingList'),
+  listModels: {
+    summary: "The models the caller's tenant may use",
+    security: bearer,
+    responses: { '200': { description: 'A list of models', content: { 'application/json': { schema: ref('ModelList') } } }, ...errorResponses },
+  },
+  retrieveModel: {
+    summary: 'One model the tenant may use',
+    security: bearer,
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'May hold slashes' }],
+    responses: { '200': { description: 'The model', content: { 'application/json': { schema: ref('Model') } } }, ...errorResponses },
+  },
+  usageExport: {
+    summary: "The tenant's usage events or report buckets for a range, streamed",
+    security: bearer,
+    parameters: [
+      { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+      { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' }, description: 'Exclusive end of the range' },
+      { name: 'type', in: 'query', schema: { type: 'string', enum: ['events', 'buckets'], default: 'events' } },
+      { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'json', 'ndjson'], default: 'csv' } },
+      { name: 'groupBy', in: 'query', schema: { type: 'string' }, description: 'For buckets: hour, day, month, model, provider, api_key or user' },
+      { name: 'tenantId', in: 'query', schema: { type: 'string' }, description: 'The platform admin names the tenant' },
+    ],
+    responses: { '200': { description: 'CSV, a JSON array or NDJSON, streamed' }, ...errorResponses },
+  },
+  tenantUsage: { summary: "The caller's tenant: current period usage, limits, remaining, reset time", security: bearer, responses: { '200': { description: 'Usage of the current period' }, ...errorResponses } },
+} satisfies Record<string, OpenApiOperation>;
+
+/** The document, its paths from the routes that carry an operation: { path: { method: operation } }. */
+export function buildOpenApiDocument(paths: Record<string, Record<string, OpenApiOperation>>): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title: 'Tollgate OpenAI-compatible API', version: '1.0.0', description: 'The /v1 shim: OpenAI wire format over the gateway.' },
@@ -75,42 +112,6 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Error: errorSchema,
       },
     },
-    paths: {
-      '/v1/chat/completions': postOperation('Create a chat completion', 'ChatCompletionRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, then "data: [DONE]"'),
-      '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', 'Completion', '"data: " frames of Completion, then "data: [DONE]"'),
-      '/v1/responses': postOperation('Create a response (served through Chat Completions)', 'ResponsesRequest', 'Response', '"event:" and "data:" frames of the Responses API events, ending with response.completed'),
-      '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', 'EmbeddingList'),
-      '/v1/models': {
-        get: {
-          summary: "The models the caller's tenant may use",
-          security: [{ bearer: [] }],
-          responses: { '200': { description: 'A list of models', content: { 'application/json': { schema: ref('ModelList') } } }, ...errorResponses },
-        },
-      },
-      '/v1/models/{id}': {
-        get: {
-          summary: 'One model the tenant may use',
-          security: [{ bearer: [] }],
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'May hold slashes' }],
-          responses: { '200': { description: 'The model', content: { 'application/json': { schema: ref('Model') } } }, ...errorResponses },
-        },
-      },
-      '/v1/usage/export': {
-        get: {
-          summary: "The tenant's usage events or report buckets for a range, streamed",
-          security: [{ bearer: [] }],
-          parameters: [
-            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
-            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' }, description: 'Exclusive end of the range' },
-            { name: 'type', in: 'query', schema: { type: 'string', enum: ['events', 'buckets'], default: 'events' } },
-            { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'json', 'ndjson'], default: 'csv' } },
-            { name: 'groupBy', in: 'query', schema: { type: 'string' }, description: 'For buckets: hour, day, month, model, provider, api_key or user' },
-            { name: 'tenantId', in: 'query', schema: { type: 'string' }, description: 'The platform admin names the tenant' },
-          ],
-          responses: { '200': { description: 'CSV, a JSON array or NDJSON, streamed' }, ...errorResponses },
-        },
-      },
-      '/v1/usage': { get: { summary: "The caller's tenant: current period usage, limits, remaining, reset time", security: [{ bearer: [] }], responses: { '200': { description: 'Usage of the current period' }, ...errorResponses } } },
-    },
+    paths,
   };
 }

@@ -1,4 +1,4 @@
-import type { CompletionResult } from '../../modules/completion/completion.service.ts';
+import type { CompletionResult } from '../../modules/completion/index.ts';
 import { withModel } from '../../shared/json-text.ts';
 import { usageJson } from './usage-json.ts';
 

@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { ChatInput } from '../../modules/completion/completion.service.ts';
+import type { ChatInput } from '../../modules/completion/index.ts';
 import type { ChatMessage, TokenUsage, ToolCall } from '../../providers/provider.ts';
 import { randomId } from '../../shared/ids.ts';
-import type { CompletionCaller } from '../../modules/completion/completion-caller.ts';
+import type { CompletionCaller } from '../../modules/completion/index.ts';
 import { sendJson, sendJsonText } from '../respond.ts';
 import { openAiError } from './error-response.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { chatBodyFor, promptOf, responsesRequestSchema, type ResponsesRequest } from './responses-request.ts';
+import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
 import { SseWriter } from './sse-writer.ts';
 
@@ -112,6 +113,8 @@ export async function responses(deps: AppDeps, req: IncomingMessage, res: Server
     temperature: request.temperature ?? undefined,
     wire,
   };
+  // From here the completion service writes this request's log line.
+  handedToCompletions(req);
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   const id = `resp_${randomId(24)}`;

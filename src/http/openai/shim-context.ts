@@ -1,16 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import { completionCaller, type CompletionCaller } from '../../modules/completion/completion-caller.ts';
-import { unauthenticated } from '../../shared/errors.ts';
-import { credentialsFromHeaders } from '../credentials.ts';
+import { completionCaller, type CompletionCaller } from '../../modules/completion/index.ts';
+import { authenticateV1Caller } from '../authenticate.ts';
 import { callerSentRequestId } from '../request-id.ts';
 import { traceparentOf } from '../traceparent.ts';
-import { handedToCompletions } from '../../observability/telemetry.ts';
 
 /** Authenticates a /v1 request and names the tenant it acts for; the same auth as GraphQL. */
 export async function shimCaller(deps: AppDeps, req: IncomingMessage, requestId: string): Promise<CompletionCaller> {
-  const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
-  if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
+  const principal = await authenticateV1Caller(deps, req);
   // The platform still manages a suspended tenant, but serves it nothing (its own keys are refused when they authenticate).
   if (principal.kind === 'platform' && principal.tenantId !== undefined) await deps.auth.requireActiveTenant(principal.tenantId);
   return completionCaller(principal, requestId, { surface: 'v1', traceparent: traceparentOf(req), requestIdGiven: callerSentRequestId(req, requestId) });
@@ -23,12 +20,8 @@ export class ClientGone extends Error {
   }
 }
 
-/**
- * Aborts when the client goes away before the response is complete, so the upstream is released.
- * Taken just before the request goes to the completion service, whose request log line then covers it.
- */
+/** Aborts when the client goes away before the response is complete, so the upstream is released. */
 export function clientGoneSignal(res: ServerResponse): AbortSignal {
-  handedToCompletions(res.req);
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new ClientGone());

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { CompletionStream } from '../../modules/completion/completion-stream.ts';
+import type { CompletionStream } from '../../modules/completion/index.ts';
 import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
 import { openAiError } from './error-response.ts';
 import { SseWriter } from './sse-writer.ts';

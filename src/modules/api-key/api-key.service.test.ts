@@ -3,8 +3,8 @@ import { openMigrated, sqlDialects } from '../../../test/testkit/sql-databases.t
 import type { Clock } from '../../shared/clock.ts';
 import { sha256Hex } from '../../shared/digest.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import type { Principal } from '../auth/principal.ts';
-import { createLocalRevocationBus } from '../auth/revocation-bus.ts';
+import type { Principal } from '../identity/principal.ts';
+import { createLocalRevocationBus } from './revocation-bus.ts';
 import { TenantService } from '../tenant/tenant.service.ts';
 import { apiKeyIdOf } from './api-key-secret.ts';
 import { findApiKeyById, recordApiKeysLastUsed } from './api-key.repository.ts';

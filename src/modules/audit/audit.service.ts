@@ -1,7 +1,7 @@
 import { badInput } from '../../shared/errors.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { requireAuthenticated, requireTenantAdmin } from '../auth/access.ts';
-import { describeActor, type Principal } from '../auth/principal.ts';
+import { requireAuthenticated, requireTenantAdmin } from '../identity/index.ts';
+import { describeActor, type Principal } from '../identity/index.ts';
 import { insertAuditEntry, pageAuditEntries } from './audit.repository.ts';
 import type { AuditLogRow } from './audit.table.ts';
 

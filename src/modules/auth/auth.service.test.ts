@@ -12,8 +12,8 @@ import { findApiKeyById } from '../api-key/api-key.repository.ts';
 import { ApiKeyService } from '../api-key/api-key.service.ts';
 import { TenantService } from '../tenant/tenant.service.ts';
 import { AuthService } from './auth.service.ts';
-import type { Credentials, Principal } from './principal.ts';
-import { createLocalRevocationBus, type RevocationBus } from './revocation-bus.ts';
+import type { Credentials, Principal } from '../identity/principal.ts';
+import { createLocalRevocationBus, type RevocationBus } from '../api-key/revocation-bus.ts';
 
 const adminKey = 'platform-admin-key-0123456789';
 const jwtSecret = 'a-dashboard-jwt-secret-of-at-least-32-chars';

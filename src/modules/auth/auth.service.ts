@@ -5,13 +5,13 @@ import { badInput, forbidden, notFound, tenantSuspended, unauthenticated } from 
 import type { Logger } from '../../shared/logger.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { apiKeyIdOf, looksLikeApiKey } from '../api-key/api-key-secret.ts';
-import { findApiKeyById } from '../api-key/api-key.repository.ts';
-import { LastUsedTracker } from '../api-key/last-used-tracker.ts';
-import { findTenantById } from '../tenant/tenant.repository.ts';
+import { apiKeyIdOf, looksLikeApiKey } from '../api-key/index.ts';
+import { findApiKeyById } from '../api-key/index.ts';
+import { LastUsedTracker } from '../api-key/index.ts';
+import { findTenantById } from '../tenant/index.ts';
 import { JwtVerifier, looksLikeJwt } from './jwt-verifier.ts';
-import type { Credentials, Principal } from './principal.ts';
-import type { RevocationBus } from './revocation-bus.ts';
+import type { Credentials, Principal } from '../identity/index.ts';
+import type { RevocationBus } from '../api-key/index.ts';
 
 export interface AuthServiceOptions {
   adminKey: string | undefined;

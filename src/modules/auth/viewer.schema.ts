@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import type { Principal } from './principal.ts';
+import type { Principal } from '../identity/index.ts';
 
 const ViewerKind = builder.enumType('ViewerKind', {
   values: {

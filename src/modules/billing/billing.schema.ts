@@ -1,6 +1,6 @@
 import { builder } from '../../builder.ts';
 import { badInput } from '../../shared/errors.ts';
-import { requireAuthenticated } from '../auth/access.ts';
+import { requireAuthenticated } from '../identity/index.ts';
 import { ChatMessageInput } from '../completion/completion.schema.ts';
 import { PlanPriceRef, PlanRef } from '../plan/plan.schema.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';

@@ -4,7 +4,7 @@ import { serviceUrl } from '../../../test/testkit/services.ts';
 import { openMigrated, sqlDialects, type SqlDialectUnderTest } from '../../../test/testkit/sql-databases.ts';
 import { configSchema, type ModelConfig } from '../../config.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { Principal } from '../identity/principal.ts';
 import { PlanService } from '../plan/plan.service.ts';
 import { PriceBook } from '../pricing/price-book.ts';
 import { ClickhouseUsageStore } from '../usage/clickhouse-usage-store.ts';

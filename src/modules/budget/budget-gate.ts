@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/logger.ts';
-import type { CompletionCaller } from '../completion/completion-caller.ts';
-import type { Admission, AdmissionRequest, RequestGate } from '../completion/request-gate.ts';
-import type { PriceBook } from '../pricing/price-book.ts';
+import type { CompletionCaller } from '../completion/index.ts';
+import type { Admission, AdmissionRequest, RequestGate } from '../completion/index.ts';
+import type { PriceBook } from '../pricing/index.ts';
 import type { BudgetService } from './budget.service.ts';
 
 /**

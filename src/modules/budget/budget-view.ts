@@ -1,4 +1,4 @@
-import type { BillingPeriod } from '../quota/billing-period.ts';
+import type { BillingPeriod } from '../../shared/billing-period.ts';
 
 /** A budget with what was spent against it this period; on an alert, the threshold reached. */
 export interface BudgetView {

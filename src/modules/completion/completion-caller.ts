@@ -1,6 +1,6 @@
 import { forbidden } from '../../shared/errors.ts';
-import { requireActingTenant } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
+import { requireActingTenant } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
 import type { Surface } from '../../observability/metrics.ts';
 
 /** Who a completion is for, as usage events and limits need it. */

@@ -10,8 +10,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { CompletionTiming } from '../../observability/metrics.ts';
 import type { CompletionObserver } from '../../observability/telemetry.ts';
 import type { TraceSpan, Tracing } from '../../observability/tracing.ts';
-import type { PriceBook } from '../pricing/price-book.ts';
-import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/usage-event.ts';
+import type { PriceBook } from '../pricing/index.ts';
+import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/index.ts';
 import type { CompletionCaller } from './completion-caller.ts';
 import { CompletionStream, type StreamEnd } from './completion-stream.ts';
 import type { Admission, RequestGate } from './request-gate.ts';
@@ -382,7 +382,7 @@ export class CompletionService {
 
   /**
    * #settle once the caller has written its reply: a one-shot answer is returned before its event is
-   * built and recorded, its settlement queued and its log line written, which took tens of µs. It still
+   * built and recorded, its settlement queued and its log line written. It still
    * runs within this turn of the event loop (before the client's next request is read), and the
    * latency recorded is the request's own.
    */

@@ -1,6 +1,6 @@
 import type { SecretBox } from '../../shared/secret-box.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { insertAuditEntry } from '../audit/audit.repository.ts';
+import { insertAuditEntry } from '../audit/index.ts';
 import { countCredentialsByKeyId, listCredentialsSealedWithOtherKeys, resealProviderCredential } from './inference-config.repository.ts';
 import { credentialContext } from './inference-config.service.ts';
 

@@ -7,7 +7,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { keyringFromSecrets, SecretBox } from '../../shared/secret-box.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
 import { listAuditEntries } from '../audit/audit.repository.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { Principal } from '../identity/principal.ts';
 import { TenantService } from '../tenant/tenant.service.ts';
 import { rotateCredentials } from './credential-rotation.ts';
 import { findProviderCredential } from './inference-config.repository.ts';
@@ -52,8 +52,10 @@ describe.each(sqlDialects())('InferenceConfigService on $name', (dialect) => {
       },
     }),
   );
-  const makeService = (box: SecretBox, cacheTtlMs = 5_000) =>
-    new InferenceConfigService({ db, secretBox: box, inference: inferenceFile(upstream), logger, cacheTtlMs, testTimeoutMs: 2_000 });
+  const makeService = (box: SecretBox, cacheTtlMs = 5_000) => {
+    const inference = inferenceFile(upstream);
+    return new InferenceConfigService({ db, secretBox: box, inference: () => inference, logger, cacheTtlMs, testTimeoutMs: 2_000 });
+  };
 
   beforeAll(async () => {
     upstream = await startFakeUpstream({ models: ['Qwen/Qwen2.5-7B', 'llama3:8b'] });
@@ -191,10 +193,11 @@ describe.each(sqlDialects())('InferenceConfigService on $name', (dialect) => {
     });
 
     it('reports an unreachable provider without revealing where it is', async () => {
+      const unreachableInference = inferenceFileSchema.parse({ providers: [{ name: 'gpu-a', type: 'openai', baseUrl: 'http://127.0.0.1:1/v1' }] });
       const unreachable = new InferenceConfigService({
         db,
         secretBox: new SecretBox(keyringFromSecrets(oldSecret)),
-        inference: inferenceFileSchema.parse({ providers: [{ name: 'gpu-a', type: 'openai', baseUrl: 'http://127.0.0.1:1/v1' }] }),
+        inference: () => unreachableInference,
         logger,
       });
       const result = await unreachable.testCredential(as(platform), tenantA, 'gpu-a');

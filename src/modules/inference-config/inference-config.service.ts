@@ -10,11 +10,11 @@ import type { Logger } from '../../shared/logger.ts';
 import { SecretBoxError, type SecretBox } from '../../shared/secret-box.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
-import { findTenantById } from '../tenant/tenant.repository.ts';
-import type { Actor } from '../tenant/tenant.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { requireTenantAdmin, requireTenantRead } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
+import { findTenantById } from '../tenant/index.ts';
+import type { Actor } from '../tenant/index.ts';
 import {
   countCredentialsByKeyId,
   deleteProviderCredential,
@@ -93,8 +93,11 @@ export interface CredentialKeyReport {
 export interface InferenceConfigServiceOptions {
   db: SqlDatabase;
   secretBox: SecretBox;
-  inference: InferenceConfigFile;
+  /** The inference config in force; read on each use, so a reload is seen at once. */
+  inference: () => InferenceConfigFile;
   logger: Logger;
+  /** Changes made here are announced over it, so every instance drops what it remembers of the tenant at once. */
+  broadcast?: Broadcast;
   /** How long routingPrefs answers from memory; a change made on this instance invalidates at once. */
   cacheTtlMs?: number;
   /** While the database is unreachable, a tenant's settings read at most this long ago are still used (default 0: none). */
@@ -121,28 +124,26 @@ export const credentialContext = (tenantId: string, provider: string) => `provid
 export class InferenceConfigService {
   readonly #db: SqlDatabase;
   readonly #box: SecretBox;
-  readonly #providers: ReadonlyMap<string, ProviderConfig>;
-  readonly #models: ReadonlySet<string>;
-  readonly #connectTimeoutMs: number;
+  readonly #inference: () => InferenceConfigFile;
   readonly #logger: Logger;
   readonly #testTimeoutMs: number;
   readonly #createProvider: (config: ProviderConfig, settings: ProviderSettings) => LlmProvider;
   readonly #prefs: LRUCache<string, Promise<TenantRoutingPrefs>>;
   /** The last settings read of each tenant, for an outage of the database; a change forgets them. */
   readonly #lastRead: LRUCache<string, TenantRoutingPrefs> | undefined;
-  #broadcast: Broadcast | undefined;
+  readonly #broadcast: Broadcast | undefined;
 
   constructor(options: InferenceConfigServiceOptions) {
     this.#db = options.db;
     this.#box = options.secretBox;
-    this.#providers = new Map(options.inference.providers.map((p) => [p.name, p]));
-    this.#models = new Set(options.inference.models.map((m) => m.name));
-    this.#connectTimeoutMs = options.inference.routing.timeoutsMs.connect;
+    this.#inference = options.inference;
+    this.#broadcast = options.broadcast;
     this.#logger = options.logger;
     this.#testTimeoutMs = options.testTimeoutMs ?? 10_000;
     this.#createProvider = options.createProvider ?? createProvider;
     this.#prefs = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 5_000 });
     this.#lastRead = options.outageGraceMs ? new LRUCache({ max: 10_000, ttl: options.outageGraceMs }) : undefined;
+    options.broadcast?.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 
   async getConfig(principal: Principal, tenantId: string): Promise<InferenceConfigView> {
@@ -188,8 +189,9 @@ export class InferenceConfigService {
   async credentialStatuses(principal: Principal, tenantId: string): Promise<ProviderCredentialStatus[]> {
     requireTenantRead(principal, tenantId);
     const rows = new Map((await listProviderCredentials(this.#db, tenantId)).map((row) => [row.provider, row]));
-    const statuses = [...this.#providers.keys()].map((provider) => toStatus(provider, rows.get(provider)));
-    for (const [provider, row] of rows) if (!this.#providers.has(provider)) statuses.push(toStatus(provider, row));
+    const configured = this.#inference().providers.map((p) => p.name);
+    const statuses = configured.map((provider) => toStatus(provider, rows.get(provider)));
+    for (const [provider, row] of rows) if (!configured.includes(provider)) statuses.push(toStatus(provider, row));
     return statuses;
   }
 
@@ -250,7 +252,7 @@ export class InferenceConfigService {
         return { provider, ok: false, message: 'the stored credential cannot be decrypted with the configured keys; set it again', latencyMs: 0 };
       }
     }
-    const adapter = this.#createProvider(config, { connectTimeoutMs: this.#connectTimeoutMs });
+    const adapter = this.#createProvider(config, { connectTimeoutMs: this.#inference().routing.timeoutsMs.connect });
     const started = performance.now();
     try {
       const models = await adapter.listModels({ apiKey, signal: AbortSignal.timeout(this.#testTimeoutMs), requestId: actor.requestId });
@@ -270,7 +272,7 @@ export class InferenceConfigService {
   /**
    * A tenant's routing settings and decrypted credentials, for the router on every request. Answers
    * from memory for a few seconds; changes are seen at once here, and on other instances once the
-   * broadcast tells them (see shareChangesOver), or else within the cache TTL.
+   * broadcast tells them, or else within the cache TTL.
    */
   routingPrefs(tenantId: string): Promise<TenantRoutingPrefs> {
     const cached = this.#prefs.get(tenantId);
@@ -292,15 +294,6 @@ export class InferenceConfigService {
       if (this.#prefs.get(tenantId) === loading) this.#prefs.delete(tenantId);
     });
     return loading;
-  }
-
-  /**
-   * Makes changes made here reach every instance at once: each drops what it remembers of the tenant
-   * when told over the broadcast (Redis pub/sub with several instances), instead of after its TTL.
-   */
-  shareChangesOver(broadcast: Broadcast): void {
-    this.#broadcast = broadcast;
-    broadcast.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 
   /** Resolves once other instances have been told (Redis has the message), so the caller's next request anywhere sees the change. */
@@ -377,17 +370,19 @@ export class InferenceConfigService {
   }
 
   #requireProvider(name: string, field: string): ProviderConfig {
-    const config = this.#providers.get(name);
+    const { providers } = this.#inference();
+    const config = providers.find((p) => p.name === name);
     if (!config) {
-      const known = [...this.#providers.keys()].join(', ') || 'none';
+      const known = providers.map((p) => p.name).join(', ') || 'none';
       throw badInput(`unknown provider "${name}" (configured: ${known})`, { field });
     }
     return config;
   }
 
   #requireModel(name: string, field: string): void {
-    if (!this.#models.has(name)) {
-      throw badInput(`unknown model "${name}" (configured: ${[...this.#models].join(', ') || 'none'})`, { field });
+    const models = this.#inference().models.map((m) => m.name);
+    if (!models.includes(name)) {
+      throw badInput(`unknown model "${name}" (configured: ${models.join(', ') || 'none'})`, { field });
     }
   }
 

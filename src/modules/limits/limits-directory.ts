@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { notFound } from '../../shared/errors.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import type { PlanRow } from '../plan/plan.table.ts';
+import type { PlanRow } from '../plan/index.ts';
 import type { LimitSpec } from './limiter-store.ts';
 import { loadLimitsRecord, type LimitsRecord } from './limits.repository.ts';
 

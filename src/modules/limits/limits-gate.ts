@@ -3,20 +3,20 @@ import type { TokenUsage } from '../../providers/provider.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { CompletionCaller } from '../completion/completion-caller.ts';
-import type { Admission, AdmissionRequest, RequestGate } from '../completion/request-gate.ts';
-import type { BillingPeriod } from '../quota/billing-period.ts';
-import type { QuotaService } from '../quota/quota.service.ts';
+import type { CompletionCaller } from '../completion/index.ts';
+import type { Admission, AdmissionRequest, RequestGate } from '../completion/index.ts';
+import type { BillingPeriod } from '../../shared/billing-period.ts';
 import { EarlyStarts, earlyStartKey } from './early-start.ts';
 import type { AdmitInput, AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';
 import type { EffectiveLimits, LimitsDirectory } from './limits-directory.ts';
 import type { LimitsMetrics } from './limits-metrics.ts';
+import type { MonthlyQuota } from './monthly-quota.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
 
 export interface LimitsGateOptions {
   directory: Pick<LimitsDirectory, 'get' | 'invalidate'>;
   store: LimiterStore;
-  quota: QuotaService;
+  quota: MonthlyQuota;
   logger: Logger;
   metrics: LimitsMetrics;
   /** Settlements that could not reach the store are retried this often, up to maxPendingSettlements. */

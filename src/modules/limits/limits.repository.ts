@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../database.ts';
-import type { PlanRow } from '../plan/plan.table.ts';
+import type { PlanRow } from '../plan/index.ts';
 import type { LimitOverrideRow } from './limit-override.table.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;

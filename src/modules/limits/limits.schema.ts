@@ -3,7 +3,7 @@ import { ApiKeyRef } from '../api-key/api-key.schema.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';
 import type { LimitOverrideRow } from './limit-override.table.ts';
 import type { EffectiveLimits } from './limits-directory.ts';
-import { requireUsageRead } from '../usage/usage.service.ts';
+import { requireUsageRead } from '../usage/index.ts';
 import { tightestWindow, type RateWindow } from './rate-window.ts';
 
 const RateWindowRef = builder.objectRef<RateWindow>('RateWindow');

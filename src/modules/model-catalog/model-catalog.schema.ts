@@ -1,8 +1,9 @@
 import { builder } from '../../builder.ts';
 import type { DeploymentHealth } from '../../router/deployment-state.ts';
 import type { ModelInfo } from '../../router/router.ts';
-import { requirePlatformAdmin } from '../auth/access.ts';
-import { completionCaller } from '../completion/completion-caller.ts';
+import { requirePlatformAdmin } from '../identity/index.ts';
+import { completionCaller } from '../completion/index.ts';
+import { ModelPriceVersionRef } from '../pricing/model-price.schema.ts';
 
 const ModelPriceRef = builder.objectRef<NonNullable<ModelInfo['price']>>('ModelPrice');
 ModelPriceRef.implement({
@@ -75,6 +76,17 @@ builder.queryField('providers', (t) =>
     resolve: (_root, _args, ctx) => {
       requirePlatformAdmin(ctx.principal);
       return ctx.deps.router.health();
+    },
+  }),
+);
+
+builder.objectField(ModelRef, 'priceVersions', (t) =>
+  t.field({
+    type: [ModelPriceVersionRef],
+    description: 'Platform admin only: every version set with setModelPrice, oldest first, including ones still to take effect. Before the first, the configured price applies.',
+    resolve: (model, _args, ctx) => {
+      requirePlatformAdmin(ctx.principal);
+      return ctx.deps.services.modelPrices.versions(model.servedBy);
     },
   }),
 );

@@ -1,4 +1,4 @@
-import { decimalToMicros, tokensCostMicros } from '../pricing/money.ts';
+import { decimalToMicros, tokensCostMicros } from '../pricing/index.ts';
 import type { PlanPriceRow, PriceTier } from './plan.table.ts';
 
 /** The version in force at `at`: the last to take effect at or before it (versions sorted oldest first). */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigrated, sqlDialects } from '../../../test/testkit/sql-databases.ts';
 import type { SqlDatabaseHandle } from '../../storage/sql-database.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { Principal } from '../identity/principal.ts';
 import { effectiveLimits } from '../limits/limits-directory.ts';
 import { loadLimitsRecord } from '../limits/limits.repository.ts';
 import { TenantService } from '../tenant/tenant.service.ts';

@@ -1,9 +1,9 @@
 import { badInput, notFound } from '../../shared/errors.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { requirePlatformAdmin } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
-import { decimalToMicros } from '../pricing/money.ts';
+import { recordAudit } from '../audit/index.ts';
+import { requirePlatformAdmin } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
+import { decimalToMicros } from '../pricing/index.ts';
 import { priceInForce } from './plan-price.ts';
 import { findPlanPrices, findPlansByIds, insertPlan, listPlans, updatePlan, upsertPlanPrice } from './plan.repository.ts';
 import type { PlanPriceRow, PlanRow, PlanUpdate, PriceTier } from './plan.table.ts';

@@ -1,9 +1,7 @@
 import { builder } from '../../builder.ts';
-import { requirePlatformAdmin } from '../auth/access.ts';
-import { ModelRef } from '../model-catalog/model-catalog.schema.ts';
 import type { ModelPriceRow } from './model-price.table.ts';
 
-const ModelPriceVersionRef = builder.objectRef<ModelPriceRow>('ModelPriceVersion');
+export const ModelPriceVersionRef = builder.objectRef<ModelPriceRow>('ModelPriceVersion');
 ModelPriceVersionRef.implement({
   description: "A version of a model's price, in force from effectiveFrom until the next version's: requests are priced at the version in force when served.",
   fields: (t) => ({
@@ -14,17 +12,6 @@ ModelPriceVersionRef.implement({
     currency: t.exposeString('currency'),
   }),
 });
-
-builder.objectField(ModelRef, 'priceVersions', (t) =>
-  t.field({
-    type: [ModelPriceVersionRef],
-    description: 'Platform admin only: every version set with setModelPrice, oldest first, including ones still to take effect. Before the first, the configured price applies.',
-    resolve: (model, _args, ctx) => {
-      requirePlatformAdmin(ctx.principal);
-      return ctx.deps.services.modelPrices.versions(model.servedBy);
-    },
-  }),
-);
 
 const SetModelPriceInput = builder.inputType('SetModelPriceInput', {
   fields: (t) => ({

@@ -1,4 +1,4 @@
-import type { BillingPeriod } from './billing-period.ts';
+import type { BillingPeriod } from '../../shared/billing-period.ts';
 
 export type QuotaState = 'OK' | 'WARNING' | 'EXCEEDED';
 

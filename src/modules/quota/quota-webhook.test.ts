@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMigrated, sqlDialects } from '../../../test/testkit/sql-databases.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { parseBillingMonth } from './billing-period.ts';
+import { parseBillingMonth } from '../../shared/billing-period.ts';
 import { QuotaAlertOutbox } from './quota-alert-outbox.ts';
 import { quotaView } from './quota-view.ts';
 import { QuotaWebhook, signWebhook } from './quota-webhook.ts';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../../shared/logger.ts';
-import type { LimitsMetrics } from '../limits/limits-metrics.ts';
+import type { LimitsMetrics } from '../limits/index.ts';
 import type { QuotaAlertDeliveryRow } from './quota-alert-delivery.table.ts';
 import type { QuotaAlertOutbox } from './quota-alert-outbox.ts';
 import type { QuotaView } from './quota-view.ts';
@@ -36,17 +36,9 @@ export function signWebhook(secret: string, body: string, unixSeconds: number): 
 export const alertEventId = (view: QuotaView, threshold: number) => `quota_${view.tenantId}_${view.period.id}_${threshold}`;
 
 /**
- * Tells the platform that a tenant reached 80% or 100% of its quota. The limiter store raises each
- * threshold once per period across instances (again only for a settlement retried after a lost reply,
- * and an alert already queued or delivered is not sent again).
- *
- * Each alert is queued in the SQL database before its first attempt and waits there until the platform
- * takes it, so it outlives a restart, a crash, or an outage of the platform's endpoint of up to about
- * an hour (20 attempts from 1 s, doubling up to 5 minutes apart). It is retried while the platform
- * answers 5xx, 408 or 429 or cannot be reached; any other answer ends it (a 4xx is logged as a
- * refusal). Delivery is at least once (an instance that dies after the platform's answer and before
- * recording it leaves the attempt to be made again): the platform recognises a repeat by its event id,
- * the same on every attempt.
+ * Tells the platform that a tenant reached 80% or 100% of its quota (docs/limits.md has the contract).
+ * Each alert is queued in the SQL database before its first attempt, so it outlives a restart or an
+ * outage of the platform's endpoint; delivery is at least once, with the same event id each attempt.
  */
 export class QuotaWebhook {
   readonly #options: Required<Omit<QuotaWebhookOptions, 'metrics'>> & Pick<QuotaWebhookOptions, 'metrics'>;

@@ -1,13 +1,14 @@
 import type { Repeater } from 'graphql-yoga';
 import type { Logger } from '../../shared/logger.ts';
-import { requireAuthenticated } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
-import type { EffectiveLimits, LimitsDirectory } from '../limits/limits-directory.ts';
-import type { LimiterStore, QuotaSpec, QuotaUse } from '../limits/limiter-store.ts';
-import type { LimitsMetrics } from '../limits/limits-metrics.ts';
-import type { UsageStore } from '../usage/usage-store.ts';
-import { requireUsageRead } from '../usage/usage.service.ts';
-import { billingPeriodAt, type BillingPeriod } from './billing-period.ts';
+import { requireAuthenticated } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
+import type { EffectiveLimits, LimitsDirectory } from '../limits/index.ts';
+import type { LimiterStore, QuotaSpec, QuotaUse } from '../limits/index.ts';
+import type { LimitsMetrics } from '../limits/index.ts';
+import type { MonthlyQuota } from '../limits/index.ts';
+import type { UsageStore } from '../usage/index.ts';
+import { requireUsageRead } from '../usage/index.ts';
+import { billingPeriodAt, type BillingPeriod } from '../../shared/billing-period.ts';
 import type { QuotaEvents } from './quota-events.ts';
 import { quotaView, type QuotaView } from './quota-view.ts';
 import type { QuotaWebhook } from './quota-webhook.ts';
@@ -35,7 +36,7 @@ const KEEP_AFTER_PERIOD_MS = 2 * 86_400_000;
  * first time a period is used (so a restart or a new Redis does not reset them), updated as each
  * request settles, and alerts at 80% and 100% to quotaUpdated subscribers and the platform's webhook.
  */
-export class QuotaService {
+export class QuotaService implements MonthlyQuota {
   readonly #options: QuotaServiceOptions;
   readonly #seeding = new Map<string, Promise<void>>();
   readonly #now: () => number;

@@ -2,10 +2,10 @@ import { badInput, notFound } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { KeysetPage } from '../../shared/keyset-page.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
-import { findPlansByIds } from '../plan/plan.repository.ts';
+import { recordAudit } from '../audit/index.ts';
+import { requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
+import { findPlansByIds } from '../plan/index.ts';
 import { findTenantById, insertTenant, listTenants, updateTenant } from './tenant.repository.ts';
 import type { TenantRow } from './tenant.table.ts';
 

@@ -95,8 +95,8 @@ interface FlushWaiter {
 
 /**
  * Takes every usage event off the request path: record() only queues. A group commit every
- * flushIntervalMs writes pending events to the spool, then a single sender inserts spooled batches into
- * the store, oldest first, retrying with backoff while the store is down. A batch whose insert outcome
+ * flushIntervalMs writes pending events to the spool, then the sender (see #pump) inserts spooled batches
+ * into the store, oldest first, retrying with backoff while the store is down. A batch whose insert outcome
  * is unknown is resent with maybeStored, and the store skips the ids it already holds.
  */
 export class UsageMeter {

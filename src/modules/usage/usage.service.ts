@@ -1,6 +1,6 @@
 import { badInput, forbidden } from '../../shared/errors.ts';
-import { requirePlatformAdmin, requireTenantRead } from '../auth/access.ts';
-import type { Principal } from '../auth/principal.ts';
+import { requirePlatformAdmin, requireTenantRead } from '../identity/index.ts';
+import type { Principal } from '../identity/index.ts';
 import type { UsageEvent } from './usage-event.ts';
 import { countTimeBuckets } from './usage-report.ts';
 import type { UsageReportLoader } from './usage.loaders.ts';

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppDeps } from '../../deps.ts';
-import { requireActingTenant } from '../../modules/auth/access.ts';
-import type { LimitState } from '../../modules/limits/limiter-store.ts';
-import { tightestWindow } from '../../modules/limits/rate-window.ts';
-import { requireUsageRead } from '../../modules/usage/usage.service.ts';
-import { unauthenticated } from '../../shared/errors.ts';
-import { credentialsFromHeaders } from '../credentials.ts';
-import { sendJson } from '../respond.ts';
+import type { AppDeps } from '../deps.ts';
+import { requireActingTenant } from '../modules/identity/index.ts';
+import type { LimitState } from '../modules/limits/index.ts';
+import { tightestWindow } from '../modules/limits/index.ts';
+import { requireUsageRead } from '../modules/usage/index.ts';
+import { authenticateV1Caller } from './authenticate.ts';
+import { sendJson } from './respond.ts';
 
 function window(states: readonly LimitState[] | undefined, indexes: readonly number[]) {
   const tightest = states ? tightestWindow(states, indexes) : null;
@@ -17,10 +16,9 @@ function window(states: readonly LimitState[] | undefined, indexes: readonly num
  * GET /v1/usage: the caller's tenant this billing period (a calendar month, UTC): requests and tokens
  * used, the limits in force, what remains, when it resets, and the plan. Reading it counts against nothing.
  */
-export async function usage(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function tenantUsage(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   req.resume();
-  const principal = await deps.auth.authenticate(credentialsFromHeaders(req.headers));
-  if (principal.kind === 'anonymous') throw unauthenticated('missing credentials: send "Authorization: Bearer <API key>"');
+  const principal = await authenticateV1Caller(deps, req);
   const tenantId = requireActingTenant(principal);
   requireUsageRead(principal, tenantId);
   const { limits: limitsService, quota: quotaService } = deps.services;

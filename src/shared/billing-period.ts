@@ -1,4 +1,4 @@
-import { badInput } from '../../shared/errors.ts';
+import { badInput } from './errors.ts';
 
 /** A calendar month in UTC, half-open [start, end): the period quotas and invoices count over. */
 export interface BillingPeriod {

@@ -1,0 +1,2 @@
+// The auth module's door: what other modules and the app may use. Everything else in the folder is private.
+export { AuthService } from './auth.service.ts';

@@ -1,0 +1,2 @@
+// The billing module's door: what other modules and the app may use. Everything else in the folder is private.
+export { BillingService } from './billing.service.ts';
