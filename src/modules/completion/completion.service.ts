@@ -1,6 +1,8 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage, ToolCall, WireRequest } from '../../providers/provider.ts';
 import { promptTokensBySize, tokensBySize, type PromptText } from '../../providers/token-estimator.ts';
-import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
+import { capabilitiesNeeded } from '../../router/capabilities-needed.ts';
+import type { ModelChoice, ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
+import type { RequestFacts } from '../../router/route-rules.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
@@ -92,6 +94,8 @@ interface Meter {
   started: number;
   ts: Date;
   admission: Admission | undefined;
+  /** The configured model chosen for the request, and the route decision behind it. */
+  choice: ModelChoice | undefined;
   routed: Pick<Routed<unknown>, 'model' | 'deployment' | 'ttftMs'> | undefined;
   cacheHit: boolean;
   /** When the router was handed the request, and how long it took (streams: until the stream ends). */
@@ -189,7 +193,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant);
+      meter.choice = this.#choose(kind, model, tenant, prompt, params);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -215,7 +219,7 @@ export class CompletionService {
           reasoning: cached.reasoning,
           // A replayed answer is a new completion: it gets an id of its own.
           wire: cached.wire && { ...cached.wire, id },
-          headers: meter.admission.headers,
+          headers: replyHeaders(meter),
         };
       }
       if (!early) meter.upstreamStartedAt = performance.now();
@@ -246,7 +250,7 @@ export class CompletionService {
         toolCalls: routed.result.toolCalls,
         reasoning: routed.result.reasoning,
         wire: routed.result.wire,
-        headers: meter.admission.headers,
+        headers: replyHeaders(meter),
       };
     } catch (error) {
       failure = error;
@@ -268,7 +272,7 @@ export class CompletionService {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant);
+      meter.choice = this.#choose(kind, model, tenant, prompt, params);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -280,7 +284,7 @@ export class CompletionService {
       return new CompletionStream({
         id: completionId(kind),
         model,
-        headers: meter.admission.headers,
+        headers: replyHeaders(meter),
         routed,
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
           this.#options.observer?.streamClosed(surface);
@@ -294,6 +298,18 @@ export class CompletionService {
       void this.#settle(meter, undefined, error, signal);
       throw error;
     }
+  }
+
+  /** The model for the request: its route's rules see what it needs, its size and the tenant's plan. */
+  #choose(kind: UsageKind, model: string, tenant: TenantRoutingPrefs | undefined, prompt: PromptText, params: GenerationParams & WireInput): ModelChoice {
+    // Chat prompts are messages; a text completion's prompt needs no capability.
+    const facts = (): RequestFacts => ({
+      needs: kind === 'chat' ? capabilitiesNeeded(prompt as readonly ChatMessage[], params.wire ?? params.extra) : [],
+      promptTokens: promptTokensBySize(prompt),
+      maxTokens: params.maxTokens ?? this.#defaultMaxTokens,
+      planId: tenant?.planId,
+    });
+    return this.#options.router.select(model, 'chat', tenant, facts);
   }
 
   /** Tokens a request reserves besides its messages: the reply budget of each choice, and tool schemas by size. */
@@ -317,6 +333,7 @@ export class CompletionService {
       started: performance.now(),
       ts: new Date(),
       admission: undefined,
+      choice: undefined,
       routed: undefined,
       cacheHit: false,
       upstreamStartedAt: 0,
@@ -327,7 +344,7 @@ export class CompletionService {
   }
 
   #routeOptions(meter: Meter, tenant: TenantRoutingPrefs | undefined, signal: AbortSignal | undefined): RouteOptions {
-    return { signal, tenant, requestId: meter.caller.requestId, trace: meter.span, traceparent: meter.caller.traceparent };
+    return { signal, tenant, requestId: meter.caller.requestId, trace: meter.span, traceparent: meter.caller.traceparent, choice: meter.choice };
   }
 
   /**
@@ -412,6 +429,8 @@ export class CompletionService {
         costMicros: cost?.micros ?? 0,
         currency: cost?.currency ?? 'USD',
         node: this.#options.node,
+        route: meter.choice?.route?.route ?? null,
+        routeRule: meter.choice?.route?.rule ?? null,
       });
       // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
       if (meter.admission?.repeated !== true) this.#options.meter.record(event);
@@ -432,6 +451,13 @@ export class CompletionService {
     if (meter.span) endRequestSpan(meter.span, event, failure);
     return released;
   }
+}
+
+/** Rate-limit state, plus the route decision when a route chose the model. */
+function replyHeaders(meter: Meter): Readonly<Record<string, string>> {
+  const headers = meter.admission?.headers ?? {};
+  const route = meter.choice?.route;
+  return route ? { ...headers, 'x-tollgate-route': `${route.route}; rule=${route.rule}; model=${route.model}` } : headers;
 }
 
 function endRequestSpan(span: TraceSpan, event: UsageEvent, failure: unknown): void {

@@ -39,6 +39,8 @@ export interface TenantRoutingPrefs {
   cacheEnabled: boolean;
   /** Provider name -> the tenant's own API key for it, decrypted. */
   credentials?: Record<string, string>;
+  /** The tenant's plan, which route rules may look at. */
+  planId?: string;
 }
 
 export interface ModelOverride {
@@ -136,7 +138,8 @@ export class InferenceConfigService {
     this.#db = options.db;
     this.#box = options.secretBox;
     this.#providers = new Map(options.inference.providers.map((p) => [p.name, p]));
-    this.#models = new Set(options.inference.models.map((m) => m.name));
+    // An override may send a name to a route as well as to a model.
+    this.#models = new Set([...options.inference.models.map((m) => m.name), ...options.inference.routes.map((r) => r.name)]);
     this.#connectTimeoutMs = options.inference.routing.timeoutsMs.connect;
     this.#logger = options.logger;
     this.#testTimeoutMs = options.testTimeoutMs ?? 10_000;
@@ -351,11 +354,12 @@ export class InferenceConfigService {
   }
 
   async #loadPrefs(tenantId: string): Promise<TenantRoutingPrefs> {
-    const [row, credentialRows] = await Promise.all([findInferenceConfig(this.#db, tenantId), listProviderCredentials(this.#db, tenantId)]);
+    const [row, credentialRows, tenant] = await Promise.all([findInferenceConfig(this.#db, tenantId), listProviderCredentials(this.#db, tenantId), findTenantById(this.#db, tenantId)]);
     const prefs: TenantRoutingPrefs = {
       autoFailover: row?.auto_failover ?? defaults.autoFailover,
       cacheEnabled: row?.cache_enabled ?? defaults.cacheEnabled,
     };
+    if (tenant) prefs.planId = tenant.plan_id;
     if (row?.preferred_provider) prefs.preferredProvider = row.preferred_provider;
     if (row && Object.keys(row.model_overrides).length > 0) prefs.modelOverrides = Object.freeze({ ...row.model_overrides });
     if (row?.allowed_models) prefs.allowedModels = Object.freeze([...row.allowed_models]) as string[];

@@ -83,10 +83,14 @@ interface ChEventRow {
   cost_micros: number | string;
   currency: string;
   node: string;
+  route: string;
+  route_rule: string;
+  experiment_id: string;
+  variant: string;
 }
 
 const EVENT_COLUMNS =
-  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node';
+  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node, route, route_rule, experiment_id, variant';
 
 /**
  * Usage in ClickHouse: usage_events (MergeTree by month, ordered by tenant and time) and the
@@ -538,6 +542,10 @@ function toChRow(e: UsageEvent): ChEventRow {
     cost_micros: e.costMicros,
     currency: e.currency,
     node: e.node,
+    route: e.route ?? '',
+    route_rule: e.routeRule ?? '',
+    experiment_id: e.experimentId ?? '',
+    variant: e.variant ?? '',
   };
 }
 
@@ -570,5 +578,9 @@ function fromChRow(row: ChEventRow): UsageEvent {
     costMicros: Number(row.cost_micros),
     currency: row.currency,
     node: row.node,
+    route: orNull(row.route),
+    routeRule: orNull(row.route_rule),
+    experimentId: orNull(row.experiment_id),
+    variant: orNull(row.variant),
   };
 }

@@ -398,6 +398,10 @@ function insertStatement(events: readonly UsageEvent[]) {
       cost_micros: e.costMicros,
       currency: e.currency,
       node: e.node,
+      route: e.route,
+      route_rule: e.routeRule,
+      experiment_id: e.experimentId,
+      variant: e.variant,
     })),
   );
   return sql<{ inserted: number }>`
@@ -407,15 +411,17 @@ function insertStatement(events: readonly UsageEvent[]) {
         requested_model text, served_model text, provider text, deployment text, kind text,
         prompt_tokens integer, completion_tokens integer, total_tokens integer, tokens_estimated boolean,
         cached_tokens integer, reasoning_tokens integer, ttft_ms integer, latency_ms integer, status text, error_code text, cache_hit boolean,
-        cost_micros bigint, currency text, node text)
+        cost_micros bigint, currency text, node text, route text, route_rule text, experiment_id text, variant text)
     ),
     ins AS (
       INSERT INTO usage_event (event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
-        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node)
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node,
+        route, route_rule, experiment_id, variant)
       SELECT event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
-        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node,
+        route, route_rule, experiment_id, variant
       FROM input
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING tenant_id, ts, requested_model, provider, api_key_id, user_id, status, currency,
@@ -472,6 +478,10 @@ function fromRow(row: UsageEventRow): UsageEvent {
     costMicros: Number(row.cost_micros),
     currency: row.currency,
     node: row.node,
+    route: row.route,
+    routeRule: row.route_rule,
+    experimentId: row.experiment_id,
+    variant: row.variant,
   };
 }
 

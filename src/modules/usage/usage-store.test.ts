@@ -49,6 +49,10 @@ function generateEvents(count: number): UsageEvent[] {
       costMicros: (promptTokens + completionTokens) * 3,
       currency: model === 'm-euro' ? 'EUR' : 'USD',
       node: 'node-1',
+      route: i % 3 === 0 ? 'auto' : null,
+      routeRule: i % 3 === 0 ? (i % 2 === 0 ? 'default' : 'tools') : null,
+      experimentId: i % 4 === 0 ? 'exp-1' : null,
+      variant: i % 4 === 0 ? (i % 8 === 0 ? 'a' : 'b') : null,
     });
   });
 }
