@@ -2,6 +2,7 @@ import type { AuditLogTable } from './modules/audit/audit.table.ts';
 import type { ApiKeyTable } from './modules/api-key/api-key.table.ts';
 import type { ConsoleSessionTable } from './modules/console-session/console-session.table.ts';
 import type { BudgetTable } from './modules/budget/budget.table.ts';
+import type { ExperimentTable } from './modules/experiment/experiment.table.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/inference-config.table.ts';
 import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
 import type { PlanPriceTable, PlanTable } from './modules/plan/plan.table.ts';
@@ -22,4 +23,5 @@ export interface Database {
   quota_alert_delivery: QuotaAlertDeliveryTable;
   console_session: ConsoleSessionTable;
   budget: BudgetTable;
+  experiment: ExperimentTable;
 }

@@ -6,6 +6,7 @@ import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { ConsoleSessionService } from './modules/console-session/console-session.service.ts';
 import { ConsoleSso } from './modules/console-session/console-sso.ts';
+import { ExperimentService } from './modules/experiment/experiment.service.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
@@ -73,6 +74,7 @@ export interface Services {
   plans: PlanService;
   budgets: BudgetService;
   modelPrices: ModelPriceService;
+  experiments: ExperimentService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -141,6 +143,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
     const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
+    const experiments = await ExperimentService.start({ db: db.db, broadcast: limits.broadcast, logger, isModel: (name) => router.routable(name) });
     await warmTokenizer();
     const completions = new CompletionService({
       router,
@@ -152,6 +155,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
         : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
       routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
+      experiments,
       node: `${hostname()}:${process.pid}`,
       logger,
       observer: telemetry,
@@ -166,7 +170,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const services: Services = { plans, completions, tenants: new TenantService(db.db, {
         planChanged: (tenantId) => limits.service.changed(tenantId),
         statusChanged: (tenantId) => revocations.publishTenant(tenantId),
-      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, usage: new UsageService(usage.store) };
+      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, experiments, usage: new UsageService(usage.store) };
     const { oidc } = config;
     const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
     const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
@@ -212,6 +216,7 @@ export async function closeDeps(deps: AppDeps): Promise<void> {
   // Pending API key last-use times are written before the database closes.
   // Usage events are flushed too (or left spooled for the next start) while the stores are still open.
   deps.services.modelPrices.close();
+  deps.services.experiments.close();
   await Promise.allSettled([deps.auth.close(), deps.revocations.close(), deps.router.close(), deps.usage.close(), deps.limits.close()]);
   await deps.telemetry.tracing?.shutdown();
   await Promise.allSettled([

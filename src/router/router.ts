@@ -276,6 +276,12 @@ export class Router {
     this.#model(this.#table, requested, kind, tenant);
   }
 
+  /** True for a name requests may be sent to: a configured chat model or a route. */
+  routable(name: string): boolean {
+    const table = this.#table;
+    return table.routes.has(name) || table.models.get(name)?.config.kind === 'chat';
+  }
+
   /**
    * The configured model a request goes to: `name` (an experiment's variant) or else the requested
    * name after the tenant's overrides, through its route's rules when it names a route. Refuses as
@@ -283,7 +289,12 @@ export class Router {
    */
   select(requested: string, kind: ModelKind, tenant: TenantRoutingPrefs | undefined, facts: () => RequestFacts, name?: string): ModelChoice {
     const table = this.#table;
-    const resolved = name ?? resolveModelName(requested, tenant);
+    // The tenant's allowed names apply to the requested name even when an experiment picks the model.
+    const resolved = resolveModelName(requested, tenant);
+    return this.#target(table, name ?? resolved, requested, kind, facts);
+  }
+
+  #target(table: RoutingTable, resolved: string, requested: string, kind: ModelKind, facts: () => RequestFacts): ModelChoice {
     const route = table.routes.get(resolved);
     if (!route) {
       this.#configured(table, resolved, requested, kind);

@@ -105,6 +105,12 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
   const adminToken = await token(tenantId, adminUserId, 'admin');
   app.secrets.add(memberToken);
   app.secrets.add(adminToken);
+  const experiment = await gql<{ createExperiment: { experiment: { id: string } } }>(
+    app,
+    'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { experiment { id } } }',
+    { input: { tenantId, model: `experiment-${tag}`, variants: [{ name: 'a', model: 'chat-model', weight: 1 }, { name: 'b', model: 'chat-model', weight: 1 }] } },
+    admin(),
+  );
   // Some traffic of the tenant's own, so its usage, events and invoice have rows to leak if they could.
   const response = await fetch(`${app.url}/v1/chat/completions`, {
     method: 'POST',
@@ -119,6 +125,7 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
     spareApiKeyId: spare.id,
     revocableApiKeyId: revocable.id,
     rotatableApiKeyId: rotatable.id,
+    experimentId: experiment.createExperiment.experiment.id,
     providerSecret,
     keySecret: inference.secret,
     inferenceKeySecret: inferenceOnly.secret,
@@ -142,6 +149,7 @@ export function madeUpTenant(): SeededTenant {
     spareApiKeyId: none(''),
     revocableApiKeyId: none(''),
     rotatableApiKeyId: none(''),
+    experimentId: none('exp_'),
     providerSecret: `sk-made-up-${randomId(16)}`,
     keySecret: 'unused',
     inferenceKeySecret: 'unused',

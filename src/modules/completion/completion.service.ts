@@ -10,6 +10,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { CompletionTiming } from '../../observability/metrics.ts';
 import type { CompletionObserver } from '../../observability/telemetry.ts';
 import type { TraceSpan, Tracing } from '../../observability/tracing.ts';
+import type { Assignment } from '../experiment/experiment.service.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/usage-event.ts';
 import type { CompletionCaller } from './completion-caller.ts';
@@ -75,6 +76,8 @@ export interface CompletionServiceOptions {
   routingPrefs: (tenantId: string) => Promise<(TenantRoutingPrefs & { cacheEnabled?: boolean }) | undefined>;
   /** Exact-match answers for repeated temperature-0 requests. */
   cache: ResponseCache;
+  /** The A/B experiments in force: which model (and variant) a request for a name goes to. */
+  experiments?: { assign(tenantId: string, model: string, userId: string | null): Assignment | undefined };
   /** This instance's name on usage events. */
   node: string;
   logger: Logger;
@@ -96,6 +99,8 @@ interface Meter {
   admission: Admission | undefined;
   /** The configured model chosen for the request, and the route decision behind it. */
   choice: ModelChoice | undefined;
+  /** The experiment's variant the request was given. */
+  assignment: Assignment | undefined;
   routed: Pick<Routed<unknown>, 'model' | 'deployment' | 'ttftMs'> | undefined;
   cacheHit: boolean;
   /** When the router was handed the request, and how long it took (streams: until the stream ends). */
@@ -193,7 +198,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      meter.choice = this.#choose(kind, model, tenant, prompt, params);
+      meter.choice = this.#choose(meter, tenant, prompt, params);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -272,7 +277,7 @@ export class CompletionService {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      meter.choice = this.#choose(kind, model, tenant, prompt, params);
+      meter.choice = this.#choose(meter, tenant, prompt, params);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -301,7 +306,9 @@ export class CompletionService {
   }
 
   /** The model for the request: its route's rules see what it needs, its size and the tenant's plan. */
-  #choose(kind: UsageKind, model: string, tenant: TenantRoutingPrefs | undefined, prompt: PromptText, params: GenerationParams & WireInput): ModelChoice {
+  #choose(meter: Meter, tenant: TenantRoutingPrefs | undefined, prompt: PromptText, params: GenerationParams & WireInput): ModelChoice {
+    const { kind, requestedModel: model, caller } = meter;
+    meter.assignment = this.#options.experiments?.assign(caller.tenantId, model, caller.userId);
     // Chat prompts are messages; a text completion's prompt needs no capability.
     const facts = (): RequestFacts => ({
       needs: kind === 'chat' ? capabilitiesNeeded(prompt as readonly ChatMessage[], params.wire ?? params.extra) : [],
@@ -309,7 +316,7 @@ export class CompletionService {
       maxTokens: params.maxTokens ?? this.#defaultMaxTokens,
       planId: tenant?.planId,
     });
-    return this.#options.router.select(model, 'chat', tenant, facts);
+    return this.#options.router.select(model, 'chat', tenant, facts, meter.assignment?.model);
   }
 
   /** Tokens a request reserves besides its messages: the reply budget of each choice, and tool schemas by size. */
@@ -334,6 +341,7 @@ export class CompletionService {
       ts: new Date(),
       admission: undefined,
       choice: undefined,
+      assignment: undefined,
       routed: undefined,
       cacheHit: false,
       upstreamStartedAt: 0,
@@ -431,6 +439,8 @@ export class CompletionService {
         node: this.#options.node,
         route: meter.choice?.route?.route ?? null,
         routeRule: meter.choice?.route?.rule ?? null,
+        experimentId: meter.assignment?.experimentId ?? null,
+        variant: meter.assignment?.variant ?? null,
       });
       // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
       if (meter.admission?.repeated !== true) this.#options.meter.record(event);
@@ -453,11 +463,16 @@ export class CompletionService {
   }
 }
 
-/** Rate-limit state, plus the route decision when a route chose the model. */
+/** Rate-limit state, plus the experiment's variant and the route decision when they chose the model. */
 function replyHeaders(meter: Meter): Readonly<Record<string, string>> {
   const headers = meter.admission?.headers ?? {};
   const route = meter.choice?.route;
-  return route ? { ...headers, 'x-tollgate-route': `${route.route}; rule=${route.rule}; model=${route.model}` } : headers;
+  const variant = meter.assignment?.variant;
+  if (!route && variant === undefined) return headers;
+  const extra: Record<string, string> = { ...headers };
+  if (route) extra['x-tollgate-route'] = `${route.route}; rule=${route.rule}; model=${route.model}`;
+  if (variant !== undefined) extra['x-tollgate-variant'] = variant;
+  return extra;
 }
 
 function endRequestSpan(span: TraceSpan, event: UsageEvent, failure: unknown): void {
