@@ -7,6 +7,7 @@ import { AuthService } from './modules/auth/auth.service.ts';
 import { ConsoleSessionService } from './modules/console-session/console-session.service.ts';
 import { ConsoleSso } from './modules/console-session/console-sso.ts';
 import { ExperimentService } from './modules/experiment/experiment.service.ts';
+import { FeedbackService } from './modules/feedback/feedback.service.ts';
 import { createLocalRevocationBus, createRedisRevocationBus, type RevocationBus } from './modules/auth/revocation-bus.ts';
 import { TenantService } from './modules/tenant/tenant.service.ts';
 import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
@@ -75,6 +76,7 @@ export interface Services {
   budgets: BudgetService;
   modelPrices: ModelPriceService;
   experiments: ExperimentService;
+  feedback: FeedbackService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -170,7 +172,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const services: Services = { plans, completions, tenants: new TenantService(db.db, {
         planChanged: (tenantId) => limits.service.changed(tenantId),
         statusChanged: (tenantId) => revocations.publishTenant(tenantId),
-      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, experiments, usage: new UsageService(usage.store) };
+      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, experiments, feedback: new FeedbackService({ store: usage.store, flushUsage: () => usage.meter.flush() }), usage: new UsageService(usage.store) };
     const { oidc } = config;
     const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
     const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });

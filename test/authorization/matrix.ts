@@ -51,6 +51,8 @@ export interface SeededObjects {
   rotatableApiKeyId: string;
   /** An experiment of the tenant's, read and paused. */
   experimentId: string;
+  /** The X-Request-ID of the tenant's seed traffic, for feedback. */
+  requestId: string;
   /** The provider key setProviderCredential stores (a secret: it must never come back whole, nor be logged). */
   providerSecret: string;
 }
@@ -225,6 +227,9 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'setExperimentStatus', 'mutation($id: ID!) { setExperimentStatus(id: $id, status: PAUSED) { experiment { id tenantId model status } } }', { id: ref('experimentId') },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'recordFeedback', 'mutation($input: RecordFeedbackInput!) { recordFeedback(input: $input) { feedback { requestId metric value } } }',
+    { input: { requestId: ref('requestId'), metric: 'thumbs_up', booleanValue: true } },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: FORBID, platformForA: OK }),
   gql('Mutation', 'setModelPrice', 'mutation($input: SetModelPriceInput!) { setModelPrice(input: $input) { priceVersions { model effectiveFrom } } }',
     { input: { model: fixtures.chatModel, inputPerMillion: '3.00', outputPerMillion: '6.00', currency: 'USD' } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
@@ -276,6 +281,11 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 
   // ---- /v1 (the caller's tenant; the platform names one with X-Tenant-ID) ----
+  {
+    surface: 'v1', method: 'POST', path: '/v1/feedback',
+    body: { request_id: ref('requestId'), metric: 'thumbs_up', value: true },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: FORBID, platformForA: OK },
+  },
   {
     surface: 'v1', method: 'POST', path: '/v1/chat/completions',
     body: { model: fixtures.chatModel, messages: [{ role: 'user', content: 'Who may call this?' }], max_tokens: 4 },

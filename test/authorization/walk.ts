@@ -114,7 +114,7 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
   // Some traffic of the tenant's own, so its usage, events and invoice have rows to leak if they could.
   const response = await fetch(`${app.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${inference.secret}`, 'x-user-id': memberUserId },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${inference.secret}`, 'x-user-id': memberUserId, 'x-request-id': `seed-${tag}` },
     body: JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: `seed traffic of ${tenantName}` }], max_tokens: 3 }),
   });
   if (!response.ok) throw new Error(`seeding traffic failed: ${response.status} ${await response.text()}`);
@@ -126,6 +126,7 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
     revocableApiKeyId: revocable.id,
     rotatableApiKeyId: rotatable.id,
     experimentId: experiment.createExperiment.experiment.id,
+    requestId: `seed-${tag}`,
     providerSecret,
     keySecret: inference.secret,
     inferenceKeySecret: inferenceOnly.secret,
@@ -150,6 +151,7 @@ export function madeUpTenant(): SeededTenant {
     revocableApiKeyId: none(''),
     rotatableApiKeyId: none(''),
     experimentId: none('exp_'),
+    requestId: none('seed-'),
     providerSecret: `sk-made-up-${randomId(16)}`,
     keySecret: 'unused',
     inferenceKeySecret: 'unused',

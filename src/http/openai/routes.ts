@@ -5,6 +5,7 @@ import { requestIdOf } from '../request-id.ts';
 import { cutResponse, sendJson } from '../respond.ts';
 import { chatCompletions } from './chat-completions.ts';
 import { embeddings } from './embeddings.ts';
+import { feedback } from './feedback.ts';
 import { sendOpenAiError } from './error-response.ts';
 import { listModels, retrieveModel } from './models.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -24,6 +25,7 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
     'POST /v1/completions': textCompletions,
     'POST /v1/responses': responses,
     'POST /v1/embeddings': embeddings,
+    'POST /v1/feedback': feedback,
     'GET /v1/models': listModels,
     'GET /v1/usage': usage,
     'GET /v1/openapi.json': async (_deps, _req, res) => {

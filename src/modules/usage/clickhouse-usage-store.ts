@@ -8,6 +8,7 @@ import {
   UsageStoreWriteError,
   type DateRange,
   type EventsQuery,
+  type Feedback,
   type ExportQuery,
   type InsertOptions,
   type InsertResult,
@@ -161,6 +162,23 @@ export class ClickhouseUsageStore implements UsageStore {
     if (query.tenantIds !== null && query.tenantIds.length === 0) return new Map();
     const rows = await this.#rows<ChReportRow>(dailyAnswers(query) ? dailyReportSql(query) : detailedReportSql(query));
     return assembleReports(query, rows.map(toReportRow));
+  }
+
+  async hasRequest(tenantId: string, requestId: string): Promise<boolean> {
+    const rows = await this.#rows<{ found: number }>(
+      `SELECT 1 AS found FROM usage_events WHERE tenant_id = ${literal(tenantId)} AND request_id = ${literal(requestId)} LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
+  /** Every repeat is written; reads take each (request, metric)'s earliest value, so a repeat never counts. */
+  async insertFeedback(feedback: Feedback): Promise<void> {
+    this.counters.writes += 1;
+    await this.#client.insert({
+      table: 'usage_feedback',
+      values: [{ tenant_id: feedback.tenantId, request_id: feedback.requestId, metric: feedback.metric, value: feedback.value, ts: formatDateTime(feedback.ts), ts_ms: feedback.ts.getTime() % 1000 }],
+      format: 'JSONEachRow',
+    });
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {

@@ -6,6 +6,7 @@ import {
   ALL_TENANTS,
   UsageStoreWriteError,
   type EventsQuery,
+  type Feedback,
   type ExportQuery,
   type InsertResult,
   type ReportQuery,
@@ -104,6 +105,21 @@ export class PostgresUsageStore implements UsageStore {
     this.counters.reads += 1;
     const { rows } = await statement.execute(this.#db);
     return assembleReports(query, rows.map(toReportRow));
+  }
+
+  async hasRequest(tenantId: string, requestId: string): Promise<boolean> {
+    this.counters.reads += 1;
+    const { rows } = await sql<{ found: number }>`SELECT 1 AS found FROM usage_event WHERE tenant_id = ${tenantId} AND request_id = ${requestId} LIMIT 1`.execute(this.#db);
+    return rows.length > 0;
+  }
+
+  async insertFeedback(feedback: Feedback): Promise<void> {
+    this.counters.writes += 1;
+    await sql`
+      INSERT INTO usage_feedback (tenant_id, request_id, metric, value, ts)
+      VALUES (${feedback.tenantId}, ${feedback.requestId}, ${feedback.metric}, ${feedback.value}, ${feedback.ts.toISOString()})
+      ON CONFLICT (tenant_id, request_id, metric) DO NOTHING
+    `.execute(this.#db);
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {

@@ -149,6 +149,15 @@ export interface StoreCounters {
   writes: number;
 }
 
+/** A caller's judgement of one request's answer: a number, or 1/0 for a boolean. */
+export interface Feedback {
+  tenantId: string;
+  requestId: string;
+  metric: string;
+  value: number;
+  ts: Date;
+}
+
 /** Where usage events live: ClickHouse, or the SQL database (Postgres or PGlite). One contract suite covers both. */
 export interface UsageStore {
   readonly kind: 'clickhouse' | 'postgres' | 'pglite';
@@ -165,4 +174,8 @@ export interface UsageStore {
   /** Drops events older than the retention; returns what it removed, for the log. */
   enforceRetention(now: Date): Promise<string[]>;
   ping(): Promise<void>;
+  /** True when the tenant has a usage event with this request id. */
+  hasRequest(tenantId: string, requestId: string): Promise<boolean>;
+  /** Idempotent per (tenant, request, metric): the first value recorded is the one that counts. */
+  insertFeedback(feedback: Feedback): Promise<void>;
 }
