@@ -7,8 +7,9 @@ ALTER TABLE usage_events ADD COLUMN route_rule String DEFAULT '' AFTER route;
 ALTER TABLE usage_events ADD COLUMN experiment_id String DEFAULT '' AFTER route_rule;
 ALTER TABLE usage_events ADD COLUMN variant String DEFAULT '' AFTER experiment_id;
 
--- One value per request and metric (a number, or 1/0 for a boolean). A repeat is written again and
--- merged away; reads take the first value recorded, so a repeat never counts twice.
+-- One value per request and metric (a number, or 1/0 for a boolean). A repeat is written again (a
+-- plain MergeTree: a Replacing one would keep the last); reads take each pair's first value, so a
+-- repeat never counts twice.
 CREATE TABLE IF NOT EXISTS usage_feedback
 (
     tenant_id String,
@@ -18,6 +19,6 @@ CREATE TABLE IF NOT EXISTS usage_feedback
     ts DateTime('UTC'),
     ts_ms UInt16
 )
-ENGINE = ReplacingMergeTree
+ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant_id, request_id, metric)

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { formatDateTime, identifier, literal } from '../../clickhouse/escape.ts';
 import { randomId } from '../../shared/ids.ts';
+import { experimentStatsClickhouse } from './experiment-stats-clickhouse.ts';
 import type { UsageEvent, UsageKind, UsageStatus } from './usage-event.ts';
 import { assembleReports, isAligned, nextBucket, parseCosts, truncate, type ReportRow } from './usage-report.ts';
 import {
@@ -8,7 +9,9 @@ import {
   UsageStoreWriteError,
   type DateRange,
   type EventsQuery,
+  type ExperimentStatsQuery,
   type Feedback,
+  type VariantStats,
   type ExportQuery,
   type InsertOptions,
   type InsertResult,
@@ -179,6 +182,10 @@ export class ClickhouseUsageStore implements UsageStore {
       values: [{ tenant_id: feedback.tenantId, request_id: feedback.requestId, metric: feedback.metric, value: feedback.value, ts: formatDateTime(feedback.ts), ts_ms: feedback.ts.getTime() % 1000 }],
       format: 'JSONEachRow',
     });
+  }
+
+  experimentStats(query: ExperimentStatsQuery): Promise<VariantStats[]> {
+    return experimentStatsClickhouse((statement) => this.#rows(statement), query, rangeConditions(query.range));
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {

@@ -1,12 +1,15 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
+import { experimentStatsSql } from './experiment-stats-sql.ts';
 import type { UsageEvent, UsageKind, UsageStatus } from './usage-event.ts';
 import { assembleReports, isAligned, parseCosts, truncate, type ReportRow } from './usage-report.ts';
 import {
   ALL_TENANTS,
   UsageStoreWriteError,
   type EventsQuery,
+  type ExperimentStatsQuery,
   type Feedback,
+  type VariantStats,
   type ExportQuery,
   type InsertResult,
   type ReportQuery,
@@ -120,6 +123,11 @@ export class PostgresUsageStore implements UsageStore {
       VALUES (${feedback.tenantId}, ${feedback.requestId}, ${feedback.metric}, ${feedback.value}, ${feedback.ts.toISOString()})
       ON CONFLICT (tenant_id, request_id, metric) DO NOTHING
     `.execute(this.#db);
+  }
+
+  experimentStats(query: ExperimentStatsQuery): Promise<VariantStats[]> {
+    this.counters.reads += 2;
+    return experimentStatsSql(this.#db, query);
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {
