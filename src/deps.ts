@@ -145,7 +145,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
     const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
-    const experiments = await ExperimentService.start({ db: db.db, broadcast: limits.broadcast, logger, isModel: (name) => router.routable(name) });
+    const experiments = await ExperimentService.start({ db: db.db, broadcast: limits.broadcast, logger, isModel: (name) => router.routable(name), store: usage.store });
     await warmTokenizer();
     const completions = new CompletionService({
       router,

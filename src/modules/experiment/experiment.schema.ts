@@ -1,4 +1,6 @@
 import { builder } from '../../builder.ts';
+import { DateRangeInput, MoneyRef } from '../usage/usage.schema.ts';
+import type { Comparison, ExperimentResults, VariantResult } from './experiment-verdict.ts';
 import type { Experiment } from './experiment.service.ts';
 import { experimentStatuses, stickinessModes, type Variant } from './experiment.table.ts';
 
@@ -21,6 +23,53 @@ VariantRef.implement({
   }),
 });
 
+const FeedbackMeanRef = builder.objectRef<VariantResult['feedback'][number]>('ExperimentFeedbackMean');
+FeedbackMeanRef.implement({
+  fields: (t) => ({
+    metric: t.exposeString('metric'),
+    mean: t.exposeFloat('mean', { description: 'Booleans count as 1 and 0: the mean is the rate.' }),
+    count: t.exposeInt('count', { description: 'Requests with feedback on the metric (each counted once).' }),
+  }),
+});
+
+const VariantResultRef = builder.objectRef<VariantResult>('ExperimentVariantResult');
+VariantResultRef.implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    requests: t.exposeInt('requests'),
+    errorRate: t.exposeFloat('errorRate', { nullable: true, description: 'Requests that ended in an error, 0 to 1.' }),
+    latencyMsP50: t.exposeFloat('latencyMsP50', { nullable: true }),
+    latencyMsP95: t.exposeFloat('latencyMsP95', { nullable: true }),
+    ttftMsP50: t.exposeFloat('ttftMsP50', { nullable: true }),
+    promptTokens: t.exposeInt('promptTokens'),
+    completionTokens: t.exposeInt('completionTokens'),
+    cost: t.field({ type: MoneyRef, resolve: (result) => result.cost }),
+    feedback: t.field({ type: [FeedbackMeanRef], resolve: (result) => result.feedback }),
+  }),
+});
+
+const ComparisonRef = builder.objectRef<Comparison>('ExperimentComparison');
+ComparisonRef.implement({
+  description: "A variant against the baseline on one metric: errorRate (two-proportion z), latencyMs and costMicros per request (Welch's t), or a feedback metric (z for rates, t for means).",
+  fields: (t) => ({
+    metric: t.exposeString('metric'),
+    baseline: t.exposeString('baseline'),
+    variant: t.exposeString('variant'),
+    difference: t.exposeFloat('difference', { description: 'variant - baseline.' }),
+    pValue: t.exposeFloat('pValue', { description: 'Two-sided.' }),
+    significant: t.exposeBoolean('significant', { description: 'p < 0.05 with at least 30 values on each side.' }),
+  }),
+});
+
+const ResultsRef = builder.objectRef<ExperimentResults>('ExperimentResults');
+ResultsRef.implement({
+  fields: (t) => ({
+    variants: t.field({ type: [VariantResultRef], resolve: (results) => results.variants }),
+    comparisons: t.field({ type: [ComparisonRef], resolve: (results) => results.comparisons }),
+    recommendation: t.exposeString('recommendation', { description: 'The verdict in words, one sentence per variant.' }),
+  }),
+});
+
 export const ExperimentRef = builder.objectRef<Experiment>('Experiment');
 ExperimentRef.implement({
   description: 'An A/B experiment on a requested model name, for one tenant or platform-wide.',
@@ -33,6 +82,12 @@ ExperimentRef.implement({
     status: t.field({ type: ExperimentStatusEnum, resolve: (experiment) => experiment.status }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    results: t.field({
+      type: ResultsRef,
+      args: { range: t.arg({ type: DateRangeInput, required: true }) },
+      description: 'The verdict over a half-open range, computed in the usage store.',
+      resolve: (experiment, args, ctx) => ctx.deps.services.experiments.results(experiment, { from: args.range.from, to: args.range.to }),
+    }),
   }),
 });
 

@@ -7,6 +7,9 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { isPlatformAdmin, requireAuthenticated, requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
 import { findTenantById } from '../tenant/tenant.repository.ts';
+import { validateRange } from '../usage/usage.service.ts';
+import type { DateRange, UsageStore } from '../usage/usage-store.ts';
+import { experimentVerdict, type ExperimentResults } from './experiment-verdict.ts';
 import type { Actor } from '../tenant/tenant.service.ts';
 import { findExperiment, insertExperiment, listActiveExperiments, listExperiments, updateExperimentStatus } from './experiment.repository.ts';
 import type { ExperimentRow, ExperimentStatus, Stickiness, Variant } from './experiment.table.ts';
@@ -45,6 +48,8 @@ export interface ExperimentServiceOptions {
   logger: Logger;
   /** True for a name requests may be sent to: a configured chat model or a route. */
   isModel: (name: string) => boolean;
+  /** Where the experiment's events and feedback are aggregated. */
+  store: UsageStore;
   /** Per-request assignment; tests pass a seeded one. */
   random?: () => number;
   /** How often the experiments in force are read again, in case a broadcast was missed (Redis away). */
@@ -75,6 +80,7 @@ export class ExperimentService {
   readonly #logger: Logger;
   readonly #isModel: (name: string) => boolean;
   readonly #random: () => number;
+  readonly #store: UsageStore;
   #inForce = new Map<string, InForce>();
   #refreshTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -85,6 +91,7 @@ export class ExperimentService {
     this.#logger = options.logger;
     this.#isModel = options.isModel;
     this.#random = options.random ?? Math.random;
+    this.#store = options.store;
   }
 
   static async start(options: ExperimentServiceOptions): Promise<ExperimentService> {
@@ -169,6 +176,12 @@ export class ExperimentService {
     const row = await findExperiment(this.#db, id);
     if (!row || !this.#mayRead(principal, row)) throw notFound('experiment', id);
     return toExperiment(row);
+  }
+
+  /** Each variant's numbers over a range, the comparisons with the baseline, and a recommendation, from the usage store. */
+  async results(experiment: Experiment, range: DateRange): Promise<ExperimentResults> {
+    const stats = await this.#store.experimentStats({ experimentId: experiment.id, range: validateRange(range) });
+    return experimentVerdict(experiment.variants, stats);
   }
 
   /** A tenant's experiments; without a tenant, the platform-wide ones (platform admin only). */
