@@ -107,6 +107,22 @@ describe('experiments', () => {
     // One degree of freedom: 6.635 is the 0.99 quantile.
     const chiSquare = (counts.a - 800) ** 2 / 800 + (counts.b - 200) ** 2 / 200;
     expect(chiSquare).toBeLessThan(6.635);
+
+    // The results count what was served, read from the usage store once the events have landed.
+    const range = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() };
+    let variants: { name: string; requests: number; errorRate: number }[] = [];
+    let recommendation = '';
+    while (variants.reduce((sum, v) => sum + v.requests, 0) < 1_000) {
+      const result = await gql<{ experiment: { results: { variants: typeof variants; recommendation: string } } }>(
+        gateway.url,
+        'query($id: ID!, $range: DateRangeInput!) { experiment(id: $id) { results(range: $range) { variants { name requests errorRate } comparisons { metric significant } recommendation } } }',
+        { id: experiment.id, range },
+      );
+      expect(result.errors).toBeUndefined();
+      ({ variants, recommendation } = result.data!.experiment.results);
+    }
+    expect(variants).toEqual([{ name: 'a', requests: counts.a, errorRate: 0 }, { name: 'b', requests: counts.b, errorRate: 0 }]);
+    expect(recommendation).toContain(`(n = ${(1_000).toLocaleString('en-US')})`);
     await setStatus(gateway.url, experiment.id, 'STOPPED');
   });
 
