@@ -79,10 +79,39 @@ export const routingConfigSchema = z.strictObject({
     .prefault({}),
 });
 
+/** One rule of a route: when its conditions hold, the first (or cheapest) of its models that can serve the request. */
+export const routeRuleConfigSchema = z.strictObject({
+  name: z.string().min(1).regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, "_", "." or "-"'),
+  /** Every condition given must hold; none given: the rule always applies. */
+  when: z
+    .strictObject({
+      /** The request needs every one of these capabilities. */
+      needs: z.array(z.enum(capabilities)).min(1).optional(),
+      /** The tenant is on one of these plans. */
+      plans: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .prefault({}),
+  /** Candidates, tried in this order; one whose context window cannot hold the request is passed over. */
+  models: z.array(z.string().min(1)).min(1),
+  /** first: the first candidate that can serve the request; cheapest: the one with the lowest estimated cost. */
+  choose: z.enum(['first', 'cheapest']).default('first'),
+  /** Ceiling on a candidate's estimated cost for the request (prompt and max_tokens at its price), in its price's currency. */
+  maxCost: decimalString.optional(),
+});
+
+/** A name clients ask for that resolves to a configured model per request. */
+export const routeConfigSchema = z.strictObject({
+  name: z.string().min(1),
+  rules: z.array(routeRuleConfigSchema).default([]),
+  /** The model when no rule picks one. */
+  default: z.string().min(1),
+});
+
 export const inferenceFileSchema = z
   .strictObject({
     providers: z.array(providerConfigSchema).default([]),
     models: z.array(modelConfigSchema).default([]),
+    routes: z.array(routeConfigSchema).default([]),
     routing: routingConfigSchema.prefault({}),
   })
   .superRefine((file, ctx) => {
@@ -109,7 +138,32 @@ export const inferenceFileSchema = z
         }
       });
     });
+    checkRoutes(file.routes, new Map(file.models.map((model) => [model.name, model])), ctx);
   });
+
+/** Route names are unique and apart from model names; every model a route names is a configured chat model. */
+function checkRoutes(routes: RouteConfig[], models: ReadonlyMap<string, ModelConfig>, ctx: z.RefinementCtx): void {
+  const routeNames = new Set<string>();
+  const checkModel = (name: string, path: (string | number)[]) => {
+    const model = models.get(name);
+    if (!model) ctx.addIssue({ code: 'custom', path, message: `unknown model "${name}" (configured: ${[...models.keys()].join(', ') || 'none'})` });
+    else if (model.kind !== 'chat') ctx.addIssue({ code: 'custom', path, message: `model "${name}" is an embedding model; routes choose among chat models` });
+  };
+  routes.forEach((route, i) => {
+    if (routeNames.has(route.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${route.name}"` });
+    if (models.has(route.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `"${route.name}" is already a model name` });
+    routeNames.add(route.name);
+    checkModel(route.default, ['routes', i, 'default']);
+    const ruleNames = new Set<string>();
+    route.rules.forEach((rule, j) => {
+      if (ruleNames.has(rule.name) || rule.name === 'default') {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'rules', j, 'name'], message: `rule name "${rule.name}" is used twice in route "${route.name}" ("default" names the default)` });
+      }
+      ruleNames.add(rule.name);
+      rule.models.forEach((name, k) => checkModel(name, ['routes', i, 'rules', j, 'models', k]));
+    });
+  });
+}
 
 export const serverConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
@@ -303,6 +357,8 @@ export type LimitsConfig = z.infer<typeof limitsConfigSchema>;
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
+export type RouteConfig = z.infer<typeof routeConfigSchema>;
+export type RouteRuleConfig = z.infer<typeof routeRuleConfigSchema>;
 
 export class ConfigError extends Error {
   readonly problems: string[];

@@ -2,6 +2,7 @@ import type { AuditLogTable } from './modules/audit/index.ts';
 import type { ApiKeyTable } from './modules/api-key/index.ts';
 import type { ConsoleSessionTable } from './modules/console-session/index.ts';
 import type { BudgetTable } from './modules/budget/index.ts';
+import type { ExperimentTable } from './modules/experiment/index.ts';
 import type { InferenceConfigTable, ProviderCredentialTable } from './modules/inference-config/index.ts';
 import type { LimitOverrideTable } from './modules/limits/index.ts';
 import type { PlanPriceTable, PlanTable } from './modules/plan/index.ts';
@@ -22,4 +23,5 @@ export interface Database {
   quota_alert_delivery: QuotaAlertDeliveryTable;
   console_session: ConsoleSessionTable;
   budget: BudgetTable;
+  experiment: ExperimentTable;
 }

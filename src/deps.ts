@@ -17,6 +17,8 @@ import { CompletionService } from './modules/completion/index.ts';
 import { MemoryResponseCache, RedisResponseCache } from './modules/completion/index.ts';
 import { ConsoleSessionService } from './modules/console-session/index.ts';
 import { ConsoleSso } from './modules/console-session/index.ts';
+import { ExperimentService } from './modules/experiment/index.ts';
+import { FeedbackService } from './modules/feedback/index.ts';
 import { InferenceConfigService } from './modules/inference-config/index.ts';
 import { graphqlRateLimitPlugin } from './modules/limits/index.ts';
 import type { LimiterStore } from './modules/limits/index.ts';
@@ -101,6 +103,8 @@ export interface Services {
   plans: PlanService;
   budgets: BudgetService;
   modelPrices: ModelPriceService;
+  experiments: ExperimentService;
+  feedback: FeedbackService;
 }
 
 /**
@@ -254,6 +258,8 @@ async function build(config: Config, logger: Logger, onClose: OnClose, close: ()
   const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });
 
   // The data plane.
+  const experiments = await ExperimentService.start({ db: db.db, broadcast, logger, isModel: (name) => router.routable(name), store: usageStore });
+  onClose(() => experiments.close());
   const completions = new CompletionService({
     router,
     prices,
@@ -264,6 +270,7 @@ async function build(config: Config, logger: Logger, onClose: OnClose, close: ()
       ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
       : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
     routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
+    experiments,
     node: `${hostname()}:${process.pid}`,
     logger,
     observer: telemetry,
@@ -283,6 +290,8 @@ async function build(config: Config, logger: Logger, onClose: OnClose, close: ()
     plans,
     budgets,
     modelPrices,
+    experiments,
+    feedback: new FeedbackService({ store: usageStore, flushUsage: () => usageMeter.flush() }),
   };
   return {
     config,

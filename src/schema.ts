@@ -15,6 +15,8 @@ import './modules/quota/quota.schema.ts';
 import './modules/billing/billing.schema.ts';
 import './modules/budget/budget.schema.ts';
 import './modules/pricing/model-price.schema.ts';
+import './modules/experiment/experiment.schema.ts';
+import './modules/feedback/feedback.schema.ts';
 
 // Every argument is checked for values no store can hold before a resolver sees it.
 export const schema = guardArguments(builder.toSchema());

@@ -171,6 +171,10 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       cost_micros: 'Int64',
       currency: 'String',
       node: 'String',
+      route: 'String',
+      route_rule: 'String',
+      experiment_id: 'String',
+      variant: 'String',
     });
 
     const [table] = await rows<{ engine: string; partition_key: string; sorting_key: string }>(
@@ -212,6 +216,10 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       cost_micros: '126',
       currency: 'USD',
       node: 'node-1',
+      route: 'auto',
+      route_rule: 'default',
+      experiment_id: '',
+      variant: '',
     };
     await client.insert({ table: 'usage_events', values: [event], format: 'JSONEachRow' });
     const stored = await rows<Record<string, unknown>>(

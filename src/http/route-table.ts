@@ -9,6 +9,7 @@ import { readGraphqlBody } from './graphql-body.ts';
 import { checkDependencies, deploymentSummary, usageBacklog } from './health.ts';
 import { chatCompletions } from './openai/chat-completions.ts';
 import { embeddings } from './openai/embeddings.ts';
+import { feedback } from './openai/feedback.ts';
 import { listModels, retrieveModel } from './openai/models.ts';
 import { buildOpenApiDocument, openApiOperations, type OpenApiOperation } from './openai/openapi.ts';
 import { responses } from './openai/responses.ts';
@@ -100,6 +101,7 @@ export function createRouteTable(parts: RouteTableParts): readonly Route[] {
     v1Route('POST', '/v1/completions', textCompletions, openApiOperations.completions),
     v1Route('POST', '/v1/responses', responses, openApiOperations.responses),
     v1Route('POST', '/v1/embeddings', embeddings, openApiOperations.embeddings),
+    v1Route('POST', '/v1/feedback', feedback),
     v1Route('GET', '/v1/models', listModels, openApiOperations.listModels),
     // A model id may hold slashes (Qwen/Qwen2.5-7B): everything after /v1/models/ is the id.
     { ...v1Route('GET', '/v1/models/', retrieveModel, openApiOperations.retrieveModel), prefix: true, label: label('v1', '/v1/models/:id'), openApiPath: '/v1/models/{id}' },

@@ -22,6 +22,7 @@ import type { DeploymentHealth, DeploymentRef } from './deployment-state.ts';
 import { backoffMs, judgeFailure, type BackoffSettings, type FailureVerdict } from './failure-policy.ts';
 import { requestNeeds, type Need } from './capabilities-needed.ts';
 import { RoutedStream } from './routed-stream.ts';
+import type { RequestFacts, RouteDecision } from './route-rules.ts';
 import { buildRoutingTable, type DeploymentEntry, type RoutedModel, type RoutingTable } from './routing-table.ts';
 import { resolveModelName, tenantCredential, type TenantRoutingPrefs } from './tenant-routing.ts';
 
@@ -55,6 +56,14 @@ export interface RouteOptions {
   traceparent?: string | undefined;
   /** What the request asks of its deployment (set by the router from the request itself). */
   needs?: readonly Need[];
+  /** The model select() chose for this request; without it the requested name is resolved here. */
+  choice?: ModelChoice;
+}
+
+/** The configured model a request goes to, and the route decision that chose it, if any. */
+export interface ModelChoice {
+  model: string;
+  route?: RouteDecision;
 }
 
 export interface Routed<T> {
@@ -281,8 +290,41 @@ export class Router {
     if (needs.length > 0) refuseUnmet(model, requested, needs);
   }
 
+  /** True for a name requests may be sent to: a configured chat model or a route. */
+  routable(name: string): boolean {
+    const table = this.#table;
+    return table.routes.has(name) || table.models.get(name)?.config.kind === 'chat';
+  }
+
+  /**
+   * The configured model a request goes to: `name` (an experiment's variant) or else the requested
+   * name after the tenant's overrides, through its route's rules when it names a route. Refuses as
+   * check() does; a route no model of which can serve the request is a 400 naming the unmet need.
+   */
+  select(requested: string, kind: ModelKind, tenant: TenantRoutingPrefs | undefined, facts: () => RequestFacts, name?: string): ModelChoice {
+    const table = this.#table;
+    // The tenant's allowed names apply to the requested name even when an experiment picks the model.
+    const resolved = resolveModelName(requested, tenant);
+    return this.#target(table, name ?? resolved, requested, kind, facts);
+  }
+
+  #target(table: RoutingTable, resolved: string, requested: string, kind: ModelKind, facts: () => RequestFacts): ModelChoice {
+    const route = table.routes.get(resolved);
+    if (!route) {
+      this.#configured(table, resolved, requested, kind);
+      return { model: resolved };
+    }
+    if (kind !== 'chat') throw badInput(`"${requested}" is a route among chat models; it does not produce embeddings`, { model: requested });
+    const decision = route.decide(facts());
+    return { model: decision.model, route: decision };
+  }
+
   #model(table: RoutingTable, requested: string, kind: ModelKind, tenant: TenantRoutingPrefs | undefined): RoutedModel {
-    const model = table.models.get(resolveModelName(requested, tenant));
+    return this.#configured(table, resolveModelName(requested, tenant), requested, kind);
+  }
+
+  #configured(table: RoutingTable, name: string, requested: string, kind: ModelKind): RoutedModel {
+    const model = table.models.get(name);
     if (!model) throw notFound('model', requested);
     if (model.config.kind !== kind) {
       throw badInput(
@@ -297,7 +339,7 @@ export class Router {
 
   #plan(requested: string, kind: ModelKind, options: RouteOptions): Plan {
     const table = this.#table;
-    const model = this.#model(table, requested, kind, options.tenant);
+    const model = options.choice ? this.#configured(table, options.choice.model, requested, kind) : this.#model(table, requested, kind, options.tenant);
     let candidates = orderCandidates(model, table.routing.strategy, options.tenant, Date.now(), this.#random);
     if (options.needs?.length) candidates = capable(candidates, model, requested, options.needs);
     if (candidates.length === 0) throw allUnavailable(requested, model);

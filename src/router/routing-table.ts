@@ -2,6 +2,7 @@ import { capabilities, type Capability, type InferenceConfigFile, type ModelConf
 import type { LlmProvider } from '../providers/provider.ts';
 import { createProvider, providerApiKey } from '../providers/registry.ts';
 import { DeploymentState } from './deployment-state.ts';
+import { CompiledRoute } from './route-rules.ts';
 
 export interface ProviderSlot {
   config: ProviderConfig;
@@ -33,6 +34,8 @@ export interface RoutedModel {
 export class RoutingTable {
   readonly routing: RoutingConfig;
   readonly models: ReadonlyMap<string, RoutedModel>;
+  /** Names that resolve to a model per request, by rules. */
+  readonly routes: ReadonlyMap<string, CompiledRoute>;
   readonly providers: ReadonlyMap<string, ProviderSlot>;
   readonly states: ReadonlyMap<string, DeploymentState>;
   /** Configured model names per deployment name, for health reports. */
@@ -45,9 +48,11 @@ export class RoutingTable {
     models: Map<string, RoutedModel>,
     providers: Map<string, ProviderSlot>,
     states: Map<string, DeploymentState>,
+    routes: Map<string, CompiledRoute>,
   ) {
     this.routing = routing;
     this.models = models;
+    this.routes = routes;
     this.providers = providers;
     this.states = states;
     const served = new Map<string, string[]>();
@@ -139,5 +144,6 @@ export function buildRoutingTable(
   const obsolete = previous
     ? [...previous.providers.values()].filter((slot) => !kept.has(slot.config.name)).map((slot) => slot.provider)
     : [];
-  return { table: new RoutingTable(file.routing, models, providers, states), obsolete };
+  const routes = new Map(file.routes.map((route) => [route.name, new CompiledRoute(route, models)]));
+  return { table: new RoutingTable(file.routing, models, providers, states, routes), obsolete };
 }

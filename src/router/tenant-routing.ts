@@ -12,6 +12,8 @@ export interface TenantRoutingPrefs {
   allowedModels?: string[];
   /** Provider name -> the tenant's own API key, used instead of the provider's. */
   credentials?: Record<string, string>;
+  /** The tenant's plan, which route rules may look at. */
+  planId?: string;
 }
 
 /**

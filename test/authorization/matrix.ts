@@ -49,6 +49,10 @@ export interface SeededObjects {
   revocableApiKeyId: string;
   /** A key for rotateApiKey. */
   rotatableApiKeyId: string;
+  /** An experiment of the tenant's, read and paused. */
+  experimentId: string;
+  /** The X-Request-ID of the tenant's seed traffic, for feedback. */
+  requestId: string;
   /** The provider key setProviderCredential stores (a secret: it must never come back whole, nor be logged). */
   providerSecret: string;
 }
@@ -140,6 +144,10 @@ export const matrix: readonly MatrixRow[] = [
   // ---- Query ----
   gql('Query', 'apiKey', 'query($id: ID!) { apiKey(id: $id) { id name tenantId prefix status } }', { id: ref('spareApiKeyId') },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Query', 'experiment', 'query($id: ID!) { experiment(id: $id) { id tenantId model status variants { name model } } }', { id: ref('experimentId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Query', 'experiments', 'query($tenantId: ID) { experiments(tenantId: $tenantId) { id tenantId model } }', { tenantId: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Query', 'auditLog', 'query($tenantId: ID) { auditLog(tenantId: $tenantId, first: 5) { edges { node { id tenantId actorId action target details } } } }', { tenantId: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Query', 'estimateCost', 'query($input: EstimateCostInput!) { estimateCost(input: $input) { model promptTokens maxTokens cost { amount currency } } }',
@@ -214,6 +222,14 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'removeBudget', 'mutation($tenantId: ID!) { removeBudget(tenantId: $tenantId) { removed } }', { tenantId: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'createExperiment', 'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { experiment { id tenantId model } } }',
+    { input: { tenantId: ref('tenantId'), model: fresh('experiment'), variants: [{ name: 'a', model: fixtures.chatModel, weight: 1 }, { name: 'b', model: fixtures.chatModel, weight: 1 }] } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'setExperimentStatus', 'mutation($id: ID!) { setExperimentStatus(id: $id, status: PAUSED) { experiment { id tenantId model status } } }', { id: ref('experimentId') },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Mutation', 'recordFeedback', 'mutation($input: RecordFeedbackInput!) { recordFeedback(input: $input) { feedback { requestId metric value } } }',
+    { input: { requestId: ref('requestId'), metric: 'thumbs_up', booleanValue: true } },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: FORBID, platformForA: OK }),
   gql('Mutation', 'setModelPrice', 'mutation($input: SetModelPriceInput!) { setModelPrice(input: $input) { priceVersions { model effectiveFrom } } }',
     { input: { model: fixtures.chatModel, inputPerMillion: '3.00', outputPerMillion: '6.00', currency: 'USD' } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
@@ -265,6 +281,11 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
 
   // ---- /v1 (the caller's tenant; the platform names one with X-Tenant-ID) ----
+  {
+    surface: 'v1', method: 'POST', path: '/v1/feedback',
+    body: { request_id: ref('requestId'), metric: 'thumbs_up', value: true },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: FORBID, platformForA: OK },
+  },
   {
     surface: 'v1', method: 'POST', path: '/v1/chat/completions',
     body: { model: fixtures.chatModel, messages: [{ role: 'user', content: 'Who may call this?' }], max_tokens: 4 },

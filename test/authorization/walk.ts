@@ -105,10 +105,16 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
   const adminToken = await token(tenantId, adminUserId, 'admin');
   app.secrets.add(memberToken);
   app.secrets.add(adminToken);
+  const experiment = await gql<{ createExperiment: { experiment: { id: string } } }>(
+    app,
+    'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { experiment { id } } }',
+    { input: { tenantId, model: `experiment-${tag}`, variants: [{ name: 'a', model: 'chat-model', weight: 1 }, { name: 'b', model: 'chat-model', weight: 1 }] } },
+    admin(),
+  );
   // Some traffic of the tenant's own, so its usage, events and invoice have rows to leak if they could.
   const response = await fetch(`${app.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${inference.secret}`, 'x-user-id': memberUserId },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${inference.secret}`, 'x-user-id': memberUserId, 'x-request-id': `seed-${tag}` },
     body: JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: `seed traffic of ${tenantName}` }], max_tokens: 3 }),
   });
   if (!response.ok) throw new Error(`seeding traffic failed: ${response.status} ${await response.text()}`);
@@ -119,6 +125,8 @@ export async function seedTenant(app: TestApp, label: string): Promise<SeededTen
     spareApiKeyId: spare.id,
     revocableApiKeyId: revocable.id,
     rotatableApiKeyId: rotatable.id,
+    experimentId: experiment.createExperiment.experiment.id,
+    requestId: `seed-${tag}`,
     providerSecret,
     keySecret: inference.secret,
     inferenceKeySecret: inferenceOnly.secret,
@@ -142,6 +150,8 @@ export function madeUpTenant(): SeededTenant {
     spareApiKeyId: none(''),
     revocableApiKeyId: none(''),
     rotatableApiKeyId: none(''),
+    experimentId: none('exp_'),
+    requestId: none('seed-'),
     providerSecret: `sk-made-up-${randomId(16)}`,
     keySecret: 'unused',
     inferenceKeySecret: 'unused',

@@ -1,7 +1,8 @@
 import type { ChatMessage, EmbeddingResult, GenerationParams, TokenUsage, ToolCall, WireRequest } from '../../providers/provider.ts';
 import { promptTokensBySize, tokensBySize, type PromptText } from '../../providers/token-estimator.ts';
 import { requestNeeds, type Need } from '../../router/capabilities-needed.ts';
-import type { ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
+import type { ModelChoice, ModelInfo, RouteOptions, Routed, Router } from '../../router/router.ts';
+import type { RequestFacts } from '../../router/route-rules.ts';
 import type { TenantRoutingPrefs } from '../../router/tenant-routing.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
@@ -10,6 +11,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { CompletionTiming } from '../../observability/metrics.ts';
 import type { CompletionObserver } from '../../observability/telemetry.ts';
 import type { TraceSpan, Tracing } from '../../observability/tracing.ts';
+import type { Assignment } from '../experiment/index.ts';
 import type { PriceBook } from '../pricing/index.ts';
 import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/index.ts';
 import type { CompletionCaller } from './completion-caller.ts';
@@ -77,6 +79,8 @@ export interface CompletionServiceOptions {
   routingPrefs: (tenantId: string) => Promise<(TenantRoutingPrefs & { cacheEnabled?: boolean }) | undefined>;
   /** Exact-match answers for repeated temperature-0 requests. */
   cache: ResponseCache;
+  /** The A/B experiments in force: which model (and variant) a request for a name goes to. */
+  experiments?: { assign(tenantId: string, model: string, userId: string | null): Assignment | undefined };
   /** This instance's name on usage events. */
   node: string;
   logger: Logger;
@@ -96,6 +100,10 @@ interface Meter {
   started: number;
   ts: Date;
   admission: Admission | undefined;
+  /** The configured model chosen for the request, and the route decision behind it. */
+  choice: ModelChoice | undefined;
+  /** The experiment's variant the request was given. */
+  assignment: Assignment | undefined;
   routed: Pick<Routed<unknown>, 'model' | 'deployment' | 'ttftMs'> | undefined;
   cacheHit: boolean;
   /** When the router was handed the request, and how long it took (streams: until the stream ends). */
@@ -201,7 +209,7 @@ export class CompletionService {
     let failure: unknown;
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant, needs);
+      meter.choice = this.#choose(meter, tenant, prompt, params, needs);
       // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
       const cacheKey =
         params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
@@ -227,7 +235,7 @@ export class CompletionService {
           reasoning: cached.reasoning,
           // A replayed answer is a new completion: it gets an id of its own.
           wire: cached.wire && withTopLevelString(cached.wire, 'id', JSON.stringify(id)),
-          headers: meter.admission.headers,
+          headers: replyHeaders(meter),
         };
       }
       if (!early) meter.upstreamStartedAt = performance.now();
@@ -258,7 +266,7 @@ export class CompletionService {
         toolCalls: routed.result.toolCalls,
         reasoning: routed.result.reasoning,
         wire: routed.result.wire,
-        headers: meter.admission.headers,
+        headers: replyHeaders(meter),
       };
     } catch (error) {
       failure = error;
@@ -281,7 +289,7 @@ export class CompletionService {
     const meter = this.#startMeter(caller, kind, model);
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
-      this.#options.router.check(model, 'chat', tenant, needs);
+      meter.choice = this.#choose(meter, tenant, prompt, params, needs);
       meter.streamed = true;
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -293,7 +301,7 @@ export class CompletionService {
       return new CompletionStream({
         id: completionId(kind),
         model,
-        headers: meter.admission.headers,
+        headers: replyHeaders(meter),
         routed,
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
           this.#options.observer?.streamClosed(surface);
@@ -307,6 +315,22 @@ export class CompletionService {
       void this.#settle(meter, undefined, error, signal);
       throw error;
     }
+  }
+
+  /** The model for the request: its route's rules see what it needs, its size and the tenant's plan. */
+  #choose(meter: Meter, tenant: TenantRoutingPrefs | undefined, prompt: PromptText, params: GenerationParams & WireInput, needs: readonly Need[]): ModelChoice {
+    const { requestedModel: model, caller } = meter;
+    meter.assignment = this.#options.experiments?.assign(caller.tenantId, model, caller.userId);
+    const facts = (): RequestFacts => ({
+      needs,
+      promptTokens: promptTokensBySize(prompt),
+      maxTokens: params.maxTokens ?? this.#defaultMaxTokens,
+      planId: tenant?.planId,
+    });
+    const choice = this.#options.router.select(model, 'chat', tenant, facts, meter.assignment?.model);
+    // A route's rules already chose a capable model; a model named outright is refused here, before admission.
+    if (!choice.route && needs.length > 0) this.#options.router.check(choice.model, 'chat', undefined, needs);
+    return choice;
   }
 
   /** Tokens a request reserves besides its messages: the reply budget of each choice, and tool schemas by size. */
@@ -330,6 +354,8 @@ export class CompletionService {
       started: performance.now(),
       ts: new Date(),
       admission: undefined,
+      choice: undefined,
+      assignment: undefined,
       routed: undefined,
       cacheHit: false,
       upstreamStartedAt: 0,
@@ -340,7 +366,7 @@ export class CompletionService {
   }
 
   #routeOptions(meter: Meter, tenant: TenantRoutingPrefs | undefined, signal: AbortSignal | undefined): RouteOptions {
-    return { signal, tenant, requestId: meter.caller.requestId, trace: meter.span, traceparent: meter.caller.traceparent };
+    return { signal, tenant, requestId: meter.caller.requestId, trace: meter.span, traceparent: meter.caller.traceparent, choice: meter.choice };
   }
 
   /**
@@ -425,6 +451,10 @@ export class CompletionService {
         costMicros: cost?.micros ?? 0,
         currency: cost?.currency ?? 'USD',
         node: this.#options.node,
+        route: meter.choice?.route?.route ?? null,
+        routeRule: meter.choice?.route?.rule ?? null,
+        experimentId: meter.assignment?.experimentId ?? null,
+        variant: meter.assignment?.variant ?? null,
       });
       // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
       if (meter.admission?.repeated !== true) this.#options.meter.record(event);
@@ -445,6 +475,18 @@ export class CompletionService {
     if (meter.span) endRequestSpan(meter.span, event, failure);
     return released;
   }
+}
+
+/** Rate-limit state, plus the experiment's variant and the route decision when they chose the model. */
+function replyHeaders(meter: Meter): Readonly<Record<string, string>> {
+  const headers = meter.admission?.headers ?? {};
+  const route = meter.choice?.route;
+  const variant = meter.assignment?.variant;
+  if (!route && variant === undefined) return headers;
+  const extra: Record<string, string> = { ...headers };
+  if (route) extra['x-tollgate-route'] = `${route.route}; rule=${route.rule}; model=${route.model}`;
+  if (variant !== undefined) extra['x-tollgate-variant'] = variant;
+  return extra;
 }
 
 function endRequestSpan(span: TraceSpan, event: UsageEvent, failure: unknown): void {

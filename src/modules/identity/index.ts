@@ -1,4 +1,4 @@
 // The identity module's door: what other modules and the app may use. Everything else in the folder is private.
-export { requireActingTenant, requireAuthenticated, requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from './access.ts';
+export { isPlatformAdmin, requireActingTenant, requireAuthenticated, requirePlatformAdmin, requireTenantAdmin, requireTenantRead } from './access.ts';
 export { describeActor } from './principal.ts';
 export type { Credentials, Principal, TenantPrincipal } from './principal.ts';

@@ -104,7 +104,7 @@ describe.each(sqlDialects())('InferenceConfigService on $name', (dialect) => {
     it('hands the router the decrypted key, and sees a change at once', async () => {
       const cached = makeService(new SecretBox(keyringFromSecrets(oldSecret)), 60_000);
       const prefs = await cached.routingPrefs(tenantA);
-      expect(prefs).toEqual({ autoFailover: true, cacheEnabled: false, credentials: { 'gpu-a': apiKey } });
+      expect(prefs).toEqual({ autoFailover: true, cacheEnabled: false, credentials: { 'gpu-a': apiKey }, planId: 'free' });
       expect(await cached.routingPrefs(tenantA)).toBe(prefs);
       await cached.setCredential(as(platform), { tenantId: tenantA, provider: 'local', apiKey: 'ollama-key-0123456789' });
       expect((await cached.routingPrefs(tenantA)).credentials).toEqual({ 'gpu-a': apiKey, local: 'ollama-key-0123456789' });
@@ -263,9 +263,10 @@ describe.each(sqlDialects())('InferenceConfigService on $name', (dialect) => {
         allowedModels: ['gpt-4o', 'llama-8b'],
         cacheEnabled: true,
         credentials: { 'gpu-a': apiKey },
+        planId: 'free',
       });
       await service.updateConfig(as(platform), { tenantId: tenantA, preferredProvider: null, allowedModels: null, modelOverrides: null, autoFailover: null });
-      expect(await service.routingPrefs(tenantA)).toEqual({ autoFailover: true, cacheEnabled: true, credentials: { 'gpu-a': apiKey } });
+      expect(await service.routingPrefs(tenantA)).toEqual({ autoFailover: true, cacheEnabled: true, credentials: { 'gpu-a': apiKey }, planId: 'free' });
     });
 
     it('refuses unknown providers and models by name, duplicate overrides, and allowed names that are neither', async () => {

@@ -39,6 +39,8 @@ export interface TenantRoutingPrefs {
   cacheEnabled: boolean;
   /** Provider name -> the tenant's own API key for it, decrypted. */
   credentials?: Record<string, string>;
+  /** The tenant's plan, which route rules may look at. */
+  planId?: string;
 }
 
 export interface ModelOverride {
@@ -344,11 +346,12 @@ export class InferenceConfigService {
   }
 
   async #loadPrefs(tenantId: string): Promise<TenantRoutingPrefs> {
-    const [row, credentialRows] = await Promise.all([findInferenceConfig(this.#db, tenantId), listProviderCredentials(this.#db, tenantId)]);
+    const [row, credentialRows, tenant] = await Promise.all([findInferenceConfig(this.#db, tenantId), listProviderCredentials(this.#db, tenantId), findTenantById(this.#db, tenantId)]);
     const prefs: TenantRoutingPrefs = {
       autoFailover: row?.auto_failover ?? defaults.autoFailover,
       cacheEnabled: row?.cache_enabled ?? defaults.cacheEnabled,
     };
+    if (tenant) prefs.planId = tenant.plan_id;
     if (row?.preferred_provider) prefs.preferredProvider = row.preferred_provider;
     if (row && Object.keys(row.model_overrides).length > 0) prefs.modelOverrides = Object.freeze({ ...row.model_overrides });
     if (row?.allowed_models) prefs.allowedModels = Object.freeze([...row.allowed_models]) as string[];
@@ -380,7 +383,9 @@ export class InferenceConfigService {
   }
 
   #requireModel(name: string, field: string): void {
-    const models = this.#inference().models.map((m) => m.name);
+    // An override may send a name to a route as well as to a model.
+    const { models: configured, routes } = this.#inference();
+    const models = [...configured.map((m) => m.name), ...routes.map((r) => r.name)];
     if (!models.includes(name)) {
       throw badInput(`unknown model "${name}" (configured: ${models.join(', ') || 'none'})`, { field });
     }

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { formatDateTime, identifier, literal } from '../../clickhouse/escape.ts';
 import { randomId } from '../../shared/ids.ts';
+import { experimentStatsClickhouse } from './experiment-stats-clickhouse.ts';
 import type { UsageEvent, UsageKind, UsageStatus } from './usage-event.ts';
 import { assembleReports, isAligned, nextBucket, parseCosts, truncate, type ReportRow } from './usage-report.ts';
 import {
@@ -8,6 +9,9 @@ import {
   UsageStoreWriteError,
   type DateRange,
   type EventsQuery,
+  type ExperimentStatsQuery,
+  type Feedback,
+  type VariantStats,
   type ExportQuery,
   type InsertOptions,
   type InsertResult,
@@ -84,10 +88,14 @@ interface ChEventRow {
   cost_micros: number | string;
   currency: string;
   node: string;
+  route: string;
+  route_rule: string;
+  experiment_id: string;
+  variant: string;
 }
 
 const EVENT_COLUMNS =
-  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node';
+  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node, route, route_rule, experiment_id, variant';
 
 /**
  * Usage in ClickHouse: usage_events (MergeTree by month, ordered by tenant and time) and the
@@ -158,6 +166,27 @@ export class ClickhouseUsageStore implements UsageStore {
     if (query.tenantIds !== null && query.tenantIds.length === 0) return new Map();
     const rows = await this.#rows<ChReportRow>(dailyAnswers(query) ? dailyReportSql(query) : detailedReportSql(query));
     return assembleReports(query, rows.map(toReportRow));
+  }
+
+  async hasRequest(tenantId: string, requestId: string): Promise<boolean> {
+    const rows = await this.#rows<{ found: number }>(
+      `SELECT 1 AS found FROM usage_events WHERE tenant_id = ${literal(tenantId)} AND request_id = ${literal(requestId)} LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
+  /** Every repeat is written; reads take each (request, metric)'s earliest value, so a repeat never counts. */
+  async insertFeedback(feedback: Feedback): Promise<void> {
+    this.counters.writes += 1;
+    await this.#client.insert({
+      table: 'usage_feedback',
+      values: [{ tenant_id: feedback.tenantId, request_id: feedback.requestId, metric: feedback.metric, value: feedback.value, ts: formatDateTime(feedback.ts), ts_ms: feedback.ts.getTime() % 1000 }],
+      format: 'JSONEachRow',
+    });
+  }
+
+  experimentStats(query: ExperimentStatsQuery): Promise<VariantStats[]> {
+    return experimentStatsClickhouse((statement) => this.#rows(statement), query, rangeConditions(query.range));
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {
@@ -571,6 +600,10 @@ function toChRow(e: UsageEvent): ChEventRow {
     cost_micros: e.costMicros,
     currency: e.currency,
     node: e.node,
+    route: e.route ?? '',
+    route_rule: e.routeRule ?? '',
+    experiment_id: e.experimentId ?? '',
+    variant: e.variant ?? '',
   };
 }
 
@@ -603,5 +636,9 @@ function fromChRow(row: ChEventRow): UsageEvent {
     costMicros: Number(row.cost_micros),
     currency: row.currency,
     node: row.node,
+    route: orNull(row.route),
+    routeRule: orNull(row.route_rule),
+    experimentId: orNull(row.experiment_id),
+    variant: orNull(row.variant),
   };
 }

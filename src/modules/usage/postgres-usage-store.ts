@@ -1,11 +1,15 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
+import { experimentStatsSql } from './experiment-stats-sql.ts';
 import type { UsageEvent, UsageKind, UsageStatus } from './usage-event.ts';
 import { assembleReports, isAligned, parseCosts, truncate, type ReportRow } from './usage-report.ts';
 import {
   ALL_TENANTS,
   UsageStoreWriteError,
   type EventsQuery,
+  type ExperimentStatsQuery,
+  type Feedback,
+  type VariantStats,
   type ExportQuery,
   type InsertResult,
   type ReportQuery,
@@ -106,6 +110,26 @@ export class PostgresUsageStore implements UsageStore {
     this.counters.reads += 1;
     const { rows } = await statement.execute(this.#db);
     return assembleReports(query, rows.map(toReportRow));
+  }
+
+  async hasRequest(tenantId: string, requestId: string): Promise<boolean> {
+    this.counters.reads += 1;
+    const { rows } = await sql<{ found: number }>`SELECT 1 AS found FROM usage_event WHERE tenant_id = ${tenantId} AND request_id = ${requestId} LIMIT 1`.execute(this.#db);
+    return rows.length > 0;
+  }
+
+  async insertFeedback(feedback: Feedback): Promise<void> {
+    this.counters.writes += 1;
+    await sql`
+      INSERT INTO usage_feedback (tenant_id, request_id, metric, value, ts)
+      VALUES (${feedback.tenantId}, ${feedback.requestId}, ${feedback.metric}, ${feedback.value}, ${feedback.ts.toISOString()})
+      ON CONFLICT (tenant_id, request_id, metric) DO NOTHING
+    `.execute(this.#db);
+  }
+
+  experimentStats(query: ExperimentStatsQuery): Promise<VariantStats[]> {
+    this.counters.reads += 2;
+    return experimentStatsSql(this.#db, query);
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {
@@ -406,6 +430,10 @@ function insertStatement(events: readonly UsageEvent[]) {
       cost_micros: e.costMicros,
       currency: e.currency,
       node: e.node,
+      route: e.route,
+      route_rule: e.routeRule,
+      experiment_id: e.experimentId,
+      variant: e.variant,
     })),
   );
   return sql<{ inserted: number }>`
@@ -415,15 +443,17 @@ function insertStatement(events: readonly UsageEvent[]) {
         requested_model text, served_model text, provider text, deployment text, kind text,
         prompt_tokens integer, completion_tokens integer, total_tokens integer, tokens_estimated boolean,
         cached_tokens integer, reasoning_tokens integer, ttft_ms integer, latency_ms integer, status text, error_code text, cache_hit boolean,
-        cost_micros bigint, currency text, node text)
+        cost_micros bigint, currency text, node text, route text, route_rule text, experiment_id text, variant text)
     ),
     ins AS (
       INSERT INTO usage_event (event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
-        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node)
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node,
+        route, route_rule, experiment_id, variant)
       SELECT event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
-        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node,
+        route, route_rule, experiment_id, variant
       FROM input
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING tenant_id, ts, requested_model, provider, api_key_id, user_id, status, currency,
@@ -482,6 +512,10 @@ function fromRow(row: UsageEventRow): UsageEvent {
     costMicros: Number(row.cost_micros),
     currency: row.currency,
     node: row.node,
+    route: row.route,
+    routeRule: row.route_rule,
+    experimentId: row.experiment_id,
+    variant: row.variant,
   };
 }
 

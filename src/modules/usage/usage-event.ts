@@ -35,6 +35,12 @@ export interface UsageEvent {
   costMicros: number;
   currency: string;
   node: string;
+  /** The route the requested name went through and the rule that chose the model (null: no route). */
+  route: string | null;
+  routeRule: string | null;
+  /** The experiment the request took part in and the variant it was given (null: none). */
+  experimentId: string | null;
+  variant: string | null;
 }
 
 export const usageKinds = ['chat', 'completion', 'embedding'] as const;
@@ -72,6 +78,10 @@ export function newUsageEvent(init: UsageEventInit): UsageEvent {
     cacheHit: false,
     costMicros: 0,
     currency: 'USD',
+    route: null,
+    routeRule: null,
+    experimentId: null,
+    variant: null,
     ...init,
     promptTokens,
     completionTokens,
@@ -141,6 +151,10 @@ export function normaliseUsageEvent(input: UsageEvent): { event: UsageEvent; pro
     costMicros,
     currency: typeof raw.currency === 'string' && /^[A-Z]{3}$/.test(raw.currency) ? raw.currency : 'USD',
     node: text(raw.node, ''),
+    route: optionalText(raw.route),
+    routeRule: optionalText(raw.routeRule),
+    experimentId: optionalText(raw.experimentId),
+    variant: optionalText(raw.variant),
   };
   if (event.currency !== raw.currency) problems.push('currency');
   return { event, problems };

@@ -54,6 +54,10 @@ function generateEvents(count: number): UsageEvent[] {
       costMicros: (promptTokens + completionTokens) * 3,
       currency: model === 'm-euro' ? 'EUR' : 'USD',
       node: 'node-1',
+      route: i % 3 === 0 ? 'auto' : null,
+      routeRule: i % 3 === 0 ? (i % 2 === 0 ? 'default' : 'tools') : null,
+      experimentId: i % 4 === 0 ? 'exp-1' : null,
+      variant: i % 4 === 0 ? (i % 8 === 0 ? 'a' : 'b') : null,
     });
   });
 }
@@ -323,5 +327,61 @@ describe.each(usageStores())('usage store contract: $name', (underTest) => {
 
   it('answers ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
+  });
+  it("aggregates an experiment's variants as a reference computation over the raw events does, feedback counted once", async () => {
+    const inExperiment = EVENTS.filter((e) => e.experimentId === 'exp-1' && e.ts >= NOVEMBER.from && e.ts < NOVEMBER.to);
+    const firstValue = new Map<string, number>();
+    for (const [i, e] of inExperiment.entries()) {
+      if (i % 3 === 2) continue;
+      const at = new Date(Date.UTC(2026, 10, 15));
+      const value = i % 5 < 3 ? 1 : 0;
+      await store.insertFeedback({ tenantId: e.tenantId, requestId: e.requestId, metric: 'thumbs_up', value, ts: at });
+      // A repeat, later and different: the first value counts.
+      await store.insertFeedback({ tenantId: e.tenantId, requestId: e.requestId, metric: 'thumbs_up', value: 1 - value, ts: new Date(at.getTime() + 1_000) });
+      await store.insertFeedback({ tenantId: e.tenantId, requestId: e.requestId, metric: 'score', value: i % 7, ts: at });
+      firstValue.set(`${e.requestId}|thumbs_up`, value);
+      firstValue.set(`${e.requestId}|score`, i % 7);
+    }
+    // Feedback of another tenant on the same request id joins nothing.
+    await store.insertFeedback({ tenantId: 't-elsewhere', requestId: inExperiment[0]!.requestId, metric: 'thumbs_up', value: 0, ts: new Date() });
+
+    const stats = await store.experimentStats({ experimentId: 'exp-1', range: NOVEMBER });
+    expect(stats.map((s) => s.variant)).toEqual(['a', 'b']);
+    const close = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected)));
+    const moments = (values: number[]) => {
+      const mean = values.reduce((s, v) => s + v, 0) / values.length;
+      return { mean, variance: values.length > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1) : 0 };
+    };
+    // Stores interpolate (Postgres) or pick an element (ClickHouse): either lies between the neighbouring ranks.
+    const withinRank = (actual: number | null, values: number[], p: number) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      expect(actual).not.toBeNull();
+      expect(actual!).toBeGreaterThanOrEqual(sorted[Math.floor(p * (sorted.length - 1))]!);
+      expect(actual!).toBeLessThanOrEqual(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length))]!);
+    };
+    for (const variant of stats) {
+      const events = inExperiment.filter((e) => e.variant === variant.variant);
+      const served = events.filter((e) => e.status !== 'refused').map((e) => e.latencyMs);
+      expect(variant.requests).toBe(events.length);
+      expect(variant.errors).toBe(events.filter((e) => e.status === 'error').length);
+      expect(variant.promptTokens).toBe(events.reduce((s, e) => s + e.promptTokens, 0));
+      expect(variant.completionTokens).toBe(events.reduce((s, e) => s + e.completionTokens, 0));
+      expect(variant.cost.totalMicros).toBe(events.reduce((s, e) => s + e.costMicros, 0));
+      expect(variant.latency.count).toBe(served.length);
+      close(variant.latency.mean, moments(served).mean);
+      close(variant.latency.variance, moments(served).variance);
+      close(variant.cost.variance, moments(events.map((e) => e.costMicros)).variance);
+      withinRank(variant.latency.p50, served, 0.5);
+      withinRank(variant.latency.p95, served, 0.95);
+      withinRank(variant.ttftP50, events.flatMap((e) => (e.ttftMs === null ? [] : [e.ttftMs])), 0.5);
+      for (const metric of ['score', 'thumbs_up']) {
+        const values = events.flatMap((e) => (firstValue.has(`${e.requestId}|${metric}`) ? [firstValue.get(`${e.requestId}|${metric}`)!] : []));
+        const actual = variant.feedback.find((f) => f.metric === metric)!;
+        expect(actual.count).toBe(values.length);
+        close(actual.mean, moments(values).mean);
+        close(actual.variance, moments(values).variance);
+        expect(actual.binary).toBe(metric === 'thumbs_up');
+      }
+    }
   });
 });

@@ -153,6 +153,50 @@ export interface StoreCounters {
   writes: number;
 }
 
+/** A caller's judgement of one request's answer: a number, or 1/0 for a boolean. */
+export interface Feedback {
+  tenantId: string;
+  requestId: string;
+  metric: string;
+  value: number;
+  ts: Date;
+}
+
+/** Sample moments of a number: enough for a mean and Welch's t. */
+export interface Moments {
+  count: number;
+  mean: number;
+  /** Sample variance (n - 1); 0 with fewer than two values. */
+  variance: number;
+}
+
+/** One feedback metric over a variant's requests (each request's first value). */
+export interface MetricStats extends Moments {
+  metric: string;
+  /** Every value was 0 or 1: a rate, compared as a proportion. */
+  binary: boolean;
+}
+
+/** One variant's requests in a range, aggregated by the store. */
+export interface VariantStats {
+  variant: string;
+  requests: number;
+  errors: number;
+  /** Over requests that were not refused. */
+  latency: Moments & { p50: number | null; p95: number | null };
+  ttftP50: number | null;
+  promptTokens: number;
+  completionTokens: number;
+  /** Cost per request, in micro-units of `currency` (the events' first currency). */
+  cost: Moments & { totalMicros: number; currency: string };
+  feedback: MetricStats[];
+}
+
+export interface ExperimentStatsQuery {
+  experimentId: string;
+  range: DateRange;
+}
+
 /** Where usage events live: ClickHouse, or the SQL database (Postgres or PGlite). One contract suite covers both. */
 export interface UsageStore {
   readonly kind: 'clickhouse' | 'postgres' | 'pglite';
@@ -169,4 +213,10 @@ export interface UsageStore {
   /** Drops events older than the retention; returns what it removed, for the log. */
   enforceRetention(now: Date): Promise<string[]>;
   ping(): Promise<void>;
+  /** True when the tenant has a usage event with this request id. */
+  hasRequest(tenantId: string, requestId: string): Promise<boolean>;
+  /** Idempotent per (tenant, request, metric): the first value recorded is the one that counts. */
+  insertFeedback(feedback: Feedback): Promise<void>;
+  /** Each variant of an experiment over a range, in one pass over its events (variants without requests absent). */
+  experimentStats(query: ExperimentStatsQuery): Promise<VariantStats[]>;
 }

@@ -161,6 +161,10 @@ UsageEventRef.implement({
     cacheHit: t.exposeBoolean('cacheHit'),
     cost: t.field({ type: MoneyRef, resolve: (e) => ({ currency: e.currency, micros: e.costMicros }) }),
     node: t.exposeString('node', { description: 'The gateway instance that served it.' }),
+    route: t.exposeString('route', { nullable: true, description: 'The route the requested name went through.' }),
+    routeRule: t.exposeString('routeRule', { nullable: true, description: "The route's rule that chose the model (\"default\" when none did)." }),
+    experimentId: t.exposeID('experimentId', { nullable: true, description: 'The experiment the request took part in.' }),
+    variant: t.exposeString('variant', { nullable: true, description: "The experiment's variant it was given." }),
   }),
 });
 

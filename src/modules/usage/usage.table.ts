@@ -27,6 +27,10 @@ export interface UsageEventTable {
   cost_micros: number;
   currency: string;
   node: string;
+  route: string | null;
+  route_rule: string | null;
+  experiment_id: string | null;
+  variant: string | null;
 }
 
 /** usage_daily: the rollup kept in the same transaction as each batch; '' stands for "none" in its key. */

@@ -1,0 +1,20 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { AppDeps } from '../../deps.ts';
+import { sendJson } from '../respond.ts';
+import { readJsonBody } from './read-json-body.ts';
+import { shimCaller } from './shim-context.ts';
+
+const feedbackRequestSchema = z.object({
+  request_id: z.string(),
+  metric: z.string(),
+  value: z.union([z.number(), z.boolean()]),
+});
+
+/** POST /v1/feedback: { request_id, metric, value } on one of the caller's tenant's requests. */
+export async function feedback(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  const caller = await shimCaller(deps, req, requestId);
+  const body = await readJsonBody(req, feedbackRequestSchema, deps.config.server.maxBodyBytes);
+  const recorded = await deps.services.feedback.record(caller, { requestId: body.request_id, metric: body.metric, value: body.value });
+  sendJson(res, 200, { object: 'feedback', request_id: recorded.requestId, metric: recorded.metric, value: recorded.value });
+}
