@@ -1,5 +1,6 @@
+import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Transaction } from '@electric-sql/pglite';
 import type { PGliteReply, PGliteRequest } from './pglite-messages.ts';
 
 // The embedded database's own thread: PGlite runs its WebAssembly Postgres here, so a statement never
@@ -20,7 +21,19 @@ const transactions = new Map<number, OpenTransaction>();
 let nextTransaction = 1;
 const reply = (message: PGliteReply) => port.postMessage(message);
 
-const pglite = new PGlite(dataPath, { parsers: { 20: (value: string) => Number(value) } });
+// V8's optimising compiler would hold some 400 MB of machine code for Postgres's hot paths; its baseline
+// compiler's code is small and fast enough for a database that serves one node. The flags are the
+// process's (later WebAssembly compiles, such as undici's HTTP parser, stay baseline too) and must be set
+// before PGlite's module is compiled, so PGlite is imported after them.
+setFlagsFromString('--no-wasm-tier-up');
+setFlagsFromString('--no-wasm-dynamic-tiering');
+const { PGlite } = await import('@electric-sql/pglite');
+const pglite = new PGlite(dataPath, {
+  parsers: { 20: (value: string) => Number(value) },
+  // Small buffers: the host's page cache keeps the files' hot pages anyway, and this memory is the
+  // gateway's own.
+  postgresqlconf: ['shared_buffers=8MB', 'work_mem=2MB', 'maintenance_work_mem=8MB', 'temp_buffers=2MB', 'wal_buffers=512kB'],
+});
 pglite.waitReady.then(
   () => reply({ id: 0, ok: true, value: null }),
   (error: unknown) => reply({ id: 0, ok: false, error: describe(error) }),
