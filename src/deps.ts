@@ -17,7 +17,6 @@ import { ModelPriceService } from './modules/pricing/model-price.service.ts';
 import { BudgetGate } from './modules/budget/budget-gate.ts';
 import type { BudgetService } from './modules/budget/budget.service.ts';
 import { createRouter, type Router } from './router/router.ts';
-import { warmTokenizer } from './providers/token-estimator.ts';
 import { hostname } from 'node:os';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { InferenceConfigService } from './modules/inference-config/inference-config.service.ts';
@@ -141,7 +140,6 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     });
     inferenceConfig.shareChangesOver(limits.broadcast);
     const modelPrices = await ModelPriceService.start({ db: db.db, prices, models: () => config.inference.models, broadcast: limits.broadcast, logger });
-    await warmTokenizer();
     const completions = new CompletionService({
       router,
       prices,
