@@ -80,9 +80,13 @@ export function startPGliteThread(dataPath: string | undefined): PGliteLike {
     },
     async close() {
       if (closed) return;
-      await call({ op: 'close' });
-      closed = true;
-      await worker.terminate();
+      try {
+        await call({ op: 'close' });
+      } finally {
+        // Ended even when PGlite could not close cleanly (one that never opened, say).
+        closed = true;
+        await worker.terminate();
+      }
     },
   };
 }
