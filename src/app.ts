@@ -4,7 +4,6 @@ import { createDeps, type AppDeps } from './deps.ts';
 import { createGraphqlServer } from './http/graphql.ts';
 import { createGraphqlWsServer } from './http/graphql-ws.ts';
 import { createHttpServer } from './http/server.ts';
-import { warmTokenizer } from './providers/token-estimator.ts';
 import { watchInferenceConfig } from './router/config-reloader.ts';
 import type { Logger } from './shared/logger.ts';
 
@@ -19,11 +18,6 @@ export interface App {
 /** The one place that wires dependencies, transports and lifecycle. */
 export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const deps = await createDeps(config, logger);
-  // The first request should not pay for loading the tokenizer's tables.
-  await warmTokenizer().catch(async (error: unknown) => {
-    await deps.close();
-    throw error;
-  });
   const yoga = createGraphqlServer(deps);
   const ws = createGraphqlWsServer(deps, yoga, { maxPayloadBytes: config.server.maxBodyBytes, maxSubscriptionsPerSocket: config.server.maxSubscriptionsPerSocket, keepAliveMs: 12_000 });
   deps.telemetry.metrics.bind({ webSockets: () => ws.wss.clients.size });

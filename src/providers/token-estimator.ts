@@ -2,8 +2,8 @@ import { loadO200kBase } from './bpe-token-counter.ts';
 import type { ChatMessage, TokenUsage } from './provider.ts';
 
 // Counts for upstreams that report none (or only part), and for cost estimates; rate limits estimate a
-// prompt from its size instead (promptTokensBySize). The encoder loads on first use or through
-// warmTokenizer() ahead of traffic. o200k_base is close to the ~150k-token vocabularies of the open
+// prompt from its size instead (promptTokensBySize). The encoder loads once, when a request first
+// needs it (a gateway whose upstreams report usage never does). o200k_base is close to the ~150k-token vocabularies of the open
 // models this gateway fronts; it is an estimate, flagged as such.
 
 type Encoder = { countTokens(text: string): number };
@@ -14,7 +14,7 @@ function loadEncoder(): Promise<Encoder> {
   return encoder;
 }
 
-/** Loads the encoder ahead of traffic: building its table takes a couple of hundred ms. */
+/** Loads the encoder ahead of use (benchmarks): building its table takes a couple of hundred ms. */
 export async function warmTokenizer(): Promise<void> {
   await loadEncoder();
 }

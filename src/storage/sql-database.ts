@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../database.ts';
 import { databaseUnavailable, isConnectionFailure, isDatabaseUnavailable } from './database-outage.ts';
 import { lockEmbeddedDatabase } from './embedded-lock.ts';
+import { startPGliteThread } from './pglite-thread.ts';
 
 export type SqlDatabase = Kysely<Database>;
 
@@ -21,7 +21,7 @@ export interface SqlDatabaseHandle {
 // so they are parsed at the edge, while numeric (money) stays a decimal string.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-/** Postgres when a URL is given, otherwise PGlite on disk under the data dir (or in memory for tests). */
+/** Postgres when a URL is given, otherwise PGlite in a thread of its own, on disk under the data dir (or in memory for tests). */
 export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?: string; inMemory?: boolean }): Promise<SqlDatabaseHandle> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
@@ -48,10 +48,14 @@ export async function openSqlDatabase(options: { databaseUrl?: string; dataDir?:
     mkdirSync(dataPath, { recursive: true });
     release = lockEmbeddedDatabase(dataPath);
   }
-  const pglite = new PGlite(dataPath, {
-    parsers: { 20: (value: string) => Number(value) },
-  });
-  await pglite.waitReady;
+  const pglite = startPGliteThread(dataPath);
+  try {
+    await pglite.waitReady;
+  } catch (error) {
+    await pglite.close().catch(() => undefined);
+    release();
+    throw error;
+  }
   // db.destroy() closes PGlite; the data dir is free for another process from then on.
   const close = pglite.close.bind(pglite);
   pglite.close = () => close().finally(release);

@@ -7,15 +7,17 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concurrentStreams, longPrompt, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
-import { cpuMicros, freePort, killAll, memory, sampleRss, startNode, stop, waitForHttp, type Started } from './lib/processes.ts';
+import { freePort, killAll, sampleRss, startNode, stop, treeCpuMicros, treeRssMiB, waitForHttp, type Started } from './lib/processes.ts';
 import { benchUrl, prepareServices } from './lib/services.ts';
 import { runFleet, type FleetRun } from './fleet.ts';
 import { printReport, type Run } from './lib/report.ts';
 import { raiseLimits } from './lib/tenants.ts';
 
-// npm run bench: the gateway in its production shape against a pass-through proxy and the fake upstream
-// itself, over loopback, targets interleaved round by round (the machine is shared and noisy), CPU from
-// /proc. Every process it starts is stopped by pid. See README.md ("Performance") for the figures.
+// npm run bench: the gateway in its embedded shape (npm start, no environment) and its production shape
+// (the real servers) against a pass-through proxy and the fake upstream itself, over loopback, targets
+// interleaved round by round (the machine is shared and noisy), CPU and RSS from /proc over each
+// gateway's every thread and child process. Every process it starts is stopped by pid. See
+// docs/performance.md for the figures and their history.
 
 const { values: options } = parseArgs({
   options: {
@@ -26,7 +28,10 @@ const { values: options } = parseArgs({
     'heap-prof': { type: 'boolean', default: false },
     /** Writes a heap snapshot of the gateway midway through the 1,000-stream profile. */
     'heap-snapshot': { type: 'boolean', default: false },
-    'embedded': { type: 'boolean', default: false },
+    /** The gateway as `npm start` runs it with no environment: PGlite, in-memory limits. */
+    embedded: { type: 'boolean', default: false },
+    /** The gateway on the real servers (Postgres, Redis, ClickHouse) whose URLs are set. */
+    production: { type: 'boolean', default: false },
     'only': { type: 'string' },
     /** Extra gateway environment for experiments, e.g. --env LOG_LEVEL=warn --env TOLLGATE_LOG_SYNC=true */
     env: { type: 'string', multiple: true, default: [] },
@@ -55,14 +60,39 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-let cleanupServices: (() => Promise<void>) | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+const cleanUp = async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
+};
+
+type Shape = 'embedded' | 'production';
+
+/** --embedded, --production, or by default both when the servers' URLs are set (else embedded alone). */
+function chooseShapes(): Shape[] {
+  const asked = (['embedded', 'production'] as const).filter((shape) => options[shape]);
+  const haveServers = benchUrl('DATABASE') !== undefined || benchUrl('REDIS') !== undefined || benchUrl('CLICKHOUSE') !== undefined;
+  if (asked.includes('production') && !haveServers) throw new Error('--production needs TOLLGATE_BENCH_<DATABASE|REDIS|CLICKHOUSE>_URL or the TOLLGATE_TEST_ ones');
+  if (asked.length > 0) return asked;
+  return haveServers ? ['embedded', 'production'] : ['embedded'];
+}
+
+interface Gateway {
+  shape: Shape;
+  target: Target;
+  proc: Started;
+  url: string;
+  secret: string;
+  storage: string;
+}
 
 async function main(): Promise<void> {
-  const services = await prepareServices({ embedded: options.embedded ?? false, dataDir: join(runDir, 'data'), redisKeyPrefix: `tgbench:${process.pid}:` });
-  cleanupServices = services.cleanup;
-  if (options.env?.length) services.description += ` (gateway environment overridden: ${options.env.join(' ')})`;
-  process.stdout.write(`bench: results and logs in ${runDir}\nbench: storage ${services.description}\n`);
-  if (options.fleet !== undefined) return fleet(services);
+  const shapes = options.fleet !== undefined ? (['production'] as Shape[]) : chooseShapes();
+  process.stdout.write(`bench: results and logs in ${runDir}\nbench: shapes ${shapes.join(', ')}\n`);
+  if (options.fleet !== undefined) {
+    const services = await prepareServices({ embedded: false, dataDir: join(runDir, 'data'), redisKeyPrefix: `tgbench:${process.pid}:` });
+    cleanups.push(services.cleanup);
+    return fleet(services);
+  }
 
   const upstreamPort = await freePort();
   const upstream = startNode('fake upstream', [join(root, 'test/testkit/fake-upstream.ts'), '--port', String(upstreamPort), '--tokens', '5'], process.env, join(runDir, 'fake-upstream.log'));
@@ -74,8 +104,6 @@ async function main(): Promise<void> {
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   await waitForHttp(`${proxyUrl}/v1/models`, proxy);
 
-  const gatewayPort = await freePort();
-  const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   const configPath = join(runDir, 'tollgate.yaml');
   writeFileSync(
     configPath,
@@ -93,50 +121,31 @@ models:
     price: { inputPerMillion: "3.00", outputPerMillion: "6.00", currency: USD }
 `,
   );
-  const gatewayEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(gatewayPort),
-    TOLLGATE_CONFIG: configPath,
-    TOLLGATE_DATA_DIR: join(runDir, 'data'),
-    TOLLGATE_ADMIN_KEY: adminKey,
-    TOLLGATE_SECRET: randomBytes(24).toString('hex'),
-    LOG_LEVEL: 'info',
-    ...services.env,
-    ...Object.fromEntries((options.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
-  };
-  const cli = join(root, 'src/bin/tollgate.ts');
-  const tenant = JSON.parse((await exec(process.execPath, [cli, 'tenant', 'create', '--name', 'bench', '--plan', 'enterprise', '--json'], { env: gatewayEnv })).stdout) as { id: string };
-  const key = JSON.parse((await exec(process.execPath, [cli, 'key', 'create', '--tenant', tenant.id, '--name', 'bench', '--json'], { env: gatewayEnv })).stdout) as { secret: string };
-
-  const profileDir = join(runDir, 'cpu-profile');
-  // As npm start and the Dockerfile start it; a --node-flag given later wins.
-  const productionFlags = ['--max-semi-space-size=16'];
-  const gateway = startNode('gateway', [...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(options['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${runDir}`] : []), ...(options['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${profileDir}`, '--heap-prof-interval=32768'] : []), ...productionFlags, ...(options['node-flag'] ?? []), cli, 'serve'], gatewayEnv, join(runDir, 'gateway.log'));
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  await waitForHttp(`${gatewayUrl}/healthz`, gateway);
-  await raiseLimits(gatewayUrl, adminKey, tenant.id);
+  const gateways: Gateway[] = [];
+  for (const shape of shapes) gateways.push(await startGateway(shape, configPath));
+  const idleRssMiB = Object.fromEntries(gateways.map((gateway) => [gateway.shape, treeRssMiB(gateway.proc.pid)]));
+  process.stdout.write(`bench: gateway RSS at idle after start (every process and thread): ${gateways.map((g) => `${g.shape} ${idleRssMiB[g.shape]!.toFixed(0)} MiB`).join(', ')}\n`);
 
   const models = { chat: 'bench', stream: 'bench?tokens=20', slow: 'bench?tokens=20&token-delay-ms=250' } as const;
   const direct: Target = { name: 'direct', url: upstreamUrl, headers: {}, model: (p) => models[p] };
   const passthrough: Target = { name: 'passthrough', url: proxyUrl, headers: {}, model: (p) => models[p] };
-  const gatewayTarget: Target = { name: 'gateway', url: gatewayUrl, headers: { authorization: `Bearer ${key.secret}` }, model: (p) => `bench-${p}` };
-  const targets = [direct, passthrough, gatewayTarget];
-  const pidOf: Record<string, Started> = { direct: upstream, passthrough: proxy, gateway };
+  const targets = [direct, passthrough, ...gateways.map((gateway) => gateway.target)];
+  const pidOf: Record<string, Started> = { direct: upstream, passthrough: proxy, ...Object.fromEntries(gateways.map((g) => [g.shape, g.proc])) };
+  const gatewayOf = (target: Target) => gateways.find((gateway) => gateway.target === target);
 
   const runs: Run[] = [];
-  let streamsHeap: Record<string, number> | undefined;
+  const streamsHeap: Record<string, Record<string, number>> = {};
   const measured = async (profile: string, target: Target, round: number, load: () => Promise<LoadResult & { p50?: number; p99?: number }>) => {
     const proc = pidOf[target.name]!;
+    const gateway = gatewayOf(target);
     // The gateway's GC pauses, read outside the CPU window: a pause holds every request in flight.
-    const gc0 = target === gatewayTarget ? await scrapeGc(gatewayUrl) : undefined;
-    const cpu0 = cpuMicros(proc.pid);
+    const gc0 = gateway ? await scrapeGc(gateway.url) : undefined;
+    const cpu0 = treeCpuMicros(proc.pid);
     const rss = sampleRss([proc.pid]);
     const result = await load();
     const peak = rss.stop().get(proc.pid) ?? 0;
-    const cpu = cpuMicros(proc.pid) - cpu0;
-    const gc1 = gc0 && (await scrapeGc(gatewayUrl));
+    const cpu = treeCpuMicros(proc.pid) - cpu0;
+    const gc1 = gc0 && gateway && (await scrapeGc(gateway.url));
     const run: Run = {
       profile,
       target: target.name,
@@ -163,21 +172,23 @@ models:
   process.stdout.write('bench: warming up\n');
   for (const target of targets) await saturate(target, 50, 2);
   for (const target of targets) await sequential(target, 300);
-  const metricsBefore = await scrapeUsage(gatewayUrl);
+  const metricsBefore = Object.fromEntries(await Promise.all(gateways.map(async (g) => [g.shape, await scrapeUsage(g.url)] as const)));
   const started = performance.now();
 
   if (wants('streams-1000')) {
     // First, so the gateway's RSS is that of the streams and not of garbage left by minutes of load.
     process.stdout.write('bench: 1,000 concurrent slow streams (20 tokens, 250 ms apart)\n');
     await measured('streams-1000', passthrough, 1, () => concurrentStreams(passthrough, 1000));
-    // Midway through, the gateway's own view of its memory: where the RSS goes.
-    const heap = sleep(3_000).then(() => {
-      if (options['heap-snapshot']) process.kill(gateway.pid, 'SIGUSR2');
-      return scrapeHeap(gatewayUrl);
-    });
-    await measured('streams-1000', gatewayTarget, 1, () => concurrentStreams(gatewayTarget, 1000));
-    streamsHeap = await heap;
-    process.stdout.write(`  gateway memory with 1,000 streams open: ${Object.entries(streamsHeap).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}\n`);
+    for (const gateway of gateways) {
+      // Midway through, the gateway's own view of its memory: where the RSS goes.
+      const heap = sleep(3_000).then(() => {
+        if (options['heap-snapshot']) process.kill(gateway.proc.pid, 'SIGUSR2');
+        return scrapeHeap(gateway.url);
+      });
+      await measured('streams-1000', gateway.target, 1, () => concurrentStreams(gateway.target, 1000));
+      streamsHeap[gateway.shape] = await heap;
+      process.stdout.write(`  ${gateway.shape} memory with 1,000 streams open: ${Object.entries(streamsHeap[gateway.shape]!).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}\n`);
+    }
   }
 
   for (let round = 1; round <= rounds; round++) {
@@ -188,38 +199,96 @@ models:
     if (wants('stream-1')) for (const target of targets) await measured('stream-1', target, round, () => streams(target, 1, durationS / 2));
     if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS));
     if (wants('graphql-ws')) {
-      await measured('graphql-ws', gatewayTarget, round, () => subscriptions(gatewayUrl, key.secret, 'bench-stream', 20, durationS));
-      await measured('sse-20-compare', gatewayTarget, round, () => streams(gatewayTarget, 20, durationS));
+      for (const gateway of gateways) {
+        await measured('graphql-ws', gateway.target, round, () => subscriptions(gateway.url, gateway.secret, 'bench-stream', 20, durationS));
+        await measured('sse-20-compare', gateway.target, round, () => streams(gateway.target, 20, durationS));
+      }
     }
   }
   const elapsed = (performance.now() - started) / 1000;
-  const metricsAfter = await scrapeUsage(gatewayUrl);
-  const caughtUp = performance.now();
-  let usage = metricsAfter;
-  while (usage.stored < usage.recorded && performance.now() - caughtUp < 30_000) {
-    await sleep(50);
-    usage = await scrapeUsage(gatewayUrl);
+  const metering: Record<string, Record<string, unknown>> = {};
+  for (const gateway of gateways) {
+    const before = metricsBefore[gateway.shape]!;
+    const after = await scrapeUsage(gateway.url);
+    const caughtUp = performance.now();
+    let usage = after;
+    while (usage.stored < usage.recorded && performance.now() - caughtUp < 30_000) {
+      await sleep(50);
+      usage = await scrapeUsage(gateway.url);
+    }
+    metering[gateway.shape] = {
+      eventsRecorded: usage.recorded - before.recorded,
+      eventsStored: usage.stored - before.stored,
+      eventsDropped: usage.dropped,
+      ingestEventsPerSecond: (after.stored - before.stored) / elapsed,
+      storeCatchUpMs: Math.round(performance.now() - caughtUp),
+      store: gateway.storage,
+    };
   }
-  const metering = {
-    eventsRecorded: usage.recorded - metricsBefore.recorded,
-    eventsStored: usage.stored - metricsBefore.stored,
-    eventsDropped: usage.dropped,
-    ingestEventsPerSecond: (metricsAfter.stored - metricsBefore.stored) / elapsed,
-    storeCatchUpMs: Math.round(performance.now() - caughtUp),
-    store: services.description,
-  };
-  const gatewayMemory = memory(gateway.pid);
+  const afterRssMiB = Object.fromEntries(gateways.map((gateway) => [gateway.shape, treeRssMiB(gateway.proc.pid)]));
 
-  await stop(gateway);
+  for (const gateway of gateways) await stop(gateway.proc);
   await stop(proxy);
   await stop(upstream);
 
-  const report = { ...printReport(runs, { metering, gatewayPeakRssMiB: gatewayMemory.peakMiB, rounds, durationS, storage: services.description }), streamsHeap };
+  const storage = gateways.map((g) => `${g.shape}: ${g.storage}`).join('; ');
+  const report = { ...printReport(runs, { metering, idleRssMiB, afterRssMiB, rounds, durationS, storage }), streamsHeap };
+  const json = `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage, runs, ...report }, null, 2)}\n`;
   const file = join(runDir, 'results.json');
-  writeFileSync(file, `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage: services.description, runs, ...report }, null, 2)}\n`);
-  writeFileSync(join(root, 'test/bench/results/latest.json'), `${JSON.stringify({ startedAt: stamp, rounds, durationS, storage: services.description, runs, ...report }, null, 2)}\n`);
-  process.stdout.write(`bench: wrote ${file}${options['cpu-prof'] ? ` and a CPU profile under ${profileDir}` : ''}\n`);
-  await services.cleanup();
+  writeFileSync(file, json);
+  writeFileSync(join(root, 'test/bench/results/latest.json'), json);
+  process.stdout.write(`bench: wrote ${file}${options['cpu-prof'] ? ` and CPU profiles under ${runDir}/<shape>/cpu-profile` : ''}\n`);
+}
+
+/** One gateway in its shape: its own storage, tenant and key, started as npm start and the Dockerfile do. */
+async function startGateway(shape: Shape, configPath: string): Promise<Gateway> {
+  const dir = join(runDir, shape);
+  mkdirSync(dir, { recursive: true });
+  const services = await prepareServices({ embedded: shape === 'embedded', dataDir: join(dir, 'data'), redisKeyPrefix: `tgbench:${process.pid}:` });
+  cleanups.push(services.cleanup);
+  if (options.env?.length) services.description += ` (gateway environment overridden: ${options.env.join(' ')})`;
+  process.stdout.write(`bench: ${shape} storage ${services.description}\n`);
+  const port = await freePort();
+  const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
+  const gatewayEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    TOLLGATE_CONFIG: configPath,
+    TOLLGATE_DATA_DIR: join(dir, 'data'),
+    TOLLGATE_ADMIN_KEY: adminKey,
+    TOLLGATE_SECRET: randomBytes(24).toString('hex'),
+    LOG_LEVEL: 'info',
+    ...services.env,
+    ...Object.fromEntries((options.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+  };
+  const cli = join(root, 'src/bin/tollgate.ts');
+  const tenant = JSON.parse((await exec(process.execPath, [cli, 'tenant', 'create', '--name', 'bench', '--plan', 'enterprise', '--json'], { env: gatewayEnv })).stdout) as { id: string };
+  const key = JSON.parse((await exec(process.execPath, [cli, 'key', 'create', '--tenant', tenant.id, '--name', 'bench', '--json'], { env: gatewayEnv })).stdout) as { secret: string };
+
+  const profileDir = join(dir, 'cpu-profile');
+  // As npm start and the Dockerfile start it; a --node-flag given later wins.
+  const productionFlags = ['--max-semi-space-size=16'];
+  const proc = startNode(
+    `${shape} gateway`,
+    [
+      ...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(options['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []),
+      ...(options['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${profileDir}`, '--heap-prof-interval=32768'] : []),
+      ...productionFlags,
+      ...(options['node-flag'] ?? []),
+      cli,
+      'serve',
+    ],
+    gatewayEnv,
+    join(dir, 'gateway.log'),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/healthz`, proc);
+  await raiseLimits(url, adminKey, tenant.id);
+  const target: Target = { name: shape, url, headers: { authorization: `Bearer ${key.secret}` }, model: (p) => `bench-${p}` };
+  return { shape, target, proc, url, secret: key.secret, storage: services.description };
 }
 
 async function fleet(services: Awaited<ReturnType<typeof prepareServices>>): Promise<void> {
@@ -262,7 +331,6 @@ async function fleet(services: Awaited<ReturnType<typeof prepareServices>>): Pro
   const file = join(runDir, 'fleet.json');
   writeFileSync(file, `${JSON.stringify({ startedAt: stamp, instances, tenants: Number(options.tenants), connections: Number(options.connections), rounds, durationS, storage: services.description, runs, summary }, null, 2)}\n`);
   process.stdout.write(`bench: wrote ${file}\n`);
-  await services.cleanup();
 }
 
 async function scrapeHeap(url: string): Promise<Record<string, number>> {
@@ -290,11 +358,11 @@ async function scrapeUsage(url: string): Promise<{ recorded: number; stored: num
 }
 
 main().then(
-  () => process.exit(0),
+  () => cleanUp().finally(() => process.exit(0)),
   (error: unknown) => {
     process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     killAll();
-    void (cleanupServices?.() ?? Promise.resolve()).finally(() => process.exit(1));
+    void cleanUp().finally(() => process.exit(1));
   },
 );
 

@@ -81,6 +81,20 @@ describe('tollgate CLI', () => {
     expect(second.stdout).toContain('up to date');
   });
 
+  it("refuses the CLI on a running gateway's embedded database, and frees it when the gateway stops", { timeout: 90_000 }, async () => {
+    const dir = freshDir();
+    const server = await startServeProcess({ PORT: '0', TOLLGATE_DATA_DIR: dir, TOLLGATE_ADMIN_KEY: 'admin-key-for-the-cli-test' });
+    const exited = new Promise<number | null>((resolve) => server.child.on('exit', resolve));
+    const refused = await runCli(['tenant', 'list'], { TOLLGATE_DATA_DIR: dir }, 60_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`in use by process ${server.child.pid}`);
+    // The database's thread ends with the gateway: once it exited, nothing holds the data dir.
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const listed = await runCli(['tenant', 'list'], { TOLLGATE_DATA_DIR: dir }, 60_000);
+    expect(listed.code).toBe(0);
+  });
+
   it('drains and exits 0 on SIGTERM', async () => {
     const server = await startServeProcess({ PORT: '0', TOLLGATE_DATA_DIR: freshDir(), TOLLGATE_ADMIN_KEY: 'admin-key-for-the-cli-test' });
     const exited = new Promise<number | null>((resolve) => server.child.on('exit', resolve));

@@ -31,8 +31,8 @@ export class BudgetGate implements RequestGate {
       get repeated() {
         return admission.repeated;
       },
-      settle: (usage) => {
-        const settled = admission.settle(usage);
+      settle: (usage, options) => {
+        const settled = admission.settle(usage, options);
         // A retry of a request already counted is not spent twice.
         if (usage && !admission.repeated) {
           const cost = this.#prices.cost(request.model, usage.promptTokens, usage.completionTokens);

@@ -16,7 +16,7 @@ import type { PriceBook } from '../pricing/index.ts';
 import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/index.ts';
 import type { CompletionCaller } from './completion-caller.ts';
 import { CompletionStream, type StreamEnd } from './completion-stream.ts';
-import type { Admission, RequestGate } from './request-gate.ts';
+import type { Admission, RequestGate, SettleOptions } from './request-gate.ts';
 import { responseCacheKey, type ResponseCache } from './response-cache.ts';
 
 /** Per request: true or false overrides the tenant's cache setting; undefined follows it. */
@@ -307,7 +307,7 @@ export class CompletionService {
           this.#options.observer?.streamClosed(surface);
           meter.upstreamMs = performance.now() - meter.upstreamStartedAt;
           // Awaited: the surfaces send [DONE] (or the last chunk) after this, when the quota already counts the stream.
-          await this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal);
+          await this.#settle(meter, usage, end.status === 'error' ? end.error : end.status === 'cancelled' ? cancelled : undefined, signal, { awaited: true });
         },
       });
     } catch (error) {
@@ -414,13 +414,20 @@ export class CompletionService {
    */
   #settleAfterReply(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined): void {
     const elapsedMs = performance.now() - meter.started;
-    setImmediate(() => void this.#settle(meter, usage, failure, signal, elapsedMs));
+    setImmediate(() => void this.#settle(meter, usage, failure, signal, undefined, elapsedMs));
   }
 
   /** Exactly once per request: releases the admission and records the usage event; resolves once the admission's store has the release. */
-  #settle(meter: Meter, usage: TokenUsage | undefined, failure: unknown, signal: AbortSignal | undefined, elapsedMs = performance.now() - meter.started): Promise<void> {
+  #settle(
+    meter: Meter,
+    usage: TokenUsage | undefined,
+    failure: unknown,
+    signal: AbortSignal | undefined,
+    options?: SettleOptions,
+    elapsedMs = performance.now() - meter.started,
+  ): Promise<void> {
     const counted = usage ?? failureUsage(failure) ?? zeroUsage;
-    const released = meter.admission?.settle(counted) ?? Promise.resolve();
+    const released = meter.admission?.settle(counted, options) ?? Promise.resolve();
     const status = failure === undefined ? 'ok' : signal?.aborted || failure === cancelled ? 'cancelled' : isRefusal(failure) ? 'refused' : 'error';
     const servedModel = meter.routed?.model ?? null;
     const cost = servedModel ? this.#options.prices.cost(servedModel, counted.promptTokens, counted.completionTokens) : undefined;

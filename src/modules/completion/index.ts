@@ -4,5 +4,5 @@ export type { CompletionCaller } from './completion-caller.ts';
 export type { CompletionStream } from './completion-stream.ts';
 export { CompletionService } from './completion.service.ts';
 export type { ChatInput, CompletionResult, TextCompletionInput } from './completion.service.ts';
-export type { Admission, AdmissionRequest, RequestGate } from './request-gate.ts';
+export type { Admission, AdmissionRequest, RequestGate, SettleOptions } from './request-gate.ts';
 export { MemoryResponseCache, RedisResponseCache } from './response-cache.ts';

@@ -41,7 +41,15 @@ export interface Admission {
    * Resolves once the store has the settlement (or, unreachable, it is queued for retry), so a stream
    * can say [DONE] only when the quota counts it; it never rejects.
    */
-  settle(usage: TokenUsage | undefined): Promise<void>;
+  settle(usage: TokenUsage | undefined, options?: SettleOptions): Promise<void>;
+}
+
+export interface SettleOptions {
+  /**
+   * The caller waits for the settlement before it answers (a stream's last event): the store sends it,
+   * and a verdict still held back for batching, now rather than with the next batch.
+   */
+  awaited?: boolean;
 }
 
 const openAdmission: Admission = { headers: {}, repeated: false, settle: async () => {} };

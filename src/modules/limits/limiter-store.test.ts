@@ -453,6 +453,18 @@ describe.runIf(redisUrl)('redis limiter store: the settlements of one turn trave
     expect(await store.readQuota(tenantId, period)).toMatchObject({ tokens: 600, requests: 6 });
   });
 
+  it('sends what it holds back at the end of the turn when asked, whatever the flush interval', async () => {
+    const { store, settle, admit, scripts } = await setup(60_000);
+    const settled = settle(0, 300, true);
+    const admitted = admit(4, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(scripts.sent).toBe(0);
+    store.sendHeld();
+    expect((await settled).quota.tokens).toBe(300);
+    expect(await admitted).toMatchObject({ status: 'admitted', quota: { requests: 5 } });
+    expect(scripts.sent).toBe(2);
+  });
+
   it('settles each exactly once and in order, in one script call, with the thresholds each crossed', async () => {
     const { store, tenantId, settle, scripts } = await setup();
     // a1 settled twice (a retry after a lost reply): counted once, and its crossing reported again

@@ -140,6 +140,8 @@ export interface LimiterStore {
   limitsVersion(tenantId: string): Promise<string>;
   /** Says the tenant's limits changed (after the change is committed): admissions made with older limits are stale. */
   bumpLimitsVersion(tenantId: string): Promise<void>;
+  /** Sends the lazy admissions and settlements held back for batching at the end of this turn. */
+  sendHeld(): void;
   close(): Promise<void>;
 }
 

@@ -57,6 +57,7 @@ class BreakableStore implements LimiterStore {
   settle: LimiterStore['settle'] = async (input) => {
     this.#check();
     this.settlements += 1;
+    this.lastSettlementLazy = input.lazy;
     const settled = await this.inner.settle(input);
     const outcome = this.echoCrossings ? { ...settled, crossed: [...new Set([...this.#lastCrossed, ...settled.crossed])] } : settled;
     this.#lastCrossed = settled.crossed;
@@ -71,6 +72,14 @@ class BreakableStore implements LimiterStore {
   peek: LimiterStore['peek'] = async (...args) => (this.#check(), this.inner.peek(...args));
   limitsVersion: LimiterStore['limitsVersion'] = async (...args) => (this.#check(), this.inner.limitsVersion(...args));
   bumpLimitsVersion: LimiterStore['bumpLimitsVersion'] = async (...args) => (this.#check(), this.inner.bumpLimitsVersion(...args));
+  /** Times the gate asked for held-back work to go out now; releaseHeld, if set, lets held admissions go. */
+  sentHeld = 0;
+  releaseHeld: (() => void) | undefined;
+  lastSettlementLazy: boolean | undefined;
+  sendHeld = () => {
+    this.sentHeld += 1;
+    this.releaseHeld?.();
+  };
   close = async () => {};
 }
 
@@ -278,6 +287,33 @@ describe('limits gate', () => {
     store.held = undefined;
     await closing;
     expect(store.settlements).toBe(settlementsBefore + 1);
+  });
+
+  it('sends a settlement someone waits for at once, with the verdict it waits for, instead of holding it for a batch', async () => {
+    limitsOf('awaited', plan({ id: 'pro', hard_quota: false, monthly_tokens: 25_000_000, tokens_per_minute: 100_000, concurrent_requests: 100 }));
+    const earlyGate = new LimitsGate({ directory: { get: (tenantId) => limitsByTenant.get(tenantId)!, invalidate: () => {} }, store, quota, logger: createLogger('silent'), metrics, earlyStart: true, earlyAnswer: true });
+    const startable = { ...request(10), startEarly: () => {} };
+    await earlyGate.admit(caller('awaited'), startable);
+    const used = { promptTokens: 5, completionTokens: 2, totalTokens: 7, estimated: false };
+
+    // After the reply (a one-shot answer): it may wait for the next batch.
+    store.held = new Promise((resolve) => (store.releaseHeld = resolve));
+    const afterReply = await earlyGate.admit(caller('awaited'), startable);
+    expect(afterReply.verdict).toBeDefined();
+    const lazy = afterReply.settle(used);
+    expect(store.sentHeld).toBe(0);
+    store.releaseHeld!();
+    await lazy;
+    expect(store.lastSettlementLazy).toBe(true);
+
+    // Before the reply (a stream's last event waits on it): the held verdict and the settlement go now.
+    store.held = new Promise((resolve) => (store.releaseHeld = resolve));
+    const streamed = await earlyGate.admit(caller('awaited'), startable);
+    expect(streamed.verdict).toBeDefined();
+    await streamed.settle(used, { awaited: true });
+    expect(store.sentHeld).toBe(1);
+    expect(store.lastSettlementLazy).toBe(false);
+    expect(store.settlements).toBe(2);
   });
 
   it('names the limit, its scope and when to retry in a refusal', async () => {

@@ -4,7 +4,7 @@ import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CompletionCaller } from '../completion/index.ts';
-import type { Admission, AdmissionRequest, RequestGate } from '../completion/index.ts';
+import type { Admission, AdmissionRequest, RequestGate, SettleOptions } from '../completion/index.ts';
 import type { BillingPeriod } from '../../shared/billing-period.ts';
 import { EarlyStarts, earlyStartKey } from './early-start.ts';
 import type { AdmitInput, AdmitOutcome, LimiterStore, QuotaSpec, SettleInput } from './limiter-store.ts';
@@ -227,17 +227,21 @@ export class LimitsGate implements RequestGate {
       get repeated() {
         return counted.repeated === true;
       },
-      settle: async (usage: TokenUsage | undefined) => {
+      settle: async (usage: TokenUsage | undefined, options?: SettleOptions) => {
         if (settled) return;
         settled = true;
+        const awaited = options?.awaited === true;
         const settle = () =>
           this.#settle(counted.limits, period, {
             ...counted.input,
             reserved,
             actual: usage?.totalTokens ?? 0,
+            ...(awaited ? { lazy: false } : {}),
             ...(this.#failedOpen.delete(counted.input.admissionId) ? { unadmitted: true } : {}),
           });
         if (!verdict) return settle();
+        // The verdict may still be held back for the flush interval, and the settlement waits for it.
+        if (awaited) this.#options.store.sendHeld();
         const settling = verdict.then(settle, settle);
         this.#settlingAfterVerdict.add(settling);
         await settling;

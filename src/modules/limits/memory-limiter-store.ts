@@ -223,6 +223,9 @@ export class MemoryLimiterStore implements LimiterStore {
     });
   }
 
+  /** Nothing is held back in process. */
+  sendHeld(): void {}
+
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }

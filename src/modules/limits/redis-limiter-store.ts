@@ -186,6 +186,10 @@ export class RedisLimiterStore implements LimiterStore {
     return states(reply, 0);
   }
 
+  sendHeld(): void {
+    this.#gatherTurn();
+  }
+
   /** Sends the settlements still waiting and waits for their replies. */
   async close(): Promise<void> {
     clearTimeout(this.#flushTimer);

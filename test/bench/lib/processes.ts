@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -95,17 +95,51 @@ export function memory(pid: number): { rssMiB: number; peakMiB: number } {
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
-/** Samples the RSS of pids every intervalMs until stopped; returns each one's peak in MiB. */
+/** pid and every process descended from it (an embedded database in a child process counts too). */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${tree[i]}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const task of tasks) {
+      try {
+        const children = readFileSync(`/proc/${tree[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) tree.push(...children.split(' ').map(Number));
+      } catch {
+        // the thread ended
+      }
+    }
+  }
+  return tree;
+}
+
+/** CPU time (every thread) of a process and its descendants so far, in microseconds. */
+export function treeCpuMicros(pid: number): number {
+  return processTree(pid).reduce((sum, member) => sum + tryRead(() => cpuMicros(member)), 0);
+}
+
+/** Resident set size of a process (every thread) and its descendants together, in MiB. */
+export function treeRssMiB(pid: number): number {
+  return processTree(pid).reduce((sum, member) => sum + tryRead(() => memory(member).rssMiB), 0);
+}
+
+const tryRead = (read: () => number) => {
+  try {
+    return read();
+  } catch {
+    return 0; // the process ended between listing and reading
+  }
+};
+
+/** Samples the RSS of each pid's process tree every intervalMs until stopped; returns each one's peak in MiB. */
 export function sampleRss(pids: number[], intervalMs = 100): { stop(): Map<number, number> } {
   const peaks = new Map<number, number>(pids.map((pid) => [pid, 0]));
   const take = () => {
-    for (const pid of pids) {
-      try {
-        peaks.set(pid, Math.max(peaks.get(pid) ?? 0, memory(pid).rssMiB));
-      } catch {
-        // the process is gone
-      }
-    }
+    for (const pid of pids) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, treeRssMiB(pid)));
   };
   take();
   const timer = setInterval(take, intervalMs);

@@ -81,24 +81,35 @@ function summarise(runs: Run[]): Summary[] {
 
 const fmt = (value: number | null, digits = 2) => (value === null ? '-' : value.toFixed(digits));
 
-export function printReport(runs: Run[], extra: { metering: Record<string, unknown>; gatewayPeakRssMiB: number; rounds: number; durationS: number; storage: string }) {
+/** The gateways in a run (every target that is neither the upstream itself nor the pass-through). */
+const gatewayTargets = (runs: Run[]) => [...new Set(runs.map((r) => r.target))].filter((t) => t !== 'direct' && t !== 'passthrough');
+
+export function printReport(
+  runs: Run[],
+  extra: { metering: Record<string, Record<string, unknown>>; idleRssMiB: Record<string, number>; afterRssMiB: Record<string, number>; rounds: number; durationS: number; storage: string },
+) {
   const summaries = summarise(runs);
+  const gateways = gatewayTargets(runs);
   const find = (profile: string, target: string) => summaries.find((s) => s.profile === profile && s.target === target);
-  const ratio = (profile: string, pick: (s: Summary) => number | null) => {
-    const g = find(profile, 'gateway');
-    const p = find(profile, 'passthrough');
+  const ratio = (profile: string, target: string, pick: (s: Summary) => number | null, to = 'passthrough') => {
+    const g = find(profile, target);
+    const p = find(profile, to);
     const a = g ? pick(g) : null;
     const b = p ? pick(p) : null;
     return a === null || b === null || b === 0 ? null : a / b;
   };
-  const ratios = ['chat-50', 'chat-50-long', 'chat-1', 'stream-1', 'stream-20', 'streams-1000'].map((profile) => ({
-    profile,
-    throughput: ratio(profile, (s) => s.rps),
-    p50: ratio(profile, (s) => s.p50Ms),
-    p99: ratio(profile, (s) => s.p99Ms),
-    cpuPerRequest: ratio(profile, (s) => s.cpuUsPerRequest),
-    peakRss: ratio(profile, (s) => s.peakRssMiB),
-  }));
+  const ratios = gateways.flatMap((target) =>
+    ['chat-50', 'chat-50-long', 'chat-1', 'stream-1', 'stream-20', 'streams-1000'].map((profile) => ({
+      target,
+      profile,
+      throughput: ratio(profile, target, (s) => s.rps),
+      p50: ratio(profile, target, (s) => s.p50Ms),
+      p99: ratio(profile, target, (s) => s.p99Ms),
+      cpuPerRequest: ratio(profile, target, (s) => s.cpuUsPerRequest),
+      peakRss: ratio(profile, target, (s) => s.peakRssMiB),
+    })),
+  ).filter((r) => r.throughput !== null);
+  const ratioOf = (target: string, profile: string) => ratios.find((r) => r.target === target && r.profile === profile);
 
   const lines: string[] = [];
   lines.push(`\nTollgate benchmark: ${extra.rounds} interleaved rounds of ${extra.durationS} s per profile; storage: ${extra.storage}`);
@@ -110,22 +121,26 @@ export function printReport(runs: Run[], extra: { metering: Record<string, unkno
     );
   }
   lines.push('\nGateway / pass-through, same run:');
-  lines.push('| profile | throughput | p50 | p99 | CPU per request | peak RSS |');
-  lines.push('|---|---:|---:|---:|---:|---:|');
-  for (const r of ratios) lines.push(`| ${r.profile} | ${fmt(r.throughput)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuPerRequest)} | ${fmt(r.peakRss)} |`);
+  lines.push('| gateway | profile | throughput | p50 | p99 | CPU per request | peak RSS |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  for (const r of ratios) lines.push(`| ${r.target} | ${r.profile} | ${fmt(r.throughput)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuPerRequest)} | ${fmt(r.peakRss)} |`);
+  lines.push('\nGateway RSS, every process and thread (MiB):');
+  for (const target of gateways) lines.push(`  ${target}: idle after start ${fmt(extra.idleRssMiB[target] ?? null, 0)}, after the bench ${fmt(extra.afterRssMiB[target] ?? null, 0)}`);
 
   // A pause holds every request in flight, so pauses over 1 ms per 1,000 requests bound how much of the
   // unloaded tail they can explain.
-  const gcRows = [...new Set(runs.filter((r) => r.gc).map((r) => r.profile))].map((profile) => {
-    const mine = runs.filter((r) => r.profile === profile && r.gc && r.completed > 0);
+  const gcKeys = [...new Set(runs.filter((r) => r.gc).map((r) => `${r.target}\u0000${r.profile}`))];
+  const gcRows = gcKeys.map((key) => {
+    const [target, profile] = key.split('\u0000') as [string, string];
+    const mine = runs.filter((r) => r.target === target && r.profile === profile && r.gc && r.completed > 0);
     const per1k = (pick: (gc: NonNullable<Run['gc']>) => number) => med(mine.map((r) => (pick(r.gc!) * 1000) / r.completed));
-    return { profile, pauses: per1k((gc) => gc.pauses), pauseMs: per1k((gc) => gc.pauseMs), over1Ms: per1k((gc) => gc.over1Ms) };
+    return { target, profile, pauses: per1k((gc) => gc.pauses), pauseMs: per1k((gc) => gc.pauseMs), over1Ms: per1k((gc) => gc.over1Ms) };
   });
   if (gcRows.length > 0) {
     lines.push('\nGateway GC pauses per 1,000 requests (median over rounds):');
-    lines.push('| profile | pauses | pause ms | pauses over 1 ms |');
-    lines.push('|---|---:|---:|---:|');
-    for (const g of gcRows) lines.push(`| ${g.profile} | ${fmt(g.pauses, 1)} | ${fmt(g.pauseMs, 1)} | ${fmt(g.over1Ms, 1)} |`);
+    lines.push('| gateway | profile | pauses | pause ms | pauses over 1 ms |');
+    lines.push('|---|---|---:|---:|---:|');
+    for (const g of gcRows) lines.push(`| ${g.target} | ${g.profile} | ${fmt(g.pauses, 1)} | ${fmt(g.pauseMs, 1)} | ${fmt(g.over1Ms, 1)} |`);
   }
 
   const checks: Check[] = [];
@@ -133,20 +148,42 @@ export function printReport(runs: Run[], extra: { metering: Record<string, unkno
     if (value === null || value === undefined) return;
     checks.push({ target, value, limit, pass: pass(value) });
   };
-  check('non-streaming throughput, gateway / pass-through', ratios[0]?.throughput, '>= 0.50', (v) => v >= 0.5);
-  check('unloaded added latency p50 (ms)', find('chat-1', 'gateway')?.addedP50Ms, '<= 0.5', (v) => v <= 0.5);
-  check('unloaded added latency p99 (ms)', find('chat-1', 'gateway')?.addedP99Ms, '<= 2', (v) => v <= 2);
-  check('CPU per request, gateway / pass-through (50 connections)', ratios[0]?.cpuPerRequest, '<= 2.5', (v) => v <= 2.5);
-  check('streaming TTFT added p50, one stream at a time (ms)', find('stream-1', 'gateway')?.addedTtftP50Ms, '<= 1', (v) => v <= 1);
-  const streamsRss = find('streams-1000', 'gateway');
-  check('1,000 concurrent streams, gateway peak RSS (MB)', streamsRss ? streamsRss.peakRssMiB * 1.048576 : null, '< 300', (v) => v < 300);
+  const passthroughChat1 = find('chat-1', 'passthrough');
+  for (const target of gateways) {
+    check(`${target}: chat-50 throughput / pass-through`, ratioOf(target, 'chat-50')?.throughput, '>= 0.50', (v) => v >= 0.5);
+    check(`${target}: chat-50 CPU per request / pass-through`, ratioOf(target, 'chat-50')?.cpuPerRequest, '<= 2.5', (v) => v <= 2.5);
+    check(`${target}: chat-50 p99 / pass-through`, ratioOf(target, 'chat-50')?.p99, '<= 2', (v) => v <= 2);
+    const chat1 = find('chat-1', target);
+    check(
+      `${target}: chat-1 added p99 minus the pass-through's (ms)`,
+      chat1?.addedP99Ms !== null && passthroughChat1?.addedP99Ms !== null && chat1 && passthroughChat1 ? chat1.addedP99Ms - passthroughChat1.addedP99Ms : null,
+      '<= 2',
+      (v) => v <= 2,
+    );
+    check(`${target}: stream-20 throughput / pass-through`, ratioOf(target, 'stream-20')?.throughput, '>= 0.50', (v) => v >= 0.5);
+    check(`${target}: stream-20 CPU per stream / pass-through`, ratioOf(target, 'stream-20')?.cpuPerRequest, '<= 2.5', (v) => v <= 2.5);
+    check(`${target}: stream-1 added TTFT p50 (ms)`, find('stream-1', target)?.addedTtftP50Ms, '<= 1', (v) => v <= 1);
+    const ws = find('graphql-ws', target)?.cpuUsPerRequest;
+    const sse = find('sse-20-compare', target)?.cpuUsPerRequest;
+    check(`${target}: graphql-ws CPU / the same stream over SSE`, ws && sse ? ws / sse : null, '<= 1.5', (v) => v <= 1.5);
+    const streams = find('streams-1000', target);
+    check(`${target}: 1,000 concurrent streams, peak RSS (MB)`, streams ? streams.peakRssMiB * 1.048576 : null, '< 250', (v) => v < 250);
+    const idle = extra.idleRssMiB[target];
+    check(`${target}: RSS at idle after start (MB)`, idle === undefined ? null : idle * 1.048576, '< 150', (v) => v < 150);
+    const after = extra.afterRssMiB[target];
+    check(`${target}: RSS after the bench (MB)`, after === undefined ? null : after * 1.048576, '< 250', (v) => v < 250);
+  }
+  if (gateways.includes('embedded') && gateways.includes('production')) {
+    check('embedded / production chat-50 throughput', ratio('chat-50', 'embedded', (s) => s.rps, 'production'), '>= 0.90', (v) => v >= 0.9);
+  }
   lines.push('\nTargets:');
   for (const c of checks) lines.push(`  ${c.pass ? 'PASS' : 'MISS'}  ${c.target}: ${c.value.toFixed(3)} (${c.limit})`);
-  const m = extra.metering;
-  lines.push(
-    `\nMetering: ${String(m.eventsRecorded)} events recorded, ${String(m.eventsStored)} stored (${Number(m.ingestEventsPerSecond).toFixed(0)} events/s sustained), ` +
-      `${String(m.eventsDropped)} dropped; the store caught up ${String(m.storeCatchUpMs)} ms after the load stopped. Gateway VmHWM ${extra.gatewayPeakRssMiB.toFixed(0)} MiB.`,
-  );
+  for (const [target, m] of Object.entries(extra.metering)) {
+    lines.push(
+      `\nMetering (${target}): ${String(m.eventsRecorded)} events recorded, ${String(m.eventsStored)} stored (${Number(m.ingestEventsPerSecond).toFixed(0)} events/s sustained), ` +
+        `${String(m.eventsDropped)} dropped; the store caught up ${String(m.storeCatchUpMs)} ms after the load stopped.`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
-  return { summaries, ratios, gcPausesPer1kRequests: gcRows, checks, metering: extra.metering, gatewayPeakRssMiB: extra.gatewayPeakRssMiB };
+  return { summaries, ratios, gcPausesPer1kRequests: gcRows, checks, metering: extra.metering, idleRssMiB: extra.idleRssMiB, afterRssMiB: extra.afterRssMiB };
 }
