@@ -6,6 +6,7 @@ import type { InferenceConfigTable, ProviderCredentialTable } from './modules/in
 import type { LimitOverrideTable } from './modules/limits/limit-override.table.ts';
 import type { PlanPriceTable, PlanTable } from './modules/plan/plan.table.ts';
 import type { ModelPriceTable } from './modules/pricing/model-price.table.ts';
+import type { ResponseCacheTable } from './modules/completion/response-cache.table.ts';
 import type { QuotaAlertDeliveryTable } from './modules/quota/quota-alert-delivery.table.ts';
 import type { TenantTable } from './modules/tenant/tenant.table.ts';
 
@@ -22,4 +23,5 @@ export interface Database {
   quota_alert_delivery: QuotaAlertDeliveryTable;
   console_session: ConsoleSessionTable;
   budget: BudgetTable;
+  response_cache: ResponseCacheTable;
 }

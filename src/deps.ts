@@ -11,7 +11,7 @@ import { TenantService } from './modules/tenant/tenant.service.ts';
 import { listTenantIdsOnPlan } from './modules/tenant/tenant.repository.ts';
 import { PlanService } from './modules/plan/plan.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
-import { MemoryResponseCache, RedisResponseCache } from './modules/completion/response-cache.ts';
+import { createResponseCache } from './modules/completion/response-cache-levels.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
 import { ModelPriceService } from './modules/pricing/model-price.service.ts';
 import { BudgetGate } from './modules/budget/budget-gate.ts';
@@ -148,9 +148,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       meter: usage.meter,
       gate: new BudgetGate(limits.gate, limits.budgets, prices, logger),
       defaultMaxTokens: config.limits.defaultMaxTokens,
-      cache: redis
-        ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
-        : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
+      cache: createResponseCache(config.cache, { redis, db: db.db, logger }),
       routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
       node: `${hostname()}:${process.pid}`,
       logger,

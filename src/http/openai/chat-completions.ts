@@ -65,7 +65,7 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
     return;
   }
 
-  const stream = await service.streamChat(caller, toChatInput(body), signal);
+  const stream = await service.streamChat(caller, toChatInput(body, cacheChoice(req)), signal);
   // Frames built here (upstreams that speak another wire) share this prefix: serialised once per stream.
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},"system_fingerprint":null,"choices":[`;
   await sendCompletionStream(

@@ -11,7 +11,8 @@ import type { TraceSpan, Tracing } from '../../observability/tracing.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/usage-event.ts';
 import type { CompletionCaller } from './completion-caller.ts';
-import { CompletionStream, type StreamEnd } from './completion-stream.ts';
+import { recordForCache, replayCachedStream } from './cached-stream.ts';
+import { CompletionStream, type StreamEnd, type StreamSource } from './completion-stream.ts';
 import type { Admission, RequestGate } from './request-gate.ts';
 import { responseCacheKey, type ResponseCache } from './response-cache.ts';
 
@@ -137,15 +138,15 @@ export class CompletionService {
   }
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
-    const { model, messages, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'chat', model, messages, params, signal, (tenant, options) =>
+    const { model, messages, cache, ...params } = input;
+    return this.#stream(caller, 'chat', model, messages, params, cache, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
-    const { model, prompt, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'completion', model, prompt, params, signal, (tenant, options) =>
+    const { model, prompt, cache, ...params } = input;
+    return this.#stream(caller, 'completion', model, prompt, params, cache, signal, (tenant, options) =>
       this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
@@ -190,11 +191,7 @@ export class CompletionService {
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       this.#options.router.check(model, 'chat', tenant);
-      // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
-      const cacheKey =
-        params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
-          ? responseCacheKey(caller.tenantId, kind, model, prompt, { ...params })
-          : undefined;
+      const cacheKey = cacheKeyFor(caller, tenant, kind, model, prompt, params, cacheChoice, false);
       // A cacheable request waits for its verdict: the answer may not need the upstream at all.
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, cacheKey ? undefined : (s) => call(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -215,7 +212,7 @@ export class CompletionService {
           reasoning: cached.reasoning,
           // A replayed answer is a new completion: it gets an id of its own.
           wire: cached.wire && { ...cached.wire, id },
-          headers: meter.admission.headers,
+          headers: { ...meter.admission.headers, [CACHE_HEADER]: 'hit' },
         };
       }
       if (!early) meter.upstreamStartedAt = performance.now();
@@ -246,7 +243,7 @@ export class CompletionService {
         toolCalls: routed.result.toolCalls,
         reasoning: routed.result.reasoning,
         wire: routed.result.wire,
-        headers: meter.admission.headers,
+        headers: cacheKey ? { ...meter.admission.headers, [CACHE_HEADER]: 'miss' } : meter.admission.headers,
       };
     } catch (error) {
       failure = error;
@@ -262,6 +259,7 @@ export class CompletionService {
     model: string,
     prompt: PromptText,
     params: GenerationParams & WireInput,
+    cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
     open: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => ReturnType<Router['stream']>,
   ): Promise<CompletionStream> {
@@ -270,18 +268,29 @@ export class CompletionService {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       this.#options.router.check(model, 'chat', tenant);
       meter.streamed = true;
-      const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
+      const cacheKey = cacheKeyFor(caller, tenant, kind, model, prompt, params, cacheChoice, true);
+      const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, cacheKey ? undefined : (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
-      if (!early) meter.upstreamStartedAt = performance.now();
-      const routed = await (early ?? open(tenant, this.#routeOptions(meter, undefined, signal)));
-      meter.routed = routed;
+      const cached = cacheKey ? await this.#options.cache.get(cacheKey) : undefined;
+      let source: StreamSource;
+      if (cached) {
+        meter.cacheHit = true;
+        meter.upstreamStartedAt = performance.now();
+        meter.routed = { model: cached.servedModel, deployment: { name: cached.deployment, provider: cached.provider, model: '' }, ttftMs: performance.now() - meter.started };
+        source = replayCachedStream(cached);
+      } else {
+        if (!early) meter.upstreamStartedAt = performance.now();
+        const routed = await (early ?? open(tenant, this.#routeOptions(meter, undefined, signal)));
+        meter.routed = routed;
+        source = cacheKey ? recordForCache(routed, (entry) => void this.#options.cache.set(cacheKey, entry)) : routed;
+      }
       const surface = caller.surface ?? 'graphql';
       this.#options.observer?.streamOpened(surface);
       return new CompletionStream({
         id: completionId(kind),
         model,
-        headers: meter.admission.headers,
-        routed,
+        headers: cacheKey ? { ...meter.admission.headers, [CACHE_HEADER]: cached ? 'hit' : 'miss' } : meter.admission.headers,
+        routed: source,
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
           this.#options.observer?.streamClosed(surface);
           meter.upstreamMs = performance.now() - meter.upstreamStartedAt;
@@ -467,6 +476,33 @@ function failureUsage(error: unknown): TokenUsage | undefined {
   if (!(error instanceof DomainError)) return undefined;
   const usage = error.details.usage as TokenUsage | undefined;
   return usage && typeof usage.totalTokens === 'number' ? usage : undefined;
+}
+
+/** Tells the caller whether a cacheable request was answered from the cache (`hit`) or by the upstream (`miss`). */
+const CACHE_HEADER = 'x-tollgate-cache';
+
+/**
+ * The cache key of a request that may be cached, else undefined. Only deterministic requests are
+ * cached: temperature 0, asked for by the request or the tenant. Whether the answer is streamed does
+ * not shape it, so a stream and a one-shot request share an entry; a stream of several choices is not
+ * cached (a replay carries one).
+ */
+function cacheKeyFor(
+  caller: CompletionCaller,
+  tenant: { cacheEnabled?: boolean } | undefined,
+  kind: UsageKind,
+  model: string,
+  prompt: PromptText,
+  params: GenerationParams & WireInput,
+  choice: boolean | undefined,
+  streamed: boolean,
+): string | undefined {
+  if (params.temperature !== 0 || !(choice ?? tenant?.cacheEnabled ?? false)) return undefined;
+  if (streamed && typeof params.wire?.n === 'number' && params.wire.n > 1) return undefined;
+  const { wire, ...rest } = params;
+  if (!wire) return responseCacheKey(caller.tenantId, kind, model, prompt, rest);
+  const { stream: _stream, stream_options: _options, ...shaping } = wire;
+  return responseCacheKey(caller.tenantId, kind, model, prompt, { ...rest, wire: shaping });
 }
 
 const completionId = (kind: UsageKind) => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomId(24)}`;
