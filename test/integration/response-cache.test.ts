@@ -86,6 +86,21 @@ describe('response cache on one instance', () => {
     // A request the cache is not asked for carries no verdict.
     const plain = await client.chat.completions.create({ ...request, temperature: 0.5 }).withResponse();
     expect(plain.response.headers.get('x-tollgate-cache')).toBeNull();
+
+    // The usage report counts the hit and the tokens the upstream did not have to generate.
+    await gateway.app.deps.usage.meter.flush();
+    const range = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() };
+    const report = await graphqlRequest<{ tenant: { usage: { totals: { requests: number; cacheHits: number; cacheHitRate: number }; cache: { hits: number; hitRate: number; tokensSaved: number } } } }>(
+      gateway.url,
+      'query($id: ID!, $range: DateRangeInput!) { tenant(id: $id) { usage(range: $range) { totals { requests cacheHits cacheHitRate } cache { hits hitRate tokensSaved } } } }',
+      { id: tenantId, range },
+      asAdmin(),
+    );
+    expect(report.errors).toBeUndefined();
+    expect(report.data!.tenant.usage).toEqual({
+      totals: { requests: 3, cacheHits: 1, cacheHitRate: 1 / 3 },
+      cache: { hits: 1, hitRate: 1 / 3, tokensSaved: second.data.usage!.total_tokens },
+    });
   });
 
   it('replays a cached answer as an SSE stream, with the same text and usage, and a one-shot repeat of a stream', async () => {

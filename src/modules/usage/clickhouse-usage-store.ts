@@ -7,6 +7,8 @@ import {
   ALL_TENANTS,
   UsageStoreWriteError,
   type DateRange,
+  type CacheSavings,
+  type CacheSavingsQuery,
   type EventsQuery,
   type ExportQuery,
   type InsertOptions,
@@ -157,6 +159,15 @@ export class ClickhouseUsageStore implements UsageStore {
     if (query.tenantIds !== null && query.tenantIds.length === 0) return new Map();
     const rows = await this.#rows<ChReportRow>(dailyAnswers(query) ? dailyReportSql(query) : detailedReportSql(query));
     return assembleReports(query, rows.map(toReportRow));
+  }
+
+  async cacheSavings(query: CacheSavingsQuery): Promise<CacheSavings> {
+    const conditions = [...rangeConditions(query.range), filterSql(query.filter, 'requested_model'), 'cache_hit = 1'];
+    if (query.tenantId !== null) conditions.unshift(`tenant_id = ${literal(query.tenantId)}`);
+    const [row] = await this.#rows<{ hits: string; tokens: string }>(
+      `SELECT count() AS hits, sum(toUInt64(total_tokens)) AS tokens FROM usage_events WHERE ${conditions.join(' AND ')}`,
+    );
+    return { hits: Number(row?.hits ?? 0), tokensSaved: Number(row?.tokens ?? 0) };
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {

@@ -5,6 +5,8 @@ import { assembleReports, isAligned, parseCosts, truncate, type ReportRow } from
 import {
   ALL_TENANTS,
   UsageStoreWriteError,
+  type CacheSavings,
+  type CacheSavingsQuery,
   type EventsQuery,
   type ExportQuery,
   type InsertResult,
@@ -171,6 +173,17 @@ export class PostgresUsageStore implements UsageStore {
       const report = assembleReports({ tenantIds: [tenantId], range: query.range, groupBy: null, filter: {}, latency: false }, [toReportRow(row)]);
       return { tenantId, totals: (report.get(tenantId) as UsageReport).totals };
     });
+  }
+
+  async cacheSavings(query: CacheSavingsQuery): Promise<CacheSavings> {
+    this.counters.reads += 1;
+    const { rows } = await sql<{ hits: string; tokens: string }>`
+      SELECT count(*)::bigint AS hits, coalesce(sum(total_tokens), 0)::bigint AS tokens
+      FROM usage_event
+      WHERE ${tenantCondition(query.tenantId === null ? null : [query.tenantId])} AND ts >= ${query.range.from} AND ts < ${query.range.to}
+        AND cache_hit AND ${filterSql(query.filter, rawColumns)}
+    `.execute(this.#db);
+    return { hits: Number(rows[0]?.hits ?? 0), tokensSaved: Number(rows[0]?.tokens ?? 0) };
   }
 
   async enforceRetention(now: Date): Promise<string[]> {
