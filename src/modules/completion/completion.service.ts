@@ -421,6 +421,8 @@ export class CompletionService {
         costMicros: cost?.micros ?? 0,
         currency: cost?.currency ?? 'USD',
         node: this.#options.node,
+        templateName: meter.caller.template?.name ?? null,
+        templateVersion: meter.caller.template?.version ?? null,
       });
       // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
       if (meter.admission?.repeated !== true) this.#options.meter.record(event);

@@ -85,10 +85,12 @@ interface ChEventRow {
   cost_micros: number | string;
   currency: string;
   node: string;
+  template_name: string;
+  template_version: number;
 }
 
 const EVENT_COLUMNS =
-  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node';
+  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node, template_name, template_version';
 
 /**
  * Usage in ClickHouse: usage_events (MergeTree by month, ordered by tenant and time) and the
@@ -549,6 +551,8 @@ function toChRow(e: UsageEvent): ChEventRow {
     cost_micros: e.costMicros,
     currency: e.currency,
     node: e.node,
+    template_name: e.templateName ?? '',
+    template_version: e.templateVersion ?? 0,
   };
 }
 
@@ -581,5 +585,7 @@ function fromChRow(row: ChEventRow): UsageEvent {
     costMicros: Number(row.cost_micros),
     currency: row.currency,
     node: row.node,
+    templateName: orNull(row.template_name),
+    templateVersion: Number(row.template_version) === 0 ? null : Number(row.template_version),
   };
 }

@@ -411,6 +411,8 @@ function insertStatement(events: readonly UsageEvent[]) {
       cost_micros: e.costMicros,
       currency: e.currency,
       node: e.node,
+      template_name: e.templateName,
+      template_version: e.templateVersion,
     })),
   );
   return sql<{ inserted: number }>`
@@ -420,15 +422,15 @@ function insertStatement(events: readonly UsageEvent[]) {
         requested_model text, served_model text, provider text, deployment text, kind text,
         prompt_tokens integer, completion_tokens integer, total_tokens integer, tokens_estimated boolean,
         cached_tokens integer, reasoning_tokens integer, ttft_ms integer, latency_ms integer, status text, error_code text, cache_hit boolean,
-        cost_micros bigint, currency text, node text)
+        cost_micros bigint, currency text, node text, template_name text, template_version integer)
     ),
     ins AS (
       INSERT INTO usage_event (event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
-        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node)
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node, template_name, template_version)
       SELECT event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
-        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node
+        reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node, template_name, template_version
       FROM input
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING tenant_id, ts, requested_model, provider, api_key_id, user_id, status, currency,
@@ -485,6 +487,8 @@ function fromRow(row: UsageEventRow): UsageEvent {
     costMicros: Number(row.cost_micros),
     currency: row.currency,
     node: row.node,
+    templateName: row.template_name,
+    templateVersion: row.template_version,
   };
 }
 

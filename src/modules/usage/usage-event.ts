@@ -35,6 +35,9 @@ export interface UsageEvent {
   costMicros: number;
   currency: string;
   node: string;
+  /** The prompt template the request ran, and its version; null for other requests. */
+  templateName: string | null;
+  templateVersion: number | null;
 }
 
 export const usageKinds = ['chat', 'completion', 'embedding'] as const;
@@ -72,6 +75,8 @@ export function newUsageEvent(init: UsageEventInit): UsageEvent {
     cacheHit: false,
     costMicros: 0,
     currency: 'USD',
+    templateName: null,
+    templateVersion: null,
     ...init,
     promptTokens,
     completionTokens,
@@ -141,6 +146,8 @@ export function normaliseUsageEvent(input: UsageEvent): { event: UsageEvent; pro
     costMicros,
     currency: typeof raw.currency === 'string' && /^[A-Z]{3}$/.test(raw.currency) ? raw.currency : 'USD',
     node: text(raw.node, ''),
+    templateName: optionalText(raw.templateName),
+    templateVersion: raw.templateVersion === null || raw.templateVersion === undefined ? null : count(raw.templateVersion),
   };
   if (event.currency !== raw.currency) problems.push('currency');
   return { event, problems };

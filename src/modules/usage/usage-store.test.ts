@@ -49,6 +49,8 @@ function generateEvents(count: number): UsageEvent[] {
       costMicros: (promptTokens + completionTokens) * 3,
       currency: model === 'm-euro' ? 'EUR' : 'USD',
       node: 'node-1',
+      templateName: i % 7 === 0 ? 'summarise' : null,
+      templateVersion: i % 7 === 0 ? 1 + (i % 3) : null,
     });
   });
 }

@@ -182,6 +182,8 @@ UsageEventRef.implement({
     cacheHit: t.exposeBoolean('cacheHit'),
     cost: t.field({ type: MoneyRef, resolve: (e) => ({ currency: e.currency, micros: e.costMicros }) }),
     node: t.exposeString('node', { description: 'The gateway instance that served it.' }),
+    templateName: t.exposeString('templateName', { nullable: true, description: 'The prompt template the request ran, if any.' }),
+    templateVersion: t.exposeInt('templateVersion', { nullable: true, description: 'The version of that template.' }),
   }),
 });
 

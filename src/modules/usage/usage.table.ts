@@ -27,6 +27,8 @@ export interface UsageEventTable {
   cost_micros: number;
   currency: string;
   node: string;
+  template_name: string | null;
+  template_version: number | null;
 }
 
 /** usage_daily: the rollup kept in the same transaction as each batch; '' stands for "none" in its key. */
