@@ -7,6 +7,7 @@ import type { LimitOverrideTable } from './modules/limits/limit-override.table.t
 import type { PlanPriceTable, PlanTable } from './modules/plan/plan.table.ts';
 import type { ModelPriceTable } from './modules/pricing/model-price.table.ts';
 import type { ResponseCacheTable } from './modules/completion/response-cache.table.ts';
+import type { PromptTemplateTable } from './modules/prompt-template/prompt-template.table.ts';
 import type { QuotaAlertDeliveryTable } from './modules/quota/quota-alert-delivery.table.ts';
 import type { TenantTable } from './modules/tenant/tenant.table.ts';
 
@@ -24,4 +25,5 @@ export interface Database {
   console_session: ConsoleSessionTable;
   budget: BudgetTable;
   response_cache: ResponseCacheTable;
+  prompt_template: PromptTemplateTable;
 }

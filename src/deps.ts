@@ -13,6 +13,7 @@ import { PlanService } from './modules/plan/plan.service.ts';
 import { CompletionService } from './modules/completion/completion.service.ts';
 import { createResponseCache } from './modules/completion/response-cache-levels.ts';
 import { PriceBook } from './modules/pricing/price-book.ts';
+import { PromptTemplateService } from './modules/prompt-template/prompt-template.service.ts';
 import { ModelPriceService } from './modules/pricing/model-price.service.ts';
 import { BudgetGate } from './modules/budget/budget-gate.ts';
 import type { BudgetService } from './modules/budget/budget.service.ts';
@@ -73,6 +74,7 @@ export interface Services {
   plans: PlanService;
   budgets: BudgetService;
   modelPrices: ModelPriceService;
+  promptTemplates: PromptTemplateService;
 }
 
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps> {
@@ -164,7 +166,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const services: Services = { plans, completions, tenants: new TenantService(db.db, {
         planChanged: (tenantId) => limits.service.changed(tenantId),
         statusChanged: (tenantId) => revocations.publishTenant(tenantId),
-      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, usage: new UsageService(usage.store) };
+      }), inferenceConfig, audit: new AuditService(db.db), apiKeys: new ApiKeyService({ db: db.db, revocations }), limits: limits.service, quota: limits.quota, billing: limits.billing, budgets: limits.budgets, modelPrices, usage: new UsageService(usage.store), promptTemplates: new PromptTemplateService(db.db) };
     const { oidc } = config;
     const sso = oidc.issuer && oidc.clientId ? new ConsoleSso({ issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, tenantClaim: oidc.tenantClaim, roleClaim: oidc.roleClaim, logger }) : undefined;
     const consoleSessions = new ConsoleSessionService({ db: db.db, auth, secret: config.auth.secret, sso });

@@ -15,6 +15,7 @@ import './modules/quota/quota.schema.ts';
 import './modules/billing/billing.schema.ts';
 import './modules/budget/budget.schema.ts';
 import './modules/pricing/model-price.schema.ts';
+import './modules/prompt-template/prompt-template.schema.ts';
 
 // Every argument is checked for values no store can hold before a resolver sees it.
 export const schema = guardArguments(builder.toSchema());

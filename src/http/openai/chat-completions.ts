@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
+import type { CompletionStream } from '../../modules/completion/completion-stream.ts';
 import type { ChatInput, CompletionResult } from '../../modules/completion/completion.service.ts';
 import type { ChatMessage, StreamChunk } from '../../providers/provider.ts';
 import { sendJson } from '../respond.ts';
@@ -28,7 +29,7 @@ function toChatInput(body: ChatCompletionRequest, cache?: boolean): ChatInput {
 }
 
 /** The answer as OpenAI spells it: the upstream's own when it spoke OpenAI's wire, with the name the client asked for. */
-function completionJson(result: CompletionResult): Record<string, unknown> {
+export function completionJson(result: CompletionResult): Record<string, unknown> {
   if (result.wire) {
     const answer: Record<string, unknown> = { ...result.wire, model: result.model };
     if (result.usage.estimated) answer.usage = usageJson(result.usage);
@@ -66,6 +67,11 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
   }
 
   const stream = await service.streamChat(caller, toChatInput(body, cacheChoice(req)), signal);
+  await sendChatStream(deps, requestId, res, stream, body.stream_options?.include_usage === true);
+}
+
+/** A chat completion stream as OpenAI's chat.completion.chunk SSE. */
+export async function sendChatStream(deps: AppDeps, requestId: string, res: ServerResponse, stream: CompletionStream, includeUsage: boolean): Promise<void> {
   // Frames built here (upstreams that speak another wire) share this prefix: serialised once per stream.
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},"system_fingerprint":null,"choices":[`;
   await sendCompletionStream(
@@ -79,6 +85,6 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
       finish: (reason) => `${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
       usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
     },
-    body.stream_options?.include_usage === true,
+    includeUsage,
   );
 }

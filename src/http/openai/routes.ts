@@ -9,6 +9,7 @@ import { sendOpenAiError } from './error-response.ts';
 import { listModels, retrieveModel } from './models.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { responses } from './responses.ts';
+import { runTemplate, templateNameOf } from './template-run.ts';
 import { textCompletions } from './text-completions.ts';
 import { usage } from './usage.ts';
 
@@ -37,7 +38,11 @@ export function createOpenAiShim(deps: AppDeps, extraRoutes: Record<string, Hand
   return async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const requestId = requestIdOf(req) ?? '';
     // A model id may hold slashes (Qwen/Qwen2.5-7B): everything after /v1/models/ is the id.
-    const handler = routes[`${req.method} ${path}`] ?? (req.method === 'GET' && path.startsWith(modelPrefix) ? retrieveModel : undefined);
+    const handler =
+      routes[`${req.method} ${path}`] ??
+      (req.method === 'GET' && path.startsWith(modelPrefix) ? retrieveModel : undefined) ??
+      // 'POST /v1/templates/{name}/run': the name is part of the path.
+      (req.method === 'POST' && templateNameOf(path) !== undefined ? (d: AppDeps, rq: IncomingMessage, rs: ServerResponse, id: string) => runTemplate(d, rq, rs, id, path) : undefined);
     try {
       if (!handler) {
         req.resume();
