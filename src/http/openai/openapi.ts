@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { responseSchemas } from './response-schemas.ts';
 import { responsesRequestSchema } from './responses-request.ts';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from './request-schemas.ts';
+import { templateRunRequestSchema } from './template-run.ts';
 
 // Built from the zod schemas that validate requests, so the document cannot drift from the code.
 
@@ -71,6 +72,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         CompletionRequest: jsonSchema(completionRequestSchema),
         EmbeddingRequest: jsonSchema(embeddingRequestSchema),
         ResponsesRequest: jsonSchema(responsesRequestSchema),
+        TemplateRunRequest: jsonSchema(templateRunRequestSchema),
         ...responseSchemas,
         Error: errorSchema,
       },
@@ -80,6 +82,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/completions': postOperation('Create a text completion', 'CompletionRequest', 'Completion', '"data: " frames of Completion, then "data: [DONE]"'),
       '/v1/responses': postOperation('Create a response (served through Chat Completions)', 'ResponsesRequest', 'Response', '"event:" and "data:" frames of the Responses API events, ending with response.completed'),
       '/v1/embeddings': postOperation('Create embeddings', 'EmbeddingRequest', 'EmbeddingList'),
+      '/v1/templates/{name}/run': {
+        ...postOperation('Run a prompt template with its variables (a chat completion)', 'TemplateRunRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, the last with usage, then "data: [DONE]"'),
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: "The template's name: the tenant's own, else the platform's." }],
+      },
       '/v1/models': {
         get: {
           summary: "The models the caller's tenant may use",
