@@ -4,8 +4,18 @@ import type { NewPromptTemplate, PromptTemplateRow } from './prompt-template.tab
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Inserts the template as the owner's next version of its name, numbered in the same statement. */
-export async function insertNextVersion(db: Db, template: Omit<NewPromptTemplate, 'version'>): Promise<PromptTemplateRow> {
+/**
+ * Inserts the template as the owner's next version of its name. Saves of one name queue on an
+ * advisory lock for the transaction, so concurrent saves take consecutive numbers.
+ */
+export async function insertNextVersion(db: Kysely<Database>, template: Omit<NewPromptTemplate, 'version'>): Promise<PromptTemplateRow> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${`tollgate.prompt_template:${template.tenant_id ?? ''}:${template.name}`}))`.execute(trx);
+    return insertNumbered(trx, template);
+  });
+}
+
+async function insertNumbered(db: Db, template: Omit<NewPromptTemplate, 'version'>): Promise<PromptTemplateRow> {
   const { rows } = await sql<PromptTemplateRow>`
     INSERT INTO prompt_template (id, tenant_id, name, version, system_message, user_message, model, parameters)
     SELECT ${template.id}, ${template.tenant_id ?? null}, ${template.name}, coalesce(max(version), 0) + 1,

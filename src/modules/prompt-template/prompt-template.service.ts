@@ -48,7 +48,6 @@ export interface RunTemplateInput {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_TEXT = 100_000;
-const UNIQUE_VIOLATION = '23505';
 
 /**
  * Named, versioned prompt templates: the platform's, offered to every tenant, and each tenant's own,
@@ -79,23 +78,16 @@ export class PromptTemplateService {
     if (system !== null) variablesOf(system, 'system');
     variablesOf(input.user, 'user');
     const parameters = parseTemplateParameters(input.parameters);
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const row = await insertNextVersion(this.#db, {
-          id: `tpl_${randomId(16)}`,
-          tenant_id: input.tenantId,
-          name: input.name,
-          system_message: system,
-          user_message: input.user,
-          model: input.model,
-          parameters: JSON.stringify(parameters),
-        });
-        return toTemplate(row);
-      } catch (error) {
-        // Two saves of one name at once drew the same number: the later one takes the next.
-        if ((error as { code?: string }).code !== UNIQUE_VIOLATION || attempt === 3) throw error;
-      }
-    }
+    const row = await insertNextVersion(this.#db, {
+      id: `tpl_${randomId(16)}`,
+      tenant_id: input.tenantId,
+      name: input.name,
+      system_message: system,
+      user_message: input.user,
+      model: input.model,
+      parameters: JSON.stringify(parameters),
+    });
+    return toTemplate(row);
   }
 
   /** The templates a tenant may run (its own, and the platform's it has none of the same name of), or the platform's (tenantId null). */
