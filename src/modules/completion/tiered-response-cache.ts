@@ -16,7 +16,8 @@ export class TieredResponseCache implements ResponseCache {
     for (let i = 0; i < this.#levels.length; i += 1) {
       const found = await this.#levels[i]!.get(key);
       if (found) {
-        await Promise.all(this.#levels.slice(0, i).map((level) => level.set(key, found)));
+        // Not awaited: the caller has its answer; the levels report their own failures.
+        void Promise.all(this.#levels.slice(0, i).map((level) => level.set(key, found)));
         return found;
       }
     }
