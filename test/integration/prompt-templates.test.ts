@@ -2,7 +2,8 @@ import { createClient, type Client } from 'graphql-ws';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { asAdmin, bearer, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
+import { PromptTemplatesDocument } from '../../client/src/generated/graphql.ts';
+import { adminClient, asAdmin, bearer, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { fakeTokens, startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 
 // Prompt templates through their real surfaces: GraphQL to define them, the official openai client on
@@ -75,6 +76,9 @@ describe('prompt templates', () => {
   it('versions a template on every save and lists the latest with the variables it uses', async () => {
     const listed = await gql<{ promptTemplates: SavedTemplate[] }>('query { promptTemplates { name version variables tenantId } }', {}, asAdmin(tenantA));
     expect(listed.data!.promptTemplates).toEqual([{ name: 'summarise', version: 2, variables: ['style', 'language', 'text'], tenantId: null }]);
+    // The typed client's operations ask the same.
+    const typed = await adminClient(gateway.url, tenantA).execute(PromptTemplatesDocument, { tenantId: tenantA });
+    expect(typed.promptTemplates.map((t) => [t.name, t.version, t.model])).toEqual([['summarise', 2, 'chat-model']]);
     const versions = await gql<{ promptTemplate: { version: number; versions: { version: number; parameters: unknown }[] } }>(
       'query { promptTemplate(name: "summarise") { version versions { version parameters } } }',
       {},
