@@ -125,6 +125,13 @@ describe('response cache on one instance', () => {
     expect(oneShot.data.usage).toEqual(live.usage);
     expect(chatUpstreamCalls(upstream)).toBe(before + 1);
     expect(await cacheHits(gateway, tenantId)).toEqual([false, true, true]);
+    // A stream asking for log probabilities is neither kept nor replayed: a replay could not carry them.
+    const withLogprobs = { ...request, stream: true as const, logprobs: true };
+    await readStream((await client.chat.completions.create(withLogprobs).withResponse()).data);
+    const again2 = await client.chat.completions.create(withLogprobs).withResponse();
+    expect(again2.response.headers.get('x-tollgate-cache')).toBeNull();
+    await readStream(again2.data);
+    expect(chatUpstreamCalls(upstream)).toBe(before + 3);
   });
 
   it('keys on every field that shapes the answer, and never crosses tenants', async () => {

@@ -486,8 +486,8 @@ const CACHE_HEADER = 'x-tollgate-cache';
 /**
  * The cache key of a request that may be cached, else undefined. Only deterministic requests are
  * cached: temperature 0, asked for by the request or the tenant. Whether the answer is streamed does
- * not shape it, so a stream and a one-shot request share an entry; a stream of several choices is not
- * cached (a replay carries one).
+ * not shape it, so a stream and a one-shot request share an entry. A stream of several choices or
+ * with log probabilities is not cached: a replayed stream carries one choice's text, not those.
  */
 function cacheKeyFor(
   caller: CompletionCaller,
@@ -500,7 +500,7 @@ function cacheKeyFor(
   streamed: boolean,
 ): string | undefined {
   if (params.temperature !== 0 || !(choice ?? tenant?.cacheEnabled ?? false)) return undefined;
-  if (streamed && typeof params.wire?.n === 'number' && params.wire.n > 1) return undefined;
+  if (streamed && ((typeof params.wire?.n === 'number' && params.wire.n > 1) || params.wire?.logprobs)) return undefined;
   const { wire, ...rest } = params;
   if (!wire) return responseCacheKey(caller.tenantId, kind, model, prompt, rest);
   const { stream: _stream, stream_options: _options, ...shaping } = wire;
