@@ -171,6 +171,8 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       cost_micros: 'Int64',
       currency: 'String',
       node: 'String',
+      template_name: 'String',
+      template_version: 'UInt32',
     });
 
     const [table] = await rows<{ engine: string; partition_key: string; sorting_key: string }>(
@@ -212,6 +214,8 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       cost_micros: '126',
       currency: 'USD',
       node: 'node-1',
+      template_name: 'sql-assist',
+      template_version: 3,
     };
     await client.insert({ table: 'usage_events', values: [event], format: 'JSONEachRow' });
     const stored = await rows<Record<string, unknown>>(
