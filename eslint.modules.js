@@ -21,6 +21,7 @@ export const moduleDependencies = {
   experiment: ['audit', 'identity', 'tenant', 'usage'],
   completion: ['experiment', 'identity', 'pricing', 'usage'],
   feedback: ['completion', 'identity', 'usage'],
+  'prompt-template': ['completion', 'identity', 'tenant'],
   'model-catalog': ['completion', 'identity', 'pricing'],
   limits: ['api-key', 'audit', 'completion', 'identity', 'plan', 'tenant', 'usage'],
   quota: ['identity', 'limits', 'tenant', 'usage'],

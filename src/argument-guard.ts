@@ -31,6 +31,9 @@ const RULES: Record<string, StoredTextRule> = {
   'ImageUrlInput.url': { maxLength: Number.POSITIVE_INFINITY },
   'FunctionCallInput.arguments': { maxLength: Number.POSITIVE_INFINITY, multiline: true },
   'SetProviderCredentialInput.apiKey': { maxLength: 8_192 },
+  // A template's messages are stored: text of many lines, within what the template service accepts.
+  'SavePromptTemplateInput.system': { maxLength: 100_000, multiline: true },
+  'SavePromptTemplateInput.user': { maxLength: 100_000, multiline: true },
 };
 
 /** Page sizes: a connection asked for no rows, or a negative count, is a mistake worth naming. */

@@ -327,6 +327,8 @@ export const limitsConfigSchema = z
 export const cacheConfigSchema = z.strictObject({
   ttlMs: z.coerce.number().int().positive().default(3_600_000),
   maxEntries: z.coerce.number().int().positive().default(10_000),
+  /** Set: answers are also kept in the SQL database for this long, across restarts. */
+  persistentTtlMs: z.coerce.number().int().positive().optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -400,6 +402,7 @@ export function loadInferenceFile(path: string): InferenceConfigFile {
 const envNames: Record<string, string> = {
   'cache.ttlMs': 'TOLLGATE_CACHE_TTL_MS',
   'cache.maxEntries': 'TOLLGATE_CACHE_MAX_ENTRIES',
+  'cache.persistentTtlMs': 'TOLLGATE_CACHE_PERSISTENT_TTL_MS',
   'server.host': 'HOST',
   'server.port': 'PORT',
   'server.maxSubscriptionsPerSocket': 'TOLLGATE_WS_MAX_SUBSCRIPTIONS',
@@ -456,7 +459,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const introspection = value('TOLLGATE_GRAPHQL_INTROSPECTION');
   const input = {
-    cache: { ttlMs: value('TOLLGATE_CACHE_TTL_MS'), maxEntries: value('TOLLGATE_CACHE_MAX_ENTRIES') },
+    cache: { ttlMs: value('TOLLGATE_CACHE_TTL_MS'), maxEntries: value('TOLLGATE_CACHE_MAX_ENTRIES'), persistentTtlMs: value('TOLLGATE_CACHE_PERSISTENT_TTL_MS') },
     server: {
       host: value('HOST'),
       port: value('PORT'),

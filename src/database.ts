@@ -7,6 +7,8 @@ import type { InferenceConfigTable, ProviderCredentialTable } from './modules/in
 import type { LimitOverrideTable } from './modules/limits/index.ts';
 import type { PlanPriceTable, PlanTable } from './modules/plan/index.ts';
 import type { ModelPriceTable } from './modules/pricing/index.ts';
+import type { ResponseCacheTable } from './modules/completion/index.ts';
+import type { PromptTemplateTable } from './modules/prompt-template/index.ts';
 import type { QuotaAlertDeliveryTable } from './modules/quota/index.ts';
 import type { TenantTable } from './modules/tenant/index.ts';
 
@@ -24,4 +26,6 @@ export interface Database {
   console_session: ConsoleSessionTable;
   budget: BudgetTable;
   experiment: ExperimentTable;
+  response_cache: ResponseCacheTable;
+  prompt_template: PromptTemplateTable;
 }

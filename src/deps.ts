@@ -14,7 +14,7 @@ import { BudgetGate } from './modules/budget/index.ts';
 import { MemoryBudgetLedger, RedisBudgetLedger } from './modules/budget/index.ts';
 import { BudgetService } from './modules/budget/index.ts';
 import { CompletionService } from './modules/completion/index.ts';
-import { MemoryResponseCache, RedisResponseCache } from './modules/completion/index.ts';
+import { createResponseCache } from './modules/completion/index.ts';
 import { ConsoleSessionService } from './modules/console-session/index.ts';
 import { ConsoleSso } from './modules/console-session/index.ts';
 import { ExperimentService } from './modules/experiment/index.ts';
@@ -31,6 +31,7 @@ import type { PlanService } from './modules/plan/index.ts';
 import { ModelPriceService } from './modules/pricing/index.ts';
 import { decimalToMicros } from './modules/pricing/index.ts';
 import { PriceBook } from './modules/pricing/index.ts';
+import { PromptTemplateService } from './modules/prompt-template/index.ts';
 import { QuotaAlertOutbox } from './modules/quota/index.ts';
 import { QuotaEvents } from './modules/quota/index.ts';
 import { QuotaService } from './modules/quota/index.ts';
@@ -105,6 +106,7 @@ export interface Services {
   modelPrices: ModelPriceService;
   experiments: ExperimentService;
   feedback: FeedbackService;
+  promptTemplates: PromptTemplateService;
 }
 
 /**
@@ -266,9 +268,7 @@ async function build(config: Config, logger: Logger, onClose: OnClose, close: ()
     meter: usageMeter,
     gate: new BudgetGate(limitsGate, budgets, prices, logger),
     defaultMaxTokens: limitsConfig.defaultMaxTokens,
-    cache: redis
-      ? new RedisResponseCache({ redis, ttlMs: config.cache.ttlMs, onError: (error) => logger.warn({ err: String(error) }, 'response cache unavailable: serving without it') })
-      : new MemoryResponseCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }),
+    cache: createResponseCache(config.cache, { redis, db: db.db, logger }),
     routingPrefs: (tenantId) => inferenceConfig.routingPrefs(tenantId),
     experiments,
     node: `${hostname()}:${process.pid}`,
@@ -292,6 +292,7 @@ async function build(config: Config, logger: Logger, onClose: OnClose, close: ()
     modelPrices,
     experiments,
     feedback: new FeedbackService({ store: usageStore, flushUsage: () => usageMeter.flush() }),
+    promptTemplates: new PromptTemplateService(db.db),
   };
   return {
     config,

@@ -17,6 +17,7 @@ import './modules/budget/budget.schema.ts';
 import './modules/pricing/model-price.schema.ts';
 import './modules/experiment/experiment.schema.ts';
 import './modules/feedback/feedback.schema.ts';
+import './modules/prompt-template/prompt-template.schema.ts';
 
 // Every argument is checked for values no store can hold before a resolver sees it.
 export const schema = guardArguments(builder.toSchema());

@@ -175,6 +175,8 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       route_rule: 'String',
       experiment_id: 'String',
       variant: 'String',
+      template_name: 'String',
+      template_version: 'UInt32',
     });
 
     const [table] = await rows<{ engine: string; partition_key: string; sorting_key: string }>(
@@ -220,6 +222,8 @@ describe.skipIf(!clickhouseUrl)('migrateClickhouse against a real server', () =>
       route_rule: 'default',
       experiment_id: '',
       variant: '',
+      template_name: 'sql-assist',
+      template_version: 3,
     };
     await client.insert({ table: 'usage_events', values: [event], format: 'JSONEachRow' });
     const stored = await rows<Record<string, unknown>>(

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.ts';
 import type { Surface } from '../observability/metrics.ts';
+import { DomainError } from '../shared/errors.ts';
 import { handleConsoleSession } from './console-session-routes.ts';
 import { serveConsoleAsset } from './console-assets.ts';
 import { createConsoleSsoRoutes } from './console-sso-routes.ts';
@@ -13,6 +14,7 @@ import { feedback } from './openai/feedback.ts';
 import { listModels, retrieveModel } from './openai/models.ts';
 import { buildOpenApiDocument, openApiOperations, type OpenApiOperation } from './openai/openapi.ts';
 import { responses } from './openai/responses.ts';
+import { runTemplate, templateNameOf, templateRunPrefix } from './openai/template-run.ts';
 import { textCompletions } from './openai/text-completions.ts';
 import { sendJson } from './respond.ts';
 import { tenantUsage } from './tenant-usage.ts';
@@ -102,6 +104,19 @@ export function createRouteTable(parts: RouteTableParts): readonly Route[] {
     v1Route('POST', '/v1/responses', responses, openApiOperations.responses),
     v1Route('POST', '/v1/embeddings', embeddings, openApiOperations.embeddings),
     v1Route('POST', '/v1/feedback', feedback),
+    {
+      ...v1Route('POST', templateRunPrefix, (deps, req, res, requestId) => runTemplate(deps, req, res, requestId, ''), openApiOperations.templateRun),
+      prefix: true,
+      label: label('v1', '/v1/templates/:name/run'),
+      openApiPath: '/v1/templates/{name}/run',
+      handle: async ({ deps, req, res, path, requestId }) => {
+        if (templateNameOf(path) === undefined) {
+          req.resume();
+          throw new DomainError('NOT_FOUND', `no route for ${req.method} ${path}`);
+        }
+        await runTemplate(deps, req, res, requestId, path);
+      },
+    },
     v1Route('GET', '/v1/models', listModels, openApiOperations.listModels),
     // A model id may hold slashes (Qwen/Qwen2.5-7B): everything after /v1/models/ is the id.
     { ...v1Route('GET', '/v1/models/', retrieveModel, openApiOperations.retrieveModel), prefix: true, label: label('v1', '/v1/models/:id'), openApiPath: '/v1/models/{id}' },

@@ -5,7 +5,7 @@ import { createClickhouseDatabase, type TestClickhouseDatabase } from '../testki
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
 import { serviceUrl } from '../testkit/services.ts';
 import { sqlDialects, type TestSqlDatabase } from '../testkit/sql-databases.ts';
-import { matrix, viewpoints, type Viewpoint } from './matrix.ts';
+import { fixtures, matrix, viewpoints, type Viewpoint } from './matrix.ts';
 import { describeFailure, jwtSecret, madeUpTenant, runCell, seedTenant, type SeededTenant, type WalkContext } from './walk.ts';
 
 // Walks the authorization matrix (matrix.ts) with real requests against a real app: every operation and
@@ -102,6 +102,9 @@ describe.each(stacks)('authorization matrix on $name', (stack) => {
     // retirePlan's target (retiring twice is allowed, so every allowed caller retires it).
     const plan = await graphqlRequest(gateway.url, 'mutation { createPlan(input: { id: "matrix-retired", name: "Retired by the matrix", currency: "GBP", monthlyPrice: "1.00", hardQuota: false }) { plan { id } } }', {}, asAdmin());
     expect(plan.errors).toBeUndefined();
+    // The platform template the run rows name.
+    const template = await graphqlRequest(gateway.url, 'mutation($name: String!) { savePromptTemplate(input: { name: $name, user: "Who may call this, {{who}}?", model: "chat-model", parameters: { max_tokens: 4 } }) { template { id } } }', { name: fixtures.templateName }, asAdmin());
+    expect(template.errors).toBeUndefined();
   });
   afterAll(async () => {
     await gateway?.stop();

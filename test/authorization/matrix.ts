@@ -101,6 +101,8 @@ export const fixtures = {
   range: { from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' },
   /** The export reads day by day: three days around now hold the walk's traffic. */
   exportRange: { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+  /** A platform template every tenant may run; it stands for {name} in /v1/templates/{name}/run. */
+  templateName: 'matrix-template',
 } as const;
 
 /**
@@ -130,6 +132,7 @@ export const usageBearingTypes = ['Invoice', 'Quota', 'RateHeadroom', 'TenantUsa
 export const tenantFieldsReadByTenantRow = ['createdAt', 'id', 'name', 'plan', 'status'] as const;
 
 const chatInput = { model: fixtures.chatModel, messages: [{ role: 'user', content: 'Who may call this?' }], maxTokens: 4 };
+const templateRunInput = { name: fixtures.templateName, variables: { who: 'the matrix' } };
 
 const gql = (type: GraphqlRow['type'], field: string, document: string, variables: Variables, expect: Expectations): GraphqlRow => ({
   surface: 'graphql',
@@ -155,6 +158,10 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
   gql('Query', 'models', '{ models { name servedBy kind } }', {},
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
+  gql('Query', 'promptTemplates', 'query($tenantId: ID) { promptTemplates(tenantId: $tenantId) { id name version } }', { tenantId: ref('tenantId') },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
+  gql('Query', 'promptTemplate', 'query($tenantId: ID, $name: String!) { promptTemplate(tenantId: $tenantId, name: $name) { id name version } }', { tenantId: ref('tenantId'), name: fixtures.templateName },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Query', 'plans', '{ plans { id name monthlyTokens } }', {},
     { anonymous: OK, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: OK, platformForA: OK }),
   gql('Query', 'platformUsage', 'query($range: DateRangeInput!) { platformUsage(range: $range, groupBy: MODEL) { totals { requests totalTokens } buckets { key } } }', { range: fixtures.range },
@@ -203,6 +210,11 @@ export const matrix: readonly MatrixRow[] = [
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'createChatCompletion', 'mutation($input: ChatCompletionInput!) { createChatCompletion(input: $input) { id model content usage { totalTokens } } }', { input: chatInput },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
+  gql('Mutation', 'runPromptTemplate', 'mutation($input: RunPromptTemplateInput!) { runPromptTemplate(input: $input) { id content usage { totalTokens } } }', { input: templateRunInput },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
+  gql('Mutation', 'savePromptTemplate', 'mutation($input: SavePromptTemplateInput!) { savePromptTemplate(input: $input) { template { id name version } } }',
+    { input: { tenantId: ref('tenantId'), name: 'saved-by-the-matrix', user: 'Hello {{who}}', model: fixtures.chatModel } },
+    { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: OK, tenantAMember: FORBID, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Mutation', 'createTenant', 'mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id name } } }', { input: { name: 'Created by the matrix' } },
     { anonymous: UNAUTH, tenantAKey: FORBID, tenantAInferenceKey: FORBID, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: FORBID, tenantAAdmin: FORBID, tenantBKey: FORBID, tenantBAdmin: FORBID, platform: OK, platformForA: OK }),
   gql('Mutation', 'removeProviderCredential',
@@ -275,6 +287,8 @@ export const matrix: readonly MatrixRow[] = [
   // ---- Subscription (over SSE and graphql-ws) ----
   gql('Subscription', 'chatCompletion', 'subscription($input: ChatCompletionInput!) { chatCompletion(input: $input) { delta finishReason } }', { input: chatInput },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
+  gql('Subscription', 'promptTemplateRun', 'subscription($input: RunPromptTemplateInput!) { promptTemplateRun(input: $input) { delta finishReason } }', { input: templateRunInput },
+    { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK }),
   gql('Subscription', 'budgetAlert', 'subscription($tenantId: ID) { budgetAlert(tenantId: $tenantId) { tenantId threshold spent { amount } } }', { tenantId: ref('tenantId') },
     { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: FORBID, tenantAUsageKey: OK, tenantAAdminScopeKey: OK, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: NOTFOUND, tenantBAdmin: NOTFOUND, platform: OK, platformForA: OK }),
   gql('Subscription', 'quotaUpdated', 'subscription($tenantId: ID) { quotaUpdated(tenantId: $tenantId) { tenantId plan used limit threshold } }', { tenantId: ref('tenantId') },
@@ -289,6 +303,11 @@ export const matrix: readonly MatrixRow[] = [
   {
     surface: 'v1', method: 'POST', path: '/v1/chat/completions',
     body: { model: fixtures.chatModel, messages: [{ role: 'user', content: 'Who may call this?' }], max_tokens: 4 },
+    expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
+  },
+  {
+    surface: 'v1', method: 'POST', path: '/v1/templates/{name}/run',
+    body: { variables: { who: 'the matrix' } },
     expect: { anonymous: UNAUTH, tenantAKey: OK, tenantAInferenceKey: OK, tenantAUsageKey: FORBID, tenantAAdminScopeKey: FORBID, tenantAMember: OK, tenantAAdmin: OK, tenantBKey: OK, tenantBAdmin: OK, platform: FORBID, platformForA: OK },
   },
   {

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { graphqlRequest, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { randomId } from '../../src/shared/ids.ts';
 import type { Fresh, GraphqlRow, MatrixRow, Outcome, Ref, SeededObjects, V1Row, Variables, Viewpoint } from './matrix.ts';
-import { rowName } from './matrix.ts';
+import { fixtures, rowName } from './matrix.ts';
 
 // Runs the rows of matrix.ts as real requests: GraphQL over HTTP, subscriptions over SSE and graphql-ws, /v1 over
 // fetch. Each cell's answer is classified (ALLOWED or an error code) and scanned for the target
@@ -399,7 +399,8 @@ function collectSecrets(data: unknown): string[] {
 
 async function runV1(ctx: WalkContext, row: V1Row, headers: Record<string, string>): Promise<[Cell['got'], string, string]> {
   const query = row.query ? new URLSearchParams(resolveRefs(row.query, ctx.own) as Record<string, string>).toString() : '';
-  const path = query ? `${row.path}?${query}` : row.path;
+  const routePath = row.path.replace('{name}', fixtures.templateName);
+  const path = query ? `${routePath}?${query}` : routePath;
   const body = row.body ? JSON.stringify(resolveRefs(row.body, ctx.own)) : undefined;
   const response = await fetch(`${ctx.app.url}${path}`, {
     method: row.method,

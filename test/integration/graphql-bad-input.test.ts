@@ -118,6 +118,8 @@ describe.each(sqlDialects())('GraphQL bad input on $name', (dialect) => {
         input: { tenantId, allowedModels: ['chat-model'], modelOverrides: [{ model: 'chat-model', target: 'chat-model' }], preferredProvider: 'gpu-a' },
       },
       createChatCompletion: { input: { model: 'chat-model', messages: [{ role: 'user', content: 'hello' }] } },
+      savePromptTemplate: { input: { tenantId, name: 'bad-input-template', system: 'Be brief.', user: 'Hello {{who}}', model: 'chat-model' } },
+      runPromptTemplate: { input: { name: 'bad-input-template', variables: { who: 'you' } } },
       createPlan: { input: { id: 'bad-input-plan', name: 'Bad Input Plan', currency: 'GBP', monthlyPrice: '9.00', hardQuota: false } },
       retirePlan: { id: 'bad-input-plan' },
       setModelPrice: { input: { model: 'chat-model', inputPerMillion: '1.00', outputPerMillion: '2.00', currency: 'USD' } },

@@ -155,6 +155,30 @@ export type RateLimitsInput = {
   tokensPerMinute?: number | null | undefined;
 };
 
+export type RunPromptTemplateInput = {
+  /** Serve an identical earlier answer (temperature 0 only); overrides the tenant's setting. */
+  cache?: boolean | null | undefined;
+  name: string;
+  /** An object with a string, number or boolean for each variable the template uses, and no others. */
+  variables?: unknown;
+  /** Pin a version; omitted: the latest. */
+  version?: number | null | undefined;
+};
+
+export type SavePromptTemplateInput = {
+  /** A model or route name. */
+  model: string;
+  name: string;
+  /** Default request fields in OpenAI spelling, e.g. { "temperature": 0, "max_tokens": 200 }. */
+  parameters?: unknown;
+  /** The system message, with {{variables}}. */
+  system?: string | null | undefined;
+  /** The tenant whose template it is; omitted: the caller's tenant, or for the platform admin a platform template. */
+  tenantId?: string | number | null | undefined;
+  /** The user message, with {{variables}}. */
+  user: string;
+};
+
 export type SetProviderCredentialInput = {
   /** Stored encrypted; never returned. */
   apiKey: string;
@@ -405,6 +429,38 @@ export type RetirePlanMutationVariables = Exact<{
 
 export type RetirePlanMutation = { retirePlan: { plan: { id: string, name: string, currency: string, monthlyPrice: string, monthlyTokens: number | null, requestsPerMinute: number | null, tokensPerMinute: number | null, requestsPerHour: number | null, requestsPerMonth: number | null, concurrentRequests: number | null, hardQuota: boolean, overagePerMillion: string, unlimited: boolean, retiredAt: string | null, overageTiers: Array<{ upToTokens: number | null, perMillion: string }> } } };
 
+export type PromptTemplateFieldsFragment = { id: string, tenantId: string | null, name: string, version: number, system: string | null, user: string, model: string, parameters: unknown, variables: Array<string>, createdAt: string };
+
+export type SavePromptTemplateMutationVariables = Exact<{
+  input: SavePromptTemplateInput;
+}>;
+
+
+export type SavePromptTemplateMutation = { savePromptTemplate: { template: { id: string, tenantId: string | null, name: string, version: number, system: string | null, user: string, model: string, parameters: unknown, variables: Array<string>, createdAt: string } } };
+
+export type PromptTemplatesQueryVariables = Exact<{
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type PromptTemplatesQuery = { promptTemplates: Array<{ id: string, tenantId: string | null, name: string, version: number, system: string | null, user: string, model: string, parameters: unknown, variables: Array<string>, createdAt: string }> };
+
+export type PromptTemplateQueryVariables = Exact<{
+  name: string;
+  version?: number | null | undefined;
+  tenantId?: string | number | null | undefined;
+}>;
+
+
+export type PromptTemplateQuery = { promptTemplate: { id: string, tenantId: string | null, name: string, version: number, system: string | null, user: string, model: string, parameters: unknown, variables: Array<string>, createdAt: string, versions: Array<{ version: number, createdAt: string }> } };
+
+export type RunPromptTemplateMutationVariables = Exact<{
+  input: RunPromptTemplateInput;
+}>;
+
+
+export type RunPromptTemplateMutation = { runPromptTemplate: { id: string, model: string, content: string, finishReason: string | null, usage: { promptTokens: number, completionTokens: number, totalTokens: number, estimated: boolean } } };
+
 export type TenantQuotaQueryVariables = Exact<{
   id: string | number;
 }>;
@@ -494,7 +550,7 @@ export type SetTenantPlanMutationVariables = Exact<{
 
 export type SetTenantPlanMutation = { setTenantPlan: { tenant: { id: string, plan: { id: string } } } };
 
-export type UsageTotalsFieldsFragment = { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null };
+export type UsageTotalsFieldsFragment = { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, cacheHitRate: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null };
 
 export type TenantUsageQueryVariables = Exact<{
   tenantId: string | number;
@@ -504,7 +560,7 @@ export type TenantUsageQueryVariables = Exact<{
 }>;
 
 
-export type TenantUsageQuery = { tenant: { id: string, usage: { groupBy: UsageGroupBy | null, range: { from: string, to: string }, totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null }, buckets: Array<{ key: string | null, start: string | null, end: string | null, totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null } }> } } | null };
+export type TenantUsageQuery = { tenant: { id: string, usage: { groupBy: UsageGroupBy | null, range: { from: string, to: string }, totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, cacheHitRate: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null }, buckets: Array<{ key: string | null, start: string | null, end: string | null, totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, cacheHitRate: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null } }> } } | null };
 
 export type TenantUsageTotalsQueryVariables = Exact<{
   tenantId: string | number;
@@ -524,7 +580,7 @@ export type TenantUsageEventsQueryVariables = Exact<{
 }>;
 
 
-export type TenantUsageEventsQuery = { tenant: { id: string, usageEvents: { edges: Array<{ cursor: string, node: { id: string, requestId: string, timestamp: string, userId: string | null, apiKeyId: string | null, requestedModel: string, servedModel: string | null, provider: string | null, deployment: string | null, kind: UsageKind, promptTokens: number, completionTokens: number, totalTokens: number, tokensEstimated: boolean, ttftMs: number | null, latencyMs: number, status: UsageStatus, errorCode: string | null, cacheHit: boolean, node: string, cost: { amount: string, currency: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+export type TenantUsageEventsQuery = { tenant: { id: string, usageEvents: { edges: Array<{ cursor: string, node: { id: string, requestId: string, timestamp: string, userId: string | null, apiKeyId: string | null, requestedModel: string, servedModel: string | null, provider: string | null, deployment: string | null, kind: UsageKind, promptTokens: number, completionTokens: number, totalTokens: number, tokensEstimated: boolean, ttftMs: number | null, latencyMs: number, status: UsageStatus, errorCode: string | null, cacheHit: boolean, templateName: string | null, templateVersion: number | null, node: string, cost: { amount: string, currency: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
 
 export type UsageTopTenantsQueryVariables = Exact<{
   range: DateRangeInput;
@@ -543,7 +599,16 @@ export type PlatformUsageQueryVariables = Exact<{
 }>;
 
 
-export type PlatformUsageQuery = { platformUsage: { totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null }, buckets: Array<{ key: string | null, start: string | null, end: string | null, totals: { requests: number, totalTokens: number, cost: { amount: string, currency: string } | null } }> } };
+export type PlatformUsageQuery = { platformUsage: { totals: { requests: number, promptTokens: number, completionTokens: number, totalTokens: number, errors: number, refused: number, cancelled: number, cacheHits: number, cacheHitRate: number, estimatedRequests: number, cost: { amount: string, currency: string } | null, costs: Array<{ amount: string, amountMicros: string, currency: string }>, latency: { avgMs: number, p50Ms: number, p95Ms: number } | null }, buckets: Array<{ key: string | null, start: string | null, end: string | null, totals: { requests: number, totalTokens: number, cost: { amount: string, currency: string } | null } }> } };
+
+export type TenantCacheSavingsQueryVariables = Exact<{
+  tenantId: string | number;
+  range: DateRangeInput;
+  filter?: UsageFilter | null | undefined;
+}>;
+
+
+export type TenantCacheSavingsQuery = { tenant: { id: string, usage: { cache: { hits: number, hitRate: number, tokensSaved: number } } } | null };
 
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -605,6 +670,20 @@ export const PlanFieldsFragmentDoc = new TypedDocumentString(`
   retiredAt
 }
     `, {"fragmentName":"PlanFields"}) as unknown as TypedDocumentString<PlanFieldsFragment, unknown>;
+export const PromptTemplateFieldsFragmentDoc = new TypedDocumentString(`
+    fragment PromptTemplateFields on PromptTemplate {
+  id
+  tenantId
+  name
+  version
+  system
+  user
+  model
+  parameters
+  variables
+  createdAt
+}
+    `, {"fragmentName":"PromptTemplateFields"}) as unknown as TypedDocumentString<PromptTemplateFieldsFragment, unknown>;
 export const UsageTotalsFieldsFragmentDoc = new TypedDocumentString(`
     fragment UsageTotalsFields on UsageTotals {
   requests
@@ -615,6 +694,7 @@ export const UsageTotalsFieldsFragmentDoc = new TypedDocumentString(`
   refused
   cancelled
   cacheHits
+  cacheHitRate
   estimatedRequests
   cost {
     amount
@@ -1085,6 +1165,82 @@ export const RetirePlanDocument = new TypedDocumentString(`
   unlimited
   retiredAt
 }`) as unknown as TypedDocumentString<RetirePlanMutation, RetirePlanMutationVariables>;
+export const SavePromptTemplateDocument = new TypedDocumentString(`
+    mutation SavePromptTemplate($input: SavePromptTemplateInput!) {
+  savePromptTemplate(input: $input) {
+    template {
+      ...PromptTemplateFields
+    }
+  }
+}
+    fragment PromptTemplateFields on PromptTemplate {
+  id
+  tenantId
+  name
+  version
+  system
+  user
+  model
+  parameters
+  variables
+  createdAt
+}`) as unknown as TypedDocumentString<SavePromptTemplateMutation, SavePromptTemplateMutationVariables>;
+export const PromptTemplatesDocument = new TypedDocumentString(`
+    query PromptTemplates($tenantId: ID) {
+  promptTemplates(tenantId: $tenantId) {
+    ...PromptTemplateFields
+  }
+}
+    fragment PromptTemplateFields on PromptTemplate {
+  id
+  tenantId
+  name
+  version
+  system
+  user
+  model
+  parameters
+  variables
+  createdAt
+}`) as unknown as TypedDocumentString<PromptTemplatesQuery, PromptTemplatesQueryVariables>;
+export const PromptTemplateDocument = new TypedDocumentString(`
+    query PromptTemplate($name: String!, $version: Int, $tenantId: ID) {
+  promptTemplate(name: $name, version: $version, tenantId: $tenantId) {
+    ...PromptTemplateFields
+    versions {
+      version
+      createdAt
+    }
+  }
+}
+    fragment PromptTemplateFields on PromptTemplate {
+  id
+  tenantId
+  name
+  version
+  system
+  user
+  model
+  parameters
+  variables
+  createdAt
+}`) as unknown as TypedDocumentString<PromptTemplateQuery, PromptTemplateQueryVariables>;
+export const RunPromptTemplateDocument = new TypedDocumentString(`
+    mutation RunPromptTemplate($input: RunPromptTemplateInput!) {
+  runPromptTemplate(input: $input) {
+    id
+    model
+    content
+    finishReason
+    usage {
+      promptTokens
+      completionTokens
+      totalTokens
+      estimated
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RunPromptTemplateMutation, RunPromptTemplateMutationVariables>;
 export const TenantQuotaDocument = new TypedDocumentString(`
     query TenantQuota($id: ID!) {
   tenant(id: $id) {
@@ -1376,6 +1532,7 @@ export const TenantUsageDocument = new TypedDocumentString(`
   refused
   cancelled
   cacheHits
+  cacheHitRate
   estimatedRequests
   cost {
     amount
@@ -1438,6 +1595,8 @@ export const TenantUsageEventsDocument = new TypedDocumentString(`
           status
           errorCode
           cacheHit
+          templateName
+          templateVersion
           cost {
             amount
             currency
@@ -1506,6 +1665,7 @@ export const PlatformUsageDocument = new TypedDocumentString(`
   refused
   cancelled
   cacheHits
+  cacheHitRate
   estimatedRequests
   cost {
     amount
@@ -1522,6 +1682,20 @@ export const PlatformUsageDocument = new TypedDocumentString(`
     p95Ms
   }
 }`) as unknown as TypedDocumentString<PlatformUsageQuery, PlatformUsageQueryVariables>;
+export const TenantCacheSavingsDocument = new TypedDocumentString(`
+    query TenantCacheSavings($tenantId: ID!, $range: DateRangeInput!, $filter: UsageFilter) {
+  tenant(id: $tenantId) {
+    id
+    usage(range: $range, filter: $filter) {
+      cache {
+        hits
+        hitRate
+        tokensSaved
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TenantCacheSavingsQuery, TenantCacheSavingsQueryVariables>;
 export const ViewerDocument = new TypedDocumentString(`
     query Viewer {
   viewer {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { ChatInput, CompletionResult } from '../../modules/completion/index.ts';
+import type { ChatInput, CompletionResult, CompletionStream } from '../../modules/completion/index.ts';
 import type { ChatMessage, StreamChunk } from '../../providers/provider.ts';
 import { sendJson, sendJsonText } from '../respond.ts';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './request-schemas.ts';
@@ -51,6 +51,12 @@ function deltaJson(chunk: StreamChunk): string {
   return `${delta}}`;
 }
 
+/** A one-shot answer: relayed as the upstream wrote it when it spoke OpenAI's wire, else spelled out. */
+export function sendChatAnswer(res: ServerResponse, result: CompletionResult): void {
+  if (result.wire) sendJsonText(res, 200, relayedAnswer(result.wire, result), result.headers);
+  else sendJson(res, 200, completionJson(result), result.headers);
+}
+
 export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const caller = await shimCaller(deps, req, requestId);
   const body = await readJsonBody(req, chatCompletionRequestSchema, deps.config.server.maxBodyBytes);
@@ -59,13 +65,16 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
   const signal = clientGoneSignal(res);
   const service = deps.services.completions;
   if (!body.stream) {
-    const result = await service.chat(caller, toChatInput(body, cacheChoice(req)), signal);
-    if (result.wire) sendJsonText(res, 200, relayedAnswer(result.wire, result), result.headers);
-    else sendJson(res, 200, completionJson(result), result.headers);
+    sendChatAnswer(res, await service.chat(caller, toChatInput(body, cacheChoice(req)), signal));
     return;
   }
 
-  const stream = await service.streamChat(caller, toChatInput(body), signal);
+  const stream = await service.streamChat(caller, toChatInput(body, cacheChoice(req)), signal);
+  await sendChatStream(deps, requestId, res, stream, body.stream_options?.include_usage === true);
+}
+
+/** A chat completion stream as OpenAI's chat.completion.chunk SSE. */
+export async function sendChatStream(deps: AppDeps, requestId: string, res: ServerResponse, stream: CompletionStream, includeUsage: boolean): Promise<void> {
   // Frames built here (upstreams that speak another wire) share this prefix: serialised once per stream.
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},"system_fingerprint":null,"choices":[`;
   await sendCompletionStream(
@@ -79,6 +88,6 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
       finish: (reason) => `${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
       usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
     },
-    body.stream_options?.include_usage === true,
+    includeUsage,
   );
 }

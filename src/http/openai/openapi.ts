@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { responseSchemas } from './response-schemas.ts';
 import { responsesRequestSchema } from './responses-request.ts';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from './request-schemas.ts';
+import { templateRunRequestSchema } from './template-run.ts';
 
 // Built from the zod schemas that validate requests, so the document cannot drift from the code.
 
@@ -92,6 +93,10 @@ export const openApiOperations = {
     ],
     responses: { '200': { description: 'CSV, a JSON array or NDJSON, streamed' }, ...errorResponses },
   },
+  templateRun: {
+    ...postOperation('Run a prompt template with its variables (a chat completion)', 'TemplateRunRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, the last with usage, then "data: [DONE]"'),
+    parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: "The template's name: the tenant's own, else the platform's." }],
+  },
   tenantUsage: { summary: "The caller's tenant: current period usage, limits, remaining, reset time", security: bearer, responses: { '200': { description: 'Usage of the current period' }, ...errorResponses } },
 } satisfies Record<string, OpenApiOperation>;
 
@@ -108,6 +113,7 @@ export function buildOpenApiDocument(paths: Record<string, Record<string, OpenAp
         CompletionRequest: jsonSchema(completionRequestSchema),
         EmbeddingRequest: jsonSchema(embeddingRequestSchema),
         ResponsesRequest: jsonSchema(responsesRequestSchema),
+        TemplateRunRequest: jsonSchema(templateRunRequestSchema),
         ...responseSchemas,
         Error: errorSchema,
       },

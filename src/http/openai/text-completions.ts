@@ -46,7 +46,7 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
     else sendJson(res, 200, completionJson(result), result.headers);
     return;
   }
-  const stream = await service.streamCompletion(caller, toCompletionInput(body), signal);
+  const stream = await service.streamCompletion(caller, toCompletionInput(body, cacheChoice(req)), signal);
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"text_completion","created":${stream.created},"model":${JSON.stringify(stream.model)},"choices":[`;
   await sendCompletionStream(
     deps,

@@ -15,6 +15,8 @@ export interface CompletionCaller {
   surface?: Surface;
   /** The caller's W3C traceparent, forwarded upstream when the gateway does not trace itself. */
   traceparent?: string | undefined;
+  /** The prompt template the request runs, recorded on its usage event. */
+  template?: { name: string; version: number } | undefined;
 }
 
 /** Any principal acting within a tenant may run completions; an API key needs the inference scope. */

@@ -1,5 +1,12 @@
 import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
-import type { RoutedStream } from '../../router/routed-stream.ts';
+
+/** What a completion stream reads from: the routed upstream stream, or a cached answer replayed. */
+export interface StreamSource {
+  next(): Promise<IteratorResult<StreamChunk, undefined>>;
+  return(): Promise<unknown>;
+  /** The answer's usage once it ended; before, an estimate of what was streamed. */
+  usage(): Promise<TokenUsage>;
+}
 
 export type StreamEnd = { status: 'ok' | 'cancelled' } | { status: 'error'; error: unknown };
 
@@ -13,7 +20,7 @@ export class CompletionStream implements AsyncIterableIterator<StreamChunk, unde
   /** The name the caller asked for: what responses echo back. */
   readonly model: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly #routed: RoutedStream;
+  readonly #routed: StreamSource;
   readonly #onEnd: (end: StreamEnd, usage: TokenUsage) => Promise<void>;
   #ended: Promise<void> | undefined;
 
@@ -21,7 +28,7 @@ export class CompletionStream implements AsyncIterableIterator<StreamChunk, unde
     id: string;
     model: string;
     headers: Readonly<Record<string, string>>;
-    routed: RoutedStream;
+    routed: StreamSource;
     onEnd: (end: StreamEnd, usage: TokenUsage) => Promise<void>;
   }) {
     this.id = init.id;

@@ -38,7 +38,7 @@ ToolCallRef.implement({
 
 const indexed = (calls: ToolCall[] | undefined): ToolCallDelta[] | null => calls?.map((call, index) => ({ index, ...call })) ?? null;
 
-const ChatCompletionRef = builder.objectRef<CompletionResult>('ChatCompletion');
+export const ChatCompletionRef = builder.objectRef<CompletionResult>('ChatCompletion');
 ChatCompletionRef.implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -51,7 +51,7 @@ ChatCompletionRef.implement({
   }),
 });
 
-const ChatCompletionChunkRef = builder.objectRef<StreamChunk>('ChatCompletionChunk');
+export const ChatCompletionChunkRef = builder.objectRef<StreamChunk>('ChatCompletionChunk');
 ChatCompletionChunkRef.implement({
   description: 'One upstream delta; the last chunk carries finishReason and usage.',
   fields: (t) => ({
@@ -173,7 +173,7 @@ function toChatInput(input: ChatCompletionInputShape): ChatInput {
 }
 
 /** The platform acting for a suspended tenant is refused here, as the tenant's own keys and sessions are when they authenticate. */
-async function activeCaller(ctx: GraphQLContext): Promise<CompletionCaller> {
+export async function activeCaller(ctx: GraphQLContext): Promise<CompletionCaller> {
   const caller = completionCaller(ctx.principal, ctx.requestId, { requestIdGiven: ctx.requestIdGiven });
   if (ctx.principal.kind === 'platform') await ctx.deps.auth.requireActiveTenant(caller.tenantId);
   return caller;

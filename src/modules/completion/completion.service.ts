@@ -15,7 +15,8 @@ import type { Assignment } from '../experiment/index.ts';
 import type { PriceBook } from '../pricing/index.ts';
 import { newUsageEvent, type UsageEvent, type UsageKind } from '../usage/index.ts';
 import type { CompletionCaller } from './completion-caller.ts';
-import { CompletionStream, type StreamEnd } from './completion-stream.ts';
+import { recordForCache, replayCachedStream } from './cached-stream.ts';
+import { CompletionStream, type StreamEnd, type StreamSource } from './completion-stream.ts';
 import type { Admission, RequestGate, SettleOptions } from './request-gate.ts';
 import { responseCacheKey, type ResponseCache } from './response-cache.ts';
 
@@ -155,16 +156,16 @@ export class CompletionService {
   }
 
   streamChat(caller: CompletionCaller, input: ChatInput, signal?: AbortSignal): Promise<CompletionStream> {
-    const { model, messages, cache: _cache, ...params } = input;
+    const { model, messages, cache, ...params } = input;
     const needs = requestNeeds({ messages, ...params });
-    return this.#stream(caller, 'chat', model, messages, params, needs, signal, (tenant, options) =>
+    return this.#stream(caller, 'chat', model, messages, params, needs, cache, signal, (tenant, options) =>
       this.#options.router.stream(model, { messages, ...params }, { ...options, tenant }),
     );
   }
 
   streamCompletion(caller: CompletionCaller, input: TextCompletionInput, signal?: AbortSignal): Promise<CompletionStream> {
-    const { model, prompt, cache: _cache, ...params } = input;
-    return this.#stream(caller, 'completion', model, prompt, params, [], signal, (tenant, options) =>
+    const { model, prompt, cache, ...params } = input;
+    return this.#stream(caller, 'completion', model, prompt, params, [], cache, signal, (tenant, options) =>
       this.#options.router.streamCompletion(model, { prompt, ...params }, { ...options, tenant }),
     );
   }
@@ -210,11 +211,8 @@ export class CompletionService {
     try {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       meter.choice = this.#choose(meter, tenant, prompt, params, needs);
-      // Only deterministic requests are cached: temperature 0, asked for by the request or the tenant.
-      const cacheKey =
-        params.temperature === 0 && (cacheChoice ?? tenant?.cacheEnabled ?? false)
-          ? responseCacheKey(caller.tenantId, kind, model, prompt, { ...params })
-          : undefined;
+      // Keyed by the model chosen, as a route or an experiment may send one name to several.
+      const cacheKey = cacheKeyFor(caller, tenant, kind, meter.choice.model, prompt, params, cacheChoice, false);
       // A cacheable request waits for its verdict: the answer may not need the upstream at all.
       const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, cacheKey ? undefined : (s) => call(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
@@ -235,7 +233,7 @@ export class CompletionService {
           reasoning: cached.reasoning,
           // A replayed answer is a new completion: it gets an id of its own.
           wire: cached.wire && withTopLevelString(cached.wire, 'id', JSON.stringify(id)),
-          headers: replyHeaders(meter),
+          headers: { ...replyHeaders(meter), [CACHE_HEADER]: 'hit' },
         };
       }
       if (!early) meter.upstreamStartedAt = performance.now();
@@ -266,7 +264,7 @@ export class CompletionService {
         toolCalls: routed.result.toolCalls,
         reasoning: routed.result.reasoning,
         wire: routed.result.wire,
-        headers: replyHeaders(meter),
+        headers: cacheKey ? { ...replyHeaders(meter), [CACHE_HEADER]: 'miss' } : replyHeaders(meter),
       };
     } catch (error) {
       failure = error;
@@ -283,6 +281,7 @@ export class CompletionService {
     prompt: PromptText,
     params: GenerationParams & WireInput,
     needs: readonly Need[],
+    cacheChoice: boolean | undefined,
     signal: AbortSignal | undefined,
     open: (tenant: TenantRoutingPrefs | undefined, options: RouteOptions) => ReturnType<Router['stream']>,
   ): Promise<CompletionStream> {
@@ -291,18 +290,29 @@ export class CompletionService {
       const tenant = await this.#options.routingPrefs(caller.tenantId);
       meter.choice = this.#choose(meter, tenant, prompt, params, needs);
       meter.streamed = true;
-      const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
+      const cacheKey = cacheKeyFor(caller, tenant, kind, meter.choice.model, prompt, params, cacheChoice, true);
+      const { admission, early } = await this.#admit(meter, prompt, this.#reserveBeyondPrompt(params), signal, cacheKey ? undefined : (s) => open(tenant, this.#routeOptions(meter, undefined, s)));
       meter.admission = admission;
-      if (!early) meter.upstreamStartedAt = performance.now();
-      const routed = await (early ?? open(tenant, this.#routeOptions(meter, undefined, signal)));
-      meter.routed = routed;
+      const cached = cacheKey ? await this.#options.cache.get(cacheKey) : undefined;
+      let source: StreamSource;
+      if (cached) {
+        meter.cacheHit = true;
+        meter.upstreamStartedAt = performance.now();
+        meter.routed = { model: cached.servedModel, deployment: { name: cached.deployment, provider: cached.provider, model: '' }, ttftMs: performance.now() - meter.started };
+        source = replayCachedStream(cached);
+      } else {
+        if (!early) meter.upstreamStartedAt = performance.now();
+        const routed = await (early ?? open(tenant, this.#routeOptions(meter, undefined, signal)));
+        meter.routed = routed;
+        source = cacheKey ? recordForCache(routed, (entry) => void this.#options.cache.set(cacheKey, entry)) : routed;
+      }
       const surface = caller.surface ?? 'graphql';
       this.#options.observer?.streamOpened(surface);
       return new CompletionStream({
         id: completionId(kind),
         model,
-        headers: replyHeaders(meter),
-        routed,
+        headers: cacheKey ? { ...replyHeaders(meter), [CACHE_HEADER]: cached ? 'hit' : 'miss' } : replyHeaders(meter),
+        routed: source,
         onEnd: async (end: StreamEnd, usage: TokenUsage) => {
           this.#options.observer?.streamClosed(surface);
           meter.upstreamMs = performance.now() - meter.upstreamStartedAt;
@@ -462,6 +472,8 @@ export class CompletionService {
         routeRule: meter.choice?.route?.rule ?? null,
         experimentId: meter.assignment?.experimentId ?? null,
         variant: meter.assignment?.variant ?? null,
+        templateName: meter.caller.template?.name ?? null,
+        templateVersion: meter.caller.template?.version ?? null,
       });
       // A client's retry with the same X-Request-ID: the quota counted the request once, and so does the usage store.
       if (meter.admission?.repeated !== true) this.#options.meter.record(event);
@@ -529,6 +541,33 @@ function failureUsage(error: unknown): TokenUsage | undefined {
   if (!(error instanceof DomainError)) return undefined;
   const usage = error.details.usage as TokenUsage | undefined;
   return usage && typeof usage.totalTokens === 'number' ? usage : undefined;
+}
+
+/** Tells the caller whether a cacheable request was answered from the cache (`hit`) or by the upstream (`miss`). */
+const CACHE_HEADER = 'x-tollgate-cache';
+
+/**
+ * The cache key of a request that may be cached, else undefined. Only deterministic requests are
+ * cached: temperature 0, asked for by the request or the tenant. Whether the answer is streamed does
+ * not shape it, so a stream and a one-shot request share an entry. A stream of several choices or
+ * with log probabilities is not cached: a replayed stream carries one choice's text, not those.
+ */
+function cacheKeyFor(
+  caller: CompletionCaller,
+  tenant: { cacheEnabled?: boolean } | undefined,
+  kind: UsageKind,
+  model: string,
+  prompt: PromptText,
+  params: GenerationParams & WireInput,
+  choice: boolean | undefined,
+  streamed: boolean,
+): string | undefined {
+  if (params.temperature !== 0 || !(choice ?? tenant?.cacheEnabled ?? false)) return undefined;
+  if (streamed && ((typeof params.wire?.n === 'number' && params.wire.n > 1) || params.wire?.logprobs)) return undefined;
+  const { wire, ...rest } = params;
+  if (!wire) return responseCacheKey(caller.tenantId, kind, model, prompt, rest);
+  const { stream: _stream, stream_options: _options, ...shaping } = wire;
+  return responseCacheKey(caller.tenantId, kind, model, prompt, { ...rest, wire: shaping });
 }
 
 const completionId = (kind: UsageKind) => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomId(24)}`;

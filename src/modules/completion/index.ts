@@ -6,3 +6,5 @@ export { CompletionService } from './completion.service.ts';
 export type { ChatInput, CompletionResult, TextCompletionInput } from './completion.service.ts';
 export type { Admission, AdmissionRequest, RequestGate, SettleOptions } from './request-gate.ts';
 export { MemoryResponseCache, RedisResponseCache } from './response-cache.ts';
+export { createResponseCache } from './response-cache-levels.ts';
+export type { ResponseCacheTable } from './response-cache.table.ts';

@@ -8,6 +8,8 @@ import {
   ALL_TENANTS,
   UsageStoreWriteError,
   type DateRange,
+  type CacheSavings,
+  type CacheSavingsQuery,
   type EventsQuery,
   type ExperimentStatsQuery,
   type Feedback,
@@ -92,10 +94,12 @@ interface ChEventRow {
   route_rule: string;
   experiment_id: string;
   variant: string;
+  template_name: string;
+  template_version: number;
 }
 
 const EVENT_COLUMNS =
-  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node, route, route_rule, experiment_id, variant';
+  'event_id, request_id, ts, ts_ms, tenant_id, user_id, api_key_id, requested_model, served_model, provider, deployment, kind, status, error_code, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens, reasoning_tokens, ttft_ms, latency_ms, cache_hit, cost_micros, currency, node, route, route_rule, experiment_id, variant, template_name, template_version';
 
 /**
  * Usage in ClickHouse: usage_events (MergeTree by month, ordered by tenant and time) and the
@@ -187,6 +191,15 @@ export class ClickhouseUsageStore implements UsageStore {
 
   experimentStats(query: ExperimentStatsQuery): Promise<VariantStats[]> {
     return experimentStatsClickhouse((statement) => this.#rows(statement), query, rangeConditions(query.range));
+  }
+
+  async cacheSavings(query: CacheSavingsQuery): Promise<CacheSavings> {
+    const conditions = [...rangeConditions(query.range), filterSql(query.filter, 'requested_model'), 'cache_hit = 1'];
+    if (query.tenantId !== null) conditions.unshift(`tenant_id = ${literal(query.tenantId)}`);
+    const [row] = await this.#rows<{ hits: string; tokens: string }>(
+      `SELECT count() AS hits, sum(toUInt64(total_tokens)) AS tokens FROM usage_events WHERE ${conditions.join(' AND ')}`,
+    );
+    return { hits: Number(row?.hits ?? 0), tokensSaved: Number(row?.tokens ?? 0) };
   }
 
   async events(query: EventsQuery): Promise<UsageEvent[]> {
@@ -604,6 +617,8 @@ function toChRow(e: UsageEvent): ChEventRow {
     route_rule: e.routeRule ?? '',
     experiment_id: e.experimentId ?? '',
     variant: e.variant ?? '',
+    template_name: e.templateName ?? '',
+    template_version: e.templateVersion ?? 0,
   };
 }
 
@@ -640,5 +655,7 @@ function fromChRow(row: ChEventRow): UsageEvent {
     routeRule: orNull(row.route_rule),
     experimentId: orNull(row.experiment_id),
     variant: orNull(row.variant),
+    templateName: orNull(row.template_name),
+    templateVersion: Number(row.template_version) === 0 ? null : Number(row.template_version),
   };
 }

@@ -6,6 +6,8 @@ import { assembleReports, isAligned, parseCosts, truncate, type ReportRow } from
 import {
   ALL_TENANTS,
   UsageStoreWriteError,
+  type CacheSavings,
+  type CacheSavingsQuery,
   type EventsQuery,
   type ExperimentStatsQuery,
   type Feedback,
@@ -199,6 +201,17 @@ export class PostgresUsageStore implements UsageStore {
       const report = assembleReports({ tenantIds: [tenantId], range: query.range, groupBy: null, filter: {}, latency: false }, [toReportRow(row)]);
       return { tenantId, totals: (report.get(tenantId) as UsageReport).totals };
     });
+  }
+
+  async cacheSavings(query: CacheSavingsQuery): Promise<CacheSavings> {
+    this.counters.reads += 1;
+    const { rows } = await sql<{ hits: string; tokens: string }>`
+      SELECT count(*)::bigint AS hits, coalesce(sum(total_tokens), 0)::bigint AS tokens
+      FROM usage_event
+      WHERE ${tenantCondition(query.tenantId === null ? null : [query.tenantId])} AND ts >= ${query.range.from} AND ts < ${query.range.to}
+        AND cache_hit AND ${filterSql(query.filter, rawColumns)}
+    `.execute(this.#db);
+    return { hits: Number(rows[0]?.hits ?? 0), tokensSaved: Number(rows[0]?.tokens ?? 0) };
   }
 
   async enforceRetention(now: Date): Promise<string[]> {
@@ -434,6 +447,8 @@ function insertStatement(events: readonly UsageEvent[]) {
       route_rule: e.routeRule,
       experiment_id: e.experimentId,
       variant: e.variant,
+      template_name: e.templateName,
+      template_version: e.templateVersion,
     })),
   );
   return sql<{ inserted: number }>`
@@ -443,17 +458,18 @@ function insertStatement(events: readonly UsageEvent[]) {
         requested_model text, served_model text, provider text, deployment text, kind text,
         prompt_tokens integer, completion_tokens integer, total_tokens integer, tokens_estimated boolean,
         cached_tokens integer, reasoning_tokens integer, ttft_ms integer, latency_ms integer, status text, error_code text, cache_hit boolean,
-        cost_micros bigint, currency text, node text, route text, route_rule text, experiment_id text, variant text)
+        cost_micros bigint, currency text, node text, route text, route_rule text, experiment_id text, variant text,
+        template_name text, template_version integer)
     ),
     ins AS (
       INSERT INTO usage_event (event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
         reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node,
-        route, route_rule, experiment_id, variant)
+        route, route_rule, experiment_id, variant, template_name, template_version)
       SELECT event_id, request_id, ts, tenant_id, user_id, api_key_id, requested_model, served_model,
         provider, deployment, kind, prompt_tokens, completion_tokens, total_tokens, tokens_estimated, cached_tokens,
         reasoning_tokens, ttft_ms, latency_ms, status, error_code, cache_hit, cost_micros, currency, node,
-        route, route_rule, experiment_id, variant
+        route, route_rule, experiment_id, variant, template_name, template_version
       FROM input
       ON CONFLICT (event_id, ts) DO NOTHING
       RETURNING tenant_id, ts, requested_model, provider, api_key_id, user_id, status, currency,
@@ -516,6 +532,8 @@ function fromRow(row: UsageEventRow): UsageEvent {
     routeRule: row.route_rule,
     experimentId: row.experiment_id,
     variant: row.variant,
+    templateName: row.template_name,
+    templateVersion: row.template_version,
   };
 }
 

@@ -41,6 +41,9 @@ export interface UsageEvent {
   /** The experiment the request took part in and the variant it was given (null: none). */
   experimentId: string | null;
   variant: string | null;
+  /** The prompt template the request ran, and its version; null for other requests. */
+  templateName: string | null;
+  templateVersion: number | null;
 }
 
 export const usageKinds = ['chat', 'completion', 'embedding'] as const;
@@ -82,6 +85,8 @@ export function newUsageEvent(init: UsageEventInit): UsageEvent {
     routeRule: null,
     experimentId: null,
     variant: null,
+    templateName: null,
+    templateVersion: null,
     ...init,
     promptTokens,
     completionTokens,
@@ -155,6 +160,8 @@ export function normaliseUsageEvent(input: UsageEvent): { event: UsageEvent; pro
     routeRule: optionalText(raw.routeRule),
     experimentId: optionalText(raw.experimentId),
     variant: optionalText(raw.variant),
+    templateName: optionalText(raw.templateName),
+    templateVersion: raw.templateVersion === null || raw.templateVersion === undefined ? null : count(raw.templateVersion),
   };
   if (event.currency !== raw.currency) problems.push('currency');
   return { event, problems };

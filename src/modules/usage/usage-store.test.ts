@@ -58,6 +58,8 @@ function generateEvents(count: number): UsageEvent[] {
       routeRule: i % 3 === 0 ? (i % 2 === 0 ? 'default' : 'tools') : null,
       experimentId: i % 4 === 0 ? 'exp-1' : null,
       variant: i % 4 === 0 ? (i % 8 === 0 ? 'a' : 'b') : null,
+      templateName: i % 7 === 0 ? 'summarise' : null,
+      templateVersion: i % 7 === 0 ? 1 + (i % 3) : null,
     });
   });
 }
@@ -243,6 +245,15 @@ describe.each(usageStores())('usage store contract: $name', (underTest) => {
     const reports = await store.report({ tenantIds: ['t-beta'], range: NOVEMBER, groupBy: 'user', filter: {}, latency: false });
     expect([...reports.keys()]).toEqual(['t-beta']);
     expectReport(reports.get('t-beta'), EVENTS, 't-beta', { tenantIds: ['t-beta'], range: NOVEMBER, groupBy: 'user', filter: {}, latency: false });
+  });
+
+  it.each<[string, string | null, UsageFilter, { from: Date; to: Date }]>([
+    ['a tenant over November', 't-alpha', {}, NOVEMBER],
+    ['every tenant, one model, a range off the second', null, { models: ['m-large'] }, { from: new Date('2026-11-02T03:04:05.678Z'), to: new Date('2026-11-20T08:00:00.500Z') }],
+  ])('counts the cache hits and the tokens they saved: %s', async (_name, tenantId, filter, range) => {
+    const hits = EVENTS.filter((e) => e.cacheHit && (tenantId === null || e.tenantId === tenantId) && e.ts >= range.from && e.ts < range.to && matches(e, filter));
+    expect(hits.length).toBeGreaterThan(0);
+    expect(await store.cacheSavings({ tenantId, range, filter })).toEqual({ hits: hits.length, tokensSaved: hits.reduce((sum, e) => sum + e.totalTokens, 0) });
   });
 
   it('pages through a tenant\'s events newest first with cursors, filtered and within a range', async () => {

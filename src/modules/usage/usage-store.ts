@@ -77,6 +77,19 @@ export interface ReportQuery {
 
 export const ALL_TENANTS = '*';
 
+/** What the response cache spared the upstream over a range: requests answered from it and their tokens. */
+export interface CacheSavings {
+  hits: number;
+  tokensSaved: number;
+}
+
+export interface CacheSavingsQuery {
+  /** One tenant, or null for every tenant together. */
+  tenantId: string | null;
+  range: DateRange;
+  filter: UsageFilter;
+}
+
 /** Position in a tenant's events, newest first: (ts, eventId) descending. */
 export interface EventCursor {
   ts: Date;
@@ -210,6 +223,8 @@ export interface UsageStore {
   /** Every event of a tenant in a range, oldest first, read in bounded chunks. */
   exportEvents(query: ExportQuery): AsyncIterable<UsageEvent>;
   topTenants(query: TopTenantsQuery): Promise<TenantUsage[]>;
+  /** Read from the events themselves (cache hits only), not the rollups. */
+  cacheSavings(query: CacheSavingsQuery): Promise<CacheSavings>;
   /** Drops events older than the retention; returns what it removed, for the log. */
   enforceRetention(now: Date): Promise<string[]>;
   ping(): Promise<void>;

@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { badInput } from '../../shared/errors.ts';
 import { TenantRef } from '../tenant/tenant.schema.ts';
 import type { UsageEvent } from './usage-event.ts';
-import type { CostAmount, DateRange, LatencyStats, TenantUsage, UsageBucket, UsageFilter, UsageReport, UsageTotals } from './usage-store.ts';
+import type { CacheSavings, CostAmount, DateRange, LatencyStats, TenantUsage, UsageBucket, UsageFilter, UsageReport, UsageTotals } from './usage-store.ts';
 import { formatMicros } from './usage-report.ts';
 import { encodeEventCursor } from './usage.service.ts';
 
@@ -94,7 +94,11 @@ UsageTotalsRef.implement({
     errors: t.exposeInt('errors', { description: 'Requests that ended in an upstream or gateway error.' }),
     refused: t.exposeInt('refused', { description: 'Requests refused by a rate limit or quota.' }),
     cancelled: t.exposeInt('cancelled', { description: 'Requests the client abandoned mid-way.' }),
-    cacheHits: t.exposeInt('cacheHits'),
+    cacheHits: t.exposeInt('cacheHits', { description: 'Requests answered from the response cache, without the upstream.' }),
+    cacheHitRate: t.float({
+      description: 'cacheHits / requests (0 with no requests).',
+      resolve: (totals) => (totals.requests === 0 ? 0 : totals.cacheHits / totals.requests),
+    }),
     estimatedRequests: t.exposeInt('estimated', { description: 'Requests whose token counts were estimated because the upstream gave none.' }),
     cost: t.field({
       type: MoneyRef,
@@ -120,7 +124,18 @@ UsageBucketRef.implement({
   }),
 });
 
-type ReportResult = UsageReport & { range: DateRange; groupBy: UsageBucketGroupBy };
+/** `tenantId` null: the platform's report over every tenant. */
+type ReportResult = UsageReport & { range: DateRange; groupBy: UsageBucketGroupBy; tenantId: string | null; filter: UsageFilter };
+
+const CacheSavingsRef = builder.objectRef<CacheSavings & { requests: number }>('CacheSavings');
+CacheSavingsRef.implement({
+  description: 'What the response cache spared the upstream over the range: answers it gave and the tokens the upstream did not generate.',
+  fields: (t) => ({
+    hits: t.exposeInt('hits'),
+    hitRate: t.float({ description: 'hits / requests (0 with no requests).', resolve: (s) => (s.requests === 0 ? 0 : s.hits / s.requests) }),
+    tokensSaved: t.exposeInt('tokensSaved', { description: 'Prompt and completion tokens of the answers served from the cache.' }),
+  }),
+});
 type UsageBucketGroupBy = (typeof UsageGroupByEnum)['$inferType'] | null;
 
 const UsageReportRef = builder.objectRef<ReportResult>('UsageReport');
@@ -131,6 +146,14 @@ UsageReportRef.implement({
     groupBy: t.field({ type: UsageGroupByEnum, nullable: true, resolve: (report) => report.groupBy }),
     totals: t.field({ type: UsageTotalsRef, resolve: (report) => report.totals }),
     buckets: t.field({ type: [UsageBucketRef], resolve: (report) => report.buckets }),
+    cache: t.field({
+      type: CacheSavingsRef,
+      description: 'Cache hits, hit rate and tokens saved over the whole range (read from the events, so ask only when shown).',
+      resolve: async (report, _args, ctx) => ({
+        ...(await ctx.deps.services.usage.cacheSavings(ctx.principal, report.tenantId, { range: report.range, filter: report.filter })),
+        requests: report.totals.requests,
+      }),
+    }),
   }),
 });
 
@@ -165,6 +188,8 @@ UsageEventRef.implement({
     routeRule: t.exposeString('routeRule', { nullable: true, description: "The route's rule that chose the model (\"default\" when none did)." }),
     experimentId: t.exposeID('experimentId', { nullable: true, description: 'The experiment the request took part in.' }),
     variant: t.exposeString('variant', { nullable: true, description: "The experiment's variant it was given." }),
+    templateName: t.exposeString('templateName', { nullable: true, description: 'The prompt template the request ran, if any.' }),
+    templateVersion: t.exposeInt('templateVersion', { nullable: true, description: 'The version of that template.' }),
   }),
 });
 
@@ -218,7 +243,7 @@ builder.objectField(TenantRef, 'usage', (t) =>
     resolve: async (tenant, args, ctx, info) => {
       const input = { range: args.range, groupBy: args.groupBy ?? null, filter: toFilter(args.filter), latency: selects(info, 'latency') };
       const report = await ctx.deps.services.usage.report(ctx.principal, tenant.id, input, ctx.loaders.usageReport);
-      return { ...report, range: args.range, groupBy: input.groupBy };
+      return { ...report, range: args.range, groupBy: input.groupBy, tenantId: tenant.id, filter: input.filter };
     },
   }),
 );
@@ -260,7 +285,7 @@ builder.queryField('platformUsage', (t) =>
     resolve: async (_root, args, ctx, info) => {
       const input = { range: args.range, groupBy: args.groupBy ?? null, filter: toFilter(args.filter), latency: selects(info, 'latency') };
       const report = await ctx.deps.services.usage.platformReport(ctx.principal, input);
-      return { ...report, range: args.range, groupBy: input.groupBy };
+      return { ...report, range: args.range, groupBy: input.groupBy, tenantId: null, filter: input.filter };
     },
   }),
 );

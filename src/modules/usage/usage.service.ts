@@ -5,6 +5,7 @@ import type { UsageEvent } from './usage-event.ts';
 import { countTimeBuckets } from './usage-report.ts';
 import type { UsageReportLoader } from './usage.loaders.ts';
 import {
+  type CacheSavings,
   ALL_TENANTS,
   type DateRange,
   type EventCursor,
@@ -108,6 +109,13 @@ export class UsageService {
     validateRange(input.range);
     if (!/^[A-Z]{3}$/.test(input.currency)) throw badInput('currency must be an ISO 4217 code such as USD', { field: 'currency' });
     return this.#store.topTenants({ range: input.range, by: input.by, currency: input.currency, limit: Math.min(Math.max(input.first, 1), MAX_PAGE) });
+  }
+
+  /** What the response cache spared the upstream for a tenant, or for every tenant (tenantId null: platform admin only). */
+  async cacheSavings(principal: Principal, tenantId: string | null, input: { range: DateRange; filter: UsageFilter }): Promise<CacheSavings> {
+    if (tenantId === null) requirePlatformAdmin(principal);
+    else requireUsageRead(principal, tenantId);
+    return this.#store.cacheSavings({ tenantId, range: input.range, filter: input.filter });
   }
 
   /** A tenant's events in a range, oldest first, streamed from the store in bounded chunks. */

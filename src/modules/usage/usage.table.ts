@@ -31,6 +31,8 @@ export interface UsageEventTable {
   route_rule: string | null;
   experiment_id: string | null;
   variant: string | null;
+  template_name: string | null;
+  template_version: number | null;
 }
 
 /** usage_daily: the rollup kept in the same transaction as each batch; '' stands for "none" in its key. */
