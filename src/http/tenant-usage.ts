@@ -42,8 +42,8 @@ export async function tenantUsage(deps: AppDeps, req: IncomingMessage, res: Serv
         concurrent_requests: limits.concurrentRequests,
       },
       remaining: {
-        tokens: (limits.monthlyTokens ?? 0) > 0 ? quota.remaining : null,
-        requests: limits.requestsPerMonth !== null ? Math.max(0, limits.requestsPerMonth - quota.requests) : null,
+        tokens: quota.limit > 0 ? quota.remaining : null,
+        requests: quota.requestsRemaining,
       },
       overage_tokens: quota.overage,
       state: quota.state,

@@ -18,6 +18,8 @@ export interface QuotaView {
   hardQuota: boolean;
   requests: number;
   requestLimit: number | null;
+  /** Requests left this period under `requestLimit` (null: no monthly request limit). */
+  requestsRemaining: number | null;
   /** The alert threshold (percent) this view announces, when it comes from one. */
   threshold: number | null;
 }
@@ -50,6 +52,7 @@ export function quotaView(input: {
     hardQuota: input.hardQuota,
     requests: input.requests,
     requestLimit: input.requestLimit,
+    requestsRemaining: input.requestLimit === null ? null : Math.max(0, input.requestLimit - input.requests),
     threshold: input.threshold ?? null,
   };
 }
