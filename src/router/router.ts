@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { InferenceConfigFile, ModelConfig } from '../config.ts';
+import type { InferenceConfigFile } from '../config.ts';
 import type {
   CallOptions,
   ChatRequest,
@@ -12,19 +11,27 @@ import type {
 } from '../providers/provider.ts';
 import { ProviderError } from '../providers/provider-error.ts';
 import type { PromptText } from '../providers/token-estimator.ts';
-import { badInput, DomainError, notFound } from '../shared/errors.ts';
+import { notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { TraceSpan, Tracing } from '../observability/tracing.ts';
-import { Attempt, RequestScope } from './attempt.ts';
-import { orderCandidates } from './candidates.ts';
-import type { BreakerPermit, CallOutcome } from './circuit-breaker.ts';
+import type { Tracing } from '../observability/tracing.ts';
+import { RequestScope, type Attempt } from './attempt.ts';
+import { AttemptLoop, type Success, type UpstreamErrorObserver } from './attempt-loop.ts';
+import { refuseUnmet } from './capable-deployments.ts';
 import type { DeploymentHealth, DeploymentRef } from './deployment-state.ts';
-import { backoffMs, judgeFailure, type BackoffSettings, type FailureVerdict } from './failure-policy.ts';
+import type { BackoffSettings } from './failure-policy.ts';
+import { finishAttempt } from './finish-attempt.ts';
 import { requestNeeds, type Need } from './capabilities-needed.ts';
+import { HealthProbes } from './health-probes.ts';
+import { modelInfo, type ModelInfo } from './model-info.ts';
+import { targetModel, tenantModel, type ModelKind } from './model-lookup.ts';
+import { planRequest } from './request-plan.ts';
+import type { ModelChoice, RouteOptions } from './route-options.ts';
 import { RoutedStream } from './routed-stream.ts';
-import type { RequestFacts, RouteDecision } from './route-rules.ts';
-import { buildRoutingTable, type DeploymentEntry, type RoutedModel, type RoutingTable } from './routing-table.ts';
+import type { RequestFacts } from './route-rules.ts';
+import { buildRoutingTable, type DeploymentEntry, type RoutingTable } from './routing-table.ts';
 import { resolveModelName, tenantCredential, type TenantRoutingPrefs } from './tenant-routing.ts';
+
+export type { ModelChoice, ModelInfo, RouteOptions };
 
 export interface RouterOptions {
   inference: InferenceConfigFile;
@@ -40,30 +47,9 @@ export interface RouterOptions {
   /** Longest Retry-After the router waits out inside a request; longer ones fail at once with retryAfterMs. */
   maxRetryWaitMs?: number;
   /** Told of every failed upstream call (metrics). */
-  observer?: { upstreamError(deployment: string, kind: string): void };
+  observer?: UpstreamErrorObserver;
   /** Set only when tracing is on: a span per attempt, child of the request's span. */
   tracing?: Tracing;
-}
-
-export interface RouteOptions {
-  /** The caller's lifetime: when it aborts, the upstream request is aborted too. */
-  signal?: AbortSignal;
-  tenant?: TenantRoutingPrefs;
-  requestId?: string;
-  /** The request's span (tracing on): each attempt gets a child span whose traceparent goes upstream. */
-  trace?: TraceSpan | undefined;
-  /** The caller's traceparent, sent upstream as it is when the gateway does not trace. */
-  traceparent?: string | undefined;
-  /** What the request asks of its deployment (set by the router from the request itself). */
-  needs?: readonly Need[];
-  /** The model select() chose for this request; without it the requested name is resolved here. */
-  choice?: ModelChoice;
-}
-
-/** The configured model a request goes to, and the route decision that chose it, if any. */
-export interface ModelChoice {
-  model: string;
-  route?: RouteDecision;
 }
 
 export interface Routed<T> {
@@ -81,34 +67,6 @@ export type RoutedChatRequest = Omit<ChatRequest, 'model'>;
 export type RoutedCompletionRequest = Omit<CompletionRequest, 'model'>;
 export type RoutedEmbeddingRequest = Omit<EmbeddingRequest, 'model'>;
 
-export interface ModelInfo {
-  /** The name a client asks for. */
-  name: string;
-  /** The configured model that serves it (differs under a tenant's override). */
-  servedBy: string;
-  kind: ModelConfig['kind'];
-  contextWindow: number | null;
-  price: ModelConfig['price'] | null;
-  /** At least one deployment's breaker lets calls through. */
-  available: boolean;
-}
-
-type ModelKind = ModelConfig['kind'];
-
-interface Plan {
-  table: RoutingTable;
-  model: RoutedModel;
-  requested: string;
-  candidates: DeploymentEntry[];
-}
-
-interface Success<T> {
-  value: T;
-  attempt: Attempt;
-  attempts: number;
-  entry: DeploymentEntry;
-}
-
 interface OpenedStream {
   iterator: AsyncIterator<StreamChunk>;
   first: StreamChunk;
@@ -121,24 +79,13 @@ function withNeeds(options: RouteOptions, request: RoutedChatRequest): RouteOpti
   return needs.length === 0 ? options : { ...options, needs };
 }
 
-/** A need no deployment of the model meets is the caller's mistake (400), named by its field. */
-function refuseUnmet(model: RoutedModel, requested: string, needs: readonly Need[]): void {
-  for (const need of needs) {
-    if (!model.entries.some((entry) => entry.capabilities.has(need.capability))) {
-      throw badInput(`model "${requested}" cannot serve ${need.field}: none of its deployments has the "${need.capability}" capability`, { param: need.field });
-    }
-  }
-  if (!model.entries.some((entry) => able(entry, needs))) {
-    throw badInput(`model "${requested}" has no deployment with all of ${needs.map((n) => `"${n.capability}"`).join(', ')}`, { param: needs[0]!.field });
-  }
-}
-
-const able = (entry: DeploymentEntry, needs: readonly Need[]) => needs.every((need) => entry.capabilities.has(need.capability));
-
-/** The candidates that can do all the request needs; one that only deployments out of rotation meet leaves none available. */
-function capable(candidates: DeploymentEntry[], model: RoutedModel, requested: string, needs: readonly Need[]): DeploymentEntry[] {
-  refuseUnmet(model, requested, needs);
-  return candidates.filter((entry) => able(entry, needs));
+function callOptions(entry: DeploymentEntry, attempt: Attempt, options: RouteOptions): CallOptions {
+  return {
+    signal: attempt.signal,
+    apiKey: tenantCredential(options.tenant, entry.state.ref.provider),
+    requestId: options.requestId,
+    traceparent: attempt.span?.traceparent ?? options.traceparent,
+  };
 }
 
 export function createRouter(options: RouterOptions): Router {
@@ -155,22 +102,25 @@ export class Router {
   readonly #env: NodeJS.ProcessEnv;
   readonly #random: () => number;
   readonly #now: (() => number) | undefined;
-  readonly #backoff: BackoffSettings;
-  readonly #maxRetryWaitMs: number;
   readonly #observer: RouterOptions['observer'];
-  readonly #tracing: Tracing | undefined;
-  #probeTimer: NodeJS.Timeout | undefined;
-  #probeRound: Promise<void> | undefined;
+  readonly #attempts: AttemptLoop;
+  readonly #probes: HealthProbes;
 
   constructor(options: RouterOptions) {
     this.#logger = options.logger;
     this.#env = options.env ?? process.env;
     this.#random = options.random ?? Math.random;
     this.#now = options.now;
-    this.#backoff = { ...defaultBackoff, ...options.backoff };
-    this.#maxRetryWaitMs = options.maxRetryWaitMs ?? 5_000;
     this.#observer = options.observer;
-    this.#tracing = options.tracing;
+    this.#attempts = new AttemptLoop({
+      logger: this.#logger,
+      random: this.#random,
+      backoff: { ...defaultBackoff, ...options.backoff },
+      maxRetryWaitMs: options.maxRetryWaitMs ?? 5_000,
+      observer: this.#observer,
+      tracing: options.tracing,
+    });
+    this.#probes = new HealthProbes(() => this.#table, this.#logger);
     this.#table = buildRoutingTable(options.inference, undefined, { env: this.#env, now: this.#now }).table;
   }
 
@@ -255,28 +205,20 @@ export class Router {
 
   /** Probes every provider now and then every intervalMs; results show in health() and order routing. */
   startHealthProbes(intervalMs: number, timeoutMs = Math.min(intervalMs, 5_000)): void {
-    this.stopHealthProbes();
-    void this.probeHealth(timeoutMs);
-    this.#probeTimer = setInterval(() => void this.probeHealth(timeoutMs), intervalMs);
-    this.#probeTimer.unref();
+    this.#probes.start(intervalMs, timeoutMs);
   }
 
   stopHealthProbes(): void {
-    clearInterval(this.#probeTimer);
-    this.#probeTimer = undefined;
+    this.#probes.stop();
   }
 
   /** One probe round (a round still running is joined, not doubled). */
   probeHealth(timeoutMs = 5_000): Promise<void> {
-    this.#probeRound ??= this.#probeAll(timeoutMs).finally(() => {
-      this.#probeRound = undefined;
-    });
-    return this.#probeRound;
+    return this.#probes.probe(timeoutMs);
   }
 
   async close(): Promise<void> {
-    this.stopHealthProbes();
-    await this.#probeRound;
+    await this.#probes.close();
     await this.#closeProviders([...this.#table.providers.values()].map((slot) => slot.provider));
   }
 
@@ -286,7 +228,7 @@ export class Router {
    * BAD_USER_INPUT.
    */
   check(requested: string, kind: ModelKind, tenant?: TenantRoutingPrefs, needs: readonly Need[] = []): void {
-    const model = this.#model(this.#table, requested, kind, tenant);
+    const model = tenantModel(this.#table, requested, kind, tenant);
     if (needs.length > 0) refuseUnmet(model, requested, needs);
   }
 
@@ -305,45 +247,7 @@ export class Router {
     const table = this.#table;
     // The tenant's allowed names apply to the requested name even when an experiment picks the model.
     const resolved = resolveModelName(requested, tenant);
-    return this.#target(table, name ?? resolved, requested, kind, facts);
-  }
-
-  #target(table: RoutingTable, resolved: string, requested: string, kind: ModelKind, facts: () => RequestFacts): ModelChoice {
-    const route = table.routes.get(resolved);
-    if (!route) {
-      this.#configured(table, resolved, requested, kind);
-      return { model: resolved };
-    }
-    if (kind !== 'chat') throw badInput(`"${requested}" is a route among chat models; it does not produce embeddings`, { model: requested });
-    const decision = route.decide(facts());
-    return { model: decision.model, route: decision };
-  }
-
-  #model(table: RoutingTable, requested: string, kind: ModelKind, tenant: TenantRoutingPrefs | undefined): RoutedModel {
-    return this.#configured(table, resolveModelName(requested, tenant), requested, kind);
-  }
-
-  #configured(table: RoutingTable, name: string, requested: string, kind: ModelKind): RoutedModel {
-    const model = table.models.get(name);
-    if (!model) throw notFound('model', requested);
-    if (model.config.kind !== kind) {
-      throw badInput(
-        kind === 'embedding'
-          ? `model "${requested}" is a chat model; it does not produce embeddings`
-          : `model "${requested}" is an embedding model; it does not chat or complete`,
-        { model: requested },
-      );
-    }
-    return model;
-  }
-
-  #plan(requested: string, kind: ModelKind, options: RouteOptions): Plan {
-    const table = this.#table;
-    const model = options.choice ? this.#configured(table, options.choice.model, requested, kind) : this.#model(table, requested, kind, options.tenant);
-    let candidates = orderCandidates(model, table.routing.strategy, options.tenant, Date.now(), this.#random);
-    if (options.needs?.length) candidates = capable(candidates, model, requested, options.needs);
-    if (candidates.length === 0) throw allUnavailable(requested, model);
-    return { table, model, requested, candidates };
+    return targetModel(table, name ?? resolved, requested, kind, facts);
   }
 
   async #call<T>(
@@ -352,18 +256,18 @@ export class Router {
     options: RouteOptions,
     invoke: (entry: DeploymentEntry, call: CallOptions) => Promise<T>,
   ): Promise<Routed<T>> {
-    const plan = this.#plan(requested, kind, options);
+    const plan = planRequest(this.#table, requested, kind, options, this.#random);
     const { timeoutsMs } = plan.table.routing;
     const scope = new RequestScope(options.signal, timeoutsMs.total);
     plan.table.enter();
     try {
-      const { value, attempt, attempts, entry } = await this.#attempts(plan, scope, options, (entry, attempt) => {
+      const { value, attempt, attempts, entry } = await this.#attempts.run(plan, scope, options, (entry, attempt) => {
         if (kind === 'embedding') attempt.waitStarted('first-token', timeoutsMs.firstToken);
         else if (timeoutsMs.response !== undefined) attempt.waitStarted('response', timeoutsMs.response);
-        return invoke(entry, this.#callOptions(entry, attempt, options));
+        return invoke(entry, callOptions(entry, attempt, options));
       });
       attempt.state.recordLatency(performance.now() - attempt.startedAt);
-      this.#finish(attempt, 'success');
+      finishAttempt(attempt, 'success', this.#logger);
       const latencyMs = performance.now() - scope.startedAt;
       return { result: value, model: plan.model.config.name, deployment: entry.state.ref, attempts, ttftMs: latencyMs, latencyMs };
     } finally {
@@ -378,14 +282,14 @@ export class Router {
     prompt: PromptText,
     open: (entry: DeploymentEntry, call: CallOptions) => AsyncIterable<StreamChunk>,
   ): Promise<RoutedStream> {
-    const plan = this.#plan(requested, 'chat', options);
+    const plan = planRequest(this.#table, requested, 'chat', options, this.#random);
     const { timeoutsMs } = plan.table.routing;
     const scope = new RequestScope(options.signal, timeoutsMs.total);
     plan.table.enter();
     let opened: Success<OpenedStream>;
     try {
-      opened = await this.#attempts(plan, scope, options, async (entry, attempt): Promise<OpenedStream> => {
-        const iterator = open(entry, this.#callOptions(entry, attempt, options))[Symbol.asyncIterator]();
+      opened = await this.#attempts.run(plan, scope, options, async (entry, attempt): Promise<OpenedStream> => {
+        const iterator = open(entry, callOptions(entry, attempt, options))[Symbol.asyncIterator]();
         attempt.waitStarted('first-token', timeoutsMs.firstToken);
         const first = await iterator.next();
         attempt.waitEnded();
@@ -414,160 +318,11 @@ export class Router {
       tenantCredential: tenantCredential(options.tenant, entry.state.ref.provider) !== undefined,
       onUpstreamError: this.#observer ? (kind) => this.#observer?.upstreamError(entry.state.ref.name, kind) : undefined,
       settle: (outcome) => {
-        this.#finish(attempt, outcome);
+        finishAttempt(attempt, outcome, this.#logger);
         scope.dispose();
         plan.table.leave();
       },
     });
-  }
-
-  /**
-   * Tries the candidates in order, wrapping around, for at most maxAttempts calls. A deployment
-   * already tried in this request is retried only after a jittered exponential backoff, and never
-   * before its Retry-After; one whose wait is longer than maxRetryWaitMs or the remaining budget is
-   * passed over. Breakers are asked again at each step, since they move under concurrent load.
-   */
-  async #attempts<T>(
-    plan: Plan,
-    scope: RequestScope,
-    options: RouteOptions,
-    call: (entry: DeploymentEntry, attempt: Attempt) => Promise<T>,
-  ): Promise<Success<T>> {
-    const { candidates, requested } = plan;
-    const maxAttempts = plan.table.routing.maxAttempts;
-    const tried = new Set<DeploymentEntry>();
-    // Deployments whose Retry-After outlasts what this request can wait: passed over, not called.
-    const passedOver = new Set<DeploymentEntry>();
-    let attempts = 0;
-    let cursor = 0;
-    let last: FailureVerdict | undefined;
-    let waitRefused: number | undefined;
-
-    while (attempts < maxAttempts) {
-      let entry: DeploymentEntry | undefined;
-      let permit: BreakerPermit | undefined;
-      for (let i = 0; i < candidates.length && !permit; i++) {
-        const candidate = candidates[(cursor + i) % candidates.length] as DeploymentEntry;
-        if (passedOver.has(candidate)) continue;
-        permit = candidate.state.breaker.tryAcquire();
-        if (permit) {
-          entry = candidate;
-          cursor = (cursor + i + 1) % candidates.length;
-        }
-      }
-      if (!entry || !permit) break;
-
-      const backoff = tried.has(entry) ? backoffMs(attempts - 1, this.#backoff, this.#random) : 0;
-      const wait = Math.max(backoff, entry.state.retryAfterUntil - Date.now());
-      if (wait > 0) {
-        if (wait > this.#maxRetryWaitMs || wait >= scope.remainingMs()) {
-          entry.state.breaker.record(permit, 'neutral');
-          passedOver.add(entry);
-          waitRefused = Math.min(waitRefused ?? wait, wait);
-          continue;
-        }
-        try {
-          await sleep(wait, undefined, { signal: scope.signal });
-        } catch {
-          entry.state.breaker.record(permit, 'neutral');
-          scope.throwIfCallerAborted();
-          break;
-        }
-      }
-
-      attempts++;
-      tried.add(entry);
-      const attempt = new Attempt(entry.state, permit, scope);
-      if (this.#tracing && options.trace) {
-        attempt.span = this.#tracing.startSpan(`attempt ${entry.state.ref.name}`, {
-          parent: options.trace,
-          kind: 'client',
-          attributes: { 'gen_ai.provider.name': entry.state.ref.provider, 'tollgate.deployment': entry.state.ref.name, 'gen_ai.request.model': entry.state.ref.model, 'tollgate.attempt': attempts },
-        });
-      }
-      try {
-        return { value: await call(entry, attempt), attempt, attempts, entry };
-      } catch (error) {
-        attempt.waitEnded();
-        if (scope.callerAborted || !(error instanceof ProviderError)) {
-          this.#finish(attempt, 'neutral');
-          scope.throwIfCallerAborted();
-          throw error;
-        }
-        const verdict = judgeFailure(error, {
-          model: requested,
-          timedOut: attempt.timedOut,
-          tenantCredential: tenantCredential(options.tenant, entry.state.ref.provider) !== undefined,
-        });
-        this.#finish(attempt, verdict.outcome);
-        this.#observer?.upstreamError(entry.state.ref.name, error.kind);
-        if (error.retryAfterMs !== undefined) entry.state.retryAfterUntil = Date.now() + error.retryAfterMs;
-        this.#logger.warn(
-          { model: requested, deployment: entry.state.ref.name, kind: error.kind, status: error.status, timeout: attempt.timedOut, attempt: attempts, requestId: options.requestId, err: error.message },
-          'upstream attempt failed',
-        );
-        last = verdict;
-        if (!verdict.retry) break;
-      }
-    }
-    if (last) throw withDetails(last.error, { attempts, ...(waitRefused === undefined ? {} : { retryAfterMs: Math.ceil(waitRefused) }) });
-    if (waitRefused !== undefined) {
-      throw new DomainError('UPSTREAM_UNAVAILABLE', `the upstream for model "${requested}" asked to wait before the next request`, {
-        model: requested,
-        retryAfterMs: Math.ceil(waitRefused),
-      });
-    }
-    throw allUnavailable(requested, plan.model);
-  }
-
-  #callOptions(entry: DeploymentEntry, attempt: Attempt, options: RouteOptions): CallOptions {
-    return {
-      signal: attempt.signal,
-      apiKey: tenantCredential(options.tenant, entry.state.ref.provider),
-      requestId: options.requestId,
-      traceparent: attempt.span?.traceparent ?? options.traceparent,
-    };
-  }
-
-  #finish(attempt: Attempt, outcome: CallOutcome): void {
-    const transition = attempt.finish(outcome);
-    if (attempt.span) {
-      attempt.span.setAttributes({ 'tollgate.outcome': outcome });
-      if (outcome === 'failure') attempt.span.fail(new Error('upstream call failed'));
-      attempt.span.end();
-      attempt.span = undefined;
-    }
-    if (transition === 'open') {
-      this.#logger.warn({ deployment: attempt.state.ref.name }, 'circuit breaker opened: deployment skipped until its cooldown ends');
-    } else if (transition === 'closed') {
-      this.#logger.info({ deployment: attempt.state.ref.name }, 'circuit breaker closed: deployment back in rotation');
-    }
-  }
-
-  async #probeAll(timeoutMs: number): Promise<void> {
-    const table = this.#table;
-    await Promise.all(
-      [...table.providers.values()].map(async (slot) => {
-        const signal = AbortSignal.timeout(timeoutMs);
-        let error: string | undefined;
-        try {
-          await slot.provider.health({ signal });
-        } catch (cause) {
-          error = signal.aborted ? `no answer within ${timeoutMs} ms` : cause instanceof Error ? cause.message : String(cause);
-        }
-        for (const state of table.states.values()) {
-          if (state.ref.provider !== slot.config.name) continue;
-          if (state.healthy !== false && error !== undefined) {
-            this.#logger.warn({ deployment: state.ref.name, err: error }, 'health probe failed');
-          } else if (state.healthy === false && error === undefined) {
-            this.#logger.info({ deployment: state.ref.name }, 'health probe passed again');
-          }
-          state.healthy = error === undefined;
-          state.lastCheckedAt = new Date();
-          state.lastError = error;
-        }
-      }),
-    );
   }
 
   async #closeProviders(providers: LlmProvider[]): Promise<void> {
@@ -577,27 +332,4 @@ export class Router {
       ),
     );
   }
-}
-
-function modelInfo(name: string, model: RoutedModel): ModelInfo {
-  return {
-    name,
-    servedBy: model.config.name,
-    kind: model.config.kind,
-    contextWindow: model.config.contextWindow ?? null,
-    price: model.config.price ?? null,
-    available: model.entries.some((entry) => entry.state.breaker.available),
-  };
-}
-
-function allUnavailable(requested: string, model: RoutedModel): DomainError {
-  const retryInMs = Math.min(...model.entries.map((entry) => entry.state.breaker.retryInMs));
-  return new DomainError('UPSTREAM_UNAVAILABLE', `no deployment of model "${requested}" is available right now`, {
-    model: requested,
-    retryAfterMs: Math.ceil(retryInMs),
-  });
-}
-
-function withDetails(error: DomainError, extra: Record<string, unknown>): DomainError {
-  return new DomainError(error.code, error.message, { ...error.details, ...extra });
 }
