@@ -36,6 +36,8 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
         try {
           const { principal } = await authenticateGraphqlCaller(deps, socketCredentials(ctx));
           if (principal.kind === 'anonymous') return false;
+          // Closed while it was being checked: onClose has run already, so nothing may be kept for it.
+          if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
           sockets.add(ctx, principal);
           expiry.closeWhenExpired(ctx, principal);
           return true;

@@ -72,6 +72,8 @@ describe.each(sqlDialects())('GraphQL bad input on $name', (dialect) => {
   let tenantId: string;
   let keyId: string;
   let baselines: Record<string, Variables>;
+  let experimentId: string;
+  const feedbackRequestId = 'req_bad_input_feedback';
 
   const call = (name: string, variables: Variables) => graphqlRequest(gateway.url, documentFor(name), variables, asAdmin(tenantId));
 
@@ -101,6 +103,19 @@ describe.each(sqlDialects())('GraphQL bad input on $name', (dialect) => {
       asAdmin(),
     );
     keyId = key.data!.createApiKey.apiKey.id;
+    // A served request to give feedback on, and an experiment whose status the baseline changes.
+    const served = await graphqlRequest(gateway.url, 'mutation { createChatCompletion(input: { model: "chat-model", messages: [{ role: "user", content: "rate me" }] }) { id } }', {}, {
+      ...asAdmin(tenantId),
+      'x-request-id': feedbackRequestId,
+    });
+    expect(served.errors).toBeUndefined();
+    const experiment = await graphqlRequest<{ createExperiment: { experiment: { id: string } } }>(
+      gateway.url,
+      'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { experiment { id } } }',
+      { input: { model: 'chat-model', tenantId, variants: [{ name: 'a', model: 'chat-model', weight: 1 }, { name: 'b', model: 'chat-model', weight: 1 }] } },
+      asAdmin(),
+    );
+    experimentId = experiment.data!.createExperiment.experiment.id;
     // One valid call per mutation; each bad-input case changes exactly one string in it.
     baselines = {
       createTenant: { input: { name: 'Another Co', plan: 'starter' } },
@@ -118,6 +133,10 @@ describe.each(sqlDialects())('GraphQL bad input on $name', (dialect) => {
         input: { tenantId, allowedModels: ['chat-model'], modelOverrides: [{ model: 'chat-model', target: 'chat-model' }], preferredProvider: 'gpu-a' },
       },
       createChatCompletion: { input: { model: 'chat-model', messages: [{ role: 'user', content: 'hello' }] } },
+      // Platform-wide: the tenant's own experiment on the name is running already.
+      createExperiment: { input: { model: 'chat-model', variants: [{ name: 'a', model: 'chat-model', weight: 4 }, { name: 'b', model: 'chat-model', weight: 1 }] } },
+      setExperimentStatus: { id: experimentId, status: 'PAUSED' },
+      recordFeedback: { input: { requestId: feedbackRequestId, metric: 'thumbs_up', booleanValue: true } },
       savePromptTemplate: { input: { tenantId, name: 'bad-input-template', system: 'Be brief.', user: 'Hello {{who}}', model: 'chat-model' } },
       runPromptTemplate: { input: { name: 'bad-input-template', variables: { who: 'you' } } },
       createPlan: { input: { id: 'bad-input-plan', name: 'Bad Input Plan', currency: 'GBP', monthlyPrice: '9.00', hardQuota: false } },
