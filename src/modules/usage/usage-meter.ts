@@ -3,7 +3,9 @@ import type { Tracing } from '../../observability/tracing.ts';
 import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
 import { SpoolFullError, UsageSpool, type SpoolSegment } from './usage-spool.ts';
 import type { DeadLetterSink } from './usage-dead-letters.ts';
-import { UsageStoreWriteError, type InsertResult, type UsageStore } from './usage-store.ts';
+import { UsageStoreWriteError, type UsageStore } from './usage-store.ts';
+import { UsageBatchQueue, type Part } from './usage-batch-queue.ts';
+import { UsageBatchWriter } from './usage-batch-writer.ts';
 
 export interface UsageMeterOptions {
   store: UsageStore;
@@ -64,34 +66,8 @@ export type UsageListener = (event: UsageEvent) => void;
 // dropped only when memory passes it this many times over (a spool far slower than the traffic).
 const HEALTHY_SPOOL_SLACK = 10;
 
-interface QueuedSegment extends SpoolSegment {
-  /** null when evicted to keep memory bounded (or a replayed file not read yet). */
-  events: UsageEvent[] | null;
-  count: number | null;
-  /** Events handed to an insert so far (from the start); the rest wait for the sender. */
-  claimed: number;
-  /** Events the store has acknowledged; the segment is removed once all are. */
-  acked: number;
-  /** An earlier attempt may have stored part of it: the store checks ids before writing. */
-  maybeStored: boolean;
-  /** false when the spool could not write it: then it exists in memory only. */
-  durable: boolean;
-}
-
-/** A slice [start, end) of a segment's events, part of one insert. */
-interface Part {
-  segment: QueuedSegment;
-  start: number;
-  end: number;
-}
-
 // Inserts in flight at once: one being written by the store while the next is prepared and sent.
 const SENDERS = 2;
-
-interface FlushWaiter {
-  seq: number;
-  resolve(): void;
-}
 
 /**
  * Takes every usage event off the request path: record() only queues. A group commit every
@@ -103,10 +79,9 @@ export class UsageMeter {
   readonly #options: Required<Omit<UsageMeterOptions, 'tracing'>>;
   readonly #tracing: Tracing | undefined;
   readonly #spool: UsageSpool;
+  readonly #queue: UsageBatchQueue;
+  readonly #writer: UsageBatchWriter;
   readonly #listeners = new Set<UsageListener>();
-  #pending: UsageEvent[] = [];
-  #queue: QueuedSegment[] = [];
-  #memoryEvents = 0;
   #timer: NodeJS.Timeout | undefined;
   #commitChain: Promise<void> = Promise.resolve();
   #commitScheduled = false;
@@ -118,18 +93,19 @@ export class UsageMeter {
   #holdTimer: NodeJS.Timeout | undefined;
   #lastInsertAt = 0;
   #closed = false;
-  #waiters: FlushWaiter[] = [];
-  #lastSeq = 0;
   #problemsLogged = 0;
   // While the spool cannot write, batches live in memory only, so memory is what bounds them.
   #spoolFailing = false;
   #spoolFull = false;
-  readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, deadLettered: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
+  readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
     this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, insertIntervalMs: 0, ...options };
     this.#tracing = options.tracing;
     this.#spool = spool;
+    this.#queue = new UsageBatchQueue(spool, options.logger);
+    const { store, deadLetters, logger, insertTimeoutMs } = options;
+    this.#writer = new UsageBatchWriter({ store, deadLetters, logger, insertTimeoutMs, writerId: spool.writerId });
   }
 
   /** Opens the spool, queues whatever an earlier run left in it, and starts the group-commit timer. */
@@ -137,10 +113,7 @@ export class UsageMeter {
     const spool = new UsageSpool(options.spoolDir, options.spoolMaxBytes);
     const leftover = await spool.open();
     const meter = new UsageMeter(options, spool);
-    for (const segment of leftover) {
-      meter.#queue.push({ ...segment, events: null, count: null, claimed: 0, acked: 0, maybeStored: true, durable: true });
-      meter.#lastSeq = segment.seq;
-    }
+    meter.#queue.replay(leftover);
     if (leftover.length > 0) options.logger.info({ segments: leftover.length, spool: options.spoolDir }, 'usage: replaying spooled batches');
     meter.#timer = setInterval(() => meter.#scheduleCommit(), options.flushIntervalMs);
     meter.#timer.unref();
@@ -159,16 +132,15 @@ export class UsageMeter {
       this.#stats.recorded += 1;
       if (this.#closed) {
         this.#recordAfterClose(normalised);
-      } else if (this.#memoryEvents >= this.#options.maxQueued * (this.#spoolFailing ? 1 : HEALTHY_SPOOL_SLACK)) {
+      } else if (this.#queue.memoryEvents >= this.#options.maxQueued * (this.#spoolFailing ? 1 : HEALTHY_SPOOL_SLACK)) {
         this.#stats.dropped += 1;
         if (this.#stats.dropped === 1 || this.#stats.dropped % 1000 === 0) {
           this.#options.logger.error({ dropped: this.#stats.dropped, spoolFailing: this.#spoolFailing }, 'usage: memory full and the spool cannot take more, events dropped');
         }
         return;
       } else {
-        this.#pending.push(normalised);
-        this.#memoryEvents += 1;
-        if (this.#pending.length >= this.#options.batchSize) this.#scheduleCommit();
+        this.#queue.addPending(normalised);
+        if (this.#queue.pendingCount >= this.#options.batchSize) this.#scheduleCommit();
       }
       for (const listener of this.#listeners) {
         try {
@@ -195,9 +167,8 @@ export class UsageMeter {
    */
   async flush(options: { timeoutMs?: number } = {}): Promise<void> {
     await this.#commit();
-    const seq = this.#lastSeq;
-    if (this.#queue.length === 0 || this.#queue[0]!.seq > seq) return;
-    const done = new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
+    const done = this.#queue.waitFor(this.#queue.lastSeq);
+    if (done === undefined) return;
     this.#retryNow();
     // A waiter ends any hold for a fuller batch.
     this.#pump();
@@ -240,15 +211,15 @@ export class UsageMeter {
 
   stats(): UsageMeterStats {
     return {
-      queued: this.#memoryEvents,
-      pending: this.#pending.length,
-      spooled: this.#queue.filter((s) => s.durable).reduce((sum, s) => sum + (s.count ?? 0) - s.acked, 0),
-      segments: this.#queue.length,
+      queued: this.#queue.memoryEvents,
+      pending: this.#queue.pendingCount,
+      spooled: this.#queue.spooledEvents,
+      segments: this.#queue.segmentCount,
       recorded: this.#stats.recorded,
       stored: this.#stats.stored,
       duplicatesSkipped: this.#stats.duplicatesSkipped,
       dropped: this.#stats.dropped,
-      deadLettered: this.#stats.deadLettered,
+      deadLettered: this.#writer.deadLettered,
       consecutiveFailures: this.#stats.consecutiveFailures,
       lastFlushAt: this.#stats.lastFlushAt,
       lastError: this.#stats.lastError,
@@ -267,12 +238,11 @@ export class UsageMeter {
   /** One group commit: every pending event goes into one spool segment (one fsync), then the sender runs. */
   #commit(): Promise<void> {
     this.#commitChain = this.#commitChain.then(async () => {
-      if (this.#pending.length === 0) return;
-      const events = this.#pending;
-      this.#pending = [];
-      let segment: QueuedSegment;
+      if (this.#queue.pendingCount === 0) return;
+      const events = this.#queue.takePending();
+      let segment: SpoolSegment | null;
       try {
-        segment = { ...(await this.#spool.write(events)), events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: true };
+        segment = await this.#spool.write(events);
         this.#spoolFailing = false;
         this.#spoolFull = false;
       } catch (error) {
@@ -286,25 +256,13 @@ export class UsageMeter {
           );
         }
         this.#spoolFull = full;
-        segment = { seq: 0, path: '', bytes: 0, events, count: events.length, claimed: 0, acked: 0, maybeStored: false, durable: false };
+        segment = null;
       }
-      this.#lastSeq += 1;
-      segment.seq = this.#lastSeq;
-      this.#queue.push(segment);
-      this.#evict();
+      this.#queue.commit(events, segment);
+      this.#queue.evict(this.#options.maxQueued);
       this.#pump();
     });
     return this.#commitChain;
-  }
-
-  /** Keeps memory bounded: the newest durable segments drop their events and are read back when their turn comes. */
-  #evict(): void {
-    for (let i = this.#queue.length - 1; i > 0 && this.#memoryEvents > this.#options.maxQueued; i -= 1) {
-      const segment = this.#queue[i]!;
-      if (!segment.durable || segment.events === null) continue;
-      this.#memoryEvents -= segment.events.length;
-      segment.events = null;
-    }
   }
 
   #retryNow(): void {
@@ -334,7 +292,7 @@ export class UsageMeter {
       let parts = this.#retryParts.shift();
       if (parts === undefined) {
         if (this.#holdForFullerBatch()) return;
-        parts = await this.#claim();
+        parts = await this.#queue.claim(this.#options.batchSize);
       }
       if (parts === undefined) return;
       this.#inFlight += 1;
@@ -353,12 +311,9 @@ export class UsageMeter {
    */
   #holdForFullerBatch(): boolean {
     const wait = this.#lastInsertAt + this.#options.insertIntervalMs - Date.now();
-    if (wait <= 0 || this.#waiters.length > 0) return false;
-    let unsent = 0;
-    for (const segment of this.#queue) {
-      if (segment.count === null) return false;
-      unsent += segment.count - segment.claimed;
-    }
+    if (wait <= 0 || this.#queue.hasWaiters) return false;
+    const unsent = this.#queue.unclaimed();
+    if (unsent === null) return false;
     if (unsent === 0) return true;
     if (unsent >= this.#options.batchSize) return false;
     this.#holdTimer ??= setTimeout(() => {
@@ -369,35 +324,14 @@ export class UsageMeter {
     return true;
   }
 
-  async #claim(): Promise<Part[] | undefined> {
-    const parts: Part[] = [];
-    let size = 0;
-    for (const segment of [...this.#queue]) {
-      if (segment.events === null) await this.#load(segment);
-      const length = segment.events?.length ?? 0;
-      if (length === 0) {
-        // Nothing readable in it (a segment torn whole by a crash): nothing to send.
-        await this.#done(segment);
-        continue;
-      }
-      if (segment.claimed >= length) continue;
-      const end = Math.min(length, segment.claimed + this.#options.batchSize - size);
-      parts.push({ segment, start: segment.claimed, end });
-      size += end - segment.claimed;
-      segment.claimed = end;
-      if (size >= this.#options.batchSize) break;
-    }
-    return parts.length > 0 ? parts : undefined;
-  }
-
   async #send(parts: Part[]): Promise<void> {
     // A segment evicted since it was claimed (memory bound) is read back from the spool.
-    for (const part of parts) if (part.segment.events === null) await this.#load(part.segment);
+    for (const part of parts) if (part.segment.events === null) await this.#queue.load(part.segment);
     const events = parts.flatMap((p) => (p.segment.events ?? []).slice(p.start, p.end));
     const maybeStored = parts.some((p) => p.segment.maybeStored);
     const span = this.#tracing?.startSpan('usage store insert', { attributes: { 'tollgate.usage.events': events.length, 'tollgate.usage.maybe_stored': maybeStored } });
     try {
-      const result = await this.#insertOrSetAside(events, maybeStored);
+      const result = await this.#writer.write(events, maybeStored);
       span?.setAttributes({ 'tollgate.usage.inserted': result.inserted, 'tollgate.usage.skipped': result.skipped });
       span?.end();
       this.#stats.stored += result.inserted;
@@ -409,11 +343,7 @@ export class UsageMeter {
       this.#stats.lastError = null;
       this.#stats.lastFlushAt = new Date();
       this.#retryDelay = 0;
-      for (const part of parts) {
-        const segment = part.segment;
-        segment.acked += part.end - part.start;
-        if (segment.acked >= (segment.count ?? Number.POSITIVE_INFINITY)) await this.#done(segment);
-      }
+      await this.#queue.acknowledge(parts);
     } catch (error) {
       span?.fail(error);
       span?.end();
@@ -427,7 +357,7 @@ export class UsageMeter {
       const delay = Math.round(this.#retryDelay * (0.75 + Math.random() * 0.5));
       if (this.#stats.consecutiveFailures === 1 || this.#stats.consecutiveFailures % 20 === 0) {
         this.#options.logger.warn(
-          { err: error, failures: this.#stats.consecutiveFailures, retryInMs: delay, segments: this.#queue.length },
+          { err: error, failures: this.#stats.consecutiveFailures, retryInMs: delay, segments: this.#queue.segmentCount },
           'usage: store unavailable, batches stay spooled',
         );
       }
@@ -436,84 +366,6 @@ export class UsageMeter {
         this.#pump();
       }, delay);
       this.#retryTimer.unref();
-    }
-  }
-
-  /** The store holds all of a segment: its file goes, and flushes waiting for it may return. */
-  async #done(segment: QueuedSegment): Promise<void> {
-    const index = this.#queue.indexOf(segment);
-    if (index === -1) return;
-    this.#queue.splice(index, 1);
-    this.#memoryEvents -= segment.events?.length ?? 0;
-    if (segment.durable) await this.#spool.remove(segment);
-    const oldest = this.#queue[0]?.seq ?? Number.POSITIVE_INFINITY;
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (waiter.seq >= oldest) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  async #load(segment: QueuedSegment): Promise<void> {
-    try {
-      const { events, torn } = await this.#spool.read(segment);
-      if (torn > 0) this.#options.logger.warn({ segment: segment.path, torn }, 'usage: skipped lines torn by a crash mid-write');
-      segment.events = events;
-      segment.count = events.length;
-      this.#memoryEvents += events.length;
-    } catch (error) {
-      this.#options.logger.error({ err: error, segment: segment.path }, 'usage: cannot read a spool segment; it is skipped');
-      segment.events = [];
-      segment.count = 0;
-    }
-  }
-
-  /** Inserts a batch; one the store refuses is split until the events it refuses are found and set aside. */
-  async #insertOrSetAside(events: UsageEvent[], maybeStored: boolean): Promise<InsertResult> {
-    try {
-      return await this.#insertWithTimeout(events, maybeStored);
-    } catch (error) {
-      if (!(error instanceof UsageStoreWriteError && error.rejected)) throw error;
-      if (events.length === 1) {
-        await this.#setAside(events[0]!, error);
-        return { inserted: 0, skipped: 0 };
-      }
-      const middle = Math.ceil(events.length / 2);
-      try {
-        const first = await this.#insertOrSetAside(events.slice(0, middle), maybeStored || error.maybeStored);
-        const second = await this.#insertOrSetAside(events.slice(middle), maybeStored || error.maybeStored);
-        return { inserted: first.inserted + second.inserted, skipped: first.skipped + second.skipped };
-      } catch (splitError) {
-        // An outage met while splitting: the whole batch is retried, and part of it may be stored by now.
-        throw new UsageStoreWriteError((splitError as Error).message, true, { cause: splitError });
-      }
-    }
-  }
-
-  async #setAside(event: UsageEvent, error: UsageStoreWriteError): Promise<void> {
-    await this.#options.deadLetters.add([{ event, error: error.message }], this.#options.store.kind);
-    this.#stats.deadLettered += 1;
-    this.#options.logger.error(
-      { eventId: event.eventId, requestId: event.requestId, store: this.#options.store.kind, err: error },
-      'usage: the store refused an event; it is kept as a dead letter (tollgate usage dead-letters list)',
-    );
-  }
-
-  async #insertWithTimeout(events: UsageEvent[], maybeStored: boolean) {
-    // Stores bound their own requests; this is the backstop for a connection that hangs without failing.
-    let timer: NodeJS.Timeout | undefined;
-    const attempt = this.#options.store.insert(events, { writerId: this.#spool.writerId, maybeStored });
-    attempt.catch(() => {});
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new UsageStoreWriteError(`usage insert gave no answer within ${this.#options.insertTimeoutMs * 2} ms`, true)),
-        this.#options.insertTimeoutMs * 2,
-      );
-    });
-    try {
-      return await Promise.race([attempt, timeout]);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
