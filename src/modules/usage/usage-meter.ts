@@ -3,9 +3,10 @@ import type { Tracing } from '../../observability/tracing.ts';
 import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
 import { SpoolFullError, UsageSpool, type SpoolSegment } from './usage-spool.ts';
 import type { DeadLetterSink } from './usage-dead-letters.ts';
-import { UsageStoreWriteError, type UsageStore } from './usage-store.ts';
-import { UsageBatchQueue, type Part } from './usage-batch-queue.ts';
+import type { UsageStore } from './usage-store.ts';
+import { UsageBatchQueue } from './usage-batch-queue.ts';
 import { UsageBatchWriter } from './usage-batch-writer.ts';
+import { UsageSender } from './usage-sender.ts';
 
 export interface UsageMeterOptions {
   store: UsageStore;
@@ -66,46 +67,36 @@ export type UsageListener = (event: UsageEvent) => void;
 // dropped only when memory passes it this many times over (a spool far slower than the traffic).
 const HEALTHY_SPOOL_SLACK = 10;
 
-// Inserts in flight at once: one being written by the store while the next is prepared and sent.
-const SENDERS = 2;
-
 /**
  * Takes every usage event off the request path: record() only queues. A group commit every
- * flushIntervalMs writes pending events to the spool, then the sender (see #pump) inserts spooled batches
- * into the store, oldest first, retrying with backoff while the store is down. A batch whose insert outcome
- * is unknown is resent with maybeStored, and the store skips the ids it already holds.
+ * flushIntervalMs writes pending events to the spool, then UsageSender inserts spooled batches into the
+ * store, oldest first, retrying with backoff while the store is down. A batch whose insert outcome is
+ * unknown is resent with maybeStored, and the store skips the ids it already holds.
  */
 export class UsageMeter {
   readonly #options: Required<Omit<UsageMeterOptions, 'tracing'>>;
-  readonly #tracing: Tracing | undefined;
   readonly #spool: UsageSpool;
   readonly #queue: UsageBatchQueue;
   readonly #writer: UsageBatchWriter;
+  readonly #sender: UsageSender;
   readonly #listeners = new Set<UsageListener>();
   #timer: NodeJS.Timeout | undefined;
   #commitChain: Promise<void> = Promise.resolve();
   #commitScheduled = false;
-  #claiming = false;
-  #inFlight = 0;
-  #retryParts: Part[][] = [];
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryDelay = 0;
-  #holdTimer: NodeJS.Timeout | undefined;
-  #lastInsertAt = 0;
   #closed = false;
   #problemsLogged = 0;
   // While the spool cannot write, batches live in memory only, so memory is what bounds them.
   #spoolFailing = false;
   #spoolFull = false;
-  readonly #stats = { recorded: 0, stored: 0, duplicatesSkipped: 0, dropped: 0, consecutiveFailures: 0, lastFlushAt: null as Date | null, lastError: null as string | null };
+  readonly #stats = { recorded: 0, dropped: 0 };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
     this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, insertIntervalMs: 0, ...options };
-    this.#tracing = options.tracing;
     this.#spool = spool;
     this.#queue = new UsageBatchQueue(spool, options.logger);
-    const { store, deadLetters, logger, insertTimeoutMs } = options;
+    const { store, deadLetters, logger, insertTimeoutMs, batchSize, insertIntervalMs, retryMinMs, retryMaxMs } = this.#options;
     this.#writer = new UsageBatchWriter({ store, deadLetters, logger, insertTimeoutMs, writerId: spool.writerId });
+    this.#sender = new UsageSender({ queue: this.#queue, writer: this.#writer, logger, batchSize, insertIntervalMs, retryMinMs, retryMaxMs, tracing: options.tracing });
   }
 
   /** Opens the spool, queues whatever an earlier run left in it, and starts the group-commit timer. */
@@ -117,7 +108,7 @@ export class UsageMeter {
     if (leftover.length > 0) options.logger.info({ segments: leftover.length, spool: options.spoolDir }, 'usage: replaying spooled batches');
     meter.#timer = setInterval(() => meter.#scheduleCommit(), options.flushIntervalMs);
     meter.#timer.unref();
-    meter.#pump();
+    meter.#sender.pump();
     return meter;
   }
 
@@ -169,9 +160,9 @@ export class UsageMeter {
     await this.#commit();
     const done = this.#queue.waitFor(this.#queue.lastSeq);
     if (done === undefined) return;
-    this.#retryNow();
+    this.#sender.retryNow();
     // A waiter ends any hold for a fuller batch.
-    this.#pump();
+    this.#sender.pump();
     if (options.timeoutMs === undefined) return done;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -202,27 +193,25 @@ export class UsageMeter {
     }
     // From here on record() spools synchronously; anything still pending is committed to the spool.
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    clearTimeout(this.#holdTimer);
-    this.#holdTimer = undefined;
+    this.#sender.stop();
     await this.#commit();
   }
 
   stats(): UsageMeterStats {
+    const sent = this.#sender.stats();
     return {
       queued: this.#queue.memoryEvents,
       pending: this.#queue.pendingCount,
       spooled: this.#queue.spooledEvents,
       segments: this.#queue.segmentCount,
       recorded: this.#stats.recorded,
-      stored: this.#stats.stored,
-      duplicatesSkipped: this.#stats.duplicatesSkipped,
+      stored: sent.stored,
+      duplicatesSkipped: sent.duplicatesSkipped,
       dropped: this.#stats.dropped,
       deadLettered: this.#writer.deadLettered,
-      consecutiveFailures: this.#stats.consecutiveFailures,
-      lastFlushAt: this.#stats.lastFlushAt,
-      lastError: this.#stats.lastError,
+      consecutiveFailures: sent.consecutiveFailures,
+      lastFlushAt: sent.lastFlushAt,
+      lastError: sent.lastError,
     };
   }
 
@@ -260,113 +249,9 @@ export class UsageMeter {
       }
       this.#queue.commit(events, segment);
       this.#queue.evict(this.#options.maxQueued);
-      this.#pump();
+      this.#sender.pump();
     });
     return this.#commitChain;
-  }
-
-  #retryNow(): void {
-    if (this.#retryTimer === undefined) return;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#pump();
-  }
-
-  /**
-   * The sender: up to SENDERS inserts in flight, so this process prepares the next batch while the store
-   * writes the last. Each batch is up to batchSize events from the oldest unsent ones: the rest of a
-   * large segment, or several small segments together. A failed batch is retried as it was, first.
-   */
-  #pump(): void {
-    if (this.#claiming || this.#closed) return;
-    this.#claiming = true;
-    this.#dispatch()
-      .catch((error: unknown) => this.#options.logger.error({ err: error }, 'usage: sender failed unexpectedly'))
-      .finally(() => {
-        this.#claiming = false;
-      });
-  }
-
-  async #dispatch(): Promise<void> {
-    while (!this.#closed && this.#retryTimer === undefined && this.#inFlight < SENDERS) {
-      let parts = this.#retryParts.shift();
-      if (parts === undefined) {
-        if (this.#holdForFullerBatch()) return;
-        parts = await this.#queue.claim(this.#options.batchSize);
-      }
-      if (parts === undefined) return;
-      this.#inFlight += 1;
-      this.#lastInsertAt = Date.now();
-      void this.#send(parts).finally(() => {
-        this.#inFlight -= 1;
-        this.#pump();
-      });
-    }
-  }
-
-  /**
-   * True when the sender should not claim a batch now: nothing is unsent, or a small batch waits for
-   * insertIntervalMs since the last insert (a timer then pumps again). Never while a flush waits, once
-   * batchSize events are ready, or for a replayed segment not read yet.
-   */
-  #holdForFullerBatch(): boolean {
-    const wait = this.#lastInsertAt + this.#options.insertIntervalMs - Date.now();
-    if (wait <= 0 || this.#queue.hasWaiters) return false;
-    const unsent = this.#queue.unclaimed();
-    if (unsent === null) return false;
-    if (unsent === 0) return true;
-    if (unsent >= this.#options.batchSize) return false;
-    this.#holdTimer ??= setTimeout(() => {
-      this.#holdTimer = undefined;
-      this.#pump();
-    }, wait);
-    this.#holdTimer.unref();
-    return true;
-  }
-
-  async #send(parts: Part[]): Promise<void> {
-    // A segment evicted since it was claimed (memory bound) is read back from the spool.
-    for (const part of parts) if (part.segment.events === null) await this.#queue.load(part.segment);
-    const events = parts.flatMap((p) => (p.segment.events ?? []).slice(p.start, p.end));
-    const maybeStored = parts.some((p) => p.segment.maybeStored);
-    const span = this.#tracing?.startSpan('usage store insert', { attributes: { 'tollgate.usage.events': events.length, 'tollgate.usage.maybe_stored': maybeStored } });
-    try {
-      const result = await this.#writer.write(events, maybeStored);
-      span?.setAttributes({ 'tollgate.usage.inserted': result.inserted, 'tollgate.usage.skipped': result.skipped });
-      span?.end();
-      this.#stats.stored += result.inserted;
-      this.#stats.duplicatesSkipped += result.skipped;
-      if (this.#stats.consecutiveFailures > 0) {
-        this.#options.logger.info({ failures: this.#stats.consecutiveFailures }, 'usage: store is taking events again');
-      }
-      this.#stats.consecutiveFailures = 0;
-      this.#stats.lastError = null;
-      this.#stats.lastFlushAt = new Date();
-      this.#retryDelay = 0;
-      await this.#queue.acknowledge(parts);
-    } catch (error) {
-      span?.fail(error);
-      span?.end();
-      const uncertain = !(error instanceof UsageStoreWriteError) || error.maybeStored;
-      if (uncertain) for (const part of parts) part.segment.maybeStored = true;
-      this.#retryParts.push(parts);
-      this.#stats.consecutiveFailures += 1;
-      this.#stats.lastError = (error as Error).message;
-      if (this.#retryTimer !== undefined) return;
-      this.#retryDelay = Math.min(this.#options.retryMaxMs, Math.max(this.#options.retryMinMs, this.#retryDelay * 2));
-      const delay = Math.round(this.#retryDelay * (0.75 + Math.random() * 0.5));
-      if (this.#stats.consecutiveFailures === 1 || this.#stats.consecutiveFailures % 20 === 0) {
-        this.#options.logger.warn(
-          { err: error, failures: this.#stats.consecutiveFailures, retryInMs: delay, segments: this.#queue.segmentCount },
-          'usage: store unavailable, batches stay spooled',
-        );
-      }
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#pump();
-      }, delay);
-      this.#retryTimer.unref();
-    }
   }
 
   #recordAfterClose(event: UsageEvent): void {
