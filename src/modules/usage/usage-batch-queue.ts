@@ -42,6 +42,8 @@ export class UsageBatchQueue {
   #memoryEvents = 0;
   #lastSeq = 0;
   #waiters: FlushWaiter[] = [];
+  /** Segments the store holds whose files are still being removed: flushes wait for them too. */
+  readonly #removing = new Set<number>();
 
   constructor(spool: UsageSpool, logger: Logger) {
     this.#spool = spool;
@@ -122,7 +124,7 @@ export class UsageBatchQueue {
 
   /** Resolves once every segment up to seq is stored; undefined when none is waiting. */
   waitFor(seq: number): Promise<void> | undefined {
-    if (this.#segments.length === 0 || this.#segments[0]!.seq > seq) return undefined;
+    if (this.#oldestSeq() > seq) return undefined;
     return new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
   }
 
@@ -187,12 +189,24 @@ export class UsageBatchQueue {
     if (index === -1) return;
     this.#segments.splice(index, 1);
     this.#memoryEvents -= segment.events?.length ?? 0;
-    if (segment.durable) await this.#spool.remove(segment);
-    const oldest = this.#segments[0]?.seq ?? Number.POSITIVE_INFINITY;
+    if (segment.durable) {
+      this.#removing.add(segment.seq);
+      try {
+        await this.#spool.remove(segment);
+      } finally {
+        this.#removing.delete(segment.seq);
+      }
+    }
+    const oldest = this.#oldestSeq();
     this.#waiters = this.#waiters.filter((waiter) => {
       if (waiter.seq >= oldest) return true;
       waiter.resolve();
       return false;
     });
+  }
+
+  /** The oldest segment not yet stored and removed; Infinity when there is none. */
+  #oldestSeq(): number {
+    return Math.min(this.#segments[0]?.seq ?? Number.POSITIVE_INFINITY, ...this.#removing);
   }
 }
