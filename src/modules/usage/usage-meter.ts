@@ -1,11 +1,12 @@
 import type { Logger } from '../../shared/logger.ts';
 import type { Tracing } from '../../observability/tracing.ts';
 import { normaliseUsageEvent, type UsageEvent } from './usage-event.ts';
-import { SpoolFullError, UsageSpool, type SpoolSegment } from './usage-spool.ts';
+import { UsageSpool } from './usage-spool.ts';
 import type { DeadLetterSink } from './usage-dead-letters.ts';
 import type { UsageStore } from './usage-store.ts';
 import { UsageBatchQueue } from './usage-batch-queue.ts';
 import { UsageBatchWriter } from './usage-batch-writer.ts';
+import { UsageGroupCommit } from './usage-group-commit.ts';
 import { UsageSender } from './usage-sender.ts';
 
 export interface UsageMeterOptions {
@@ -79,24 +80,21 @@ export class UsageMeter {
   readonly #queue: UsageBatchQueue;
   readonly #writer: UsageBatchWriter;
   readonly #sender: UsageSender;
+  readonly #groupCommit: UsageGroupCommit;
   readonly #listeners = new Set<UsageListener>();
   #timer: NodeJS.Timeout | undefined;
-  #commitChain: Promise<void> = Promise.resolve();
-  #commitScheduled = false;
   #closed = false;
   #problemsLogged = 0;
-  // While the spool cannot write, batches live in memory only, so memory is what bounds them.
-  #spoolFailing = false;
-  #spoolFull = false;
   readonly #stats = { recorded: 0, dropped: 0 };
 
   private constructor(options: UsageMeterOptions, spool: UsageSpool) {
     this.#options = { retryMinMs: 200, retryMaxMs: 30_000, spoolMaxBytes: Number.POSITIVE_INFINITY, insertIntervalMs: 0, ...options };
     this.#spool = spool;
     this.#queue = new UsageBatchQueue(spool, options.logger);
-    const { store, deadLetters, logger, insertTimeoutMs, batchSize, insertIntervalMs, retryMinMs, retryMaxMs } = this.#options;
+    const { store, deadLetters, logger, insertTimeoutMs, batchSize, insertIntervalMs, retryMinMs, retryMaxMs, maxQueued } = this.#options;
     this.#writer = new UsageBatchWriter({ store, deadLetters, logger, insertTimeoutMs, writerId: spool.writerId });
     this.#sender = new UsageSender({ queue: this.#queue, writer: this.#writer, logger, batchSize, insertIntervalMs, retryMinMs, retryMaxMs, tracing: options.tracing });
+    this.#groupCommit = new UsageGroupCommit({ spool, queue: this.#queue, logger, maxQueued, onCommitted: () => this.#sender.pump() });
   }
 
   /** Opens the spool, queues whatever an earlier run left in it, and starts the group-commit timer. */
@@ -106,7 +104,7 @@ export class UsageMeter {
     const meter = new UsageMeter(options, spool);
     meter.#queue.replay(leftover);
     if (leftover.length > 0) options.logger.info({ segments: leftover.length, spool: options.spoolDir }, 'usage: replaying spooled batches');
-    meter.#timer = setInterval(() => meter.#scheduleCommit(), options.flushIntervalMs);
+    meter.#timer = setInterval(() => meter.#groupCommit.schedule(), options.flushIntervalMs);
     meter.#timer.unref();
     meter.#sender.pump();
     return meter;
@@ -123,15 +121,15 @@ export class UsageMeter {
       this.#stats.recorded += 1;
       if (this.#closed) {
         this.#recordAfterClose(normalised);
-      } else if (this.#queue.memoryEvents >= this.#options.maxQueued * (this.#spoolFailing ? 1 : HEALTHY_SPOOL_SLACK)) {
+      } else if (this.#queue.memoryEvents >= this.#options.maxQueued * (this.#groupCommit.spoolFailing ? 1 : HEALTHY_SPOOL_SLACK)) {
         this.#stats.dropped += 1;
         if (this.#stats.dropped === 1 || this.#stats.dropped % 1000 === 0) {
-          this.#options.logger.error({ dropped: this.#stats.dropped, spoolFailing: this.#spoolFailing }, 'usage: memory full and the spool cannot take more, events dropped');
+          this.#options.logger.error({ dropped: this.#stats.dropped, spoolFailing: this.#groupCommit.spoolFailing }, 'usage: memory full and the spool cannot take more, events dropped');
         }
         return;
       } else {
         this.#queue.addPending(normalised);
-        if (this.#queue.pendingCount >= this.#options.batchSize) this.#scheduleCommit();
+        if (this.#queue.pendingCount >= this.#options.batchSize) this.#groupCommit.schedule();
       }
       for (const listener of this.#listeners) {
         try {
@@ -157,7 +155,7 @@ export class UsageMeter {
    * with timeoutMs, rejects if the store has not taken them by then (they stay spooled).
    */
   async flush(options: { timeoutMs?: number } = {}): Promise<void> {
-    await this.#commit();
+    await this.#groupCommit.run();
     const done = this.#queue.waitFor(this.#queue.lastSeq);
     if (done === undefined) return;
     this.#sender.retryNow();
@@ -194,7 +192,7 @@ export class UsageMeter {
     // From here on record() spools synchronously; anything still pending is committed to the spool.
     this.#closed = true;
     this.#sender.stop();
-    await this.#commit();
+    await this.#groupCommit.run();
   }
 
   stats(): UsageMeterStats {
@@ -213,45 +211,6 @@ export class UsageMeter {
       lastFlushAt: sent.lastFlushAt,
       lastError: sent.lastError,
     };
-  }
-
-  #scheduleCommit(): void {
-    if (this.#commitScheduled) return;
-    this.#commitScheduled = true;
-    setImmediate(() => {
-      this.#commitScheduled = false;
-      this.#commit().catch(() => {});
-    });
-  }
-
-  /** One group commit: every pending event goes into one spool segment (one fsync), then the sender runs. */
-  #commit(): Promise<void> {
-    this.#commitChain = this.#commitChain.then(async () => {
-      if (this.#queue.pendingCount === 0) return;
-      const events = this.#queue.takePending();
-      let segment: SpoolSegment | null;
-      try {
-        segment = await this.#spool.write(events);
-        this.#spoolFailing = false;
-        this.#spoolFull = false;
-      } catch (error) {
-        this.#spoolFailing = true;
-        const full = error instanceof SpoolFullError;
-        // A full spool says so once per outage, not once per batch.
-        if (!full || !this.#spoolFull) {
-          this.#options.logger.error(
-            { err: error, spool: this.#options.spoolDir },
-            full ? 'usage: the spool is full; batches are kept in memory only until the store takes some' : 'usage: cannot write the spool; the batch is kept in memory only',
-          );
-        }
-        this.#spoolFull = full;
-        segment = null;
-      }
-      this.#queue.commit(events, segment);
-      this.#queue.evict(this.#options.maxQueued);
-      this.#sender.pump();
-    });
-    return this.#commitChain;
   }
 
   #recordAfterClose(event: UsageEvent): void {
