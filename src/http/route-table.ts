@@ -103,7 +103,7 @@ export function createRouteTable(parts: RouteTableParts): readonly Route[] {
     v1Route('POST', '/v1/completions', textCompletions, openApiOperations.completions),
     v1Route('POST', '/v1/responses', responses, openApiOperations.responses),
     v1Route('POST', '/v1/embeddings', embeddings, openApiOperations.embeddings),
-    v1Route('POST', '/v1/feedback', feedback),
+    v1Route('POST', '/v1/feedback', feedback, openApiOperations.feedback),
     {
       ...v1Route('POST', templateRunPrefix, (deps, req, res, requestId) => runTemplate(deps, req, res, requestId, ''), openApiOperations.templateRun),
       prefix: true,

@@ -5,10 +5,10 @@ import { sendJson } from '../respond.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { shimCaller } from './shim-context.ts';
 
-const feedbackRequestSchema = z.object({
-  request_id: z.string(),
-  metric: z.string(),
-  value: z.union([z.number(), z.boolean()]),
+export const feedbackRequestSchema = z.object({
+  request_id: z.string().describe("The X-Request-ID of one of the caller's tenant's requests."),
+  metric: z.string().describe('Up to 64 letters, digits, "_", ".", ":" or "-", e.g. thumbs_up.'),
+  value: z.union([z.number(), z.boolean()]).describe('A number, or a yes/no judgement kept as 1 or 0; the first value per request and metric counts.'),
 });
 
 /** POST /v1/feedback: { request_id, metric, value } on one of the caller's tenant's requests. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { responseSchemas } from './response-schemas.ts';
 import { responsesRequestSchema } from './responses-request.ts';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from './request-schemas.ts';
+import { feedbackRequestSchema } from './feedback.ts';
 import { templateRunRequestSchema } from './template-run.ts';
 
 // Built from the zod schemas that validate requests, so the document cannot drift from the code.
@@ -97,6 +98,7 @@ export const openApiOperations = {
     ...postOperation('Run a prompt template with its variables (a chat completion)', 'TemplateRunRequest', 'ChatCompletion', '"data: " frames of ChatCompletionChunk, the last with usage, then "data: [DONE]"'),
     parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: "The template's name: the tenant's own, else the platform's." }],
   },
+  feedback: postOperation("Rate one of the tenant's requests, for experiment results", 'FeedbackRequest', 'Feedback'),
   tenantUsage: { summary: "The caller's tenant: current period usage, limits, remaining, reset time", security: bearer, responses: { '200': { description: 'Usage of the current period' }, ...errorResponses } },
 } satisfies Record<string, OpenApiOperation>;
 
@@ -114,6 +116,7 @@ export function buildOpenApiDocument(paths: Record<string, Record<string, OpenAp
         EmbeddingRequest: jsonSchema(embeddingRequestSchema),
         ResponsesRequest: jsonSchema(responsesRequestSchema),
         TemplateRunRequest: jsonSchema(templateRunRequestSchema),
+        FeedbackRequest: jsonSchema(feedbackRequestSchema),
         ...responseSchemas,
         Error: errorSchema,
       },

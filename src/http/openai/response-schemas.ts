@@ -45,6 +45,7 @@ const delta = open({
 });
 
 export const responseSchemas: Record<string, Schema> = {
+  Feedback: open({ object: { const: 'feedback' }, request_id: str, metric: str, value: { type: 'number' } }, ['object', 'request_id', 'metric', 'value']),
   ChatCompletion: open(
     {
       id: str,
