@@ -1,38 +1,13 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
-import { createClickhouseDatabase } from '../testkit/clickhouse-databases.ts';
+import { asAdmin, graphqlRequest, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
-import { serviceUrl } from '../testkit/services.ts';
-import { sqlDialects } from '../testkit/sql-databases.ts';
+import { usageStoreBackends } from '../testkit/usage-stores.ts';
 
 // Feedback on a request: POST /v1/feedback and recordFeedback, from the tenant that made the request
 // only, on every usage store. That a repeat counts once is proven by the experiment results.
 
-interface Backend {
-  name: string;
-  start(options: Parameters<typeof startTestApp>[0]): Promise<{ gateway: TestApp; dispose(): Promise<void> }>;
-}
-
-const backends: Backend[] = sqlDialects().map((dialect) => ({
-  name: dialect.name,
-  start: async (options) => {
-    const database = await dialect.create();
-    const gateway = await startTestApp({ ...options, databaseUrl: database.databaseUrl });
-    return { gateway, dispose: async () => (await gateway.stop(), await database.dispose()) };
-  },
-}));
-const clickhouseUrl = serviceUrl('CLICKHOUSE');
-if (clickhouseUrl) {
-  backends.push({
-    name: 'clickhouse',
-    start: async (options) => {
-      const clickhouse = await createClickhouseDatabase(clickhouseUrl, { migrate: false });
-      const gateway = await startTestApp({ ...options, clickhouseUrl: clickhouse.url });
-      return { gateway, dispose: async () => (await gateway.stop(), await clickhouse.dispose()) };
-    },
-  });
-}
+const backends = usageStoreBackends();
 
 describe.each(backends)('feedback on $name', (backend) => {
   let upstream: FakeUpstream;

@@ -1,39 +1,14 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, asAdmin, graphqlRequest, startTestApp, testAdminKey, type TestApp } from '../testkit/app.ts';
-import { createClickhouseDatabase } from '../testkit/clickhouse-databases.ts';
+import { adminClient, asAdmin, graphqlRequest, testAdminKey, type TestApp } from '../testkit/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testkit/fake-upstream.ts';
-import { serviceUrl } from '../testkit/services.ts';
-import { sqlDialects } from '../testkit/sql-databases.ts';
+import { usageStoreBackends } from '../testkit/usage-stores.ts';
 import { CreateTenantDocument } from '../../client/src/generated/graphql.ts';
 
 // Usage of OpenAI-wire requests (tool calls, n choices, reasoning, cut streams) is the upstream's
 // usage block, cached and reasoning tokens included, recorded exactly once in every usage store.
 
-interface Backend {
-  name: string;
-  start(inference: Parameters<typeof startTestApp>[0]): Promise<{ gateway: TestApp; dispose(): Promise<void> }>;
-}
-
-const backends: Backend[] = sqlDialects().map((dialect) => ({
-  name: dialect.name,
-  start: async (options) => {
-    const database = await dialect.create();
-    const gateway = await startTestApp({ ...options, databaseUrl: database.databaseUrl });
-    return { gateway, dispose: async () => (await gateway.stop(), await database.dispose()) };
-  },
-}));
-const clickhouseUrl = serviceUrl('CLICKHOUSE');
-if (clickhouseUrl) {
-  backends.push({
-    name: 'clickhouse',
-    start: async (options) => {
-      const clickhouse = await createClickhouseDatabase(clickhouseUrl, { migrate: false });
-      const gateway = await startTestApp({ ...options, clickhouseUrl: clickhouse.url });
-      return { gateway, dispose: async () => (await gateway.stop(), await clickhouse.dispose()) };
-    },
-  });
-}
+const backends = usageStoreBackends();
 
 interface EventRow {
   requestId: string;
