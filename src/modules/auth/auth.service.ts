@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../../shared/growing-lru.ts';
 import { digestsEqual, sha256 } from '../../shared/digest.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { badInput, forbidden, notFound, tenantSuspended, unauthenticated } from '../../shared/errors.ts';
@@ -101,8 +102,8 @@ export class AuthService {
     this.#outageGraceMs = options.outageGraceMs ?? 0;
     // Entries outlive their freshness by the outage grace: only an outage serves them past it.
     const ttl = Math.max(this.#freshMs, this.#outageGraceMs);
-    this.#keys = new LRUCache({ max: options.keyCacheMax ?? 50_000, ttl });
-    this.#tenants = new LRUCache({ max: 50_000, ttl });
+    this.#keys = growingLru(options.keyCacheMax ?? 50_000, { ttl });
+    this.#tenants = growingLru(50_000, { ttl });
     this.#lastUsed = new LastUsedTracker({ db: options.db, logger: options.logger, flushIntervalMs: options.lastUsedFlushMs });
     this.#lastUsed.start();
     this.#unsubscribe = options.revocations.subscribe({

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../../shared/growing-lru.ts';
 import type { TokenUsage, ToolCall } from '../../providers/provider.ts';
 import type { PromptText } from '../../providers/token-estimator.ts';
 import type { RedisClient } from '../../storage/redis-connection.ts';
@@ -36,7 +37,7 @@ export function responseCacheKey(tenantId: string, kind: string, model: string, 
 export class MemoryResponseCache implements ResponseCache {
   readonly #entries: LRUCache<string, CachedCompletion>;
   constructor(options: { maxEntries: number; ttlMs: number }) {
-    this.#entries = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+    this.#entries = growingLru(options.maxEntries, { ttl: options.ttlMs });
   }
   async get(key: string): Promise<CachedCompletion | undefined> {
     return this.#entries.get(key);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../../shared/growing-lru.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import type { InferenceConfigFile, ProviderConfig } from '../../config.ts';
 import type { LlmProvider } from '../../providers/provider.ts';
@@ -143,8 +144,8 @@ export class InferenceConfigService {
     this.#logger = options.logger;
     this.#testTimeoutMs = options.testTimeoutMs ?? 10_000;
     this.#createProvider = options.createProvider ?? createProvider;
-    this.#prefs = new LRUCache({ max: 10_000, ttl: options.cacheTtlMs ?? 5_000 });
-    this.#lastRead = options.outageGraceMs ? new LRUCache({ max: 10_000, ttl: options.outageGraceMs }) : undefined;
+    this.#prefs = growingLru(10_000, { ttl: options.cacheTtlMs ?? 5_000 });
+    this.#lastRead = options.outageGraceMs ? growingLru(10_000, { ttl: options.outageGraceMs }) : undefined;
     options.broadcast?.subscribe(changedTopic, (tenantId) => this.invalidate(tenantId));
   }
 

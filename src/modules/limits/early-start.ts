@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../../shared/growing-lru.ts';
 import type { LimitState } from './limiter-store.ts';
 import type { EffectiveLimits } from './limits-directory.ts';
 
@@ -19,7 +19,7 @@ const freshMs = 1_000;
  * other instances used that half within the second.
  */
 export class EarlyStarts {
-  readonly #views = new LRUCache<string, View>({ max: 10_000 });
+  readonly #views = growingLru<string, View>(10_000);
 
   /** The limits' states once this request is counted, if it may go ahead; undefined: wait for the verdict. */
   allow(key: string, limits: EffectiveLimits, estimate: number, now: number): LimitState[] | undefined {

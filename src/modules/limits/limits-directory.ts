@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../../shared/growing-lru.ts';
 import { notFound } from '../../shared/errors.ts';
 import { isDatabaseUnavailable } from '../../storage/database-outage.ts';
 import type { SqlDatabase } from '../../storage/sql-database.ts';
@@ -103,7 +103,7 @@ interface CacheEntry {
  */
 export class LimitsDirectory {
   readonly #options: LimitsDirectoryOptions;
-  readonly #cache = new LRUCache<string, CacheEntry>({ max: 50_000 });
+  readonly #cache = growingLru<string, CacheEntry>(50_000);
   readonly #loading = new Map<string, Promise<EffectiveLimits>>();
   /** Bumped per tenant on invalidation; entries of an older generation are not served. */
   readonly #generations = new Map<string, number>();

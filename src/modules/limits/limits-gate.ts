@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../../shared/growing-lru.ts';
 import type { TokenUsage } from '../../providers/provider.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { randomId } from '../../shared/ids.ts';
@@ -75,7 +75,7 @@ export class LimitsGate implements RequestGate {
    * Crossings this instance has announced. The store reports a crossing again when its settlement is
    * retried (the first reply may have been lost); one whose first report did arrive is not announced twice.
    */
-  readonly #announced = new LRUCache<string, true>({ max: 100_000, ttl: 40 * 24 * 3_600_000 });
+  readonly #announced = growingLru<string, true>(100_000, { ttl: 40 * 24 * 3_600_000 });
   /** Settlements of early answers, each waiting for its verdict; close() waits for them. */
   readonly #settlingAfterVerdict = new Set<Promise<void>>();
 
