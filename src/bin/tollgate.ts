@@ -1,10 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=16 --disable-warning=ExperimentalWarning
 import { writeFileSync } from 'node:fs';
+import { flushCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import { createClickhouse } from '../clickhouse/client.ts';
 import { clickhouseMigrationsDir, migrateClickhouse } from '../clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { adminCommandHelp, runAdminCommand } from './admin-commands.ts';
+import { releaseStartupMemory } from './release-startup-memory.ts';
 import { runSecretsCommand, secretsCommandHelp } from './secrets-command.ts';
 import { runUsageCommand, usageCommandHelp } from './usage-command.ts';
 import { createServerLogger } from '../shared/logger.ts';
@@ -115,6 +117,9 @@ async function serve(): Promise<number> {
     throw error;
   }
   logger.info({ url: address.url, storage: app.deps.db.kind }, `tollgate listening on ${address.url}`);
+  // The modules compiled for this start are kept for the next one now, not only at a clean exit.
+  flushCompileCache();
+  releaseStartupMemory();
   return new Promise((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {

@@ -49,7 +49,7 @@ export interface FleetRun {
 
 export async function runFleet(options: FleetOptions): Promise<FleetRun[]> {
   const { root, runDir } = options;
-  const cli = join(root, 'src/bin/tollgate.ts');
+  const cli = join(root, 'bin/tollgate.mjs');
   const upstreamPort = await freePort();
   const upstream = startNode('fake upstream', [join(root, 'test/testkit/fake-upstream.ts'), '--port', String(upstreamPort), '--tokens', '5'], process.env, join(runDir, 'fake-upstream.log'));
   await waitForHttp(`http://127.0.0.1:${upstreamPort}/v1/models`, upstream);

@@ -263,7 +263,7 @@ async function startGateway(shape: Shape, configPath: string): Promise<Gateway> 
     ...services.env,
     ...Object.fromEntries((options.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
   };
-  const cli = join(root, 'src/bin/tollgate.ts');
+  const cli = join(root, 'bin/tollgate.mjs');
   const tenant = JSON.parse((await exec(process.execPath, [cli, 'tenant', 'create', '--name', 'bench', '--plan', 'enterprise', '--json'], { env: gatewayEnv })).stdout) as { id: string };
   const key = JSON.parse((await exec(process.execPath, [cli, 'key', 'create', '--tenant', tenant.id, '--name', 'bench', '--json'], { env: gatewayEnv })).stdout) as { secret: string };
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const cliPath = fileURLToPath(new URL('../../src/bin/tollgate.ts', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../../bin/tollgate.mjs', import.meta.url));
 
 export interface RunResult {
   code: number | null;
