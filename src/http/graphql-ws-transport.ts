@@ -45,7 +45,7 @@ export function serveGraphqlWs(options: ServerOptions<Record<string, unknown> | 
     );
     socket.once('close', (code, reason) => {
       stopKeepAlive();
-      void closed(code, String(reason));
+      closed(code, String(reason)).catch((error: unknown) => logger.error({ err: error }, 'closing a graphql-ws connection failed'));
     });
   });
   return {
