@@ -62,8 +62,10 @@ function wrap(field: GraphQLField<unknown, unknown>, checks: readonly (readonly 
       check(args);
       return resolve(source, args, context, info);
     };
-  field.resolve = guarded(field.resolve ?? defaultFieldResolver);
+  // A subscription's arguments are checked once, when it starts: each event it then resolves carries
+  // the same arguments, and a long prompt would otherwise be scanned again for every chunk.
   if (field.subscribe) field.subscribe = guarded(field.subscribe);
+  else field.resolve = guarded(field.resolve ?? defaultFieldResolver);
 }
 
 function argumentCheck(arg: GraphQLArgument): Check | null {

@@ -1,11 +1,11 @@
 import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../deps.ts';
 import { isDatabaseUnavailable } from '../storage/database-outage.ts';
 import { authenticateGraphqlCaller } from './authenticate.ts';
 import type { GraphqlServer } from './graphql.ts';
 import { envelopedOperation, executeEnveloped, subscribeEnveloped } from './graphql-ws-operation.ts';
+import { serveGraphqlWs } from './graphql-ws-transport.ts';
 import { OpenSockets } from './open-sockets.ts';
 import { socketCredentials } from './socket-credentials.ts';
 import { SocketExpiry } from './socket-expiry.ts';
@@ -26,7 +26,7 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
   const sockets = new OpenSockets();
   const expiry = new SocketExpiry();
   const unsubscribe = recheckSocketsOnRevocation(deps, sockets, expiry);
-  const disposable = useServer(
+  const disposable = serveGraphqlWs(
     {
       connectionInitWaitTimeout: 3_000,
       execute: executeEnveloped,
@@ -65,6 +65,7 @@ export function createGraphqlWsServer(deps: AppDeps, yoga: GraphqlServer, option
     },
     wss,
     options.keepAliveMs,
+    deps.logger,
   );
   return {
     wss,

@@ -139,6 +139,21 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
     expect(noTenant.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it('refuses a subscription whose prompt no store could hold before it reaches the upstream', async () => {
+    const sent = upstream.requests.length;
+    const poisoned = { ...input, messages: [{ role: 'user', content: 'Stream \u0000 me a story' }] };
+    // A refused subscription answers with one result that carries the error and no data, then completes.
+    const results = await new Promise<{ data?: unknown; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }[]>((resolve, reject) => {
+      const seen: { data?: unknown; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }[] = [];
+      ws.subscribe({ query: subscription, variables: { input: poisoned } }, { next: (result) => seen.push(result), error: reject, complete: () => resolve(seen) });
+    });
+    expect(results).toHaveLength(1);
+    expect(results[0]?.data ?? null).toBeNull();
+    expect(results[0]?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(results[0]?.errors?.[0]?.message).toContain('input.messages[0].content');
+    expect(upstream.requests.length).toBe(sent);
+  });
+
   it('lets a stream in flight finish when the gateway is told to stop', async () => {
     const draining = await startTestApp({
       inference: {
