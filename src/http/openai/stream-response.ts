@@ -32,7 +32,11 @@ export async function sendCompletionStream(
   let started = false;
   let relaying = false;
   try {
-    for await (const chunk of stream) {
+    for (;;) {
+      // Chunks already read go out without a wait: a promise per chunk at every layer adds up.
+      const next = stream.nextReady() ?? (await stream.next());
+      if (next.done) break;
+      const chunk = next.value;
       if (!started) {
         started = true;
         relaying = chunk.wire !== undefined;
