@@ -6,7 +6,7 @@ import type { TraceSpan, Tracing } from '../observability/tracing.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { GraphqlServer } from './graphql.ts';
 import { sendOpenAiError } from './openai/error-response.ts';
-import { assignRequestId } from './request-id.ts';
+import { assignRequestId, RequestIdResponse } from './request-id.ts';
 import { cutResponse, sendJson } from './respond.ts';
 import { createRouteTable, routeFinder, unknownLabel, unknownV1Label, type RouteContext, type RouteLabel, type RouteLookup } from './route-table.ts';
 import { traceparentOf } from './traceparent.ts';
@@ -24,7 +24,7 @@ export function createHttpServer(parts: HttpServerParts): Server {
   const { deps, yoga, wss } = parts;
   const { telemetry } = deps;
   const findRoute = routeFinder(createRouteTable(parts));
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 65_000, ServerResponse: RequestIdResponse }, (req, res) => {
     const startedAt = performance.now();
     const requestId = assignRequestId(req, res);
     const path = pathOf(req.url);

@@ -13,6 +13,17 @@ describe('LineSplitter', () => {
     expect(splitter.end()).toBe('last');
     expect(splitter.end()).toBeUndefined();
   });
+
+  it('decodes chunks that end on a whole character alone, then one cut inside a character, then a cut-off end', () => {
+    const splitter = new LineSplitter();
+    expect(splitter.push(Buffer.from('data: “quoted” ☃\n\nda', 'utf8'))).toEqual(['data: “quoted” ☃', '']);
+    const snowman = Buffer.from('ta: ☃☃\n', 'utf8');
+    const cut = snowman.indexOf(0xe2) + 2; // inside the three bytes of the first "☃"
+    expect(splitter.push(snowman.subarray(0, cut))).toEqual([]);
+    expect(splitter.push(snowman.subarray(cut))).toEqual(['data: ☃☃']);
+    expect(splitter.push(Buffer.from([0x61, 0xe2, 0x98]))).toEqual([]);
+    expect(splitter.end()).toBe('a\ufffd');
+  });
 });
 
 describe('SseDecoder', () => {
@@ -22,5 +33,6 @@ describe('SseDecoder', () => {
     const events = lines.map((line) => decoder.push(line)).filter((data) => data !== undefined);
     expect(events).toEqual(['{"a":1}', 'one\ntwo']);
     expect(decoder.flush()).toBe('tail');
+    expect(['data:', ''].map((line) => decoder.push(line))).toEqual([undefined, '']);
   });
 });

@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakePromptTokens, fakeTokens, startFakeUpstream, type FakeUpstream } from '../../test/testkit/fake-upstream.ts';
 import { OllamaProvider } from './ollama/ollama-provider.ts';
 import { OpenAiCompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
 import type { LlmProvider, StreamChunk } from './provider.ts';
 import { ProviderError } from './provider-error.ts';
+import { readyTaker } from './ready-chunks.ts';
 import { countTokens, estimatePromptTokens } from './token-estimator.ts';
 
 // Both adapters against the fake upstream over real sockets: the same behaviour is expected from each
@@ -218,6 +221,40 @@ describe('openai adapter specifics', () => {
   it('reads usage from a final chunk whose choices are not empty', async () => {
     const last = (await collect(live.stream({ model: 'm1?usage-with-choices=1', messages }))).at(-1);
     expect(last?.usage).toMatchObject({ completionTokens: 5, estimated: false });
+  });
+
+  it('hands over the events before a malformed one sent in the same write, taken ready or awaited', async () => {
+    const event = (content: string) => `data: ${JSON.stringify({ id: 'c', model: 'm1', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${event('one')}${event('two')}${event('three')}data: {not json\n\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const raw = new OpenAiCompatibleProvider({ name: 'gpu', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
+    try {
+      const awaited: string[] = [];
+      const consumeAwaiting = async () => {
+        for await (const chunk of raw.stream({ model: 'm1', messages })) awaited.push(chunk.delta);
+      };
+      expect((await failure(consumeAwaiting())).message).toContain('a stream event that is not JSON');
+      expect(awaited).toEqual(['one', 'two', 'three']);
+
+      const taken: string[] = [];
+      const consumeReady = async () => {
+        const iterator = raw.stream({ model: 'm1', messages })[Symbol.asyncIterator]();
+        const takeReady = readyTaker(iterator);
+        expect(takeReady).toBeDefined();
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+          taken.push(next.value.delta);
+          for (let ready = takeReady!(); ready; ready = takeReady!()) taken.push(`${ready.delta} (ready)`);
+        }
+      };
+      expect((await failure(consumeReady())).message).toContain('a stream event that is not JSON');
+      expect(taken).toEqual(['one', 'two (ready)', 'three (ready)']);
+    } finally {
+      await raw.close();
+      server.close();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import type { StreamChunk, TokenUsage } from '../providers/provider.ts';
 import { ProviderError } from '../providers/provider-error.ts';
+import { readyTaker } from '../providers/ready-chunks.ts';
 import { estimateUsage, type PromptText } from '../providers/token-estimator.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Attempt, RequestScope } from './attempt.ts';
@@ -49,6 +50,7 @@ export class RoutedStream implements AsyncIterableIterator<StreamChunk, undefine
   readonly #requestedModel: string;
   #first: StreamChunk | undefined;
   readonly #iterator: AsyncIterator<StreamChunk>;
+  readonly #takeReady: (() => StreamChunk | undefined) | undefined;
   readonly #attempt: Attempt;
   readonly #scope: RequestScope;
   readonly #idleTimeoutMs: number;
@@ -72,6 +74,7 @@ export class RoutedStream implements AsyncIterableIterator<StreamChunk, undefine
     this.ttftMs = init.ttftMs;
     this.#first = init.first;
     this.#iterator = init.iterator;
+    this.#takeReady = readyTaker(init.iterator);
     this.#attempt = init.attempt;
     this.#scope = init.scope;
     this.#idleTimeoutMs = init.idleTimeoutMs;
@@ -100,6 +103,21 @@ export class RoutedStream implements AsyncIterableIterator<StreamChunk, undefine
   /** The upstream's usage once the stream completed; until then (or after a break) an estimate of what was streamed. */
   usage(): Promise<TokenUsage> {
     return this.#usage ? Promise.resolve(this.#usage) : estimateUsage(this.#prompt, this.content);
+  }
+
+  /**
+   * The next chunk when it can be had without a wait (the first, or one the adapter already read),
+   * else undefined: then next() waits for it, or says how the stream ended.
+   */
+  nextReady(): IteratorResult<StreamChunk, undefined> | undefined {
+    if (this.#status !== 'open') return undefined;
+    const first = this.#first;
+    if (first) {
+      this.#first = undefined;
+      return this.#deliver(first);
+    }
+    const chunk = this.#takeReady?.();
+    return chunk === undefined ? undefined : this.#deliver(chunk);
   }
 
   async next(): Promise<IteratorResult<StreamChunk, undefined>> {

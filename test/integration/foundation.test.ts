@@ -94,6 +94,24 @@ describe.each(sqlDialects())('gateway foundation on $name', (dialect) => {
     expect(replaced.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
   });
 
+  it('sends the X-Request-ID once, however the response writes its head', async () => {
+    const headers = { 'x-request-id': 'abc-123', 'content-type': 'application/json' };
+    const answers = await Promise.all([
+      fetch(`${gateway.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: '{ plans { id } }' }) }),
+      fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers, body: '{}' }),
+      fetch(`${gateway.url}/no-such-page`, { headers }),
+      fetch(`${gateway.url}/v1/chat/completions`, { method: 'PUT', headers }),
+      fetch(`${gateway.url}/metrics`, { headers }),
+    ]);
+    expect(answers.map((answer) => [answer.status, answer.headers.get('x-request-id')])).toEqual([
+      [200, 'abc-123'],
+      [401, 'abc-123'],
+      [404, 'abc-123'],
+      [405, 'abc-123'],
+      [200, 'abc-123'],
+    ]);
+  });
+
   it('serves GraphQL over graphql-ws with credentials in connectionParams', async () => {
     const client = createClient({ url: gateway.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: asAdmin().authorization }, retryAttempts: 0 });
     try {

@@ -2,6 +2,9 @@ import type { ServerResponse } from 'node:http';
 
 const DONE = 'data: [DONE]\n\n';
 
+/** One SSE frame carrying `json` as its data. */
+export const sseFrame = (json: string): string => `data: ${json}\n\n`;
+
 /**
  * Server-sent events the way OpenAI's SDKs read them: `data: <json>` frames, then `data: [DONE]`.
  * The headers leave with the first frame rather than in a write of their own (it follows at once: a
@@ -26,10 +29,6 @@ export class SseWriter {
     return this.#res.destroyed || this.#res.writableEnded;
   }
 
-  send(json: string): void {
-    if (!this.closed) this.#res.write(`data: ${json}\n\n`);
-  }
-
   /** Frames already spelled as SSE (an upstream's, relayed). */
   relay(frames: string): void {
     if (!this.closed) this.#res.write(frames);
@@ -47,6 +46,6 @@ export class SseWriter {
   /** A stream that broke after it started ends with an explicit error frame, never a clean end. */
   fail(errorBody: unknown): void {
     if (this.closed) return;
-    this.#res.end(`data: ${JSON.stringify(errorBody)}\n\n`);
+    this.#res.end(sseFrame(JSON.stringify(errorBody)));
   }
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from '../../deps.ts';
 import type { CompletionStream } from '../../modules/completion/index.ts';
 import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
 import { openAiError } from './error-response.ts';
-import { SseWriter } from './sse-writer.ts';
+import { SseWriter, sseFrame } from './sse-writer.ts';
 
 /** How one endpoint spells the frames it builds itself (chat.completion.chunk or text_completion). */
 export interface StreamFrames {
@@ -31,27 +31,39 @@ export async function sendCompletionStream(
   const sse = new SseWriter(res, stream.headers);
   let started = false;
   let relaying = false;
+  // The frames of chunks taken without a wait leave in one write, before the next wait.
+  let held = '';
   try {
-    for await (const chunk of stream) {
+    for (;;) {
+      let next = stream.nextReady();
+      if (next === undefined) {
+        if (held) sse.relay(held);
+        held = '';
+        next = await stream.next();
+      }
+      if (next.done) break;
+      const chunk = next.value;
       if (!started) {
         started = true;
         relaying = chunk.wire !== undefined;
-        if (!relaying && frames.opening) sse.send(frames.opening);
+        if (!relaying && frames.opening) held += sseFrame(frames.opening);
       }
       if (relaying) {
-        if (chunk.wire) sse.relay(chunk.wire);
+        if (chunk.wire) held += chunk.wire;
         // The upstream reported no usage: the client gets the gateway's count, as the usage event records it.
-        if (includeUsage && chunk.usage?.estimated) sse.send(frames.usage(chunk.usage));
+        if (includeUsage && chunk.usage?.estimated) held += sseFrame(frames.usage(chunk.usage));
         continue;
       }
-      if (chunk.delta || chunk.toolCalls || chunk.reasoning) sse.send(frames.delta(chunk));
+      if (chunk.delta || chunk.toolCalls || chunk.reasoning) held += sseFrame(frames.delta(chunk));
       if (chunk.finishReason !== undefined || chunk.usage) {
-        sse.send(frames.finish(chunk.finishReason ?? 'stop'));
-        if (includeUsage && chunk.usage) sse.send(frames.usage(chunk.usage));
+        held += sseFrame(frames.finish(chunk.finishReason ?? 'stop'));
+        if (includeUsage && chunk.usage) held += sseFrame(frames.usage(chunk.usage));
       }
     }
+    if (held) sse.relay(held);
     sse.done();
   } catch (error) {
+    if (held) sse.relay(held);
     sse.fail(openAiError(error, deps.logger, requestId).body);
   }
 }

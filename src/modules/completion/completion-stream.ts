@@ -3,6 +3,8 @@ import type { StreamChunk, TokenUsage } from '../../providers/provider.ts';
 /** What a completion stream reads from: the routed upstream stream, or a cached answer replayed. */
 export interface StreamSource {
   next(): Promise<IteratorResult<StreamChunk, undefined>>;
+  /** The next chunk if it can be had without a wait; undefined leaves it (or the end) to next(). */
+  nextReady?(): IteratorResult<StreamChunk, undefined> | undefined;
   return(): Promise<unknown>;
   /** The answer's usage once it ended; before, an estimate of what was streamed. */
   usage(): Promise<TokenUsage>;
@@ -41,6 +43,11 @@ export class CompletionStream implements AsyncIterableIterator<StreamChunk, unde
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** The next chunk if it can be had without a wait; undefined leaves it, or the end, to next(). */
+  nextReady(): IteratorResult<StreamChunk, undefined> | undefined {
+    return this.#ended ? undefined : this.#routed.nextReady?.();
   }
 
   async next(): Promise<IteratorResult<StreamChunk, undefined>> {

@@ -1,5 +1,6 @@
 import { asObject, countField, stringField, type JsonObject } from '../json-fields.ts';
 import { LineSplitter } from '../line-splitter.ts';
+import { ReadyChunks, withReadyChunks } from '../ready-chunks.ts';
 import type {
   CallOptions,
   ChatRequest,
@@ -241,13 +242,27 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     };
   }
 
-  async *#stream(
+  #stream(
     path: string,
     payload: JsonObject,
     dialect: Dialect,
     prompt: PromptText,
     relay: Relay | undefined,
     options: CallOptions | undefined,
+  ): AsyncIterable<StreamChunk> {
+    const ready = new ReadyChunks();
+    return withReadyChunks(this.#events(path, payload, dialect, prompt, relay, options, ready), ready);
+  }
+
+  /** Decodes each read's events into `ready` and yields those no consumer took from there first. */
+  async *#events(
+    path: string,
+    payload: JsonObject,
+    dialect: Dialect,
+    prompt: PromptText,
+    relay: Relay | undefined,
+    options: CallOptions | undefined,
+    ready: ReadyChunks,
   ): AsyncGenerator<StreamChunk, void, undefined> {
     const streamOptions = { ...asObject(payload.stream_options), include_usage: true };
     const body = await this.#client.postStream(path, { ...payload, stream: true, stream_options: streamOptions }, options);
@@ -268,12 +283,20 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     try {
       // Read to the end even after [DONE] so the connection goes back to the pool instead of being reset.
       for await (const bytes of body) {
-        for (const line of lines.push(bytes as Buffer)) {
-          const data = events.push(line);
-          if (data === undefined || state.done) continue;
-          const chunk = this.#next(data, dialect, state, relay);
-          if (chunk) yield chunk;
+        // A malformed event fails the stream only after the chunks before it were handed over.
+        let failure: unknown;
+        try {
+          for (const line of lines.push(bytes as Buffer)) {
+            const data = events.push(line);
+            if (data === undefined || state.done) continue;
+            const chunk = this.#next(data, dialect, state, relay);
+            if (chunk) ready.push(chunk);
+          }
+        } catch (error) {
+          failure = error;
         }
+        for (let chunk = ready.take(); chunk; chunk = ready.take()) yield chunk;
+        if (failure !== undefined) throw failure;
       }
       const tail = lines.end();
       const data = (tail === undefined ? undefined : events.push(tail)) ?? events.flush();
