@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concurrentStreams, longPrompt, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
-import { freePort, killAll, sampleRss, startNode, stop, treeCpuMicros, treeRssMiB, waitForHttp, type Started } from './lib/processes.ts';
+import { freePort, killAll, residentByKind, sampleRss, startNode, stop, treeCpuMicros, treeRssMiB, waitForHttp, type Started } from './lib/processes.ts';
 import { benchUrl, prepareServices } from './lib/services.ts';
 import { runFleet, type FleetRun } from './fleet.ts';
 import { printReport, type Run } from './lib/report.ts';
@@ -26,7 +26,7 @@ const { values: options } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     /** Samples the gateway's allocations (node --heap-prof) for profile-summary.ts. */
     'heap-prof': { type: 'boolean', default: false },
-    /** Writes a heap snapshot of the gateway midway through the 1,000-stream profile. */
+    /** Writes heap snapshots of the gateway at idle after warm-up, midway through the 1,000-stream profile and after the bench. */
     'heap-snapshot': { type: 'boolean', default: false },
     /** The gateway as `npm start` runs it with no environment: PGlite, in-memory limits. */
     embedded: { type: 'boolean', default: false },
@@ -172,6 +172,11 @@ models:
   process.stdout.write('bench: warming up\n');
   for (const target of targets) await saturate(target, 50, 2);
   for (const target of targets) await sequential(target, 300);
+  for (const gateway of gateways) {
+    process.stdout.write(`  ${gateway.shape} memory at idle after warm-up: ${describeMemory(await memoryOf(gateway))}\n`);
+    // The baseline for the snapshots taken with 1,000 streams open and after the bench.
+    if (options['heap-snapshot']) await snapshotHeap(gateway);
+  }
   const metricsBefore = Object.fromEntries(await Promise.all(gateways.map(async (g) => [g.shape, await scrapeUsage(g.url)] as const)));
   const started = performance.now();
 
@@ -183,11 +188,11 @@ models:
       // Midway through, the gateway's own view of its memory: where the RSS goes.
       const heap = sleep(3_000).then(() => {
         if (options['heap-snapshot']) process.kill(gateway.proc.pid, 'SIGUSR2');
-        return scrapeHeap(gateway.url);
+        return memoryOf(gateway);
       });
       await measured('streams-1000', gateway.target, 1, () => concurrentStreams(gateway.target, 1000));
       streamsHeap[gateway.shape] = await heap;
-      process.stdout.write(`  ${gateway.shape} memory with 1,000 streams open: ${Object.entries(streamsHeap[gateway.shape]!).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}\n`);
+      process.stdout.write(`  ${gateway.shape} memory with 1,000 streams open: ${describeMemory(streamsHeap[gateway.shape]!)}\n`);
     }
   }
 
@@ -226,6 +231,11 @@ models:
     };
   }
   const afterRssMiB = Object.fromEntries(gateways.map((gateway) => [gateway.shape, treeRssMiB(gateway.proc.pid)]));
+  for (const gateway of gateways) {
+    process.stdout.write(`  ${gateway.shape} memory after the bench: ${describeMemory(await memoryOf(gateway))}\n`);
+    // Against the one at idle: what the load left behind.
+    if (options['heap-snapshot']) await snapshotHeap(gateway);
+  }
 
   for (const gateway of gateways) await stop(gateway.proc);
   await stop(proxy);
@@ -338,6 +348,20 @@ async function scrapeHeap(url: string): Promise<Record<string, number>> {
   const mib = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1_048_576;
   return { rss: mib('process_resident_memory_bytes'), heapTotal: mib('nodejs_heap_size_total_bytes'), heapUsed: mib('nodejs_heap_size_used_bytes'), external: mib('nodejs_external_memory_bytes') };
 }
+
+/** Asks the gateway for a heap snapshot and waits for it: the gateway answers nothing while it writes one. */
+async function snapshotHeap(gateway: Gateway): Promise<void> {
+  process.kill(gateway.proc.pid, 'SIGUSR2');
+  await sleep(100);
+  await scrapeHeap(gateway.url);
+}
+
+/** Where the gateway's main process keeps its memory: V8's heap and external memory, and resident pages by kind. */
+async function memoryOf(gateway: Gateway): Promise<Record<string, number>> {
+  return { ...(await scrapeHeap(gateway.url)), ...residentByKind(gateway.proc.pid) };
+}
+
+const describeMemory = (memory: Record<string, number>) => Object.entries(memory).map(([k, v]) => `${k.replace(/MiB$/, '')} ${v.toFixed(0)} MiB`).join(', ');
 
 /** The gateway's GC pauses so far, every kind (prom-client's nodejs_gc_duration_seconds). */
 async function scrapeGc(url: string): Promise<{ pauses: number; pauseMs: number; over1Ms: number }> {
