@@ -15,14 +15,20 @@ function randomByte(): number {
   return pool[offset++]!;
 }
 
+// Spelled in a scratch buffer and read out as one string: appended a character at a time, an id of 13
+// characters or more is a chain of string pieces, kept as long as the id (a stream's whole life).
+const alphabetCodes = Buffer.from(alphabet, 'latin1');
+const scratch = Buffer.allocUnsafe(64);
+
 /** Short random id from a CSPRNG, lower-case alphanumerics (rejection sampling keeps it unbiased). */
 export function randomId(length: number): string {
-  let out = '';
-  while (out.length < length) {
+  const out = length <= scratch.length ? scratch : Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
     const byte = randomByte();
-    if (byte < 252) out += alphabet[byte % 36];
+    if (byte < 252) out[filled++] = alphabetCodes[byte % 36]!;
   }
-  return out;
+  return out.toString('latin1', 0, length);
 }
 
 export const newRequestId = () => `req_${randomUUID().replaceAll('-', '')}`;
