@@ -18,36 +18,40 @@ export interface StreamFrames {
  * Streams a completion as OpenAI's SSE, then [DONE]. An upstream that speaks OpenAI's wire has its
  * frames relayed as the provider hands them over. Other upstreams' chunks are spelled here: a frame
  * per delta, a finish frame, the usage frame when asked for. A stream that breaks after it started
- * ends with an error frame.
+ * ends with an error frame. The frames are spelled out only when first needed, so a relayed stream
+ * holds none of their strings while it is open.
  */
 export async function sendCompletionStream(
   deps: AppDeps,
   requestId: string,
   res: ServerResponse,
   stream: CompletionStream,
-  frames: StreamFrames,
+  spellFrames: (stream: CompletionStream) => StreamFrames,
   includeUsage: boolean,
 ): Promise<void> {
   const sse = new SseWriter(res, stream.headers);
   let started = false;
   let relaying = false;
+  let spelled: StreamFrames | undefined;
+  const frames = () => (spelled ??= spellFrames(stream));
   try {
     for await (const chunk of stream) {
       if (!started) {
         started = true;
         relaying = chunk.wire !== undefined;
-        if (!relaying && frames.opening) sse.send(frames.opening);
+        const opening = relaying ? undefined : frames().opening;
+        if (opening) sse.send(opening);
       }
       if (relaying) {
         if (chunk.wire) sse.relay(chunk.wire);
         // The upstream reported no usage: the client gets the gateway's count, as the usage event records it.
-        if (includeUsage && chunk.usage?.estimated) sse.send(frames.usage(chunk.usage));
+        if (includeUsage && chunk.usage?.estimated) sse.send(frames().usage(chunk.usage));
         continue;
       }
-      if (chunk.delta || chunk.toolCalls || chunk.reasoning) sse.send(frames.delta(chunk));
+      if (chunk.delta || chunk.toolCalls || chunk.reasoning) sse.send(frames().delta(chunk));
       if (chunk.finishReason !== undefined || chunk.usage) {
-        sse.send(frames.finish(chunk.finishReason ?? 'stop'));
-        if (includeUsage && chunk.usage) sse.send(frames.usage(chunk.usage));
+        sse.send(frames().finish(chunk.finishReason ?? 'stop'));
+        if (includeUsage && chunk.usage) sse.send(frames().usage(chunk.usage));
       }
     }
     sse.done();
