@@ -33,6 +33,8 @@ const { values: options } = parseArgs({
     /** The gateway on the real servers (Postgres, Redis, ClickHouse) whose URLs are set. */
     production: { type: 'boolean', default: false },
     'only': { type: 'string' },
+    /** chat-50 and stream-20 make this many requests instead of running for --duration: the same work in every run, so memory figures compare. */
+    requests: { type: 'string' },
     /** Extra gateway environment for experiments, e.g. --env LOG_LEVEL=warn --env TOLLGATE_LOG_SYNC=true */
     env: { type: 'string', multiple: true, default: [] },
     /** Extra node flags for the gateway process only, e.g. --node-flag=--max-semi-space-size=8 */
@@ -46,6 +48,7 @@ const { values: options } = parseArgs({
 });
 const rounds = Number(options.rounds);
 const durationS = Number(options.duration);
+const requests = options.requests === undefined ? undefined : Number(options.requests);
 const only = options.only?.split(',');
 const wants = (profile: string) => only === undefined || only.includes(profile);
 
@@ -198,11 +201,11 @@ models:
 
   for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`bench: round ${round} of ${rounds}\n`);
-    if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS));
+    if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS, undefined, requests));
     if (wants('chat-50-long')) for (const target of targets) await measured('chat-50-long', target, round, () => saturate(target, 50, durationS, longPrompt));
     if (wants('chat-1')) for (const target of targets) await measured('chat-1', target, round, () => sequential(target, 1500));
     if (wants('stream-1')) for (const target of targets) await measured('stream-1', target, round, () => streams(target, 1, durationS / 2));
-    if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS));
+    if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS, requests));
     if (wants('graphql-ws')) {
       for (const gateway of gateways) {
         await measured('graphql-ws', gateway.target, round, () => subscriptions(gateway.url, gateway.secret, 'bench-stream', 20, durationS));
@@ -236,6 +239,9 @@ models:
     // Against the one at idle: what the load left behind.
     if (options['heap-snapshot']) await snapshotHeap(gateway);
   }
+  // V8's memory reducer and glibc's trimming act once the load has stopped for a while: what is given back.
+  await sleep(10_000);
+  for (const gateway of gateways) process.stdout.write(`  ${gateway.shape} memory 10 s later: ${describeMemory(await memoryOf(gateway))}\n`);
 
   for (const gateway of gateways) await stop(gateway.proc);
   await stop(proxy);
