@@ -268,6 +268,8 @@ async function startGateway(shape: Shape, configPath: string): Promise<Gateway> 
   const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   const gatewayEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
+    // As npm start, the Dockerfile and the tollgate command's shebang set it.
+    MALLOC_ARENA_MAX: '2',
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -285,7 +287,7 @@ async function startGateway(shape: Shape, configPath: string): Promise<Gateway> 
 
   const profileDir = join(dir, 'cpu-profile');
   // As npm start and the Dockerfile start it; a --node-flag given later wins.
-  const productionFlags = ['--max-semi-space-size=16'];
+  const productionFlags = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
   const proc = startNode(
     `${shape} gateway`,
     [
