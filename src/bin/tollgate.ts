@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --heap-growing-percent=50 --disable-warning=ExperimentalWarning
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --heap-growing-percent=25 --disable-warning=ExperimentalWarning
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClickhouse } from '../clickhouse/client.ts';

@@ -287,7 +287,7 @@ async function startGateway(shape: Shape, configPath: string): Promise<Gateway> 
 
   const profileDir = join(dir, 'cpu-profile');
   // As npm start and the Dockerfile start it; a --node-flag given later wins.
-  const productionFlags = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
+  const productionFlags = ['--max-semi-space-size=16', '--heap-growing-percent=25'];
   const proc = startNode(
     `${shape} gateway`,
     [
