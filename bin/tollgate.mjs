@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --disable-warning=ExperimentalWarning
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --heap-growing-percent=25 --disable-warning=ExperimentalWarning
 // Plain JavaScript, so that it runs before any TypeScript loads: with Node's compile cache on, every
 // start after the first reads the gateway's modules already stripped of their types and never loads
 // the stripper, which would otherwise stay resident for the life of the process.

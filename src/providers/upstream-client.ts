@@ -17,6 +17,8 @@ export interface UpstreamClientOptions {
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
 
+const utf8 = new TextEncoder();
+
 // Error bodies are read only to quote them; a misbehaving upstream must not make us buffer megabytes.
 const maxErrorBodyBytes = 16 * 1024;
 
@@ -75,10 +77,12 @@ export class UpstreamClient {
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
     if (call.traceparent) headers.traceparent = call.traceparent;
-    let body: string | undefined;
+    let body: Uint8Array | undefined;
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
-      body = JSON.stringify(payload);
+      // undici holds a string body twice until the answer ends (the string and its encoding), and a
+      // stream's answer can take minutes: encoded here, the one copy is all it keeps.
+      body = utf8.encode(JSON.stringify(payload));
     }
     let response: Dispatcher.ResponseData;
     try {

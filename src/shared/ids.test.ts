@@ -18,4 +18,12 @@ describe('ids', () => {
     expect(new Set(requestIds).size).toBe(1000);
     expect(new Set(eventIds).size).toBe(1000);
   });
+
+  it('hands back ids that later calls do not change', () => {
+    const first = randomId(24);
+    const copy = `${first}`;
+    randomId(24);
+    randomId(64);
+    expect(first).toBe(copy);
+  });
 });

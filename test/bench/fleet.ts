@@ -67,6 +67,8 @@ models:
   const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   const baseEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
+    // As npm start, the Dockerfile and the tollgate command's shebang set it.
+    MALLOC_ARENA_MAX: '2',
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     TOLLGATE_CONFIG: configPath,
@@ -95,7 +97,7 @@ models:
           const dataDir = join(runDir, `${redis.name}-gateway-${i}`);
           mkdirSync(dataDir, { recursive: true });
           const env = { ...baseEnv, PORT: String(port), TOLLGATE_DATA_DIR: dataDir, REDIS_URL: redis.url, TOLLGATE_LIMITS_KEY_PREFIX: prefix };
-          const proc = startNode(`gateway ${i}`, ['--max-semi-space-size=16', cli, 'serve'], env, join(runDir, `${redis.name}-gateway-${i}.log`));
+          const proc = startNode(`gateway ${i}`, ['--max-semi-space-size=16', '--heap-growing-percent=25', cli, 'serve'], env, join(runDir, `${redis.name}-gateway-${i}.log`));
           await exec('taskset', ['-pc', String(i % availableParallelism()), String(proc.pid)]).catch(() => undefined);
           gateways.push({ proc, url: `http://127.0.0.1:${port}` });
         }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concurrentStreams, longPrompt, percentile, saturate, sequential, streams, subscriptions, type LoadResult, type Target } from './lib/load.ts';
-import { freePort, killAll, sampleRss, startNode, stop, treeCpuMicros, treeRssMiB, waitForHttp, type Started } from './lib/processes.ts';
+import { freePort, killAll, residentByKind, sampleRss, startNode, stop, treeCpuMicros, treeRssMiB, waitForHttp, type Started } from './lib/processes.ts';
 import { benchUrl, prepareServices } from './lib/services.ts';
 import { runFleet, type FleetRun } from './fleet.ts';
 import { printReport, type Run } from './lib/report.ts';
@@ -26,13 +26,15 @@ const { values: options } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     /** Samples the gateway's allocations (node --heap-prof) for profile-summary.ts. */
     'heap-prof': { type: 'boolean', default: false },
-    /** Writes a heap snapshot of the gateway midway through the 1,000-stream profile. */
+    /** Writes heap snapshots of the gateway at idle after warm-up, midway through the 1,000-stream profile and after the bench. */
     'heap-snapshot': { type: 'boolean', default: false },
     /** The gateway as `npm start` runs it with no environment: PGlite, in-memory limits. */
     embedded: { type: 'boolean', default: false },
     /** The gateway on the real servers (Postgres, Redis, ClickHouse) whose URLs are set. */
     production: { type: 'boolean', default: false },
     'only': { type: 'string' },
+    /** chat-50 and stream-20 make this many requests instead of running for --duration: the same work in every run, so memory figures compare. */
+    requests: { type: 'string' },
     /** Extra gateway environment for experiments, e.g. --env LOG_LEVEL=warn --env TOLLGATE_LOG_SYNC=true */
     env: { type: 'string', multiple: true, default: [] },
     /** Extra node flags for the gateway process only, e.g. --node-flag=--max-semi-space-size=8 */
@@ -46,6 +48,7 @@ const { values: options } = parseArgs({
 });
 const rounds = Number(options.rounds);
 const durationS = Number(options.duration);
+const requests = options.requests === undefined ? undefined : Number(options.requests);
 const only = options.only?.split(',');
 const wants = (profile: string) => only === undefined || only.includes(profile);
 
@@ -172,6 +175,11 @@ models:
   process.stdout.write('bench: warming up\n');
   for (const target of targets) await saturate(target, 50, 2);
   for (const target of targets) await sequential(target, 300);
+  for (const gateway of gateways) {
+    process.stdout.write(`  ${gateway.shape} memory at idle after warm-up: ${describeMemory(await memoryOf(gateway))}\n`);
+    // The baseline for the snapshots taken with 1,000 streams open and after the bench.
+    if (options['heap-snapshot']) await snapshotHeap(gateway);
+  }
   const metricsBefore = Object.fromEntries(await Promise.all(gateways.map(async (g) => [g.shape, await scrapeUsage(g.url)] as const)));
   const started = performance.now();
 
@@ -183,21 +191,21 @@ models:
       // Midway through, the gateway's own view of its memory: where the RSS goes.
       const heap = sleep(3_000).then(() => {
         if (options['heap-snapshot']) process.kill(gateway.proc.pid, 'SIGUSR2');
-        return scrapeHeap(gateway.url);
+        return memoryOf(gateway);
       });
       await measured('streams-1000', gateway.target, 1, () => concurrentStreams(gateway.target, 1000));
       streamsHeap[gateway.shape] = await heap;
-      process.stdout.write(`  ${gateway.shape} memory with 1,000 streams open: ${Object.entries(streamsHeap[gateway.shape]!).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}\n`);
+      process.stdout.write(`  ${gateway.shape} memory with 1,000 streams open: ${describeMemory(streamsHeap[gateway.shape]!)}\n`);
     }
   }
 
   for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`bench: round ${round} of ${rounds}\n`);
-    if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS));
+    if (wants('chat-50')) for (const target of targets) await measured('chat-50', target, round, () => saturate(target, 50, durationS, undefined, requests));
     if (wants('chat-50-long')) for (const target of targets) await measured('chat-50-long', target, round, () => saturate(target, 50, durationS, longPrompt));
     if (wants('chat-1')) for (const target of targets) await measured('chat-1', target, round, () => sequential(target, 1500));
     if (wants('stream-1')) for (const target of targets) await measured('stream-1', target, round, () => streams(target, 1, durationS / 2));
-    if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS));
+    if (wants('stream-20')) for (const target of targets) await measured('stream-20', target, round, () => streams(target, 20, durationS, requests));
     if (wants('graphql-ws')) {
       for (const gateway of gateways) {
         await measured('graphql-ws', gateway.target, round, () => subscriptions(gateway.url, gateway.secret, 'bench-stream', 20, durationS));
@@ -226,6 +234,14 @@ models:
     };
   }
   const afterRssMiB = Object.fromEntries(gateways.map((gateway) => [gateway.shape, treeRssMiB(gateway.proc.pid)]));
+  for (const gateway of gateways) {
+    process.stdout.write(`  ${gateway.shape} memory after the bench: ${describeMemory(await memoryOf(gateway))}\n`);
+    // Against the one at idle: what the load left behind.
+    if (options['heap-snapshot']) await snapshotHeap(gateway);
+  }
+  // V8's memory reducer and glibc's trimming act once the load has stopped for a while: what is given back.
+  await sleep(10_000);
+  for (const gateway of gateways) process.stdout.write(`  ${gateway.shape} memory 10 s later: ${describeMemory(await memoryOf(gateway))}\n`);
 
   for (const gateway of gateways) await stop(gateway.proc);
   await stop(proxy);
@@ -252,6 +268,8 @@ async function startGateway(shape: Shape, configPath: string): Promise<Gateway> 
   const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   const gatewayEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
+    // As npm start, the Dockerfile and the tollgate command's shebang set it.
+    MALLOC_ARENA_MAX: '2',
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -269,7 +287,7 @@ async function startGateway(shape: Shape, configPath: string): Promise<Gateway> 
 
   const profileDir = join(dir, 'cpu-profile');
   // As npm start and the Dockerfile start it; a --node-flag given later wins.
-  const productionFlags = ['--max-semi-space-size=16'];
+  const productionFlags = ['--max-semi-space-size=16', '--heap-growing-percent=25'];
   const proc = startNode(
     `${shape} gateway`,
     [
@@ -338,6 +356,20 @@ async function scrapeHeap(url: string): Promise<Record<string, number>> {
   const mib = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1_048_576;
   return { rss: mib('process_resident_memory_bytes'), heapTotal: mib('nodejs_heap_size_total_bytes'), heapUsed: mib('nodejs_heap_size_used_bytes'), external: mib('nodejs_external_memory_bytes') };
 }
+
+/** Asks the gateway for a heap snapshot and waits for it: the gateway answers nothing while it writes one. */
+async function snapshotHeap(gateway: Gateway): Promise<void> {
+  process.kill(gateway.proc.pid, 'SIGUSR2');
+  await sleep(100);
+  await scrapeHeap(gateway.url);
+}
+
+/** Where the gateway's main process keeps its memory: V8's heap and external memory, and resident pages by kind. */
+async function memoryOf(gateway: Gateway): Promise<Record<string, number>> {
+  return { ...(await scrapeHeap(gateway.url)), ...residentByKind(gateway.proc.pid) };
+}
+
+const describeMemory = (memory: Record<string, number>) => Object.entries(memory).map(([k, v]) => `${k.replace(/MiB$/, '')} ${v.toFixed(0)} MiB`).join(', ');
 
 /** The gateway's GC pauses so far, every kind (prom-client's nodejs_gc_duration_seconds). */
 async function scrapeGc(url: string): Promise<{ pauses: number; pauseMs: number; over1Ms: number }> {

@@ -8,7 +8,7 @@ import { readJsonBody } from './read-json-body.ts';
 import { relayedAnswer } from './relayed-answer.ts';
 import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
-import { sendCompletionStream } from './stream-response.ts';
+import { sendCompletionStream, type StreamFrames } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
 
 /** `X-Tollgate-Cache: on|off` overrides the tenant's response-cache setting for one request. */
@@ -75,19 +75,16 @@ export async function chatCompletions(deps: AppDeps, req: IncomingMessage, res: 
 
 /** A chat completion stream as OpenAI's chat.completion.chunk SSE. */
 export async function sendChatStream(deps: AppDeps, requestId: string, res: ServerResponse, stream: CompletionStream, includeUsage: boolean): Promise<void> {
-  // Frames built here (upstreams that speak another wire) share this prefix: serialised once per stream.
+  await sendCompletionStream(deps, requestId, res, stream, chatFrames, includeUsage);
+}
+
+/** Frames for upstreams that speak another wire; they share one prefix, serialised once per stream. */
+function chatFrames(stream: CompletionStream): StreamFrames {
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},"system_fingerprint":null,"choices":[`;
-  await sendCompletionStream(
-    deps,
-    requestId,
-    res,
-    stream,
-    {
-      opening: `${prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
-      delta: (chunk) => `${prefix}{"index":0,"delta":${deltaJson(chunk)},"logprobs":null,"finish_reason":null}]}`,
-      finish: (reason) => `${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
-      usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
-    },
-    includeUsage,
-  );
+  return {
+    opening: `${prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+    delta: (chunk) => `${prefix}{"index":0,"delta":${deltaJson(chunk)},"logprobs":null,"finish_reason":null}]}`,
+    finish: (reason) => `${prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
+    usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
+  };
 }

@@ -12,7 +12,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners('data');
@@ -21,9 +21,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
+    };
+    // The request lives as long as its answer (a stream's minutes), and so do its listeners: once the
+    // body is read none may keep its bytes. A request with no 'error' listener emits no error.
+    const onEnd = () => {
+      req.off('data', onData).off('error', reject);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    req.on('data', onData).once('end', onEnd).on('error', reject);
   });
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../../deps.ts';
-import type { CompletionResult, TextCompletionInput } from '../../modules/completion/index.ts';
+import type { CompletionResult, CompletionStream, TextCompletionInput } from '../../modules/completion/index.ts';
 import { sendJson, sendJsonText } from '../respond.ts';
 import { cacheChoice } from './chat-completions.ts';
 import { completionRequestSchema, type CompletionRequestBody } from './request-schemas.ts';
@@ -8,7 +8,7 @@ import { readJsonBody } from './read-json-body.ts';
 import { relayedAnswer } from './relayed-answer.ts';
 import { handedToCompletions } from '../../observability/telemetry.ts';
 import { clientGoneSignal, shimCaller } from './shim-context.ts';
-import { sendCompletionStream } from './stream-response.ts';
+import { sendCompletionStream, type StreamFrames } from './stream-response.ts';
 import { usageJson } from './usage-json.ts';
 
 function toCompletionInput(body: CompletionRequestBody, cache?: boolean): TextCompletionInput {
@@ -47,17 +47,15 @@ export async function textCompletions(deps: AppDeps, req: IncomingMessage, res: 
     return;
   }
   const stream = await service.streamCompletion(caller, toCompletionInput(body, cacheChoice(req)), signal);
+  await sendCompletionStream(deps, requestId, res, stream, textFrames, body.stream_options?.include_usage === true);
+}
+
+/** Frames for upstreams that speak another wire; they share one prefix, serialised once per stream. */
+function textFrames(stream: CompletionStream): StreamFrames {
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"text_completion","created":${stream.created},"model":${JSON.stringify(stream.model)},"choices":[`;
-  await sendCompletionStream(
-    deps,
-    requestId,
-    res,
-    stream,
-    {
-      delta: (chunk) => `${prefix}{"text":${JSON.stringify(chunk.delta)},"index":0,"logprobs":null,"finish_reason":null}]}`,
-      finish: (reason) => `${prefix}{"text":"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
-      usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
-    },
-    body.stream_options?.include_usage === true,
-  );
+  return {
+    delta: (chunk) => `${prefix}{"text":${JSON.stringify(chunk.delta)},"index":0,"logprobs":null,"finish_reason":null}]}`,
+    finish: (reason) => `${prefix}{"text":"","index":0,"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]}`,
+    usage: (usage) => `${prefix}],"usage":${JSON.stringify(usageJson(usage))}}`,
+  };
 }

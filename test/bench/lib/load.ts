@@ -48,9 +48,10 @@ export const longPrompt = (() => {
   return text;
 })();
 
-/** Saturating load: autocannon at a fixed number of connections for durationS. */
-export async function saturate(target: Target, connections: number, durationS: number, prompt?: string): Promise<LoadResult & { p50: number; p99: number }> {
+/** Saturating load: autocannon at a fixed number of connections for durationS, or for `amount` requests. */
+export async function saturate(target: Target, connections: number, durationS: number, prompt?: string, amount?: number): Promise<LoadResult & { p50: number; p99: number }> {
   const result = await autocannon({
+    ...(amount === undefined ? {} : { amount }),
     url: `${target.url}/v1/chat/completions`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
@@ -86,18 +87,20 @@ export async function sequential(target: Target, count: number): Promise<LoadRes
   return { completed: count - failed, failed, seconds: (performance.now() - started) / 1000, latencies };
 }
 
-/** SSE streams at a fixed concurrency for durationS: time to the first frame, and to the end. */
-export async function streams(target: Target, concurrency: number, durationS: number, profile: 'stream' | 'slow' = 'stream'): Promise<LoadResult> {
+/** SSE streams at a fixed concurrency for durationS (or `amount` streams): time to the first frame, and to the end. */
+export async function streams(target: Target, concurrency: number, durationS: number, amount?: number): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const body = chatBody(target.model(profile), true);
+  const body = chatBody(target.model('stream'), true);
   const latencies: number[] = [];
   const ttfts: number[] = [];
   let failed = 0;
+  let begun = 0;
   const started = performance.now();
   const deadline = started + durationS * 1000;
+  const more = () => (amount === undefined ? performance.now() < deadline : begun++ < amount);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
+      while (more()) {
         const t0 = performance.now();
         let first: number | undefined;
         const status = await post(agent, target, body, () => (first ??= performance.now()));

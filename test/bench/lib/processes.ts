@@ -95,6 +95,13 @@ export function memory(pid: number): { rssMiB: number; peakMiB: number } {
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
+/** Resident memory of a process by kind (/proc/<pid>/smaps_rollup), in MiB: anonymous (heaps, malloc) and file-backed. */
+export function residentByKind(pid: number): { anonymousMiB: number; fileMiB: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0);
+  return { anonymousMiB: kib('Anonymous') / 1024, fileMiB: (kib('Rss') - kib('Anonymous')) / 1024 };
+}
+
 /** pid and every process descended from it (an embedded database in a child process counts too). */
 export function processTree(pid: number): number[] {
   const tree = [pid];
