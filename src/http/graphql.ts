@@ -11,6 +11,7 @@ import { isHttps, sessionCookie } from './session-cookie.ts';
 import { toGraphQLError } from './graphql-errors.ts';
 import { graphqlSecurityPlugins, introspectionEnabled } from './graphql-plugins.ts';
 import { callerSentRequestId, requestIdOf } from './request-id.ts';
+import { plannedSubscriptionsPlugin } from './planned-subscriptions.ts';
 import { subscriptionAcceptPlugin } from './subscription-accept.ts';
 
 /** What the transports hand to yoga: node's req/res over HTTP, credentials and request id over WebSocket. */
@@ -31,7 +32,7 @@ export function createGraphqlServer(deps: AppDeps): GraphqlServer {
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
     // The per-principal rate limit runs at execution, after the document passed the security limits.
-    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin()],
+    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin(), plannedSubscriptionsPlugin()],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
     maskedErrors: {

@@ -1,0 +1,69 @@
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { executeEvent, planSubscriptionEvents, type EventPlan } from './subscription-event-plan.ts';
+
+// The executor runs each event of a subscription through the whole operation again: a new execution
+// context, the field plan and the arguments worked out anew, an async generator per event. Here the
+// subscription is planned once and each event only runs its resolvers. What cannot be planned, and
+// every refused operation, goes to the executor as before, so its errors stay the same.
+
+type SubscribeFn = (args: ExecutionArgs) => unknown;
+
+/** Replaces the executor's subscribe for every operation; envelop's hooks still wrap it. */
+export function plannedSubscriptionsPlugin(): Plugin {
+  return {
+    onSubscribe: ({ subscribeFn, setSubscribeFn }) => setSubscribeFn((args: ExecutionArgs) => subscribePlanned(args, subscribeFn as SubscribeFn) as never),
+  };
+}
+
+export function subscribePlanned(args: ExecutionArgs, executorSubscribe: SubscribeFn): unknown {
+  const plan = planFor(args);
+  if (plan === undefined) return executorSubscribe(args);
+  return createSourceEventStream(args).then((stream) => (Symbol.asyncIterator in stream ? plannedEvents(stream, plan, args) : stream));
+}
+
+function planFor(args: ExecutionArgs): EventPlan | undefined {
+  // A cancellable operation keeps the executor, which ends its stream on the signal.
+  if ('signal' in args && args.signal !== undefined) return undefined;
+  const operation = getOperationAST(args.document, args.operationName);
+  if (operation?.operation !== 'subscription') return undefined;
+  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  if (variables.coerced === undefined) return undefined;
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of args.document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  return planSubscriptionEvents({ schema: args.schema, fragments, operation, variableValues: variables.coerced, rootValue: args.rootValue, contextValue: args.contextValue });
+}
+
+/** The source's events as results; closing it closes the source, and a source's failure is the operation's error, as the executor has it. */
+function plannedEvents(source: AsyncIterable<unknown>, plan: EventPlan, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+  const events = source[Symbol.asyncIterator]();
+  const close = () => events.return?.() ?? Promise.resolve({ value: undefined, done: true as const });
+  const result = async (event: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult>> => {
+    if (event.done) return { value: undefined, done: true };
+    // A resolver that turned out to be async: graphql-js's own execution of the event.
+    return { value: executeEvent(plan, event.value) ?? (await execute({ ...args, rootValue: event.value })), done: false };
+  };
+  const failure = async (error: unknown): Promise<never> => {
+    const wrapped = new GraphQLError((error as Error).message, { originalError: error as Error, nodes: [plan.scope.operation] });
+    await close().catch(() => undefined);
+    throw wrapped;
+  };
+  return {
+    next: () => events.next().then(result, failure),
+    return: () => close().then(result, failure),
+    throw: (error: unknown) => (events.throw ? events.throw(error).then(result, failure) : failure(error)),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

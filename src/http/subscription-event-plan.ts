@@ -1,0 +1,173 @@
+import {
+  defaultFieldResolver,
+  getArgumentValues,
+  getNamedType,
+  GraphQLError,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  locatedError,
+  responsePathAsArray,
+  type ExecutionResult,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { collectFields, collectSubfields } from 'graphql/execution/collectFields.js';
+import type { Path } from 'graphql/jsutils/Path.js';
+
+// A subscription's selection is the same for every event, and so are its variables: its fields, their
+// arguments and its fragments are resolved once here, and each event only runs the resolvers. Only
+// what can be planned statically is planned (object types, no async resolvers); anything else is left
+// to the executor, so the result is always what graphql-js's execution would give.
+
+/** One field of a selection, with everything about it that does not depend on the event. */
+interface PlannedField {
+  responseName: string;
+  fieldName: string;
+  fieldNodes: FieldNode[];
+  parentType: GraphQLObjectType;
+  returnType: GraphQLOutputType;
+  resolve: GraphQLField<unknown, unknown>['resolve'] & {};
+  args: Record<string, unknown>;
+  /** The selection under the field's object type, if it has one. */
+  selection: PlannedField[] | undefined;
+}
+
+/** What every resolver's info shares within one subscription. */
+interface PlanScope {
+  schema: GraphQLSchema;
+  fragments: Record<string, FragmentDefinitionNode>;
+  operation: OperationDefinitionNode;
+  variableValues: Record<string, unknown>;
+  rootValue: unknown;
+  contextValue: unknown;
+}
+
+export interface EventPlan {
+  scope: PlanScope;
+  root: PlannedField;
+}
+
+/** Thrown where the plan cannot follow graphql-js: the caller then leaves the operation to the executor. */
+class Unplannable extends Error {}
+
+const typename = (parent: { name: string }) => parent.name;
+
+function planSelection(scope: PlanScope, parentType: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>): PlannedField[] {
+  return [...fields].map(([responseName, nodes]) => planField(scope, parentType, responseName, [...nodes]));
+}
+
+function planField(scope: PlanScope, parentType: GraphQLObjectType, responseName: string, fieldNodes: FieldNode[]): PlannedField {
+  const fieldName = fieldNodes[0]!.name.value;
+  if (fieldName === '__typename') {
+    return { responseName, fieldName, fieldNodes, parentType, returnType: scope.schema.getType('String') as GraphQLOutputType, resolve: () => typename(parentType), args: {}, selection: undefined };
+  }
+  const field = parentType.getFields()[fieldName];
+  if (field === undefined) throw new Unplannable();
+  const named = getNamedType(field.type);
+  if (!isLeafType(named) && (!isObjectType(named) || named.isTypeOf)) throw new Unplannable();
+  let args: Record<string, unknown>;
+  try {
+    args = getArgumentValues(field, fieldNodes[0]!, scope.variableValues);
+  } catch {
+    throw new Unplannable();
+  }
+  const selection = isObjectType(named) ? planSelection(scope, named, collectSubfields(scope.schema, scope.fragments, scope.variableValues, named, fieldNodes)) : undefined;
+  return { responseName, fieldName, fieldNodes, parentType, returnType: field.type, resolve: field.resolve ?? defaultFieldResolver, args, selection };
+}
+
+/** The plan of a subscription operation whose variables are already coerced, or undefined when it has none. */
+export function planSubscriptionEvents(scope: PlanScope): EventPlan | undefined {
+  const subscriptionType = scope.schema.getSubscriptionType();
+  if (!subscriptionType) return undefined;
+  try {
+    const rootFields = collectFields(scope.schema, scope.fragments, scope.variableValues, subscriptionType, scope.operation.selectionSet);
+    const [responseName, nodes] = [...rootFields][0]!;
+    return { scope, root: planField(scope, subscriptionType, responseName, [...nodes]) };
+  } catch (error) {
+    if (error instanceof Unplannable) return undefined;
+    throw error;
+  }
+}
+
+/** Runs the plan on one event, with graphql-js's results and errors; undefined when a resolver turns out to be async. */
+export function executeEvent(plan: EventPlan, payload: unknown): ExecutionResult | undefined {
+  const errors: GraphQLError[] = [];
+  let data: Record<string, unknown> | null;
+  try {
+    data = { [plan.root.responseName]: executeField(plan.scope, errors, plan.root, payload, { prev: undefined, key: plan.root.responseName, typename: plan.root.parentType.name }) };
+  } catch (error) {
+    if (error instanceof Unplannable) return undefined;
+    errors.push(error as GraphQLError);
+    data = null;
+  }
+  return errors.length === 0 ? { data } : { errors, data };
+}
+
+function executeField(scope: PlanScope, errors: GraphQLError[], field: PlannedField, source: unknown, path: Path): unknown {
+  const info: GraphQLResolveInfo = {
+    fieldName: field.fieldName,
+    fieldNodes: field.fieldNodes,
+    returnType: field.returnType,
+    parentType: field.parentType,
+    path,
+    schema: scope.schema,
+    fragments: scope.fragments,
+    rootValue: scope.rootValue,
+    operation: scope.operation,
+    variableValues: scope.variableValues,
+  };
+  try {
+    const result = field.resolve(source, field.args, scope.contextValue, info);
+    if (result instanceof Promise) throw new Unplannable();
+    return completeValue(scope, errors, field, field.returnType, info, path, result);
+  } catch (error) {
+    if (error instanceof Unplannable) throw error;
+    return handleFieldError(locatedError(error, field.fieldNodes, responsePathAsArray(path)), field.returnType, errors);
+  }
+}
+
+/** A nullable field takes the error and becomes null; a non-null one passes it to its parent. */
+function handleFieldError(error: GraphQLError, returnType: GraphQLOutputType, errors: GraphQLError[]): null {
+  if (isNonNullType(returnType)) throw error;
+  errors.push(error);
+  return null;
+}
+
+function completeValue(scope: PlanScope, errors: GraphQLError[], field: PlannedField, returnType: GraphQLOutputType, info: GraphQLResolveInfo, path: Path, result: unknown): unknown {
+  if (result instanceof Error) throw result;
+  if (isNonNullType(returnType)) {
+    const completed = completeValue(scope, errors, field, returnType.ofType, info, path, result);
+    if (completed === null) throw new Error(`Cannot return null for non-nullable field ${info.parentType.name}.${info.fieldName}.`);
+    return completed;
+  }
+  if (result == null) return null;
+  if (isListType(returnType)) {
+    if (typeof result !== 'object' || !(Symbol.iterator in result)) throw new GraphQLError(`Expected Iterable, but did not find one for field "${info.parentType.name}.${info.fieldName}".`);
+    return Array.from(result as Iterable<unknown>, (item, index) => {
+      const itemPath: Path = { prev: path, key: index, typename: undefined };
+      try {
+        if (item instanceof Promise) throw new Unplannable();
+        return completeValue(scope, errors, field, returnType.ofType, info, itemPath, item);
+      } catch (error) {
+        if (error instanceof Unplannable) throw error;
+        return handleFieldError(locatedError(error, field.fieldNodes, responsePathAsArray(itemPath)), returnType.ofType, errors);
+      }
+    });
+  }
+  if (isLeafType(returnType)) {
+    const serialized = returnType.serialize(result);
+    if (serialized == null) throw new Error(`Expected \`${returnType.name}.serialize\` to return a non-nullable value for ${info.parentType.name}.${info.fieldName}.`);
+    return serialized;
+  }
+  const object: Record<string, unknown> = {};
+  for (const sub of field.selection!) object[sub.responseName] = executeField(scope, errors, sub, result, { prev: path, key: sub.responseName, typename: sub.parentType.name });
+  return object;
+}
