@@ -8,6 +8,7 @@ import {
   GraphQLSchema,
   GraphQLString,
   parse,
+  responsePathAsArray,
   subscribe,
   type ExecutionArgs,
 } from 'graphql';
@@ -27,6 +28,7 @@ const Usage = new GraphQLObjectType<{ total: number }>({
     total: { type: new GraphQLNonNull(GraphQLInt) },
     broken: { type: GraphQLInt, resolve: () => { throw new Error('broken usage'); } },
     brokenStrict: { type: new GraphQLNonNull(GraphQLInt), resolve: () => null },
+    path: { type: GraphQLString, resolve: (_usage, _args, _context, info) => `${responsePathAsArray(info.path).join('.')} in ${info.parentType.name}` },
   },
 });
 const Named = new GraphQLInterfaceType({ name: 'Named', fields: { name: { type: GraphQLString } } });
@@ -106,6 +108,7 @@ describe('planned subscriptions', () => {
     ['a resolver that throws, on a nullable field and under a nullable parent', 'subscription { chunks(count: 2) { delta failing usage { total broken } } }', undefined],
     ['a null in a non-null field, up to the parent or to the root', 'subscription { chunks(count: 3) { delta strict usage { brokenStrict } } }', undefined],
     ['a null item in a list of non-null items', 'subscription { chunks(count: 2) { parts { total } } }', undefined],
+    ["each resolver's path, in a list and out of one", 'subscription { c: chunks(count: 2) { usage { path } parts { path } } }', undefined],
     ['a resolver that answers with a promise', 'subscription { chunks(count: 2) { delta later } }', undefined],
     ['the arguments in variables', 'subscription($n: Int!) { chunks(count: $n) { delta } }', { n: 2 }],
   ])('gives what graphql-js gives, without the executor: %s', async (_name, query, variables) => {

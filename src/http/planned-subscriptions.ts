@@ -48,10 +48,12 @@ function planFor(args: ExecutionArgs): EventPlan | undefined {
 function plannedEvents(source: AsyncIterable<unknown>, plan: EventPlan, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
   const events = source[Symbol.asyncIterator]();
   const close = () => events.return?.() ?? Promise.resolve({ value: undefined, done: true as const });
-  const result = async (event: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult>> => {
+  const result = (event: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
     if (event.done) return { value: undefined, done: true };
+    const planned = executeEvent(plan, event.value);
+    if (planned !== undefined) return { value: planned, done: false };
     // A resolver that turned out to be async: graphql-js's own execution of the event.
-    return { value: executeEvent(plan, event.value) ?? (await execute({ ...args, rootValue: event.value })), done: false };
+    return Promise.resolve(execute({ ...args, rootValue: event.value })).then((value) => ({ value, done: false }));
   };
   const failure = async (error: unknown): Promise<never> => {
     const wrapped = new GraphQLError((error as Error).message, { originalError: error as Error, nodes: [plan.scope.operation] });

@@ -2,6 +2,7 @@ import {
   defaultFieldResolver,
   getArgumentValues,
   getNamedType,
+  getNullableType,
   GraphQLError,
   isLeafType,
   isListType,
@@ -38,6 +39,8 @@ interface PlannedField {
   args: Record<string, unknown>;
   /** The selection under the field's object type, if it has one. */
   selection: PlannedField[] | undefined;
+  /** The resolver's info, the same for every event unless the field is under a list (its path then differs). */
+  info: GraphQLResolveInfo | undefined;
 }
 
 /** What every resolver's info shares within one subscription. */
@@ -60,14 +63,18 @@ class Unplannable extends Error {}
 
 const typename = (parent: { name: string }) => parent.name;
 
-function planSelection(scope: PlanScope, parentType: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>): PlannedField[] {
-  return [...fields].map(([responseName, nodes]) => planField(scope, parentType, responseName, [...nodes]));
+
+/** parentPath is undefined under a list, where each item has a path of its own. */
+function planSelection(scope: PlanScope, parentType: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, parentPath: Path | undefined): PlannedField[] {
+  return [...fields].map(([responseName, nodes]) => planField(scope, parentType, responseName, [...nodes], parentPath && { prev: parentPath, key: responseName, typename: parentType.name }));
 }
 
-function planField(scope: PlanScope, parentType: GraphQLObjectType, responseName: string, fieldNodes: FieldNode[]): PlannedField {
+function planField(scope: PlanScope, parentType: GraphQLObjectType, responseName: string, fieldNodes: FieldNode[], path: Path | undefined): PlannedField {
   const fieldName = fieldNodes[0]!.name.value;
   if (fieldName === '__typename') {
-    return { responseName, fieldName, fieldNodes, parentType, returnType: scope.schema.getType('String') as GraphQLOutputType, resolve: () => typename(parentType), args: {}, selection: undefined };
+    const returnType = scope.schema.getType('String') as GraphQLOutputType;
+    const planned = { responseName, fieldName, fieldNodes, parentType, returnType, resolve: () => typename(parentType), args: {}, selection: undefined };
+    return { ...planned, info: path && resolveInfo(scope, planned, path) };
   }
   const field = parentType.getFields()[fieldName];
   if (field === undefined) throw new Unplannable();
@@ -79,40 +86,14 @@ function planField(scope: PlanScope, parentType: GraphQLObjectType, responseName
   } catch {
     throw new Unplannable();
   }
-  const selection = isObjectType(named) ? planSelection(scope, named, collectSubfields(scope.schema, scope.fragments, scope.variableValues, named, fieldNodes)) : undefined;
-  return { responseName, fieldName, fieldNodes, parentType, returnType: field.type, resolve: field.resolve ?? defaultFieldResolver, args, selection };
+  const childPath = path && !isListType(getNullableType(field.type)) ? path : undefined;
+  const selection = isObjectType(named) ? planSelection(scope, named, collectSubfields(scope.schema, scope.fragments, scope.variableValues, named, fieldNodes), childPath) : undefined;
+  const planned = { responseName, fieldName, fieldNodes, parentType, returnType: field.type, resolve: field.resolve ?? defaultFieldResolver, args, selection };
+  return { ...planned, info: path && resolveInfo(scope, planned, path) };
 }
 
-/** The plan of a subscription operation whose variables are already coerced, or undefined when it has none. */
-export function planSubscriptionEvents(scope: PlanScope): EventPlan | undefined {
-  const subscriptionType = scope.schema.getSubscriptionType();
-  if (!subscriptionType) return undefined;
-  try {
-    const rootFields = collectFields(scope.schema, scope.fragments, scope.variableValues, subscriptionType, scope.operation.selectionSet);
-    const [responseName, nodes] = [...rootFields][0]!;
-    return { scope, root: planField(scope, subscriptionType, responseName, [...nodes]) };
-  } catch (error) {
-    if (error instanceof Unplannable) return undefined;
-    throw error;
-  }
-}
-
-/** Runs the plan on one event, with graphql-js's results and errors; undefined when a resolver turns out to be async. */
-export function executeEvent(plan: EventPlan, payload: unknown): ExecutionResult | undefined {
-  const errors: GraphQLError[] = [];
-  let data: Record<string, unknown> | null;
-  try {
-    data = { [plan.root.responseName]: executeField(plan.scope, errors, plan.root, payload, { prev: undefined, key: plan.root.responseName, typename: plan.root.parentType.name }) };
-  } catch (error) {
-    if (error instanceof Unplannable) return undefined;
-    errors.push(error as GraphQLError);
-    data = null;
-  }
-  return errors.length === 0 ? { data } : { errors, data };
-}
-
-function executeField(scope: PlanScope, errors: GraphQLError[], field: PlannedField, source: unknown, path: Path): unknown {
-  const info: GraphQLResolveInfo = {
+function resolveInfo(scope: PlanScope, field: Omit<PlannedField, 'info'>, path: Path): GraphQLResolveInfo {
+  return {
     fieldName: field.fieldName,
     fieldNodes: field.fieldNodes,
     returnType: field.returnType,
@@ -124,6 +105,38 @@ function executeField(scope: PlanScope, errors: GraphQLError[], field: PlannedFi
     operation: scope.operation,
     variableValues: scope.variableValues,
   };
+}
+
+/** The plan of a subscription operation whose variables are already coerced, or undefined when it has none. */
+export function planSubscriptionEvents(scope: PlanScope): EventPlan | undefined {
+  const subscriptionType = scope.schema.getSubscriptionType();
+  if (!subscriptionType) return undefined;
+  try {
+    const rootFields = collectFields(scope.schema, scope.fragments, scope.variableValues, subscriptionType, scope.operation.selectionSet);
+    const [responseName, nodes] = [...rootFields][0]!;
+    return { scope, root: planField(scope, subscriptionType, responseName, [...nodes], { prev: undefined, key: responseName, typename: subscriptionType.name }) };
+  } catch (error) {
+    if (error instanceof Unplannable) return undefined;
+    throw error;
+  }
+}
+
+/** Runs the plan on one event, with graphql-js's results and errors; undefined when a resolver turns out to be async. */
+export function executeEvent(plan: EventPlan, payload: unknown): ExecutionResult | undefined {
+  const errors: GraphQLError[] = [];
+  let data: Record<string, unknown> | null;
+  try {
+    data = { [plan.root.responseName]: executeField(plan.scope, errors, plan.root, payload, plan.root.info!.path) };
+  } catch (error) {
+    if (error instanceof Unplannable) return undefined;
+    errors.push(error as GraphQLError);
+    data = null;
+  }
+  return errors.length === 0 ? { data } : { errors, data };
+}
+
+function executeField(scope: PlanScope, errors: GraphQLError[], field: PlannedField, source: unknown, path: Path): unknown {
+  const info = field.info ?? resolveInfo(scope, field, path);
   try {
     const result = field.resolve(source, field.args, scope.contextValue, info);
     if (result instanceof Promise) throw new Unplannable();
@@ -168,6 +181,6 @@ function completeValue(scope: PlanScope, errors: GraphQLError[], field: PlannedF
     return serialized;
   }
   const object: Record<string, unknown> = {};
-  for (const sub of field.selection!) object[sub.responseName] = executeField(scope, errors, sub, result, { prev: path, key: sub.responseName, typename: sub.parentType.name });
+  for (const sub of field.selection!) object[sub.responseName] = executeField(scope, errors, sub, result, sub.info?.path ?? { prev: path, key: sub.responseName, typename: sub.parentType.name });
   return object;
 }
