@@ -73,7 +73,10 @@ const schema = new GraphQLSchema({
       chunks: {
         type: new GraphQLNonNull(Chunk),
         args: { count: { type: new GraphQLNonNull(GraphQLInt) }, failAfter: { type: GraphQLInt } },
-        subscribe: (_root, { count, failAfter }: { count: number; failAfter?: number }) => chunks(count, failAfter ?? null),
+        subscribe: async (_root, { count, failAfter }: { count: number; failAfter?: number }) => {
+          if (count < 1) throw new Error('nothing to stream');
+          return chunks(count, failAfter ?? null);
+        },
         resolve: (event: Event) => event,
       },
     },
@@ -116,6 +119,15 @@ describe('planned subscriptions', () => {
     const planned = await collect(subscribePlanned(args(query, variables), executorSubscribe));
     expect(planned).toEqual(await collect(subscribe(args(query, variables))));
     expect(planned.length).toBeGreaterThan(1);
+    expect(calls.count).toBe(0);
+  });
+
+  it('gives the error graphql-js gives when the stream cannot be opened, without the executor', async () => {
+    const { calls, executorSubscribe } = countingExecutor();
+    const query = 'subscription { chunks(count: 0) { delta } }';
+    const planned = await collect(subscribePlanned(args(query), executorSubscribe));
+    expect(planned).toEqual(await collect(subscribe(args(query))));
+    expect(planned).toEqual([{ errors: [{ message: 'nothing to stream', locations: [{ line: 1, column: 16 }], path: ['chunks'] }] }]);
     expect(calls.count).toBe(0);
   });
 

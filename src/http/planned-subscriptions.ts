@@ -1,10 +1,11 @@
 import {
-  createSourceEventStream,
   execute,
   getOperationAST,
   getVariableValues,
   GraphQLError,
   Kind,
+  locatedError,
+  responsePathAsArray,
   type ExecutionArgs,
   type ExecutionResult,
   type FragmentDefinitionNode,
@@ -29,7 +30,21 @@ export function plannedSubscriptionsPlugin(): Plugin {
 export function subscribePlanned(args: ExecutionArgs, executorSubscribe: SubscribeFn): unknown {
   const plan = planFor(args);
   if (plan === undefined) return executorSubscribe(args);
-  return createSourceEventStream(args).then((stream) => (Symbol.asyncIterator in stream ? plannedEvents(stream, plan, args) : stream));
+  return openEvents(plan).then((stream) => (Symbol.asyncIterator in stream ? plannedEvents(stream, plan, args) : stream));
+}
+
+/** graphql-js's createSourceEventStream, with the root field's arguments the plan already holds. */
+async function openEvents(plan: EventPlan): Promise<AsyncIterable<unknown> | ExecutionResult> {
+  const { root, scope } = plan;
+  let stream: unknown;
+  try {
+    stream = await plan.subscribe(scope.rootValue, root.args, scope.contextValue, root.info!);
+    if (stream instanceof Error) throw stream;
+  } catch (error) {
+    return { errors: [locatedError(error, root.fieldNodes, responsePathAsArray(root.info!.path))] };
+  }
+  if (typeof stream !== 'object' || stream === null || !(Symbol.asyncIterator in stream)) throw new Error(`Subscription field must return Async Iterable. Received: ${String(stream)}.`);
+  return stream as AsyncIterable<unknown>;
 }
 
 function planFor(args: ExecutionArgs): EventPlan | undefined {

@@ -56,6 +56,8 @@ interface PlanScope {
 export interface EventPlan {
   scope: PlanScope;
   root: PlannedField;
+  /** The root field's subscribe resolver, which opens the stream of events. */
+  subscribe: GraphQLField<unknown, unknown>['resolve'] & {};
 }
 
 /** Thrown where the plan cannot follow graphql-js: the caller then leaves the operation to the executor. */
@@ -114,7 +116,8 @@ export function planSubscriptionEvents(scope: PlanScope): EventPlan | undefined 
   try {
     const rootFields = collectFields(scope.schema, scope.fragments, scope.variableValues, subscriptionType, scope.operation.selectionSet);
     const [responseName, nodes] = [...rootFields][0]!;
-    return { scope, root: planField(scope, subscriptionType, responseName, [...nodes], { prev: undefined, key: responseName, typename: subscriptionType.name }) };
+    const root = planField(scope, subscriptionType, responseName, [...nodes], { prev: undefined, key: responseName, typename: subscriptionType.name });
+    return { scope, root, subscribe: subscriptionType.getFields()[root.fieldName]!.subscribe ?? defaultFieldResolver };
   } catch (error) {
     if (error instanceof Unplannable) return undefined;
     throw error;
