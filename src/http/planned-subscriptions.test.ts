@@ -43,6 +43,7 @@ const Chunk = new GraphQLObjectType<Event>({
     strict: { type: new GraphQLNonNull(GraphQLString), resolve: (event) => (event.strictIsNull ? null : 'strict') },
     shout: { type: GraphQLString, args: { times: { type: GraphQLInt, defaultValue: 1 } }, resolve: (event, { times }: { times: number }) => event.delta.repeat(times) },
     model: { type: Named, resolve: () => ({ name: 'm' }) },
+    event: { type: GraphQLString, resolve: (_event, _args, _context, info) => (info.rootValue as Event).delta },
     later: { type: GraphQLString, resolve: (event) => Promise.resolve(event.delta) },
   },
 });
@@ -107,7 +108,7 @@ function countingExecutor() {
 describe('planned subscriptions', () => {
   it.each([
     ['aliases, fragments, __typename and a skipped field', 'subscription($all: Boolean!) { chunks(count: 3) { __typename text: delta ...U d: delta @include(if: $all) } } fragment U on Chunk { usage { total } parts { total } }', { all: false }],
-    ['an argument with its default and one given inline', 'subscription { chunks(count: 2) { shout once: shout(times: 1) twice: shout(times: 2) } }', undefined],
+    ['an argument with its default and one given inline', 'subscription { chunks(count: 2) { shout once: shout(times: 1) twice: shout(times: 2) event } }', undefined],
     ['a resolver that throws, on a nullable field and under a nullable parent', 'subscription { chunks(count: 2) { delta failing usage { total broken } } }', undefined],
     ['a null in a non-null field, up to the parent or to the root', 'subscription { chunks(count: 3) { delta strict usage { brokenStrict } } }', undefined],
     ['a null item in a list of non-null items', 'subscription { chunks(count: 2) { parts { total } } }', undefined],

@@ -53,8 +53,13 @@ interface PlanScope {
   contextValue: unknown;
 }
 
+/** A plan's scope, and the event it runs on now: resolvers' info gives that event as its rootValue, as graphql-js does. */
+interface EventScope extends PlanScope {
+  event: unknown;
+}
+
 export interface EventPlan {
-  scope: PlanScope;
+  scope: EventScope;
   root: PlannedField;
   /** The root field's subscribe resolver, which opens the stream of events. */
   subscribe: GraphQLField<unknown, unknown>['resolve'] & {};
@@ -67,11 +72,11 @@ const typename = (parent: { name: string }) => parent.name;
 
 
 /** parentPath is undefined under a list, where each item has a path of its own. */
-function planSelection(scope: PlanScope, parentType: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, parentPath: Path | undefined): PlannedField[] {
+function planSelection(scope: EventScope, parentType: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, parentPath: Path | undefined): PlannedField[] {
   return [...fields].map(([responseName, nodes]) => planField(scope, parentType, responseName, [...nodes], parentPath && { prev: parentPath, key: responseName, typename: parentType.name }));
 }
 
-function planField(scope: PlanScope, parentType: GraphQLObjectType, responseName: string, fieldNodes: FieldNode[], path: Path | undefined): PlannedField {
+function planField(scope: EventScope, parentType: GraphQLObjectType, responseName: string, fieldNodes: FieldNode[], path: Path | undefined): PlannedField {
   const fieldName = fieldNodes[0]!.name.value;
   if (fieldName === '__typename') {
     const returnType = scope.schema.getType('String') as GraphQLOutputType;
@@ -94,7 +99,7 @@ function planField(scope: PlanScope, parentType: GraphQLObjectType, responseName
   return { ...planned, info: path && resolveInfo(scope, planned, path) };
 }
 
-function resolveInfo(scope: PlanScope, field: Omit<PlannedField, 'info'>, path: Path): GraphQLResolveInfo {
+function resolveInfo(scope: EventScope, field: Omit<PlannedField, 'info'>, path: Path): GraphQLResolveInfo {
   return {
     fieldName: field.fieldName,
     fieldNodes: field.fieldNodes,
@@ -103,14 +108,18 @@ function resolveInfo(scope: PlanScope, field: Omit<PlannedField, 'info'>, path: 
     path,
     schema: scope.schema,
     fragments: scope.fragments,
-    rootValue: scope.rootValue,
+    get rootValue() {
+      return scope.event;
+    },
     operation: scope.operation,
     variableValues: scope.variableValues,
   };
 }
 
 /** The plan of a subscription operation whose variables are already coerced, or undefined when it has none. */
-export function planSubscriptionEvents(scope: PlanScope): EventPlan | undefined {
+export function planSubscriptionEvents(planScope: PlanScope): EventPlan | undefined {
+  // Until the first event, the subscription's own root value (its subscribe resolver sees that one).
+  const scope: EventScope = { ...planScope, event: planScope.rootValue };
   const subscriptionType = scope.schema.getSubscriptionType();
   if (!subscriptionType) return undefined;
   try {
@@ -126,6 +135,7 @@ export function planSubscriptionEvents(scope: PlanScope): EventPlan | undefined 
 
 /** Runs the plan on one event, with graphql-js's results and errors; undefined when a resolver turns out to be async. */
 export function executeEvent(plan: EventPlan, payload: unknown): ExecutionResult | undefined {
+  plan.scope.event = payload;
   const errors: GraphQLError[] = [];
   let data: Record<string, unknown> | null;
   try {
@@ -138,7 +148,7 @@ export function executeEvent(plan: EventPlan, payload: unknown): ExecutionResult
   return errors.length === 0 ? { data } : { errors, data };
 }
 
-function executeField(scope: PlanScope, errors: GraphQLError[], field: PlannedField, source: unknown, path: Path): unknown {
+function executeField(scope: EventScope, errors: GraphQLError[], field: PlannedField, source: unknown, path: Path): unknown {
   const info = field.info ?? resolveInfo(scope, field, path);
   try {
     const result = field.resolve(source, field.args, scope.contextValue, info);
@@ -157,7 +167,7 @@ function handleFieldError(error: GraphQLError, returnType: GraphQLOutputType, er
   return null;
 }
 
-function completeValue(scope: PlanScope, errors: GraphQLError[], field: PlannedField, returnType: GraphQLOutputType, info: GraphQLResolveInfo, path: Path, result: unknown): unknown {
+function completeValue(scope: EventScope, errors: GraphQLError[], field: PlannedField, returnType: GraphQLOutputType, info: GraphQLResolveInfo, path: Path, result: unknown): unknown {
   if (result instanceof Error) throw result;
   if (isNonNullType(returnType)) {
     const completed = completeValue(scope, errors, field, returnType.ofType, info, path, result);
