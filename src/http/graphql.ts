@@ -26,18 +26,17 @@ export type GraphqlServer = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphqlServer(deps: AppDeps): GraphqlServer {
   const { logger, config } = deps;
+  const maskError = (error: unknown) => toGraphQLError(error, logger, undefined);
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
     // The per-principal rate limit runs at execution, after the document passed the security limits.
-    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin(), plannedSubscriptionsPlugin()],
+    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin(), plannedSubscriptionsPlugin(maskError)],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
-    maskedErrors: {
-      maskError: (error) => toGraphQLError(error, logger, undefined),
-    },
+    maskedErrors: { maskError },
     context: async (initial) => {
       const requestId = initial.wsRequestId ?? (initial.req ? requestIdOf(initial.req) : undefined) ?? newRequestId();
       const credentials = initial.wsCredentials ?? (initial.req ? graphqlCredentials(initial.req.headers) : undefined);

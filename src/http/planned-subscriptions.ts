@@ -18,19 +18,29 @@ import { executeEvent, planSubscriptionEvents, type EventPlan } from './subscrip
 // subscription is planned once and each event only runs its resolvers. What cannot be planned, and
 // every refused operation, goes to the executor as before, so its errors stay the same.
 
-type SubscribeFn = (args: ExecutionArgs) => unknown;
+type MaskError = (error: unknown) => GraphQLError;
 
-/** Replaces the executor's subscribe for every operation; envelop's hooks still wrap it. */
-export function plannedSubscriptionsPlugin(): Plugin {
+/**
+ * Answers a subscription it can plan with the planned stream, masking errors itself, and stops there:
+ * the hooks of later plugins (yoga's masked errors) would otherwise map every event, errors or not.
+ * So it must come last among the plugins that hook subscriptions.
+ */
+export function plannedSubscriptionsPlugin(mask: MaskError): Plugin {
   return {
-    onSubscribe: ({ subscribeFn, setSubscribeFn }) => setSubscribeFn((args: ExecutionArgs) => subscribePlanned(args, subscribeFn as SubscribeFn) as never),
+    onSubscribe: ({ args, setResultAndStopExecution }) => subscribePlanned(args, mask)?.then((result) => setResultAndStopExecution(result as never)),
   };
 }
 
-export function subscribePlanned(args: ExecutionArgs, executorSubscribe: SubscribeFn): unknown {
+/** The planned stream, or undefined when the executor is to run the operation. */
+export function subscribePlanned(args: ExecutionArgs, mask: MaskError): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> | undefined {
   const plan = planFor(args);
-  if (plan === undefined) return executorSubscribe(args);
-  return openEvents(plan).then((stream) => (Symbol.asyncIterator in stream ? plannedEvents(stream, plan, args) : stream));
+  if (plan === undefined) return undefined;
+  return openEvents(plan).then((stream) => (Symbol.asyncIterator in stream ? plannedEvents(stream, plan, args, mask) : masked(stream, mask)));
+}
+
+/** An event's errors masked as yoga masks them; an event without errors as it is. */
+function masked(result: ExecutionResult, mask: MaskError): ExecutionResult {
+  return result.errors ? { ...result, errors: result.errors.map(mask) } : result;
 }
 
 /** graphql-js's createSourceEventStream, with the root field's arguments the plan already holds. */
@@ -60,20 +70,20 @@ function planFor(args: ExecutionArgs): EventPlan | undefined {
 }
 
 /** The source's events as results; closing it closes the source, and a source's failure is the operation's error, as the executor has it. */
-function plannedEvents(source: AsyncIterable<unknown>, plan: EventPlan, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+function plannedEvents(source: AsyncIterable<unknown>, plan: EventPlan, args: ExecutionArgs, mask: MaskError): AsyncIterableIterator<ExecutionResult> {
   const events = source[Symbol.asyncIterator]();
   const close = () => events.return?.() ?? Promise.resolve({ value: undefined, done: true as const });
   const result = (event: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
     if (event.done) return { value: undefined, done: true };
     const planned = executeEvent(plan, event.value);
-    if (planned !== undefined) return { value: planned, done: false };
+    if (planned !== undefined) return { value: masked(planned, mask), done: false };
     // A resolver that turned out to be async: graphql-js's own execution of the event.
-    return Promise.resolve(execute({ ...args, rootValue: event.value })).then((value) => ({ value, done: false }));
+    return Promise.resolve(execute({ ...args, rootValue: event.value })).then((value) => ({ value: masked(value, mask), done: false }));
   };
   const failure = async (error: unknown): Promise<never> => {
     const wrapped = new GraphQLError((error as Error).message, { originalError: error as Error, nodes: [plan.scope.operation] });
     await close().catch(() => undefined);
-    throw wrapped;
+    throw mask(wrapped);
   };
   return {
     next: () => events.next().then(result, failure),
