@@ -126,6 +126,7 @@ describe('planned subscriptions', () => {
     ['an abstract type in the selection', 'subscription { chunks(count: 2) { delta model { name } } }', undefined],
     ['variables that do not coerce', 'subscription($n: Int!) { chunks(count: $n) { delta } }', { n: 'two' }],
     ['two operations and no name', 'subscription A { chunks(count: 1) { delta } } subscription B { chunks(count: 1) { delta } }', undefined],
+    ['no root field left', 'subscription($skip: Boolean!) { chunks(count: 1) @skip(if: $skip) { delta } }', { skip: true }],
   ])('leaves the operation to the executor: %s', (_name, query, variables) => {
     expect(subscribePlanned(args(query, variables), unmasked)).toBeUndefined();
   });

@@ -15,8 +15,8 @@ import { executeEvent, planSubscriptionEvents, type EventPlan } from './subscrip
 
 // The executor runs each event of a subscription through the whole operation again: a new execution
 // context, the field plan and the arguments worked out anew, an async generator per event. Here the
-// subscription is planned once and each event only runs its resolvers. What cannot be planned, and
-// every refused operation, goes to the executor as before, so its errors stay the same.
+// subscription is planned once and each event only runs its resolvers. What cannot be planned, and an
+// operation whose variables are refused, goes to the executor as before, so its errors stay the same.
 
 type MaskError = (error: unknown) => GraphQLError;
 

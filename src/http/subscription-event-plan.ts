@@ -65,7 +65,7 @@ export interface EventPlan {
   subscribe: GraphQLField<unknown, unknown>['resolve'] & {};
 }
 
-/** Thrown where the plan cannot follow graphql-js: the caller then leaves the operation to the executor. */
+/** Thrown where the plan cannot follow graphql-js: the operation goes to the executor, or, met while running an event, that event to graphql-js's execute. */
 class Unplannable extends Error {}
 
 const typename = (parent: { name: string }) => parent.name;
@@ -124,7 +124,10 @@ export function planSubscriptionEvents(planScope: PlanScope): EventPlan | undefi
   if (!subscriptionType) return undefined;
   try {
     const rootFields = collectFields(scope.schema, scope.fragments, scope.variableValues, subscriptionType, scope.operation.selectionSet);
-    const [responseName, nodes] = [...rootFields][0]!;
+    const [first] = rootFields;
+    // No root field left (all skipped), or an introspection one: the executor answers as it always did.
+    if (first === undefined || first[1][0]!.name.value.startsWith('__')) return undefined;
+    const [responseName, nodes] = first;
     const root = planField(scope, subscriptionType, responseName, [...nodes], { prev: undefined, key: responseName, typename: subscriptionType.name });
     return { scope, root, subscribe: subscriptionType.getFields()[root.fieldName]!.subscribe ?? defaultFieldResolver };
   } catch (error) {
