@@ -11,6 +11,7 @@ import { isHttps, sessionCookie } from './session-cookie.ts';
 import { toGraphQLError } from './graphql-errors.ts';
 import { graphqlSecurityPlugins, introspectionEnabled } from './graphql-plugins.ts';
 import { callerSentRequestId, requestIdOf } from './request-id.ts';
+import { plannedSubscriptionsPlugin } from './planned-subscriptions.ts';
 import { subscriptionAcceptPlugin } from './subscription-accept.ts';
 
 /** What the transports hand to yoga: node's req/res over HTTP, credentials and request id over WebSocket. */
@@ -25,18 +26,17 @@ export type GraphqlServer = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphqlServer(deps: AppDeps): GraphqlServer {
   const { logger, config } = deps;
+  const maskError = (error: unknown) => toGraphQLError(error, logger, undefined);
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.server.publicGraphiql && introspectionEnabled(config),
     // The per-principal rate limit runs at execution, after the document passed the security limits.
-    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin()],
+    plugins: [...graphqlSecurityPlugins(config), deps.graphqlRateLimit, subscriptionAcceptPlugin(), plannedSubscriptionsPlugin(maskError)],
     // Unexpected errors are logged once, with the request id, where they are masked.
     logging: false,
-    maskedErrors: {
-      maskError: (error) => toGraphQLError(error, logger, undefined),
-    },
+    maskedErrors: { maskError },
     context: async (initial) => {
       const requestId = initial.wsRequestId ?? (initial.req ? requestIdOf(initial.req) : undefined) ?? newRequestId();
       const credentials = initial.wsCredentials ?? (initial.req ? graphqlCredentials(initial.req.headers) : undefined);

@@ -111,6 +111,28 @@ describe('GraphQL completions over HTTP, SSE and graphql-ws', () => {
     expect(chunks.at(-1)?.usage?.completionTokens).toBe(8);
   });
 
+  it('ends a subscription whose upstream breaks mid-stream with a named error, no internals', async () => {
+    upstream.setBehaviour({ cutAfter: 3 });
+    try {
+      const received: Chunk[] = [];
+      const ending = await new Promise<unknown>((resolve) => {
+        ws.subscribe<{ chatCompletion: Chunk }>(
+          { query: subscription, variables: { input } },
+          { next: (value) => received.push(value.data!.chatCompletion), error: resolve, complete: () => resolve('complete') },
+        );
+      });
+      expect(received.map((chunk) => chunk.delta).join('')).toBe(fakeTokens('Stream me a story', 8).slice(0, 3).join(''));
+      expect(ending).toEqual([
+        {
+          message: 'the stream for model "chat-model" broke off after 3 chunks',
+          extensions: expect.objectContaining({ code: 'UPSTREAM_ERROR', partial: true, chunks: 3 }) as unknown,
+        },
+      ]);
+    } finally {
+      upstream.reset();
+    }
+  });
+
   it('aborts the upstream when the subscriber completes early', async () => {
     // Long enough that the upstream never ends it by itself: seeing the abort proves it was passed on.
     upstream.setBehaviour({ tokens: 100_000, tokenDelayMs: 10 });
