@@ -104,7 +104,9 @@ describe.each(backends)('usage token details on $name', (backend) => {
       { from: new Date(day.getTime() - 86_400_000), to: new Date(day.getTime() + 2 * 86_400_000), groupBy: 'HOUR' },
       { from: new Date(Date.now() - 3_600_500), to: new Date(Date.now() + 60_000), groupBy: 'MODEL' },
     ];
-    for (const { from, to, groupBy } of ranges) {
+    // ClickHouse makes an insert's events visible before its views have filled the rollups, so a report
+    // is read until it has them (the events above were seen as soon as the insert's first part landed).
+    const report = async (from: Date, to: Date, groupBy: string) => {
       const result = await graphqlRequest<{ tenant: { usage: { totals: { cachedTokens: number; reasoningTokens: number }; buckets: { totals: { cachedTokens: number; reasoningTokens: number } }[] } } }>(
         gateway.url,
         `query($id: ID!, $range: DateRangeInput!, $groupBy: UsageGroupBy) { tenant(id: $id) { usage(range: $range, groupBy: $groupBy) {
@@ -113,8 +115,12 @@ describe.each(backends)('usage token details on $name', (backend) => {
         asAdmin(),
       );
       expect(result.errors).toBeUndefined();
-      const usage = result.data!.tenant.usage;
-      expect(usage.totals, groupBy).toEqual({ cachedTokens: sum('cachedTokens'), reasoningTokens: sum('reasoningTokens') });
+      return result.data!.tenant.usage;
+    };
+    for (const { from, to, groupBy } of ranges) {
+      const expected = { cachedTokens: sum('cachedTokens'), reasoningTokens: sum('reasoningTokens') };
+      await expect.poll(async () => (await report(from, to, groupBy)).totals, { timeout: 5_000, message: groupBy }).toEqual(expected);
+      const usage = await report(from, to, groupBy);
       expect(usage.buckets.reduce((total, bucket) => total + bucket.totals.cachedTokens, 0)).toBe(sum('cachedTokens'));
       expect(usage.buckets.reduce((total, bucket) => total + bucket.totals.reasoningTokens, 0)).toBe(sum('reasoningTokens'));
     }
