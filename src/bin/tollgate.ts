@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --disable-warning=ExperimentalWarning
 import { writeFileSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
