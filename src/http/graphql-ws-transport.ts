@@ -4,7 +4,6 @@ import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, type ServerOption
 import type { Extra } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../shared/logger.ts';
-import { drainedOrClosed } from './respond.ts';
 
 /**
  * graphql-ws's protocol core over a `ws` server, as graphql-ws's own `useServer` adapter does it, except
@@ -74,8 +73,20 @@ function turnBatchedSender(socket: WebSocket, tcp: Socket) {
     }
     socket.send(data);
     // A client that reads slower than the stream is written waits for it, as it did before.
-    return tcp.writableNeedDrain ? drainedOrClosed(tcp) : undefined;
+    return tcp.writableNeedDrain ? drained(tcp) : undefined;
   };
+}
+
+function drained(tcp: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      tcp.off('drain', done);
+      tcp.off('close', done);
+      resolve();
+    };
+    tcp.on('drain', done);
+    tcp.on('close', done);
+  });
 }
 
 /** Pings every keepAliveMs and drops a socket whose pong does not come back within the next interval. */

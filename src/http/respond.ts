@@ -17,16 +17,3 @@ export function sendJsonText(res: ServerResponse, status: number, payload: strin
 export function cutResponse(res: ServerResponse): void {
   setImmediate(() => res.destroy());
 }
-
-/** Resolves when a stream that refused a write drains, or closes first; both listeners go either way. */
-export function drainedOrClosed(stream: NodeJS.EventEmitter): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
-}

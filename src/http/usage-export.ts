@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.ts';
 import { requireActingTenant } from '../modules/identity/index.ts';
@@ -9,7 +10,7 @@ import { badInput, notFound } from '../shared/errors.ts';
 import { authenticateV1Caller } from './authenticate.ts';
 import { sendOpenAiError } from './openai/error-response.ts';
 import { requestIdOf } from './request-id.ts';
-import { cutResponse, drainedOrClosed } from './respond.ts';
+import { cutResponse } from './respond.ts';
 
 // GET /v1/usage/export?from=&to=[&type=events|buckets][&format=csv|json|ndjson][&groupBy=day][&model=..]
 // Streams a tenant's events (or report buckets) for a range: rows go out as the store yields them, in
@@ -139,7 +140,11 @@ function parseRequest(url: URL): ExportRequest {
 /** Writes with backpressure; false once the client has gone. */
 async function write(res: ServerResponse, chunk: string): Promise<boolean> {
   if (res.destroyed) return false;
-  if (!res.write(chunk)) await drainedOrClosed(res);
+  if (!res.write(chunk)) {
+    // Whichever of drain and close comes first, the other listener is removed, so none pile up.
+    const settled = new AbortController();
+    await Promise.race([once(res, 'drain', { signal: settled.signal }), once(res, 'close', { signal: settled.signal })]).finally(() => settled.abort());
+  }
   return !res.destroyed;
 }
 
